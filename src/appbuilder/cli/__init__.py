@@ -1,0 +1,1 @@
+"""The ``uab`` command line: Typer commands that parse options, call services, print."""

@@ -1,0 +1,40 @@
+"""What every command needs: checked settings, an engine, a console; and the one place
+where platform errors become a message and an exit status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.db.session import make_engine, make_session_factory
+from appbuilder.errors import AppBuilderError
+from appbuilder.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class Database:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+@contextmanager
+def open_database() -> Iterator[Database]:
+    settings = get_settings()
+    engine = make_engine(settings.database)
+    try:
+        yield Database(settings, engine, make_session_factory(engine))
+    finally:
+        engine.dispose()
+
+
+def report_error(error: AppBuilderError) -> None:
+    err_console.print(f"[bold red]Error:[/] {error.message}", highlight=False)

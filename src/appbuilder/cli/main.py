@@ -1,0 +1,46 @@
+"""Entry point of the ``uab`` console script."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from appbuilder import __version__
+from appbuilder.cli import db
+from appbuilder.cli._runtime import report_error
+from appbuilder.errors import AppBuilderError
+
+app = typer.Typer(
+    name="uab",
+    help="Ultimate App Builder: describe an app; agents build it, prove it, ship it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"uab {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Ultimate App Builder."""
+
+
+def run() -> None:
+    """Console-script entry: expected errors print one clear line and exit 1, no traceback."""
+    try:
+        app(standalone_mode=True)
+    except AppBuilderError as error:
+        report_error(error)
+        sys.exit(1)

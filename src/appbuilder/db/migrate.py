@@ -1,0 +1,90 @@
+"""Schema management: Alembic driven from Python, plus a full drop for ``uab db reset``.
+
+The migrations ship inside the package, so an installed ``uab`` can upgrade any database
+without a checkout. Every operation runs in one transaction (PostgreSQL and, with our
+SQLite setup, SQLite too roll DDL back), so a failed migration leaves the schema as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
+
+import appbuilder.db.models  # noqa: F401  (registers every table)
+from appbuilder.db.base import Base
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _configured(engine: Engine) -> Iterator[Config]:
+    with engine.begin() as connection:
+        yield alembic_config(connection)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with _configured(engine) as config:
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with _configured(engine) as config:
+        command.downgrade(config, revision)
+
+
+def create_revision(engine: Engine, message: str) -> Path:
+    """Autogenerate a migration from the difference between the models and the database."""
+    with _configured(engine) as config:
+        script = command.revision(config, message=message, autogenerate=True)
+    if script is None or isinstance(script, list):  # pragma: no cover - single head only
+        raise RuntimeError("expected exactly one new revision")
+    return Path(script.path)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_drift(engine: Engine) -> list[Any]:
+    """What autogenerate would write: empty when the models and the database agree."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+
+def drop_everything(engine: Engine) -> None:
+    """Drop every table in the database's default schema, ours or not, and our enum types."""
+    with engine.begin() as connection:
+        existing = MetaData()
+        existing.reflect(connection)
+        existing.drop_all(connection)
+        if connection.dialect.name == "postgresql":
+            for enum in inspect(connection).get_enums():  # type: ignore[attr-defined]
+                connection.execute(text(f'DROP TYPE IF EXISTS "{enum["name"]}" CASCADE'))

@@ -1,0 +1,53 @@
+"""Generations: one agent step of building a project, with what it was asked and answered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Index, Integer, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from appbuilder.db.base import Base
+from appbuilder.db.models._columns import created_at_column, enum_type, id_column, owner_column
+from appbuilder.db.types import UTCDateTime
+from appbuilder.enums import AgentType, GenerationStatus
+
+if TYPE_CHECKING:
+    from appbuilder.db.models.project import Project
+    from appbuilder.db.models.user import User
+
+
+class Generation(Base):
+    __tablename__ = "generations"
+    __table_args__ = (
+        # a project's history, newest first, and keyset pagination over it
+        Index("ix_generations_project_id_created_at", "project_id", "created_at", "id"),
+        # a user's history, and "generations this month" for quotas
+        Index("ix_generations_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[str] = id_column()
+    project_id: Mapped[str] = owner_column("projects.id")
+    user_id: Mapped[str] = owner_column("users.id")
+    agent_type: Mapped[AgentType] = mapped_column(enum_type(AgentType, "agent_type"))
+    prompt: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    status: Mapped[GenerationStatus] = mapped_column(
+        enum_type(GenerationStatus, "generation_status"),
+        default=GenerationStatus.PENDING,
+        server_default=GenerationStatus.PENDING,
+        index=True,
+    )
+    tokens_used: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    created_at: Mapped[datetime] = created_at_column()
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    project: Mapped[Project] = relationship(back_populates="generations", lazy="raise")
+    user: Mapped[User] = relationship(back_populates="generations", lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"Generation(id={self.id!r}, agent={self.agent_type!s}, status={self.status!s})"

@@ -1,0 +1,70 @@
+"""The enumerations of the design document, plus the ones it names but does not define.
+
+They sit at the bottom of the package so that models, services and interfaces share one
+definition. Each member's value equals its name, as in the seed's Prisma schema, so the
+database holds the same strings users see in the API.
+"""
+
+from enum import StrEnum
+
+
+class UserRole(StrEnum):
+    USER = "USER"
+    ADMIN = "ADMIN"
+    SUPER_ADMIN = "SUPER_ADMIN"
+
+
+class SubscriptionTier(StrEnum):
+    FREE = "FREE"
+    STARTER = "STARTER"
+    PRO = "PRO"
+    ENTERPRISE = "ENTERPRISE"
+
+
+class ProjectTemplate(StrEnum):
+    SAAS = "SAAS"
+    ECOMMERCE = "ECOMMERCE"
+    BLOG = "BLOG"
+    API = "API"
+    CUSTOM = "CUSTOM"
+
+
+class ProjectStatus(StrEnum):
+    DRAFT = "DRAFT"
+    GENERATING = "GENERATING"
+    READY = "READY"
+    DEPLOYING = "DEPLOYING"
+    DEPLOYED = "DEPLOYED"
+    ERROR = "ERROR"
+
+
+class AgentType(StrEnum):
+    ORCHESTRATOR = "ORCHESTRATOR"
+    BACKEND = "BACKEND"
+    FRONTEND = "FRONTEND"
+    DATABASE = "DATABASE"
+    AUTH = "AUTH"
+    INTEGRATIONS = "INTEGRATIONS"
+    DEVOPS = "DEVOPS"
+
+
+class GenerationStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class DeploymentStatus(StrEnum):
+    """Lifecycle of one deployment attempt; the seed names the model but not its states."""
+
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+#: Project states in which work is running; rows in them must not be deleted underneath it.
+BUSY_PROJECT_STATUSES = frozenset({ProjectStatus.GENERATING, ProjectStatus.DEPLOYING})

@@ -1,0 +1,73 @@
+"""One exception tree for the whole platform.
+
+Services raise these; the web, CLI and job layers translate them once, at their boundary.
+No HTTP status codes live here: each error carries a stable ``code`` and the context a
+caller needs in ``details``, and a message written for the person who has to act on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppBuilderError(Exception):
+    """Root of every error the platform raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigurationError(AppBuilderError):
+    """The process cannot run with the settings it was given."""
+
+    code = "configuration_error"
+
+
+class ValidationError(AppBuilderError):
+    """Input broke a rule; ``field`` and ``rule`` say which."""
+
+    code = "validation_error"
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        super().__init__(message, field=field, rule=rule)
+        self.field = field
+        self.rule = rule
+
+
+class NotFoundError(AppBuilderError):
+    """The row does not exist, or the caller may not know that it does."""
+
+    code = "not_found"
+
+    def __init__(self, entity: str, entity_id: str) -> None:
+        super().__init__(f"{entity} {entity_id!r} was not found.", entity=entity, id=entity_id)
+        self.entity = entity
+        self.entity_id = entity_id
+
+
+class ConflictError(AppBuilderError):
+    """The request is valid but clashes with the current state of the data."""
+
+    code = "conflict"
+
+
+class RefusedError(AppBuilderError):
+    """An operation that is refused on purpose, for example a destructive one in production."""
+
+    code = "refused"
+
+
+class ExternalToolError(AppBuilderError):
+    """A program we run (pg_dump, psql, git ...) is missing or failed."""
+
+    code = "external_tool_error"
+
+
+class DecryptionError(AppBuilderError):
+    """Stored ciphertext could not be decrypted with the configured key."""
+
+    code = "decryption_error"

@@ -1,0 +1,1 @@
+"""Security primitives: password hashing, API key secrets, encryption at rest."""

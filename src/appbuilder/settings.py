@@ -1,0 +1,181 @@
+"""Process settings, read once from the environment (prefix ``UAB_``) and an optional ``.env``.
+
+``get_settings()`` is cached so every layer sees the same values; tests call
+``get_settings.cache_clear()`` after changing the environment. Production refuses to start
+with unsafe values instead of running with them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+import platformdirs
+import pydantic
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from appbuilder.errors import ConfigurationError
+
+APP_NAME = "ultimate-app-builder"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+MIN_SECRET_KEY_LENGTH = 32
+_WEAK_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "dev", "development"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Everything the engine needs; one section so the db layer takes only what it uses."""
+
+    url: URL
+    pool_size: int
+    max_overflow: int
+    pool_pre_ping: bool
+    pool_timeout: float
+    pool_recycle: int
+    connect_timeout: int
+    echo: bool
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="UAB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path(APP_NAME))
+    secret_key: SecretStr | None = None
+
+    database_url: str | None = None
+    database_pool_size: int = Field(default=5, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=500)
+    database_pool_pre_ping: bool = True
+    database_pool_timeout: float = Field(default=30.0, gt=0)
+    database_pool_recycle: int = Field(default=1800, ge=-1)
+    database_connect_timeout: int = Field(default=10, ge=1)
+    database_echo: bool = False
+
+    @property
+    def database(self) -> DatabaseSettings:
+        return DatabaseSettings(
+            url=resolve_database_url(self.database_url, self.data_dir),
+            pool_size=self.database_pool_size,
+            max_overflow=self.database_max_overflow,
+            pool_pre_ping=self.database_pool_pre_ping,
+            pool_timeout=self.database_pool_timeout,
+            pool_recycle=self.database_pool_recycle,
+            connect_timeout=self.database_connect_timeout,
+            echo=self.database_echo,
+        )
+
+    def secret_key_value(self) -> str:
+        """The key that signs and encrypts; generated once per data directory outside production."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return _load_or_create_secret_key(self.data_dir)
+
+    def check(self) -> None:
+        """Refuse settings that are unsafe for the chosen environment."""
+        problems = []
+        database = self.database
+        if self.env is Environment.PRODUCTION:
+            problems += _production_secret_problems(self.secret_key)
+            if database.url.get_backend_name() == "postgresql" and not _sets_sslmode(database.url):
+                problems.append(
+                    "UAB_DATABASE_URL has no sslmode: production connections must use SSL. "
+                    "Add ?sslmode=require (or verify-full); to opt out knowingly, "
+                    "set sslmode=disable explicitly."
+                )
+        if problems:
+            raise ConfigurationError(" ".join(problems), problems=problems)
+
+
+def resolve_database_url(raw: str | None, data_dir: Path) -> URL:
+    """Parse the URL; default to SQLite in the data directory; pick psycopg 3 for PostgreSQL."""
+    if not raw:
+        return URL.create("sqlite", database=str(data_dir / "appbuilder.db"))
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            f"UAB_DATABASE_URL is not a database URL: {exc}. "
+            "Use sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/dbname."
+        ) from exc
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        return url.set(drivername="postgresql+psycopg")
+    if backend != "sqlite":
+        raise ConfigurationError(
+            f"UAB_DATABASE_URL uses {backend!r}; supported databases are sqlite and postgresql."
+        )
+    return url
+
+
+def _sets_sslmode(url: URL) -> bool:
+    return "sslmode" in url.query
+
+
+def _production_secret_problems(secret: SecretStr | None) -> list[str]:
+    if secret is None:
+        return [
+            "UAB_SECRET_KEY is required in production. Generate one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(48))"` '
+            "and set it in the environment."
+        ]
+    value = secret.get_secret_value()
+    if len(value) < MIN_SECRET_KEY_LENGTH or value.lower() in _WEAK_SECRETS:
+        return [f"UAB_SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} chars."]
+    return []
+
+
+@cache
+def _load_or_create_secret_key(data_dir: Path) -> str:
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Write aside, then hard-link into place: link fails if another process won the race,
+    # and nobody ever reads a half-written key.
+    tmp = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text(encoding="utf-8").strip()
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process, checked; a ConfigurationError says what to fix."""
+    try:
+        settings = Settings()
+    except pydantic.ValidationError as exc:
+        problems = [
+            f"UAB_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise ConfigurationError("Invalid settings: " + "; ".join(problems)) from exc
+    settings.check()
+    return settings
