@@ -26,10 +26,12 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, script_location: Path = MIGRATIONS_DIR
+) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("path_separator", "os")
     if connection is not None:
         config.attributes["connection"] = connection
     return config
@@ -51,9 +53,10 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def create_revision(engine: Engine, message: str) -> Path:
+def create_revision(engine: Engine, message: str, script_location: Path = MIGRATIONS_DIR) -> Path:
     """Autogenerate a migration from the difference between the models and the database."""
-    with _configured(engine) as config:
+    with engine.begin() as connection:
+        config = alembic_config(connection, script_location)
         script = command.revision(config, message=message, autogenerate=True)
     if script is None or isinstance(script, list):  # pragma: no cover - single head only
         raise RuntimeError("expected exactly one new revision")

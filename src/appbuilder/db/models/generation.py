@@ -21,15 +21,18 @@ if TYPE_CHECKING:
 class Generation(Base):
     __tablename__ = "generations"
     __table_args__ = (
-        # a project's history, newest first, and keyset pagination over it
+        # The seed's generations.projectId and generations.userId indexes, each extended by
+        # created_at: a project's history newest first (with keyset pagination), a user's
+        # history and "generations this month" for quotas. A B-tree on (a, b) serves look-ups
+        # on a alone, so separate single-column indexes would only compete and cost writes.
         Index("ix_generations_project_id_created_at", "project_id", "created_at", "id"),
-        # a user's history, and "generations this month" for quotas
         Index("ix_generations_user_id_created_at", "user_id", "created_at"),
     )
 
     id: Mapped[str] = id_column()
-    project_id: Mapped[str] = owner_column("projects.id")
-    user_id: Mapped[str] = owner_column("users.id")
+    # indexed by the two composite indexes above, whose leading columns they are
+    project_id: Mapped[str] = owner_column("projects.id", index=False)
+    user_id: Mapped[str] = owner_column("users.id", index=False)
     agent_type: Mapped[AgentType] = mapped_column(enum_type(AgentType, "agent_type"))
     prompt: Mapped[str] = mapped_column(Text)
     response: Mapped[str] = mapped_column(Text)

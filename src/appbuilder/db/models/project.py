@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (
-        # "a user's latest projects" and keyset pagination over them
+        # The seed's projects.userId index, extended for "a user's latest projects" and
+        # keyset pagination: one index serves both, where two would compete and cost writes.
         Index("ix_projects_user_id_created_at", "user_id", "created_at", "id"),
     )
 
@@ -51,7 +52,8 @@ class Project(Base):
     repository_url: Mapped[str | None] = mapped_column(String(2048))
     deployment_url: Mapped[str | None] = mapped_column(String(2048))
 
-    user_id: Mapped[str] = owner_column("users.id")
+    # indexed by ix_projects_user_id_created_at, whose leading column it is
+    user_id: Mapped[str] = owner_column("users.id", index=False)
     user: Mapped[User] = relationship(back_populates="projects", lazy="raise")
 
     created_at: Mapped[datetime] = created_at_column()

@@ -135,7 +135,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
     )
     op.create_index(op.f("ix_projects_status"), "projects", ["status"])
-    op.create_index(op.f("ix_projects_user_id"), "projects", ["user_id"])
     op.create_index("ix_projects_user_id_created_at", "projects", ["user_id", "created_at", "id"])
 
     op.create_table(
@@ -175,12 +174,10 @@ def upgrade() -> None:
         owner("generations", "user_id", "users"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_generations")),
     )
-    op.create_index(op.f("ix_generations_project_id"), "generations", ["project_id"])
     op.create_index(
         "ix_generations_project_id_created_at", "generations", ["project_id", "created_at", "id"]
     )
     op.create_index(op.f("ix_generations_status"), "generations", ["status"])
-    op.create_index(op.f("ix_generations_user_id"), "generations", ["user_id"])
     op.create_index("ix_generations_user_id_created_at", "generations", ["user_id", "created_at"])
 
 

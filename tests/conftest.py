@@ -1,0 +1,38 @@
+"""Shared fixtures: an isolated environment for every test.
+
+Every test gets its own data directory and a clean settings cache, so no test reads the
+developer's real database, secret key or ``.env``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appbuilder.settings import get_settings
+
+PG_URL_ENV = "UAB_TEST_DATABASE_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not os.environ.get(PG_URL_ENV):
+        raise pytest.UsageError(
+            f"CI is set but {PG_URL_ENV} is not: CI must run every database test on PostgreSQL."
+        )
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name in list(os.environ):
+        if name.startswith("UAB_") and name != PG_URL_ENV:
+            monkeypatch.delenv(name)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("UAB_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("UAB_ENV", "test")
+    monkeypatch.chdir(tmp_path)  # no stray .env from the working directory
+    get_settings.cache_clear()
+    yield data_dir
+    get_settings.cache_clear()

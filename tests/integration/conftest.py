@@ -1,0 +1,207 @@
+"""Real databases for integration tests: SQLite always, PostgreSQL when
+``UAB_TEST_DATABASE_URL`` names a server database (CI always sets it).
+
+Each test gets a fresh database cloned from a migrated template, the way procrastinate's
+own suite does it: PostgreSQL ``CREATE DATABASE ... TEMPLATE``, or a file copy for SQLite.
+Cloning costs a fraction of running the migrations for every test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from appbuilder.db import migrate
+from appbuilder.db.session import make_engine, make_session_factory
+from appbuilder.settings import Settings, get_settings
+from tests.conftest import PG_URL_ENV
+
+PG_URL = os.environ.get(PG_URL_ENV)
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+_counter = itertools.count()
+
+
+def engine_for(url: URL | str) -> Engine:
+    settings = Settings(database_url=str(url) if isinstance(url, URL) else url)
+    return make_engine(settings.database)
+
+
+def _render(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+class PostgresServer:
+    """Creates and drops databases next to the one UAB_TEST_DATABASE_URL names."""
+
+    def __init__(self, url: str, worker: str) -> None:
+        self.base = make_url(url).set(drivername="postgresql+psycopg")
+        self.prefix = f"{self.base.database}_{worker}"
+        self.admin = engine_for(self.base)
+        self.admin = self.admin.execution_options(isolation_level="AUTOCOMMIT")
+
+    def create(self, suffix: str, template: str | None = None) -> URL:
+        name = f"{self.prefix}_{suffix}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            source = f' TEMPLATE "{template}"' if template else ""
+            connection.execute(text(f'CREATE DATABASE "{name}"{source}'))
+        return self.base.set(database=name)
+
+    def drop(self, url: URL) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+
+
+@dataclass
+class Backend:
+    """One database kind under test: makes empty or migrated databases on demand."""
+
+    name: str
+    make_empty: Callable[[], URL]
+    make_migrated: Callable[[], URL]
+    cleanup: Callable[[URL], None]
+
+
+@pytest.fixture(scope="session")
+def sqlite_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    root = tmp_path_factory.mktemp("sqlite")
+    template = root / "template.db"
+    engine = engine_for(URL.create("sqlite", database=str(template)))
+    migrate.upgrade(engine)
+    engine.dispose()
+
+    def new_path() -> Path:
+        return root / f"db{next(_counter)}.db"
+
+    def make_migrated() -> URL:
+        path = new_path()
+        shutil.copyfile(template, path)
+        return URL.create("sqlite", database=str(path))
+
+    def cleanup(url: URL) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{url.database}{suffix}").unlink(missing_ok=True)
+
+    return Backend(
+        "sqlite",
+        lambda: URL.create("sqlite", database=str(new_path())),
+        make_migrated,
+        cleanup,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgresql_backend(worker_id: str) -> Iterator[Backend]:
+    if PG_URL is None:
+        pytest.skip(f"{PG_URL_ENV} is not set")
+    server = PostgresServer(PG_URL, worker_id)  # xdist: "gw0", ...; else "master"
+    template_url = server.create("template")
+    engine = engine_for(template_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    template_name = str(template_url.database)
+    yield Backend(
+        "postgresql",
+        lambda: server.create(str(next(_counter))),
+        lambda: server.create(str(next(_counter)), template=template_name),
+        server.drop,
+    )
+    server.drop(template_url)
+    server.admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    fixture_name = f"{request.param}_backend"
+    backend: Backend = request.getfixturevalue(fixture_name)
+    return backend
+
+
+@pytest.fixture
+def database_url(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
+    """A fresh, migrated database; also what get_settings() points at during the test."""
+    url = backend.make_migrated()
+    monkeypatch.setenv("UAB_DATABASE_URL", _render(url))
+    get_settings.cache_clear()
+    yield url
+    backend.cleanup(url)
+
+
+@pytest.fixture
+def empty_database_url(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
+    """A fresh database with no tables at all."""
+    url = backend.make_empty()
+    monkeypatch.setenv("UAB_DATABASE_URL", _render(url))
+    get_settings.cache_clear()
+    yield url
+    backend.cleanup(url)
+
+
+@pytest.fixture
+def engine(database_url: URL) -> Iterator[Engine]:
+    engine = engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_engine(empty_database_url: URL) -> Iterator[Engine]:
+    engine = engine_for(empty_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with make_session_factory(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def pg_engine(postgresql_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A migrated PostgreSQL database, for behaviour only PostgreSQL has (native types,
+    query plans). Not parametrised: it never produces a skipped SQLite twin."""
+    url = postgresql_backend.make_migrated()
+    monkeypatch.setenv("UAB_DATABASE_URL", _render(url))
+    get_settings.cache_clear()
+    engine = engine_for(url)
+    yield engine
+    engine.dispose()
+    postgresql_backend.cleanup(url)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine sends, ignoring transaction control."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __call__(self, *args: Any) -> None:
+        statement: str = args[2]
+        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
+            self.statements.append(statement)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+
+@pytest.fixture
+def statements(engine: Engine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from appbuilder.errors import ValidationError
+from appbuilder.services.pagination import (
+    MAX_PAGE_SIZE,
+    PageRequest,
+    decode_cursor,
+    encode_cursor,
+)
+
+
+@given(
+    st.datetimes(timezones=st.just(UTC)),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=32),
+)
+def test_cursor_round_trips(moment: datetime, row_id: str) -> None:
+    assert decode_cursor(encode_cursor(moment, row_id)) == (moment, row_id)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["", "not base64!", "bnVsbA", "WzEsMl0", "WyJ4IiwgImEiXQ", "WyIyMDI2LTAxLTAxIiwgImEiXQ"],
+)
+def test_foreign_cursors_are_a_validation_error(cursor: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PageRequest(cursor=cursor)
+    assert caught.value.field == "cursor"
+
+
+@pytest.mark.parametrize("limit", [0, -1, MAX_PAGE_SIZE + 1, 10_000])
+def test_page_size_has_a_hard_maximum(limit: int) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PageRequest(limit=limit)
+    assert (caught.value.field, caught.value.rule) == ("limit", "range")
+
+
+def test_page_size_at_the_maximum_is_allowed() -> None:
+    assert PageRequest(limit=MAX_PAGE_SIZE).limit == MAX_PAGE_SIZE
