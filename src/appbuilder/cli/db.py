@@ -177,4 +177,4 @@ def status() -> None:
         ("Projects by template", summary.projects_by_template),
         ("Generations by agent", summary.generations_by_agent),
     ):
-        console.print(f"{title}: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
+        console.print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

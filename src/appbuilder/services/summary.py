@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from appbuilder.db.models import ApiKey, Deployment, Generation, Project, User
+from appbuilder.enums import AgentType, ProjectStatus, ProjectTemplate, SubscriptionTier, UserRole
 
 
 @dataclass(frozen=True)
@@ -28,14 +30,19 @@ def summarise(session: Session) -> DatabaseSummary:
     }
     return DatabaseSummary(
         table_rows=counts,
-        users_by_tier=_grouped(session, User.subscription_tier),
-        users_by_role=_grouped(session, User.role),
-        projects_by_status=_grouped(session, Project.status),
-        projects_by_template=_grouped(session, Project.template),
-        generations_by_agent=_grouped(session, Generation.agent_type),
+        users_by_tier=_grouped(session, User.subscription_tier, SubscriptionTier),
+        users_by_role=_grouped(session, User.role, UserRole),
+        projects_by_status=_grouped(session, Project.status, ProjectStatus),
+        projects_by_template=_grouped(session, Project.template, ProjectTemplate),
+        generations_by_agent=_grouped(session, Generation.agent_type, AgentType),
     )
 
 
-def _grouped(session: Session, column: InstrumentedAttribute[Any]) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).group_by(column).order_by(column)).all()
-    return {str(value): count for value, count in rows}
+def _grouped(
+    session: Session, column: InstrumentedAttribute[Any], members: type[StrEnum]
+) -> dict[str, int]:
+    """Counts per enum member in declaration order (the same on both databases), zeros kept."""
+    counts: dict[Any, int] = dict(
+        session.execute(select(column, func.count()).group_by(column)).tuples().all()
+    )
+    return {member.value: counts.get(member, 0) for member in members}
