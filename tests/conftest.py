@@ -7,6 +7,7 @@ developer's real database, secret key or ``.env``.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"CI is set but {PG_URL_ENV} is not: CI must run every database test on PostgreSQL."
         )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say on which databases the database tests passed, so CI's log shows both ran."""
+    counts: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("passed", []):
+        counts.update(value for key, value in report.user_properties if key == "database")
+    summary = ", ".join(f"{count} on {name}" for name, count in sorted(counts.items()))
+    terminalreporter.write_line(f"database tests passed: {summary or 'none'}")
 
 
 @pytest.fixture(autouse=True)

@@ -122,8 +122,8 @@ def postgresql_backend(worker_id: str) -> Iterator[Backend]:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Backend:
-    fixture_name = f"{request.param}_backend"
-    backend: Backend = request.getfixturevalue(fixture_name)
+    backend: Backend = request.getfixturevalue(f"{request.param}_backend")
+    request.node.user_properties.append(("database", backend.name))
     return backend
 
 
@@ -168,9 +168,12 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def pg_engine(postgresql_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def pg_engine(
+    postgresql_backend: Backend, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Engine]:
     """A migrated PostgreSQL database, for behaviour only PostgreSQL has (native types,
     query plans). Not parametrised: it never produces a skipped SQLite twin."""
+    request.node.user_properties.append(("database", "postgresql"))
     url = postgresql_backend.make_migrated()
     monkeypatch.setenv("UAB_DATABASE_URL", _render(url))
     get_settings.cache_clear()

@@ -7,10 +7,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from appbuilder.db import migrate
 from appbuilder.db.models import Generation, Project, User
 from appbuilder.db.session import make_session_factory, transaction
 from appbuilder.enums import ProjectStatus, UserRole
-from appbuilder.errors import ConflictError, NotFoundError
+from appbuilder.errors import ConflictError, NotFoundError, ValidationError
+from appbuilder.services.maintenance import reset_database
 from appbuilder.services.projects import delete_project
 from appbuilder.services.users import delete_user, get_user_by_email
 from tests.factories import make_generation, make_project, make_user
@@ -117,3 +119,25 @@ def test_a_failing_statement_rolls_back_earlier_steps(engine: Engine) -> None:
     with transaction(sessions) as session:
         assert _count(session, User) == 1
         assert _count(session, Project) == 0
+
+
+def test_reset_is_one_transaction(engine: Engine) -> None:
+    """A reset whose seed step fails leaves the old data in place, schema and rows."""
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as session:
+        make_project(session, make_user(session, email="keep@example.com"))
+    with pytest.raises(ValidationError):
+        reset_database(engine, password="short")  # refused by the seed, after the drop
+    with transaction(sessions) as session:
+        assert get_user_by_email(session, "keep@example.com") is not None
+        assert _count(session, Project) == 1
+
+
+def test_reset_without_seed_leaves_a_migrated_empty_database(engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as session:
+        make_user(session)
+    assert reset_database(engine, with_seed=False) is None
+    with transaction(sessions) as session:
+        assert _count(session, User) == 0
+    assert migrate.current_revision(engine) == migrate.head_revision()

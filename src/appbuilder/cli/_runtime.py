@@ -15,8 +15,9 @@ from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.errors import AppBuilderError
 from appbuilder.settings import Settings, get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: long paths, keys and URLs stay on one line, so they can be copied.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass

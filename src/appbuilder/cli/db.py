@@ -14,6 +14,7 @@ from appbuilder.db import migrate
 from appbuilder.db.session import transaction
 from appbuilder.errors import RefusedError
 from appbuilder.services import seed as seeding
+from appbuilder.services.maintenance import reset_database
 from appbuilder.services.summary import summarise
 from appbuilder.settings import Environment, Settings
 
@@ -96,23 +97,22 @@ def seed(password: PasswordOption = None) -> None:
 def _seed(db: Database, password: str | None) -> None:
     with transaction(db.sessions) as session:
         report = seeding.seed(session, password)
+    _print_seed_report(report)
+
+
+def _print_seed_report(report: seeding.SeedReport) -> None:
     console.print(
         f"Seeded {len(report.users_created)} users, {report.projects_created} projects, "
         f"{report.generations_created} generations, {report.deployments_created} deployments, "
         f"{len(report.api_keys_created)} API keys."
     )
     for owner, full_key in report.api_keys_created:
-        console.print(
-            f"API key for {owner} (shown once): [bold]{full_key}[/]",
-            highlight=False,
-            soft_wrap=True,
-        )
+        console.print(f"API key for {owner} (shown once): [bold]{full_key}[/]", highlight=False)
     if report.generated_password:
         console.print(
             f"Demo users ({', '.join(report.users_created)}) can log in with password "
             f"[bold]{report.generated_password}[/] (shown once).",
             highlight=False,
-            soft_wrap=True,
         )
 
 
@@ -122,14 +122,13 @@ def reset(
     no_seed: Annotated[bool, typer.Option("--no-seed", help="Leave the database empty.")] = False,
     password: PasswordOption = None,
 ) -> None:
-    """Drop everything, migrate from scratch, and seed."""
+    """Drop everything, migrate from scratch, and seed, all in one transaction."""
     with open_database() as db:
         _guard_destructive(db.settings, "reset the database", force)
-        migrate.drop_everything(db.engine)
-        migrate.upgrade(db.engine)
-        console.print(f"Database {_where(db)} dropped and migrated to {migrate.head_revision()}.")
-        if not no_seed:
-            _seed(db, password)
+        report = reset_database(db.engine, with_seed=not no_seed, password=password)
+    console.print(f"Database {_where(db)} dropped and migrated to {migrate.head_revision()}.")
+    if report is not None:
+        _print_seed_report(report)
 
 
 @app.command("backup")

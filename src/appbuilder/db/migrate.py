@@ -37,25 +37,33 @@ def alembic_config(
     return config
 
 
+Bind = Engine | Connection
+
+
 @contextmanager
-def _configured(engine: Engine) -> Iterator[Config]:
-    with engine.begin() as connection:
-        yield alembic_config(connection)
+def _begin(bind: Bind) -> Iterator[Connection]:
+    """A transaction of our own on an engine; on a connection, the caller's transaction, so
+    several steps (drop, migrate, seed) can commit or roll back as one."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.begin() as connection:
+            yield connection
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    with _configured(engine) as config:
-        command.upgrade(config, revision)
+def upgrade(bind: Bind, revision: str = "head") -> None:
+    with _begin(bind) as connection:
+        command.upgrade(alembic_config(connection), revision)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    with _configured(engine) as config:
-        command.downgrade(config, revision)
+def downgrade(bind: Bind, revision: str) -> None:
+    with _begin(bind) as connection:
+        command.downgrade(alembic_config(connection), revision)
 
 
-def create_revision(engine: Engine, message: str, script_location: Path = MIGRATIONS_DIR) -> Path:
+def create_revision(bind: Bind, message: str, script_location: Path = MIGRATIONS_DIR) -> Path:
     """Autogenerate a migration from the difference between the models and the database."""
-    with engine.begin() as connection:
+    with _begin(bind) as connection:
         config = alembic_config(connection, script_location)
         script = command.revision(config, message=message, autogenerate=True)
     if script is None or isinstance(script, list):  # pragma: no cover - single head only
@@ -67,14 +75,14 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+def current_revision(bind: Bind) -> str | None:
+    with _begin(bind) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def schema_drift(engine: Engine) -> list[Any]:
+def schema_drift(bind: Bind) -> list[Any]:
     """What autogenerate would write: empty when the models and the database agree."""
-    with engine.connect() as connection:
+    with _begin(bind) as connection:
         context = MigrationContext.configure(
             connection,
             opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
@@ -82,9 +90,9 @@ def schema_drift(engine: Engine) -> list[Any]:
         return list(compare_metadata(context, Base.metadata))
 
 
-def drop_everything(engine: Engine) -> None:
+def drop_everything(bind: Bind) -> None:
     """Drop every table in the database's default schema, ours or not, and our enum types."""
-    with engine.begin() as connection:
+    with _begin(bind) as connection:
         existing = MetaData()
         existing.reflect(connection)
         existing.drop_all(connection)
