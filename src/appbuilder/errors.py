@@ -71,3 +71,31 @@ class DecryptionError(AppBuilderError):
     """Stored ciphertext could not be decrypted with the configured key."""
 
     code = "decryption_error"
+
+
+class AuthenticationError(AppBuilderError):
+    """No valid credentials: missing, wrong, expired or revoked."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(AppBuilderError):
+    """Valid credentials that do not allow this action (a missing scope or role)."""
+
+    code = "forbidden"
+
+
+class QuotaExceededError(AppBuilderError):
+    """A tier limit was reached; ``details`` name the limit, usage and the tier that lifts it."""
+
+    code = "quota_exceeded"
+
+
+class RateLimitedError(AppBuilderError):
+    """Too many attempts; retry after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, **details: object) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -53,6 +54,14 @@ class DatabaseSettings:
         return self.url.get_backend_name() == "sqlite"
 
 
+@dataclass(frozen=True)
+class AuthSettings:
+    session_ttl: timedelta
+    failure_window: timedelta
+    max_failures_per_account: int
+    max_failures_per_client: int
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="UAB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -70,6 +79,27 @@ class Settings(BaseSettings):
     database_pool_recycle: int = Field(default=1800, ge=-1)
     database_connect_timeout: int = Field(default=10, ge=1)
     database_echo: bool = False
+
+    #: how long a log-in session lasts
+    auth_session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+    #: failed log-ins counted per account and per client address within this window
+    auth_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    auth_max_failures_per_account: int = Field(default=5, ge=1)
+    auth_max_failures_per_client: int = Field(default=20, ge=1)
+
+    #: requests with a larger body are refused with 413 before they are read
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: emit JSON log lines (default: in production)
+    log_json: bool | None = None
+
+    @property
+    def auth(self) -> AuthSettings:
+        return AuthSettings(
+            session_ttl=timedelta(seconds=self.auth_session_ttl_seconds),
+            failure_window=timedelta(seconds=self.auth_failure_window_seconds),
+            max_failures_per_account=self.auth_max_failures_per_account,
+            max_failures_per_client=self.auth_max_failures_per_client,
+        )
 
     @property
     def database(self) -> DatabaseSettings:

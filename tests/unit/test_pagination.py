@@ -20,7 +20,11 @@ from appbuilder.services.pagination import (
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=32),
 )
 def test_cursor_round_trips(moment: datetime, row_id: str) -> None:
-    assert decode_cursor(encode_cursor(moment, row_id)) == (moment, row_id)
+    assert decode_cursor(encode_cursor("-created_at", moment, row_id)) == (
+        "-created_at",
+        moment,
+        row_id,
+    )
 
 
 @pytest.mark.parametrize(

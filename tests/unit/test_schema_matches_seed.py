@@ -80,7 +80,8 @@ def table(name: str) -> Table:
 
 def test_tables_are_plural_snake_case() -> None:
     assert set(Base.metadata.tables) == {
-        "users", "projects", "generations", "api_keys", "deployments"
+        "users", "projects", "generations", "api_keys", "deployments",
+        "auth_sessions", "login_failures",
     }  # fmt: skip
 
 

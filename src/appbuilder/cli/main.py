@@ -10,6 +10,7 @@ import typer
 from appbuilder import __version__
 from appbuilder.cli import db
 from appbuilder.cli._runtime import report_error
+from appbuilder.cli.serve import serve
 from appbuilder.errors import AppBuilderError
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.command()(serve)
 
 
 def _show_version(value: bool) -> None:

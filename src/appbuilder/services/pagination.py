@@ -1,8 +1,9 @@
-"""Keyset pagination, newest first, with a hard maximum page size.
+"""Keyset pagination with a hard maximum page size.
 
-Keyset (``created_at, id``) rather than OFFSET: the cost of a page does not grow with how
-deep the client has scrolled, and rows inserted meanwhile neither repeat nor vanish.
-The cursor is opaque to clients (base64 of the last row's key).
+Keyset (sort column, then id) rather than OFFSET: the cost of a page does not grow with
+how deep the client has scrolled, and rows inserted meanwhile neither repeat nor vanish.
+The cursor is opaque to clients: base64 of the sort it belongs to and the last row's key,
+so a cursor from one sort order is refused by another instead of skipping rows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -23,16 +24,23 @@ from appbuilder.errors import ValidationError
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-
-class Keyed(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-T = TypeVar("T", bound=Keyed)
 Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """Order by a timestamp column, ties broken by id; ``label`` names it in cursors."""
+
+    column: InstrumentedAttribute[datetime]
+    id_column: InstrumentedAttribute[str]
+    descending: bool = True
+
+    @property
+    def label(self) -> str:
+        return ("-" if self.descending else "") + self.column.key
+
+    def value_of(self, row: Any) -> tuple[datetime, str]:
+        return getattr(row, self.column.key), getattr(row, self.id_column.key)
 
 
 @dataclass(frozen=True)
@@ -55,40 +63,45 @@ class Page(Generic[Item]):
     next_cursor: str | None
 
 
-def encode_cursor(created_at: datetime, row_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), row_id]).encode("utf-8")
+def encode_cursor(label: str, moment: datetime, row_id: str) -> str:
+    raw = json.dumps([label, moment.isoformat(), row_id]).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> tuple[str, datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        moment = datetime.fromisoformat(created)
-        if not isinstance(row_id, str) or moment.tzinfo is None:
+        label, moment_text, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        moment = datetime.fromisoformat(moment_text)
+        if not (isinstance(label, str) and isinstance(row_id, str)) or moment.tzinfo is None:
             raise ValueError(cursor)
     except (ValueError, TypeError, UnicodeError, binascii.Error) as exc:
         raise ValidationError(
             "cursor", "format", "cursor is not one this API returned; start again without it."
         ) from exc
-    return moment, row_id
+    return label, moment, row_id
 
 
-def newest_first(
-    query: Select[Any],
-    created_at: InstrumentedAttribute[datetime],
-    row_id: InstrumentedAttribute[str],
-    page: PageRequest,
-) -> Select[Any]:
-    """Order newest first, resume after the cursor, fetch one extra row to know if more exist."""
+def paginate(query: Select[Any], key: SortKey, page: PageRequest) -> Select[Any]:
+    """Order by the key, resume after the cursor, fetch one extra row to know if more exist."""
     if page.cursor is not None:
-        moment, last_id = decode_cursor(page.cursor)
-        query = query.where(tuple_(created_at, row_id) < tuple_(moment, last_id))
-    return query.order_by(created_at.desc(), row_id.desc()).limit(page.limit + 1)
+        label, moment, last_id = decode_cursor(page.cursor)
+        if label != key.label:
+            raise ValidationError(
+                "cursor", "sort", f"cursor belongs to sort {label!r}, not {key.label!r}."
+            )
+        position = tuple_(key.column, key.id_column)
+        after = tuple_(moment, last_id)
+        query = query.where(position < after if key.descending else position > after)
+    if key.descending:
+        query = query.order_by(key.column.desc(), key.id_column.desc())
+    else:
+        query = query.order_by(key.column.asc(), key.id_column.asc())
+    return query.limit(page.limit + 1)
 
 
-def to_page(rows: Sequence[T], page: PageRequest) -> Page[T]:
+def to_page(rows: Sequence[Item], page: PageRequest, key: SortKey) -> Page[Item]:
     items = list(rows[: page.limit])
-    more = len(rows) > page.limit
-    next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
-    return Page(items=items, next_cursor=next_cursor)
+    if len(rows) <= page.limit:
+        return Page(items=items, next_cursor=None)
+    return Page(items=items, next_cursor=encode_cursor(key.label, *key.value_of(items[-1])))

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, Project, User
-from appbuilder.enums import BUSY_PROJECT_STATUSES
-from appbuilder.errors import ConflictError, NotFoundError
-from appbuilder.services.pagination import Page, PageRequest, newest_first, to_page
+from appbuilder.enums import BUSY_PROJECT_STATUSES, ProjectStatus, ProjectTemplate
+from appbuilder.errors import ConflictError, NotFoundError, ValidationError
+from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
+from appbuilder.services.project_lifecycle import change_status
+from appbuilder.services.quotas import ensure_can_create_project
+from appbuilder.spec.features import KNOWN_FEATURES
+
+MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 10_000
+MAX_CONFIG_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,19 @@ def get_project_with_generations(
 ) -> ProjectWithGenerations:
     """The seed's "project with generations": all of them, newest first, plus the owner's
     id, email and name. Two statements whatever the number of generations."""
+    project, owner = _project_and_owner(session, project_id, owner_id)
+    generations = session.scalars(
+        select(Generation)
+        .where(Generation.project_id == project_id)
+        .order_by(Generation.created_at.desc(), Generation.id.desc())
+    ).all()
+    return ProjectWithGenerations(project=project, owner=owner, generations=list(generations))
+
+
+def _project_and_owner(
+    session: Session, project_id: str, owner_id: str | None
+) -> tuple[Project, OwnerSummary]:
+    """The project and only its owner's public fields, in one statement."""
     row = session.execute(
         select(Project, User.id, User.email, User.name)
         .join(User, Project.user_id == User.id)
@@ -57,22 +79,58 @@ def get_project_with_generations(
     if row is None:
         raise NotFoundError("Project", project_id)
     project, user_id, email, name = row
-    generations = session.scalars(
-        select(Generation)
-        .where(Generation.project_id == project_id)
-        .order_by(Generation.created_at.desc(), Generation.id.desc())
-    ).all()
-    return ProjectWithGenerations(
-        project=project,
-        owner=OwnerSummary(id=user_id, email=email, name=name),
-        generations=list(generations),
+    return project, OwnerSummary(id=user_id, email=email, name=name)
+
+
+PROJECT_SORTS = {
+    "-created_at": SortKey(Project.created_at, Project.id, descending=True),
+    "created_at": SortKey(Project.created_at, Project.id, descending=False),
+    "-updated_at": SortKey(Project.updated_at, Project.id, descending=True),
+    "updated_at": SortKey(Project.updated_at, Project.id, descending=False),
+}
+GENERATIONS_NEWEST_FIRST = SortKey(Generation.created_at, Generation.id, descending=True)
+
+
+@dataclass(frozen=True)
+class ProjectWithGenerationPage:
+    project: Project
+    owner: OwnerSummary
+    generations: Page[Generation]
+
+
+def get_project_with_generation_page(
+    session: Session, project_id: str, page: PageRequest, *, owner_id: str | None
+) -> ProjectWithGenerationPage:
+    """Like get_project_with_generations, with the generations paginated (for the API)."""
+    project, owner = _project_and_owner(session, project_id, owner_id)
+    query = select(Generation).where(Generation.project_id == project_id)
+    rows = session.scalars(paginate(query, GENERATIONS_NEWEST_FIRST, page)).all()
+    return ProjectWithGenerationPage(
+        project=project, owner=owner, generations=to_page(rows, page, GENERATIONS_NEWEST_FIRST)
     )
 
 
-def list_user_projects(session: Session, user_id: str, page: PageRequest) -> Page[Project]:
+def list_user_projects(
+    session: Session,
+    user_id: str,
+    page: PageRequest,
+    *,
+    status: ProjectStatus | None = None,
+    template: ProjectTemplate | None = None,
+    sort: str = "-created_at",
+) -> Page[Project]:
+    """A page of the user's projects, optionally filtered, newest first by default."""
+    key = PROJECT_SORTS.get(sort)
+    if key is None:
+        raise ValidationError(
+            "sort", "one_of", f"sort must be one of {', '.join(PROJECT_SORTS)}, got {sort!r}."
+        )
     query = select(Project).where(Project.user_id == user_id)
-    rows = session.scalars(newest_first(query, Project.created_at, Project.id, page)).all()
-    return to_page(rows, page)
+    if status is not None:
+        query = query.where(Project.status == status)
+    if template is not None:
+        query = query.where(Project.template == template)
+    return to_page(session.scalars(paginate(query, key, page)).all(), page, key)
 
 
 def list_project_generations(
@@ -82,8 +140,8 @@ def list_project_generations(
     if owner_id is not None:
         get_project(session, project_id, owner_id=owner_id)
     query = select(Generation).where(Generation.project_id == project_id)
-    rows = session.scalars(newest_first(query, Generation.created_at, Generation.id, page)).all()
-    return to_page(rows, page)
+    rows = session.scalars(paginate(query, GENERATIONS_NEWEST_FIRST, page)).all()
+    return to_page(rows, page, GENERATIONS_NEWEST_FIRST)
 
 
 def delete_project(session: Session, project_id: str, *, owner_id: str | None) -> None:
@@ -98,3 +156,103 @@ def delete_project(session: Session, project_id: str, *, owner_id: str | None) -
         )
     session.delete(project)
     session.flush()
+
+
+def _clean_name(name: str) -> str:
+    cleaned = name.strip()
+    if not 1 <= len(cleaned) <= MAX_NAME_LENGTH:
+        raise ValidationError(
+            "name", "length", f"name must be 1 to {MAX_NAME_LENGTH} characters (blanks trimmed)."
+        )
+    return cleaned
+
+
+def _check_description(description: str | None) -> None:
+    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ValidationError(
+            "description", "max_length", f"description is over {MAX_DESCRIPTION_LENGTH} chars."
+        )
+
+
+def _check_config(config: dict[str, Any]) -> None:
+    if not isinstance(config, dict):
+        raise ValidationError("config", "type", "config must be a JSON object.")
+    size = len(json.dumps(config, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_CONFIG_BYTES:
+        raise ValidationError(
+            "config",
+            "max_bytes",
+            f"config is {size} bytes as JSON; the limit is {MAX_CONFIG_BYTES}.",
+        )
+
+
+def _clean_features(features: list[str]) -> list[str]:
+    unknown = sorted(set(features) - KNOWN_FEATURES)
+    if unknown:
+        raise ValidationError(
+            "features",
+            "known",
+            f"unknown feature(s): {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(KNOWN_FEATURES))}.",
+        )
+    return sorted(set(features))
+
+
+def create_project(
+    session: Session,
+    owner: User,
+    *,
+    name: str,
+    template: ProjectTemplate,
+    description: str | None = None,
+    config: dict[str, Any] | None = None,
+    features: list[str] | None = None,
+) -> Project:
+    """A new DRAFT project, within the owner's tier quota."""
+    cleaned = _clean_name(name)
+    _check_description(description)
+    _check_config(config or {})
+    clean_features = _clean_features(features or [])
+    ensure_can_create_project(session, owner, template)
+    project = Project(
+        user_id=owner.id,
+        name=cleaned,
+        description=description,
+        template=template,
+        config=config or {},
+        features=clean_features,
+    )
+    session.add(project)
+    session.flush()
+    return project
+
+
+@dataclass(frozen=True)
+class ProjectChanges:
+    """Fields to change; ``None`` leaves a field as it is (description may be cleared with "")."""
+
+    name: str | None = None
+    description: str | None = None
+    config: dict[str, Any] | None = None
+    features: list[str] | None = None
+    status: ProjectStatus | None = None
+
+
+def update_project(
+    session: Session, project_id: str, changes: ProjectChanges, *, owner_id: str
+) -> Project:
+    project = get_project(session, project_id, owner_id=owner_id)
+    if changes.name is not None:
+        project.name = _clean_name(changes.name)
+    if changes.description is not None:
+        _check_description(changes.description)
+        project.description = changes.description or None
+    if changes.config is not None:
+        _check_config(changes.config)
+        project.config = changes.config
+    if changes.features is not None:
+        project.features = _clean_features(changes.features)
+    if changes.status is not None:
+        change_status(project, changes.status)
+    session.flush()
+    return project

@@ -1,0 +1,47 @@
+"""``uab serve``: the API server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from appbuilder.cli._runtime import console, open_database
+from appbuilder.db import migrate
+from appbuilder.settings import Environment
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    migrate_first: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Apply migrations before serving (default: only in development).",
+        ),
+    ] = None,
+) -> None:
+    """Run the REST API (OpenAPI at /openapi.json, interactive docs at /docs)."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    with open_database() as db:
+        if (
+            migrate_first
+            if migrate_first is not None
+            else db.settings.env is Environment.DEVELOPMENT
+        ):
+            migrate.upgrade(db.engine)
+            console.print(f"Database at revision {migrate.current_revision(db.engine)}.")
+    console.print(f"Serving on http://{host}:{port} (docs at /docs).")
+    uvicorn.run(
+        "appbuilder.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )

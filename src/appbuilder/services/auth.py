@@ -1,0 +1,255 @@
+"""Accounts and credentials: sign-up, log-in, log-out, password change, and turning a
+bearer credential (session token or API key) into a Principal.
+
+Session tokens are opaque random strings stored as SHA-256 hashes, not signed JWTs: a
+log-out or password change revokes them at once, with no deny-list and no waiting for an
+expiry, and a database leak reveals no usable token. The cost is one indexed look-up per
+request, which the request already pays to load the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.db.models import ApiKey, AuthSession, User
+from appbuilder.db.session import transaction
+from appbuilder.db.types import utcnow
+from appbuilder.errors import (
+    AuthenticationError,
+    ConflictError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from appbuilder.security.api_keys import hashes_match, parse_api_key
+from appbuilder.security.passwords import MAX_PASSWORD_BYTES, hash_password, verify_password
+from appbuilder.security.scopes import ROLE_SCOPES, Scope
+from appbuilder.services import login_throttle
+from appbuilder.services.users import get_user_by_email, normalise_email
+from appbuilder.settings import AuthSettings
+
+SESSION_TOKEN_PREFIX = "uabs_"  # noqa: S105 - a prefix, not a secret
+MIN_PASSWORD_LENGTH = 8
+PASSWORD_RULES = (
+    f"at least {MIN_PASSWORD_LENGTH} characters, at most {MAX_PASSWORD_BYTES} bytes, "
+    "with at least one letter and one character that is not a letter, "
+    "and not the same as the email address"
+)
+#: how often last_used_at may be written: often enough to be useful, not on every request
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, with what rights, through which credential."""
+
+    user: User
+    scopes: frozenset[Scope]
+    session_id: str | None = None
+    api_key_id: str | None = None
+
+    def has(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    session: AuthSession
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the email is unknown, so that costs the same time as a wrong password
+    and response times do not tell which emails have accounts."""
+    return hash_password("timing-equaliser-not-a-password-1")
+
+
+def check_password_rules(password: str, email: str) -> None:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append("too short")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        problems.append("too long")
+    if not any(c.isalpha() for c in password) or all(c.isalpha() for c in password):
+        problems.append("needs a letter and a non-letter")
+    if password.strip().lower() == email.strip().lower():
+        problems.append("same as the email")
+    if problems:
+        raise ValidationError(
+            "password",
+            "password_rules",
+            f"Password {', '.join(problems)}: it must have {PASSWORD_RULES}.",
+        )
+
+
+def register(session: Session, *, email: str, password: str, name: str | None) -> User:
+    email = normalise_email(email)
+    check_password_rules(password, email)
+    if get_user_by_email(session, email) is not None:
+        raise _email_taken(email)
+    user = User(email=email, password_hash=hash_password(password), name=name)
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        raise _email_taken(email) from exc
+    return user
+
+
+def _email_taken(email: str) -> ConflictError:
+    return ConflictError(f"An account with the email {email} already exists.", field="email")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_session(
+    session: Session,
+    user: User,
+    settings: AuthSettings,
+    *,
+    client_ip: str | None = None,
+    user_agent: str | None = None,
+) -> IssuedSession:
+    token = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    record = AuthSession(
+        user_id=user.id,
+        token_hash=_token_hash(token),
+        expires_at=now + settings.session_ttl,
+        client_ip=client_ip,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    session.add(record)
+    session.flush()
+    return IssuedSession(token=token, session=record)
+
+
+def log_in(
+    sessions: sessionmaker[Session],
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
+    user_agent: str | None,
+    settings: AuthSettings,
+) -> tuple[User, IssuedSession]:
+    """Check the password, with throttling. Owns its transactions: a failure must be
+    recorded even though the caller's request ends in an error."""
+    email = normalise_email(email)
+    now = utcnow()
+    with transaction(sessions) as session:
+        login_throttle.ensure_allowed(session, email, client_ip, settings, now)
+        user = get_user_by_email(session, email)
+        if user is not None and verify_password(password, user.password_hash):
+            login_throttle.clear_account(session, email)
+            user.last_login_at = now
+            issued = issue_session(
+                session, user, settings, client_ip=client_ip, user_agent=user_agent
+            )
+            return user, issued
+        if user is None:
+            verify_password(password, _dummy_hash())
+        login_throttle.record_failure(session, email, client_ip, settings, now)
+    raise AuthenticationError("Email or password is wrong.")
+
+
+def log_out(session: Session, principal: Principal) -> None:
+    if principal.session_id is None:
+        raise ValidationError(
+            "authorization",
+            "session_token",
+            "Log-out ends a session; this request used an API key. "
+            "Revoke API keys with DELETE /api/keys/{id}.",
+        )
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == principal.session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def change_password(
+    session: Session,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    settings: AuthSettings,
+) -> IssuedSession:
+    """Set a new password and revoke every session of the user; returns a fresh one.
+    Needs a session token: an API key alone must not be enough to take over an account."""
+    if principal.session_id is None:
+        raise PermissionDeniedError("Changing the password needs a session token, not an API key.")
+    user = principal.user
+    if not verify_password(current_password, user.password_hash):
+        raise ValidationError("current_password", "matches", "The current password is wrong.")
+    check_password_rules(new_password, user.email)
+    user.password_hash = hash_password(new_password)
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return issue_session(session, user, settings)
+
+
+def authenticate(session: Session, credential: str) -> Principal:
+    """A bearer credential -> Principal, or AuthenticationError saying what is wrong."""
+    credential = credential.strip()
+    now = utcnow()
+    if credential.startswith(SESSION_TOKEN_PREFIX):
+        return _from_session_token(session, credential, now)
+    if credential.startswith("uab_"):
+        return _from_api_key(session, credential, now)
+    raise AuthenticationError("Unrecognised credential: send a session token or an API key.")
+
+
+def _from_session_token(session: Session, token: str, now: datetime) -> Principal:
+    row = session.execute(
+        select(AuthSession, User)
+        .join(User, AuthSession.user_id == User.id)
+        .where(AuthSession.token_hash == _token_hash(token))
+    ).one_or_none()
+    if row is None:
+        raise AuthenticationError("Session token is not valid; log in again.")
+    record, user = row
+    if record.revoked_at is not None:
+        raise AuthenticationError("Session has been logged out; log in again.")
+    if record.expires_at <= now:
+        raise AuthenticationError("Session has expired; log in again.")
+    if record.last_used_at is None or now - record.last_used_at >= TOUCH_INTERVAL:
+        record.last_used_at = now
+    return Principal(user=user, scopes=ROLE_SCOPES[user.role], session_id=record.id)
+
+
+def _from_api_key(session: Session, candidate: str, now: datetime) -> Principal:
+    parsed = parse_api_key(candidate)
+    if parsed is None:
+        raise AuthenticationError("API key is malformed; keys look like uab_<prefix>_<secret>.")
+    row = session.execute(
+        select(ApiKey, User)
+        .join(User, ApiKey.user_id == User.id)
+        .where(ApiKey.prefix == parsed.prefix)
+    ).one_or_none()
+    if row is None or not hashes_match(row[0].key_hash, parsed.key_hash):
+        raise AuthenticationError("API key is not valid.")
+    key, user = row
+    if key.revoked_at is not None:
+        raise AuthenticationError("API key has been revoked.")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise AuthenticationError("API key has expired.")
+    if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
+        key.last_used_at = now
+    granted = frozenset(Scope(s) for s in key.scopes if s in Scope._value2member_map_)
+    return Principal(user=user, scopes=granted & ROLE_SCOPES[user.role], api_key_id=key.id)

@@ -1,0 +1,197 @@
+"""Tier quotas: one table, enforced here in the service layer so every interface (API,
+CLI, jobs) obeys the same limits.
+
+A "generation" for quota purposes is one run of the pipeline, which always has exactly
+one ORCHESTRATOR step; tokens are the sum over every step. Months are UTC calendar months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from appbuilder.db.models import Generation, Project, User
+from appbuilder.db.types import utcnow
+from appbuilder.enums import AgentType, ProjectStatus, ProjectTemplate, SubscriptionTier
+from appbuilder.errors import QuotaExceededError
+
+ALL_TEMPLATES = frozenset(ProjectTemplate)
+DEPLOY_TARGETS = ("git", "docker", "ssh", "kubernetes")
+TIER_ORDER = (
+    SubscriptionTier.FREE,
+    SubscriptionTier.STARTER,
+    SubscriptionTier.PRO,
+    SubscriptionTier.ENTERPRISE,
+)
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    """``None`` means unlimited."""
+
+    projects: int | None
+    generations_per_month: int | None
+    tokens_per_month: int | None
+    templates: frozenset[ProjectTemplate]
+    deploy_targets: frozenset[str]
+    concurrent_generations: int | None
+
+
+TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
+    SubscriptionTier.FREE: TierLimits(
+        projects=3,
+        generations_per_month=20,
+        tokens_per_month=100_000,
+        templates=frozenset({ProjectTemplate.BLOG, ProjectTemplate.API, ProjectTemplate.CUSTOM}),
+        deploy_targets=frozenset({"git"}),
+        concurrent_generations=1,
+    ),
+    SubscriptionTier.STARTER: TierLimits(
+        projects=10,
+        generations_per_month=200,
+        tokens_per_month=1_000_000,
+        templates=ALL_TEMPLATES - {ProjectTemplate.ECOMMERCE},
+        deploy_targets=frozenset({"git", "docker"}),
+        concurrent_generations=2,
+    ),
+    SubscriptionTier.PRO: TierLimits(
+        projects=50,
+        generations_per_month=2_000,
+        tokens_per_month=10_000_000,
+        templates=ALL_TEMPLATES,
+        deploy_targets=frozenset({"git", "docker", "ssh"}),
+        concurrent_generations=4,
+    ),
+    SubscriptionTier.ENTERPRISE: TierLimits(
+        projects=None,
+        generations_per_month=None,
+        tokens_per_month=None,
+        templates=ALL_TEMPLATES,
+        deploy_targets=frozenset(DEPLOY_TARGETS),
+        concurrent_generations=None,
+    ),
+}
+
+COUNTED_LIMITS = (
+    "projects",
+    "generations_per_month",
+    "tokens_per_month",
+    "concurrent_generations",
+)
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    limit: str
+    used: int
+    allowed: int | None
+
+
+@dataclass(frozen=True)
+class Usage:
+    tier: SubscriptionTier
+    period_start: datetime
+    lines: list[UsageLine]
+    templates: frozenset[ProjectTemplate]
+    deploy_targets: frozenset[str]
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = now or utcnow()
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
+    since = month_start()
+    projects = session.scalar(
+        select(func.count()).select_from(Project).where(Project.user_id == user_id)
+    )
+    runs, tokens = session.execute(
+        select(
+            func.count().filter(Generation.agent_type == AgentType.ORCHESTRATOR),
+            func.coalesce(func.sum(Generation.tokens_used), 0),
+        ).where(Generation.user_id == user_id, Generation.created_at >= since)
+    ).one()
+    running = session.scalar(
+        select(func.count())
+        .select_from(Project)
+        .where(Project.user_id == user_id, Project.status == ProjectStatus.GENERATING)
+    )
+    return {
+        "projects": projects or 0,
+        "generations_per_month": runs or 0,
+        "tokens_per_month": int(tokens or 0),
+        "concurrent_generations": running or 0,
+    }
+
+
+def usage(session: Session, user: User) -> Usage:
+    limits = TIER_LIMITS[user.subscription_tier]
+    used = _counted_usage(session, user.id)
+    return Usage(
+        tier=user.subscription_tier,
+        period_start=month_start(),
+        lines=[UsageLine(name, used[name], getattr(limits, name)) for name in COUNTED_LIMITS],
+        templates=limits.templates,
+        deploy_targets=limits.deploy_targets,
+    )
+
+
+def lowest_tier_lifting(limit: str, needed: int | ProjectTemplate | str) -> SubscriptionTier | None:
+    """The cheapest tier where ``needed`` (a count to reach, or a template/target) fits."""
+    for tier in TIER_ORDER:
+        allowed = getattr(TIER_LIMITS[tier], limit)
+        if isinstance(needed, int):
+            if allowed is None or needed <= allowed:
+                return tier
+        elif needed in allowed:
+            return tier
+    return None
+
+
+def _refuse(user: User, limit: str, used: int | str, allowed: object, needed: object) -> None:
+    upgrade = lowest_tier_lifting(limit, needed)  # type: ignore[arg-type]
+    hint = f" Upgrade to {upgrade.value} to lift it." if upgrade else ""
+    raise QuotaExceededError(
+        f"Your {user.subscription_tier.value} plan allows {_describe(limit, allowed)}.{hint}",
+        limit=limit,
+        used=used,
+        allowed=sorted(allowed) if isinstance(allowed, frozenset) else allowed,
+        tier=user.subscription_tier.value,
+        upgrade_to=upgrade.value if upgrade else None,
+    )
+
+
+def _describe(limit: str, allowed: object) -> str:
+    if isinstance(allowed, frozenset):
+        return f"{limit.replace('_', ' ')}: {', '.join(sorted(allowed))}"
+    return f"{allowed} {limit.replace('_', ' ')}"
+
+
+def ensure_can_create_project(session: Session, user: User, template: ProjectTemplate) -> None:
+    limits = TIER_LIMITS[user.subscription_tier]
+    if template not in limits.templates:
+        _refuse(user, "templates", template.value, limits.templates, template)
+    if limits.projects is not None:
+        count = _counted_usage(session, user.id)["projects"]
+        if count >= limits.projects:
+            _refuse(user, "projects", count, limits.projects, count + 1)
+
+
+def ensure_can_start_generation(session: Session, user: User) -> None:
+    """For the generation issue: runs per month, tokens per month, runs at once."""
+    limits = TIER_LIMITS[user.subscription_tier]
+    used = _counted_usage(session, user.id)
+    for name in ("generations_per_month", "tokens_per_month", "concurrent_generations"):
+        allowed = getattr(limits, name)
+        if allowed is not None and used[name] >= allowed:
+            _refuse(user, name, used[name], allowed, used[name] + 1)
+
+
+def ensure_deploy_target_allowed(user: User, target: str) -> None:
+    limits = TIER_LIMITS[user.subscription_tier]
+    if target not in limits.deploy_targets:
+        _refuse(user, "deploy_targets", target, limits.deploy_targets, target)

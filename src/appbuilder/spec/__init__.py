@@ -1,0 +1,1 @@
+"""What an app is made of: the vocabulary that specs, projects and the generator share."""

@@ -1,0 +1,73 @@
+"""Platform administration: ADMIN reads users and figures; SUPER_ADMIN changes roles and tiers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from appbuilder.enums import SubscriptionTier, UserRole
+from appbuilder.security.scopes import Scope
+from appbuilder.services import admin
+from appbuilder.services.auth import Principal
+from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from appbuilder.services.users import get_user
+from appbuilder.web.deps import SessionDep, require
+from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, merge
+from appbuilder.web.schemas import PlatformUsageOut, UserAdminPatch, UserOut, UserPage
+
+Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+router = APIRouter(
+    prefix="/api/admin",
+    tags=["admin"],
+    responses=AUTH_RESPONSES,
+    dependencies=[Depends(require(Scope.ADMIN))],
+)
+UserId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.get("/users", response_model=UserPage)
+def list_users(
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=200, description="Part of email or name")] = None,
+    role: UserRole | None = None,
+    tier: SubscriptionTier | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> UserPage:
+    """Find users by email or name, role and tier; newest first."""
+    page = admin.search_users(
+        session, PageRequest(limit=limit, cursor=cursor), query=q, role=role, tier=tier
+    )
+    return UserPage(
+        items=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/users/{user_id}", response_model=UserOut, responses=NOT_FOUND)
+def read_user(user_id: UserId, session: SessionDep) -> UserOut:
+    """One user's account."""
+    return UserOut.model_validate(get_user(session, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, responses=merge(NOT_FOUND, CONFLICT))
+def change_user(
+    user_id: UserId, body: UserAdminPatch, principal: Admin, session: SessionDep
+) -> UserOut:
+    """SUPER_ADMIN only: set a user's role and/or tier (not your own role)."""
+    user = admin.set_role_and_tier(
+        session, principal.user, user_id, role=body.role, tier=body.subscription_tier
+    )
+    return UserOut.model_validate(user)
+
+
+@router.get("/usage", response_model=PlatformUsageOut)
+def platform_usage(session: SessionDep) -> PlatformUsageOut:
+    """Platform-wide figures: rows, users per tier and role, projects per status, this month."""
+    figures = admin.platform_usage(session)
+    return PlatformUsageOut(
+        **asdict(figures.totals),
+        generations_this_month=figures.generations_this_month,
+        tokens_this_month=figures.tokens_this_month,
+    )

@@ -1,0 +1,45 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from appbuilder.db import migrate
+from appbuilder.web.errors import ErrorResponse, error_body
+from appbuilder.web.schemas import HealthOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=HealthOut)
+def healthz() -> HealthOut:
+    """The process is alive (touches nothing else)."""
+    return HealthOut(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=HealthOut,
+    responses={503: {"model": ErrorResponse, "description": "Not ready, with the reason"}},
+)
+def readyz(request: Request) -> HealthOut | JSONResponse:
+    """The database is reachable and its schema is the one this code expects."""
+    engine = request.app.state.engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = migrate.current_revision(connection)
+    except SQLAlchemyError as exc:
+        reason = f"database unreachable: {type(exc).__name__}"
+        return JSONResponse(error_body("not_ready", reason), status_code=503)
+    expected = request.app.state.head_revision
+    if current != expected:
+        reason = (
+            f"database schema is at {current or 'nothing'}, expected {expected}: "
+            "run `uab db upgrade`"
+        )
+        return JSONResponse(error_body("not_ready", reason), status_code=503)
+    return HealthOut(status="ready", revision=current)

@@ -1,0 +1,197 @@
+"""Projects, their generations and deployments. A project that is not yours is "not found"
+(never "forbidden"), so ids of other users' rows do not leak."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from appbuilder.db.models import Project
+from appbuilder.enums import ProjectStatus, ProjectTemplate
+from appbuilder.security.scopes import Scope
+from appbuilder.services import history, projects
+from appbuilder.services.auth import Principal
+from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from appbuilder.services.project_lifecycle import allowed_next
+from appbuilder.web.deps import SessionDep, owner_filter, require
+from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
+from appbuilder.web.schemas import (
+    DeploymentOut,
+    GenerationOut,
+    GenerationPage,
+    OwnerOut,
+    ProjectDetail,
+    ProjectIn,
+    ProjectOut,
+    ProjectPage,
+    ProjectPatch,
+)
+
+router = APIRouter(prefix="/api", tags=["projects"], responses=AUTH_RESPONSES)
+
+Reader = Annotated[Principal, Depends(require(Scope.PROJECTS_READ))]
+Writer = Annotated[Principal, Depends(require(Scope.PROJECTS_WRITE))]
+HistoryReader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
+ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at"]
+
+
+def project_out(project: Project) -> ProjectOut:
+    return ProjectOut.model_validate(
+        {**_columns(project), "allowed_next_statuses": allowed_next(project.status)}
+    )
+
+
+def _columns(project: Project) -> dict[str, object]:
+    return {c.key: getattr(project, c.key) for c in Project.__table__.columns}
+
+
+@router.post(
+    "/projects",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectOut,
+    responses=QUOTA,
+)
+def create_project(body: ProjectIn, principal: Writer, session: SessionDep) -> ProjectOut:
+    """Start a project from a template, within your tier's quota."""
+    project = projects.create_project(
+        session,
+        principal.user,
+        name=body.name,
+        template=body.template,
+        description=body.description,
+        config=body.config,
+        features=body.features,
+    )
+    return project_out(project)
+
+
+@router.get("/projects", response_model=ProjectPage)
+def list_projects(
+    principal: Reader,
+    session: SessionDep,
+    status_filter: Annotated[ProjectStatus | None, Query(alias="status")] = None,
+    template: ProjectTemplate | None = None,
+    sort: Sort = "-created_at",
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> ProjectPage:
+    """Your projects, filtered and sorted; follow `next_cursor` for the next page."""
+    page = projects.list_user_projects(
+        session,
+        principal.user.id,
+        PageRequest(limit=limit, cursor=cursor),
+        status=status_filter,
+        template=template,
+        sort=sort,
+    )
+    return ProjectPage(items=[project_out(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectDetail, responses=NOT_FOUND)
+def get_project(
+    project_id: ProjectId,
+    principal: Reader,
+    session: SessionDep,
+    generations_limit: Limit = 50,
+    generations_cursor: Cursor = None,
+) -> ProjectDetail:
+    """A project with its owner and a page of its generations, newest first."""
+    found = projects.get_project_with_generation_page(
+        session,
+        project_id,
+        PageRequest(limit=generations_limit, cursor=generations_cursor),
+        owner_id=owner_filter(principal),
+    )
+    return ProjectDetail(
+        **project_out(found.project).model_dump(),
+        user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),
+        generations=GenerationPage(
+            items=[GenerationOut.model_validate(g) for g in found.generations.items],
+            next_cursor=found.generations.next_cursor,
+        ),
+    )
+
+
+@router.patch(
+    "/projects/{project_id}", response_model=ProjectOut, responses=merge(NOT_FOUND, CONFLICT)
+)
+def update_project(
+    project_id: ProjectId, body: ProjectPatch, principal: Writer, session: SessionDep
+) -> ProjectOut:
+    """Change fields; a status change must follow the lifecycle (409 names the allowed ones)."""
+    project = projects.update_project(
+        session,
+        project_id,
+        projects.ProjectChanges(**body.model_dump(exclude_unset=True)),
+        owner_id=principal.user.id,
+    )
+    return project_out(project)
+
+
+@router.delete(
+    "/projects/{project_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=merge(NOT_FOUND, CONFLICT),
+)
+def delete_project(project_id: ProjectId, principal: Writer, session: SessionDep) -> None:
+    """Delete a project with its history (refused while it generates or deploys)."""
+    projects.delete_project(session, project_id, owner_id=principal.user.id)
+
+
+@router.get(
+    "/projects/{project_id}/generations", response_model=GenerationPage, responses=NOT_FOUND
+)
+def list_generations(
+    project_id: ProjectId,
+    principal: HistoryReader,
+    session: SessionDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> GenerationPage:
+    """A project's agent steps, newest first."""
+    page = projects.list_project_generations(
+        session,
+        project_id,
+        PageRequest(limit=limit, cursor=cursor),
+        owner_id=owner_filter(principal),
+    )
+    return GenerationPage(
+        items=[GenerationOut.model_validate(g) for g in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/generations/{generation_id}", response_model=GenerationOut, responses=NOT_FOUND)
+def get_generation(
+    generation_id: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: HistoryReader,
+    session: SessionDep,
+) -> GenerationOut:
+    """One agent step with its prompt and response."""
+    generation = history.get_generation(session, generation_id, owner_id=owner_filter(principal))
+    return GenerationOut.model_validate(generation)
+
+
+@router.get(
+    "/projects/{project_id}/deployments", response_model=list[DeploymentOut], responses=NOT_FOUND
+)
+def list_deployments(
+    project_id: ProjectId, principal: Reader, session: SessionDep
+) -> list[DeploymentOut]:
+    """A project's latest deployments, newest first."""
+    rows = history.list_project_deployments(session, project_id, owner_id=owner_filter(principal))
+    return [DeploymentOut.model_validate(d) for d in rows]
+
+
+@router.get("/deployments/{deployment_id}", response_model=DeploymentOut, responses=NOT_FOUND)
+def get_deployment(
+    deployment_id: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: Reader,
+    session: SessionDep,
+) -> DeploymentOut:
+    """One deployment with its log."""
+    deployment = history.get_deployment(session, deployment_id, owner_id=owner_filter(principal))
+    return DeploymentOut.model_validate(deployment)

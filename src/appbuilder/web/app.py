@@ -1,0 +1,65 @@
+"""The FastAPI application: ``create_app()`` builds it from settings, so tests and
+``uab serve`` run exactly the same app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from appbuilder import __version__
+from appbuilder.db import migrate
+from appbuilder.db.session import make_engine, make_session_factory
+from appbuilder.settings import Environment, Settings, get_settings
+from appbuilder.web.api import admin, auth, health, keys, projects, usage
+from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
+from appbuilder.web.limits import BodySizeLimitMiddleware
+from appbuilder.web.observability import RequestIdMiddleware, configure_logging
+
+DESCRIPTION = """
+Describe an application; a team of agents builds it, proves it works, and ships it.
+
+**Authentication**: send `Authorization: Bearer <credential>` with either a session token
+(from `POST /api/auth/login`) or an API key (from `POST /api/keys`). API keys carry scopes
+(`projects:read`, `projects:write`, `generations:read`, `generations:write`, `keys:manage`,
+`admin`); a session has every scope its user's role allows.
+
+**Errors** always look like `{"error": {"code", "message", "details"}}`; validation errors
+list each bad field in `details.fields`. Every response carries an `X-Request-ID` header.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check()
+    configure_logging(
+        json_lines=settings.log_json
+        if settings.log_json is not None
+        else settings.env is Environment.PRODUCTION
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Ultimate App Builder",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=COMMON_RESPONSES,
+    )
+    engine = make_engine(settings.database)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.head_revision = migrate.head_revision()
+
+    install_error_handlers(app)
+    for module in (health, auth, keys, projects, usage, admin):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response carries the id
+    return app

@@ -1,0 +1,89 @@
+"""Dependencies routes declare: a database session per request (committed before the
+response is sent, rolled back on any error), the calling principal, scope checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.errors import AuthenticationError, PermissionDeniedError
+from appbuilder.security.scopes import Scope
+from appbuilder.services import auth
+from appbuilder.services.auth import Principal
+from appbuilder.settings import Settings
+
+session_token_scheme = HTTPBearer(
+    scheme_name="SessionToken",
+    bearerFormat="uabs_…",
+    description="A session token from POST /api/auth/login: `Authorization: Bearer uabs_…`.",
+    auto_error=False,
+)
+api_key_scheme = HTTPBearer(
+    scheme_name="ApiKey",
+    bearerFormat="uab_<prefix>_<secret>",
+    description="An API key from POST /api/keys: `Authorization: Bearer uab_<prefix>_<secret>`.",
+    auto_error=False,
+)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessions
+    return factory
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with get_sessionmaker(request).begin() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionmakerDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
+# scope="function": the commit happens before the response goes out, so a client never
+# sees success for a write that then failed to commit.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(session_token_scheme)]
+KeyCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(api_key_scheme)]
+
+
+def get_principal(
+    session: SessionDep, session_token: BearerCredentials, api_key: KeyCredentials
+) -> Principal:
+    credentials = session_token or api_key
+    if credentials is None:
+        raise AuthenticationError(
+            "Missing credentials: send `Authorization: Bearer <session token or API key>`."
+        )
+    return auth.authenticate(session, credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(scope: Scope) -> Callable[[Principal], Principal]:
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.has(scope):
+            raise PermissionDeniedError(
+                f"This needs the {scope.value!r} scope, which this credential does not have.",
+                scope=scope.value,
+            )
+        return principal
+
+    return check
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def owner_filter(principal: Principal) -> str | None:
+    """Rows an admin may read of anyone's; everyone else reads only their own."""
+    return None if principal.has(Scope.ADMIN) else principal.user.id

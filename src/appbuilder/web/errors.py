@@ -1,0 +1,154 @@
+"""The one place where errors become HTTP responses, all in one JSON shape:
+``{"error": {"code", "message", "details"}}``. Services know nothing of status codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from appbuilder import errors
+from appbuilder.web.observability import REQUEST_ID_HEADER, request_id_var
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[str, int] = {
+    errors.ValidationError.code: 422,
+    errors.NotFoundError.code: 404,
+    errors.ConflictError.code: 409,
+    errors.RefusedError.code: 409,
+    errors.AuthenticationError.code: 401,
+    errors.PermissionDeniedError.code: 403,
+    errors.QuotaExceededError.code: 402,
+    errors.RateLimitedError.code: 429,
+    errors.ExternalToolError.code: 502,
+}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["Project 'ck1...' was not found."])
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorInfo
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def describe(text: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": text}
+
+
+#: documented on every route, so clients (and schemathesis) know these shapes
+COMMON_RESPONSES: Responses = {
+    400: describe("Malformed request"),
+    413: describe("Request body too large"),
+    422: describe("Validation failed; details.fields names each bad field"),
+}
+AUTH_RESPONSES: Responses = {
+    401: describe("Missing, invalid, expired or revoked credentials"),
+    403: describe("The credential lacks a scope or role this needs"),
+}
+NOT_FOUND: Responses = {404: describe("No such row, or not yours")}
+CONFLICT: Responses = {409: describe("Conflicts with the current state")}
+QUOTA: Responses = {402: describe("A tier quota is reached; details name the limit")}
+RATE_LIMITED: Responses = {429: describe("Too many attempts; see Retry-After")}
+
+
+def merge(*parts: Responses) -> Responses:
+    merged: Responses = {}
+    for part in parts:
+        merged.update(part)
+    return merged
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.AppBuilderError)  # noqa: S101 - registered for this type
+    status = STATUS_BY_CODE.get(exc.code, 500)
+    details = dict(exc.details)
+    if isinstance(exc, errors.ValidationError):
+        details = {"fields": [{"path": exc.field, "type": exc.rule, "message": exc.message}]}
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+        return _json(status, error_body(exc.code, "The server could not complete this request."))
+    return _json(status, error_body(exc.code, exc.message, details), headers)
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type
+    fields = [
+        {"path": _field_path(tuple(err["loc"])), "type": err["type"], "message": err["msg"]}
+        for err in exc.errors()
+    ]
+    names = ", ".join(f["path"] for f in fields[:5])
+    return _json(
+        422,
+        error_body("validation_error", f"Request is not valid: {names}.", {"fields": fields}),
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return _json(exc.status_code, error_body(code, message), dict(exc.headers or {}))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    request_id = request_id_var.get()
+    log.exception("unhandled error", exc_info=exc)
+    return _json(
+        500,
+        error_body(
+            "internal_error",
+            f"Something went wrong on our side; quote request id {request_id} when reporting it.",
+        ),
+        {REQUEST_ID_HEADER: request_id},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.AppBuilderError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,246 @@
+"""Request and response bodies of the JSON API. Request models validate shape and size
+(the services check the rules again, for callers that are not HTTP); every request model
+carries an example for the interactive docs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from appbuilder.enums import (
+    AgentType,
+    DeploymentStatus,
+    GenerationStatus,
+    ProjectStatus,
+    ProjectTemplate,
+    SubscriptionTier,
+    UserRole,
+)
+from appbuilder.security.scopes import Scope
+
+ID = Field(min_length=1, max_length=64)
+
+
+def _example(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+class RegisterIn(BaseModel):
+    model_config = _example(
+        {"email": "ada@example.com", "password": "analytical-engine-1843", "name": "Ada"}
+    )
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class LoginIn(BaseModel):
+    model_config = _example({"email": "ada@example.com", "password": "analytical-engine-1843"})
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = _example(
+        {"current_password": "analytical-engine-1843", "new_password": "difference-engine-1822"}
+    )
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    email: str
+    name: str | None
+    avatar: str | None
+    role: UserRole
+    subscription_tier: SubscriptionTier
+    subscription_status: str | None
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class SessionOut(BaseModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; shown once.")
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_at: datetime
+    user: UserOut
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+class ApiKeyIn(BaseModel):
+    model_config = _example(
+        {"name": "CI deploys", "scopes": ["projects:read", "projects:write"], "expires_at": None}
+    )
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
+    expires_at: datetime | None = None
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    key: str = Field(description="The full key. It is shown only now; store it safely.")
+    api_key: ApiKeyOut
+
+
+# --- projects ---------------------------------------------------------------------------
+
+
+class ProjectIn(BaseModel):
+    model_config = _example(
+        {
+            "name": "Plant shop",
+            "description": "Sells house plants",
+            "template": "ECOMMERCE",
+            "config": {"currency": "EUR"},
+            "features": ["auth", "payments"],
+        }
+    )
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=10_000)
+    template: ProjectTemplate
+    config: dict[str, Any] = Field(default_factory=dict)
+    features: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ProjectPatch(BaseModel):
+    model_config = _example({"name": "Plant shop EU", "status": "GENERATING"})
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=10_000)
+    config: dict[str, Any] | None = None
+    features: list[str] | None = Field(default=None, max_length=50)
+    status: ProjectStatus | None = None
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    description: str | None
+    template: ProjectTemplate
+    status: ProjectStatus
+    allowed_next_statuses: list[ProjectStatus]
+    config: dict[str, Any]
+    features: list[str]
+    repository_url: str | None
+    deployment_url: str | None
+    user_id: str
+    created_at: datetime
+    updated_at: datetime
+    deployed_at: datetime | None
+
+
+class ProjectPage(BaseModel):
+    items: list[ProjectOut]
+    next_cursor: str | None
+
+
+class OwnerOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+
+
+class GenerationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    project_id: str
+    user_id: str
+    agent_type: AgentType
+    prompt: str
+    response: str
+    status: GenerationStatus
+    tokens_used: int
+    duration_ms: int | None
+    error_message: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class GenerationPage(BaseModel):
+    items: list[GenerationOut]
+    next_cursor: str | None
+
+
+class ProjectDetail(ProjectOut):
+    """The seed's "project with generations": the project, its owner's public fields, and
+    its generations newest first, one page at a time."""
+
+    user: OwnerOut
+    generations: GenerationPage
+
+
+class DeploymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    project_id: str
+    status: DeploymentStatus
+    target: str
+    url: str | None
+    ref: str | None
+    log: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+# --- usage and admin --------------------------------------------------------------------
+
+
+class UsageLineOut(BaseModel):
+    limit: str
+    used: int
+    allowed: int | None = Field(description="null means unlimited")
+
+
+class UsageOut(BaseModel):
+    tier: SubscriptionTier
+    period_start: datetime
+    limits: list[UsageLineOut]
+    templates: list[ProjectTemplate]
+    deploy_targets: list[str]
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class UserAdminPatch(BaseModel):
+    model_config = _example({"role": "ADMIN", "subscription_tier": "PRO"})
+    role: UserRole | None = None
+    subscription_tier: SubscriptionTier | None = None
+
+
+class PlatformUsageOut(BaseModel):
+    table_rows: dict[str, int]
+    users_by_tier: dict[str, int]
+    users_by_role: dict[str, int]
+    projects_by_status: dict[str, int]
+    projects_by_template: dict[str, int]
+    generations_by_agent: dict[str, int]
+    generations_this_month: int
+    tokens_this_month: int
+
+
+class HealthOut(BaseModel):
+    status: str = Field(examples=["ok"])
+    revision: str | None = None
