@@ -61,6 +61,12 @@ class RefusedError(AppBuilderError):
     code = "refused"
 
 
+class MigrationError(AppBuilderError):
+    """A schema change failed or would leave the data inconsistent; nothing was changed."""
+
+    code = "migration_error"
+
+
 class ExternalToolError(AppBuilderError):
     """A program we run (pg_dump, psql, git ...) is missing or failed."""
 

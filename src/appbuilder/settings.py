@@ -17,7 +17,7 @@ from pathlib import Path
 
 import platformdirs
 import pydantic
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -27,6 +27,7 @@ from appbuilder.errors import ConfigurationError
 APP_NAME = "ultimate-app-builder"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
+MIN_DISTINCT_SECRET_CHARS = 12
 _WEAK_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "dev", "development"})
 
 
@@ -101,6 +102,12 @@ class Settings(BaseSettings):
             max_failures_per_client=self.auth_max_failures_per_client,
         )
 
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_data_dir(cls, value: Path) -> Path:
+        # "~/x" from a .env file is meant as the home folder, as a shell would read it.
+        return value.expanduser().absolute()
+
     @property
     def database(self) -> DatabaseSettings:
         return DatabaseSettings(
@@ -169,9 +176,17 @@ def _production_secret_problems(secret: SecretStr | None) -> list[str]:
             '`python -c "import secrets; print(secrets.token_urlsafe(48))"` '
             "and set it in the environment."
         ]
-    value = secret.get_secret_value()
-    if len(value) < MIN_SECRET_KEY_LENGTH or value.lower() in _WEAK_SECRETS:
-        return [f"UAB_SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} chars."]
+    value = secret.get_secret_value().strip()
+    weak = (
+        len(value) < MIN_SECRET_KEY_LENGTH
+        or value.lower() in _WEAK_SECRETS
+        or len(set(value)) < MIN_DISTINCT_SECRET_CHARS
+    )
+    if weak:
+        return [
+            f"UAB_SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            f"characters with at least {MIN_DISTINCT_SECRET_CHARS} different ones."
+        ]
     return []
 
 

@@ -195,7 +195,7 @@ class StatementCounter:
 
     def __call__(self, *args: Any) -> None:
         statement: str = args[2]
-        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
+        if statement.split(maxsplit=1)[0].upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
             self.statements.append(statement)
 
     def reset(self) -> None:

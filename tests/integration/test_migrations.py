@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, text
+import pytest
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import appbuilder.db.models  # noqa: F401
 from appbuilder.db import migrate
 from appbuilder.db.base import Base
+from appbuilder.db.models import Project
+from appbuilder.db.session import make_session_factory, transaction
+from appbuilder.errors import MigrationError, RefusedError
+from appbuilder.services.seed import seed
 
 OUR_TABLES = set(Base.metadata.tables)
 
@@ -87,6 +98,24 @@ def test_revision_autogenerates_what_changed(engine: Engine, tmp_path: Path) -> 
     assert "ix_generations_status" in body
     assert "create_index" in body
     assert f"Revises: {migrate.head_revision()}" in body
+    ruff = Path(sys.executable).with_name("ruff")
+    lint = subprocess.run(
+        [ruff, "check", "--no-cache", "--isolated", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_revision_without_changes_writes_nothing(engine: Engine, tmp_path: Path) -> None:
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, scripts)
+    with pytest.raises(RefusedError, match="nothing to migrate"):
+        migrate.create_revision(engine, "no-op", script_location=scripts)
+    assert sorted(p.name for p in (scripts / "versions").glob("*.py")) == sorted(
+        p.name for p in (migrate.MIGRATIONS_DIR / "versions").glob("*.py")
+    )
 
 
 def test_every_seed_index_exists_in_the_database(engine: Engine) -> None:
@@ -108,3 +137,42 @@ def test_every_seed_index_exists_in_the_database(engine: Engine) -> None:
     assert expected <= leading
     names = {index["name"] for table in OUR_TABLES for index in inspector.get_indexes(table)}
     assert {"ix_projects_user_id_created_at", "ix_generations_project_id_created_at"} <= names
+
+
+def _counts(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [
+            connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()  # noqa: S608
+            for t in ("users", "projects", "generations")
+        ]
+
+
+def test_a_table_rebuild_keeps_the_rows_that_point_at_it(engine: Engine) -> None:
+    """SQLite rebuilds a table to alter it (Alembic batch mode): drop + copy. With foreign
+    keys enforced, that drop would cascade-delete every project and generation."""
+    with transaction(make_session_factory(engine)) as session:
+        seed(session, password="demo-password")
+    before = _counts(engine)
+    with migrate.migration_transaction(engine) as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with operations.batch_alter_table("users") as batch:  # SQLite: rebuilt
+            batch.alter_column("name", type_=sa.String(300))
+    assert _counts(engine) == before
+    assert before[1] > 0
+
+
+def test_a_migration_that_breaks_foreign_keys_is_rolled_back(engine: Engine) -> None:
+    """SQLite checks foreign keys before commit (they are off during migrations);
+    PostgreSQL refuses at once. Either way nothing is written."""
+    orphan = insert(Project).values(
+        id="orphan", name="x", template="BLOG", config={}, features=[], user_id="nobody"
+    )
+
+    def migrate_badly() -> None:
+        with migrate.migration_transaction(engine) as connection:
+            connection.execute(orphan)
+
+    with pytest.raises((MigrationError, IntegrityError)):
+        migrate_badly()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM projects")).scalar_one() == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -141,3 +143,38 @@ def test_reset_without_seed_leaves_a_migrated_empty_database(engine: Engine) -> 
     with transaction(sessions) as session:
         assert _count(session, User) == 0
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_concurrent_deletes_cannot_remove_both_last_super_admins(pg_engine: Engine) -> None:
+    """Two requests each deleting one of the last two super admins: the second waits for
+    the first (row locks) and then refuses, instead of both passing their checks."""
+    sessions = make_session_factory(pg_engine)
+    with transaction(sessions) as session:
+        first = make_user(session, role=UserRole.SUPER_ADMIN).id
+        second = make_user(session, role=UserRole.SUPER_ADMIN).id
+
+    outcome: dict[str, BaseException | None] = {}
+    started = threading.Event()
+
+    def delete_second() -> None:
+        started.set()
+        try:
+            with transaction(sessions) as session:
+                session.execute(text("SET LOCAL lock_timeout = '20s'"))
+                delete_user(session, second)
+            outcome["second"] = None
+        except BaseException as exc:
+            outcome["second"] = exc
+
+    with transaction(sessions) as session:
+        delete_user(session, first)
+        worker = threading.Thread(target=delete_second)
+        worker.start()
+        started.wait()
+        worker.join(timeout=1)  # it must be blocked on our locks, not finished
+        assert worker.is_alive()
+    worker.join(timeout=30)
+    assert isinstance(outcome["second"], ConflictError)
+    with transaction(sessions) as session:
+        assert session.get(User, second) is not None
+        assert session.get(User, first) is None

@@ -39,6 +39,8 @@ def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
 
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("UAB_ENV")
-    (tmp_path / ".env").write_text("UAB_ENV=production\nUAB_SECRET_KEY=" + "s" * 40 + "\n")
+    (tmp_path / ".env").write_text(
+        "UAB_ENV=production\nUAB_SECRET_KEY=" + "kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs" + "\n"
+    )
     settings = get_settings()
     assert settings.env.value == "production"

@@ -7,7 +7,7 @@ import pytest
 from appbuilder.errors import ConfigurationError
 from appbuilder.settings import Environment, Settings, get_settings
 
-STRONG_KEY = "k" * 16 + "Z" * 16 + "x" * 8
+STRONG_KEY = "kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"
 
 
 def test_default_database_is_sqlite_in_the_data_dir(isolated_environment: Path) -> None:
@@ -47,11 +47,11 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch: pytest.Mo
         get_settings()
 
 
-@pytest.mark.parametrize("weak", ["changeme", "short-key"])
+@pytest.mark.parametrize("weak", ["changeme", "short-key", " " * 40, "ab" * 20])
 def test_production_refuses_a_weak_secret_key(monkeypatch: pytest.MonkeyPatch, weak: str) -> None:
     monkeypatch.setenv("UAB_ENV", "production")
     monkeypatch.setenv("UAB_SECRET_KEY", weak)
-    with pytest.raises(ConfigurationError, match="at least 32"):
+    with pytest.raises(ConfigurationError, match="at least 32 characters"):
         get_settings()
 
 
@@ -82,3 +82,11 @@ def test_development_accepts_postgresql_without_sslmode(monkeypatch: pytest.Monk
 def test_secret_key_is_never_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UAB_SECRET_KEY", STRONG_KEY)
     assert STRONG_KEY not in repr(get_settings())
+
+
+def test_data_dir_expands_the_home_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("UAB_DATA_DIR", "~/uab-data")
+    settings = get_settings()
+    assert settings.data_dir == tmp_path / "uab-data"
+    assert settings.database.url.database == str(tmp_path / "uab-data" / "appbuilder.db")

@@ -88,10 +88,30 @@ def current() -> None:
 
 
 @app.command()
-def seed(password: PasswordOption = None) -> None:
+def seed(
+    password: PasswordOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow seeding demo accounts in production.")
+    ] = False,
+) -> None:
     """Add demo users, projects, generations and deployments (safe to run again)."""
     with open_database() as db:
+        if db.settings.env is Environment.PRODUCTION and not force:
+            raise RefusedError(
+                "Refusing to seed demo accounts (including admins) in production; "
+                "re-run with --force if you really mean it."
+            )
+        _require_current_schema(db)
         _seed(db, password)
+
+
+def _require_current_schema(db: Database) -> None:
+    current, head = migrate.current_revision(db.engine), migrate.head_revision()
+    if current != head:
+        raise RefusedError(
+            f"Database {_where(db)} is at revision {current or 'empty'}, not {head}: "
+            "run `uab db upgrade` first."
+        )
 
 
 def _seed(db: Database, password: str | None) -> None:

@@ -6,6 +6,8 @@ import sys
 from typing import Annotated
 
 import typer
+from alembic.util import CommandError
+from sqlalchemy.exc import DBAPIError
 
 from appbuilder import __version__
 from appbuilder.cli import db
@@ -45,4 +47,14 @@ def run() -> None:
         app(standalone_mode=True)
     except AppBuilderError as error:
         report_error(error)
+        sys.exit(1)
+    except DBAPIError as error:
+        first_line = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        report_error(AppBuilderError(f"Database error: {first_line}"))
+        sys.exit(1)
+    except CommandError as error:  # alembic: unknown revision, and the like
+        report_error(AppBuilderError(f"Migration error: {error}"))
+        sys.exit(1)
+    except OSError as error:
+        report_error(AppBuilderError(f"{error.strerror or error}: {error.filename or ''}".strip()))
         sys.exit(1)

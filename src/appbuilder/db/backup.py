@@ -30,10 +30,7 @@ INSTALL_HINT = (
 
 def backup(engine: Engine, target: Path, *, overwrite: bool = False) -> Path:
     target = target.expanduser().resolve()
-    if target.exists() and not overwrite:
-        raise RefusedError(
-            f"{target} already exists; pass --force to overwrite it.", path=str(target)
-        )
+    _check_target(engine, target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     try:
@@ -47,18 +44,36 @@ def backup(engine: Engine, target: Path, *, overwrite: bool = False) -> Path:
     return target
 
 
+def _check_target(engine: Engine, target: Path, overwrite: bool) -> None:
+    if target.is_dir():
+        raise ValidationError("file", "not_directory", f"{target} is a folder; name a file.")
+    if target.exists() and not overwrite:
+        raise RefusedError(
+            f"{target} already exists; pass --force to overwrite it.", path=str(target)
+        )
+    if engine.dialect.name == "sqlite":
+        live = Path(_sqlite_path(engine.url)).resolve()
+        if not live.is_file():
+            raise RefusedError(f"There is no database at {live} to back up yet.")
+        if target == live or target.name.startswith(f"{live.name}-"):
+            raise RefusedError(f"{target} is the live database itself; choose another path.")
+
+
 def restore(engine: Engine, source: Path) -> None:
     """Replace the database's contents with the backup's. Pooled connections are dropped
     afterwards so nobody keeps reading the old data."""
     source = source.expanduser().resolve()
+    if source.is_dir():
+        raise ValidationError("file", "not_directory", f"{source} is a folder, not a backup.")
     if not source.is_file():
         raise ValidationError("file", "exists", f"Backup file {source} does not exist.")
     kind = _backup_kind(source)
     if kind != engine.dialect.name:
+        described = f"a {kind}" if kind else "an unrecognised"
         raise ValidationError(
             "file",
             "format",
-            f"{source} is a {kind or 'unrecognised'} backup, but the database is "
+            f"{source} is {described} backup, but the database is "
             f"{engine.dialect.name}; restore it into a database of the same kind.",
         )
     engine.dispose()
@@ -86,19 +101,30 @@ def _sqlite_path(url: URL) -> str:
 
 
 def _sqlite_backup(engine: Engine, target: Path) -> None:
-    with (
-        closing(sqlite3.connect(_sqlite_path(engine.url))) as source,
-        closing(sqlite3.connect(target)) as destination,
-    ):
-        source.backup(destination)
+    try:
+        with (
+            closing(sqlite3.connect(_sqlite_path(engine.url))) as source,
+            closing(sqlite3.connect(target)) as destination,
+        ):
+            source.backup(destination)
+    except sqlite3.Error as exc:
+        raise ExternalToolError(f"SQLite could not write {target}: {exc}.", tool="sqlite") from exc
 
 
 def _sqlite_restore(engine: Engine, source: Path) -> None:
-    with (
-        closing(sqlite3.connect(source)) as backup_db,
-        closing(sqlite3.connect(_sqlite_path(engine.url))) as live,
-    ):
-        backup_db.backup(live)
+    try:
+        with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as backup_db:
+            tables = {row[0] for row in backup_db.execute("SELECT name FROM sqlite_master")}
+            if "alembic_version" not in tables:
+                raise ValidationError(
+                    "file", "format", f"{source} is an SQLite file but not a backup of ours."
+                )
+            with closing(sqlite3.connect(_sqlite_path(engine.url))) as live:
+                backup_db.backup(live)
+    except sqlite3.Error as exc:
+        raise ExternalToolError(
+            f"SQLite could not restore {source}: {exc}.", tool="sqlite"
+        ) from exc
 
 
 def _libpq(url: URL) -> tuple[str, dict[str, str]]:

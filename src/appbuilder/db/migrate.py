@@ -7,6 +7,10 @@ SQLite setup, SQLite too roll DDL back), so a failed migration leaves the schema
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +25,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 import appbuilder.db.models  # noqa: F401  (registers every table)
 from appbuilder.db.base import Base
+from appbuilder.errors import MigrationError, RefusedError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -41,13 +46,48 @@ Bind = Engine | Connection
 
 
 @contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for schema changes.
+
+    On SQLite, foreign keys are switched off for its duration and checked before commit:
+    Alembic's batch mode rebuilds a table by copying it and dropping the old one, and with
+    foreign keys on, that DROP would cascade-delete every child row. The pragma can only
+    change outside a transaction, hence this wrapper around BEGIN.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection
+        if sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    _check_foreign_keys(connection)
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise MigrationError(
+            f"The migration would leave rows with broken foreign keys in {', '.join(tables)}; "
+            "it was rolled back.",
+            tables=tables,
+        )
+
+
+@contextmanager
 def _begin(bind: Bind) -> Iterator[Connection]:
     """A transaction of our own on an engine; on a connection, the caller's transaction, so
     several steps (drop, migrate, seed) can commit or roll back as one."""
     if isinstance(bind, Connection):
         yield bind
     else:
-        with bind.begin() as connection:
+        with migration_transaction(bind) as connection:
             yield connection
 
 
@@ -62,13 +102,40 @@ def downgrade(bind: Bind, revision: str) -> None:
 
 
 def create_revision(bind: Bind, message: str, script_location: Path = MIGRATIONS_DIR) -> Path:
-    """Autogenerate a migration from the difference between the models and the database."""
+    """Autogenerate a migration from the difference between the models and the database,
+    formatted with ruff when it is installed. Refused when there is no difference."""
+    if not os.access(script_location / "versions", os.W_OK):
+        raise RefusedError(
+            f"{script_location / 'versions'} is not writable: make revisions in a source "
+            "checkout (pip install -e .), not in an installed package."
+        )
+
+    def skip_if_empty(_context: Any, _revision: Any, directives: list[Any]) -> None:
+        if directives and directives[0].upgrade_ops.is_empty():
+            directives.clear()
+
     with _begin(bind) as connection:
         config = alembic_config(connection, script_location)
-        script = command.revision(config, message=message, autogenerate=True)
-    if script is None or isinstance(script, list):  # pragma: no cover - single head only
-        raise RuntimeError("expected exactly one new revision")
-    return Path(script.path)
+        script = command.revision(
+            config,
+            message=message,
+            autogenerate=True,
+            process_revision_directives=skip_if_empty,
+        )
+    if script is None or isinstance(script, list):
+        raise RefusedError("The models and the database agree: there is nothing to migrate.")
+    path = Path(script.path)
+    _format(path)
+    return path
+
+
+def _format(path: Path) -> None:
+    beside_python = Path(sys.executable).with_name("ruff")
+    ruff = str(beside_python) if beside_python.exists() else shutil.which("ruff")
+    if ruff is None:
+        return
+    for args in (["check", "--fix", "--quiet", "--exit-zero"], ["format", "--quiet"]):
+        subprocess.run([ruff, *args, str(path)], check=False, capture_output=True)  # noqa: S603
 
 
 def head_revision() -> str | None:

@@ -47,7 +47,7 @@ def make_engine(database: DatabaseSettings) -> Engine:
 
 def _ensure_sqlite_folder(url: URL) -> None:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _install_sqlite_behaviour(engine: Engine) -> None:
@@ -62,7 +62,10 @@ def _install_sqlite_behaviour(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads and
+        # then writes while another connection commits fails at once with "database is
+        # locked" (the busy timeout does not apply to that upgrade); this one waits instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

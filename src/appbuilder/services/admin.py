@@ -14,7 +14,7 @@ from appbuilder.errors import ConflictError, PermissionDeniedError
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.quotas import month_start
 from appbuilder.services.summary import DatabaseSummary, summarise
-from appbuilder.services.users import get_user
+from appbuilder.services.users import get_user, other_super_admins
 
 USERS_NEWEST_FIRST = SortKey(User.created_at, User.id, descending=True)
 
@@ -84,14 +84,8 @@ def set_role_and_tier(
     if role is not None and role is not target.role:
         if target.id == actor.id:
             raise PermissionDeniedError("You cannot change your own role.")
-        if target.role is UserRole.SUPER_ADMIN:
-            others = session.scalar(
-                select(func.count())
-                .select_from(User)
-                .where(User.role == UserRole.SUPER_ADMIN, User.id != target.id)
-            )
-            if not others:
-                raise ConflictError("This is the last super admin; promote another one first.")
+        if target.role is UserRole.SUPER_ADMIN and not other_super_admins(session, target.id):
+            raise ConflictError("This is the last super admin; promote another one first.")
         target.role = role
     if tier is not None:
         target.subscription_tier = tier

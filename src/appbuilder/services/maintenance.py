@@ -14,7 +14,7 @@ def reset_database(
 ) -> SeedReport | None:
     """Drop everything, migrate to head and (optionally) seed, in one transaction: if any
     step fails, for example the seed on a bad password, the database is left as it was."""
-    with engine.begin() as connection:
+    with migrate.migration_transaction(engine) as connection:
         migrate.drop_everything(connection)
         migrate.upgrade(connection)
         if not with_seed:

@@ -42,12 +42,17 @@ def _owned_by(owner_id: str | None) -> ColumnElement[bool]:
     return true() if owner_id is None else Project.user_id == owner_id
 
 
-def get_project(session: Session, project_id: str, *, owner_id: str | None) -> Project:
+def get_project(
+    session: Session, project_id: str, *, owner_id: str | None, for_update: bool = False
+) -> Project:
     """A project by id. ``owner_id=None`` is for admins only: callers must decide explicitly.
+    ``for_update`` locks the row (PostgreSQL) until the transaction ends, so a status check
+    and the change that depends on it cannot interleave with another request's.
 
     Another user's project is reported as not found, so ids do not leak.
     """
-    project = session.scalar(select(Project).where(Project.id == project_id, _owned_by(owner_id)))
+    query = select(Project).where(Project.id == project_id, _owned_by(owner_id))
+    project = session.scalar(query.with_for_update() if for_update else query)
     if project is None:
         raise NotFoundError("Project", project_id)
     return project
@@ -146,7 +151,7 @@ def list_project_generations(
 
 def delete_project(session: Session, project_id: str, *, owner_id: str | None) -> None:
     """Delete a project with its generations and deployments; refused while work runs on it."""
-    project = get_project(session, project_id, owner_id=owner_id)
+    project = get_project(session, project_id, owner_id=owner_id, for_update=True)
     if project.status in BUSY_PROJECT_STATUSES:
         raise ConflictError(
             f"Project {project_id!r} is {project.status.value}; "
@@ -241,7 +246,7 @@ class ProjectChanges:
 def update_project(
     session: Session, project_id: str, changes: ProjectChanges, *, owner_id: str
 ) -> Project:
-    project = get_project(session, project_id, owner_id=owner_id)
+    project = get_project(session, project_id, owner_id=owner_id, for_update=True)
     if changes.name is not None:
         project.name = _clean_name(changes.name)
     if changes.description is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Project, User
@@ -50,18 +50,32 @@ def get_user_with_latest_projects(
     return UserWithProjects(user=user, latest_projects=list(projects))
 
 
+def other_super_admins(session: Session, user_id: str) -> int:
+    """Super admins besides this user, with their rows locked until the transaction ends:
+    two requests removing the last two super admins at once are serialised, and the
+    second one sees that it would remove the last."""
+    others = session.scalars(
+        select(User.id)
+        .where(User.role == UserRole.SUPER_ADMIN, User.id != user_id)
+        .with_for_update()
+    ).all()
+    return len(others)
+
+
 def delete_user(session: Session, user_id: str) -> None:
     """Delete an account and everything it owns (projects, generations, deployments, keys).
 
     Refused while one of its projects is generating or deploying (work would be cut off
     mid-write), and for the last super admin (nobody could manage roles any more).
     """
-    user = get_user(session, user_id)
-    busy = session.scalar(
-        select(func.count())
-        .select_from(Project)
-        .where(Project.user_id == user_id, Project.status.in_(BUSY_PROJECT_STATUSES))
-    )
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise NotFoundError("User", user_id)
+    # Lock the projects too: none may start generating between this check and the delete.
+    statuses = session.scalars(
+        select(Project.status).where(Project.user_id == user_id).with_for_update()
+    ).all()
+    busy = sum(status in BUSY_PROJECT_STATUSES for status in statuses)
     if busy:
         raise ConflictError(
             f"User {user_id!r} has {busy} project(s) generating or deploying; "
@@ -69,16 +83,10 @@ def delete_user(session: Session, user_id: str) -> None:
             user_id=user_id,
             busy_projects=busy,
         )
-    if user.role is UserRole.SUPER_ADMIN:
-        others = session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.role == UserRole.SUPER_ADMIN, User.id != user_id)
+    if user.role is UserRole.SUPER_ADMIN and not other_super_admins(session, user_id):
+        raise ConflictError(
+            "This is the last super admin; make another user SUPER_ADMIN first.",
+            user_id=user_id,
         )
-        if not others:
-            raise ConflictError(
-                "This is the last super admin; make another user SUPER_ADMIN first.",
-                user_id=user_id,
-            )
     session.delete(user)
     session.flush()
