@@ -90,10 +90,13 @@ def test_restore_refuses_a_file_that_is_not_a_backup_of_this_kind(
 def test_missing_postgresql_tools_are_named(
     pg_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    target = backups.backup(pg_engine, tmp_path / "good.sql")
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(ExternalToolError, match=r"pg_dump.*postgresql-client"):
         backups.backup(pg_engine, tmp_path / "x.sql")
     assert not (tmp_path / "x.sql").exists()
+    with pytest.raises(ExternalToolError, match=r"psql.*postgresql-client"):
+        backups.restore(pg_engine, target)
 
 
 def test_a_failing_pg_dump_reports_its_error(pg_engine: Engine, tmp_path: Path) -> None:

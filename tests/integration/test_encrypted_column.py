@@ -9,7 +9,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, Table, insert, select,
 
 from appbuilder.db.types import EncryptedText
 from appbuilder.errors import DecryptionError
-from appbuilder.settings import get_settings
+from appbuilder.settings import _load_or_create_secret_key, get_settings
 
 SECRET = "sk_live_51HxYzSuperSecretStripeKey"
 
@@ -69,5 +69,6 @@ def test_the_generated_development_key_is_kept_between_processes(
     with engine.begin() as connection:
         connection.execute(insert(probe_table).values(id=1, token=SECRET))
     get_settings.cache_clear()
+    _load_or_create_secret_key.cache_clear()  # as a new process would: read from the file
     with engine.connect() as connection:
         assert connection.execute(select(probe_table.c.token)).scalar() == SECRET

@@ -184,3 +184,15 @@ def test_sqlite_runs_with_foreign_keys_and_wal(engine: Engine) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_the_database_keeps_emails_lower_case(session: Session) -> None:
+    """So the unique index is case-insensitive on both databases."""
+    make_user(session, email="lower@example.com")
+    with pytest.raises(IntegrityError):
+        session.execute(
+            text(
+                "INSERT INTO users (id, email, password_hash) "
+                "VALUES ('u', 'Lower@example.com', 'h')"
+            )
+        )

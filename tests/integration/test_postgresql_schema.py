@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
 
+from appbuilder.db.session import make_session_factory
 from appbuilder.db.types import new_id
+from appbuilder.services.pagination import PageRequest
+from appbuilder.services.projects import (
+    get_project_with_generations,
+    list_project_generations,
+    list_user_projects,
+)
+from appbuilder.services.users import get_user_by_email, get_user_with_latest_projects
 
 EXPECTED_TYPES = [
     ("projects", "features", "ARRAY", "_text"),
@@ -96,36 +107,69 @@ def _plan(engine: Engine, sql: str, params: dict[str, str]) -> str:
     return json.dumps(rows)
 
 
-def test_common_queries_use_their_indexes(pg_engine: Engine) -> None:
-    project_id = _load(pg_engine, users=1000, projects_per_user=40, generations_per_project=10)
-    latest_projects = _plan(
-        pg_engine,
-        "SELECT * FROM projects WHERE user_id = :u ORDER BY created_at DESC, id DESC LIMIT 10",
-        {"u": "u7"},
-    )
-    assert "ix_projects_user_id_created_at" in latest_projects
-    assert '"Node Type": "Sort"' not in latest_projects  # the index gives the order
+def _plans_of(engine: Engine, call: Callable[[Session], object]) -> list[str]:
+    """Run a service function, then EXPLAIN each SELECT it sent, with its own parameters."""
+    sent: list[tuple[str, Any]] = []
 
-    history = _plan(
-        pg_engine,
-        "SELECT * FROM generations WHERE project_id = :p ORDER BY created_at DESC, id DESC",
-        {"p": project_id},
+    def capture(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith("SELECT"):
+            sent.append((args[2], args[3]))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with make_session_factory(engine)() as session:
+            call(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as connection:
+        return [
+            json.dumps(connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params).scalar())
+            for sql, params in sent
+        ]
+
+
+def test_the_service_queries_use_their_indexes(pg_engine: Engine) -> None:
+    """EXPLAIN the statements the service functions really send, on realistic volumes."""
+    project_id = _load(pg_engine, users=1000, projects_per_user=40, generations_per_project=10)
+
+    _user, latest = _plans_of(pg_engine, lambda s: get_user_with_latest_projects(s, "u7"))
+    assert "ix_projects_user_id_created_at" in latest
+    assert '"Node Type": "Sort"' not in latest  # the index gives the order
+
+    _project, history = _plans_of(
+        pg_engine, lambda s: get_project_with_generations(s, project_id, owner_id=None)
     )
     assert "ix_generations_project_id_created_at" in history
     assert '"Node Type": "Seq Scan"' not in history
 
+    (first_page,) = _plans_of(
+        pg_engine, lambda s: list_user_projects(s, "u9", PageRequest(limit=20))
+    )
+    assert "ix_projects_user_id_created_at" in first_page
+    assert '"Node Type": "Sort"' not in first_page
+
+    (generations_page,) = _plans_of(
+        pg_engine,
+        lambda s: list_project_generations(s, project_id, PageRequest(limit=5), owner_id=None),
+    )
+    assert "ix_generations_project_id_created_at" in generations_page
+
+    (by_email,) = _plans_of(pg_engine, lambda s: get_user_by_email(s, "u9@example.com"))
+    assert "ix_users_email" in by_email
+
+
+def test_status_and_user_history_indexes_are_used(pg_engine: Engine) -> None:
+    _load(pg_engine, users=1000, projects_per_user=40, generations_per_project=10)
     user_history = _plan(
         pg_engine,
         "SELECT * FROM generations WHERE user_id = :u ORDER BY created_at DESC LIMIT 20",
         {"u": "u3"},
     )
     assert "ix_generations_user_id_created_at" in user_history
-
-    by_email = _plan(pg_engine, "SELECT * FROM users WHERE email = :e", {"e": "u9@example.com"})
-    assert "ix_users_email" in by_email
-
     by_status = _plan(pg_engine, "SELECT id FROM generations WHERE status = :s", {"s": "FAILED"})
     assert "ix_generations_status" in by_status
+    drafts = _plan(pg_engine, "SELECT id FROM projects WHERE status = :s", {"s": "DEPLOYED"})
+    assert "ix_projects_status" in drafts
 
 
 def test_ids_generated_in_python_fit_the_column(pg_engine: Engine) -> None:

@@ -152,7 +152,11 @@ def schema_drift(bind: Bind) -> list[Any]:
     with _begin(bind) as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "render_as_batch": connection.dialect.name == "sqlite",
+            },
         )
         return list(compare_metadata(context, Base.metadata))
 
@@ -164,5 +168,7 @@ def drop_everything(bind: Bind) -> None:
         existing.reflect(connection)
         existing.drop_all(connection)
         if connection.dialect.name == "postgresql":
+            quote = connection.dialect.identifier_preparer.quote
+            # get_enums() exists only on the PostgreSQL inspector, which the base type hides
             for enum in inspect(connection).get_enums():  # type: ignore[attr-defined]
-                connection.execute(text(f'DROP TYPE IF EXISTS "{enum["name"]}" CASCADE'))
+                connection.execute(text(f"DROP TYPE IF EXISTS {quote(enum['name'])} CASCADE"))

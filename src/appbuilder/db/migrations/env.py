@@ -36,6 +36,7 @@ def configure_options(connection: Connection) -> dict[str, Any]:
         "target_metadata": target_metadata,
         "render_as_batch": connection.dialect.name == "sqlite",
         "compare_type": True,
+        "compare_server_default": True,
         "render_item": render_item,
     }
 

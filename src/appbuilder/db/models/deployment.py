@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from appbuilder.db.base import Base
@@ -34,7 +34,7 @@ class Deployment(Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     #: what was deployed: a git commit sha or an artifact reference
     ref: Mapped[str | None] = mapped_column(String(255))
-    log: Mapped[str] = mapped_column(Text, default="", server_default="")
+    log: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

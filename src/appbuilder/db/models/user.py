@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String
+from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from appbuilder.db.base import Base
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (
+        # One account per mailbox whatever the case: services store emails lower-cased, and
+        # the database refuses anything else, so the unique index is case-insensitive.
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
 
     id: Mapped[str] = id_column()
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)

@@ -89,6 +89,7 @@ def upgrade() -> None:
         timestamp("last_login_at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("stripe_customer_id", name=op.f("uq_users_stripe_customer_id")),
+        sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lowercase")),
     )
     op.create_index(op.f("ix_users_email"), "users", ["email"], unique=True)
 
@@ -145,7 +146,7 @@ def upgrade() -> None:
         sa.Column("target", sa.String(length=50), nullable=False),
         sa.Column("url", sa.String(length=2048), nullable=True),
         sa.Column("ref", sa.String(length=255), nullable=True),
-        sa.Column("log", sa.Text(), server_default="", nullable=False),
+        sa.Column("log", sa.Text(), server_default=sa.text("''"), nullable=False),
         timestamp("created_at", now=True),
         timestamp("finished_at"),
         owner("deployments", "project_id", "projects"),
