@@ -179,9 +179,22 @@ def _check_description(description: str | None) -> None:
         )
 
 
+def _has_nul(value: object) -> bool:
+    """PostgreSQL's jsonb refuses NUL characters; refuse them on both databases alike."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _check_config(config: dict[str, Any]) -> None:
     if not isinstance(config, dict):
         raise ValidationError("config", "type", "config must be a JSON object.")
+    if _has_nul(config):
+        raise ValidationError("config", "no_nul", "config must not contain NUL characters.")
     size = len(json.dumps(config, separators=(",", ":")).encode("utf-8"))
     if size > MAX_CONFIG_BYTES:
         raise ValidationError(

@@ -42,7 +42,6 @@ def _grouped(
     session: Session, column: InstrumentedAttribute[Any], members: type[StrEnum]
 ) -> dict[str, int]:
     """Counts per enum member in declaration order (the same on both databases), zeros kept."""
-    counts: dict[Any, int] = dict(
-        session.execute(select(column, func.count()).group_by(column)).tuples().all()
-    )
+    rows = session.execute(select(column, func.count()).group_by(column)).all()
+    counts: dict[Any, int] = {value: count for value, count in rows}
     return {member.value: counts.get(member, 0) for member in members}

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appbuilder import errors
@@ -134,6 +135,27 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return _json(exc.status_code, error_body(code, message), dict(exc.headers or {}))
 
 
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    """Values the database itself refuses (a NUL character, a number out of range) are the
+    client's to fix: a 422, not a 500."""
+    log.info("database refused a value: %s", type(getattr(exc, "orig", exc)).__name__)
+    return _json(
+        422,
+        error_body(
+            "validation_error",
+            "A value was refused by the database (for example a NUL character or a number "
+            "out of range).",
+            {"fields": []},
+        ),
+    )
+
+
+async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    """A uniqueness or reference rule the services did not catch first (e.g. a race)."""
+    log.info("integrity error: %s", type(getattr(exc, "orig", exc)).__name__)
+    return _json(409, error_body("conflict", "The change conflicts with existing data."))
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     request_id = request_id_var.get()
     log.exception("unhandled error", exc_info=exc)
@@ -151,4 +173,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.AppBuilderError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -5,9 +5,9 @@ carries an example for the interactive docs."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from appbuilder.enums import (
     AgentType,
@@ -20,7 +20,18 @@ from appbuilder.enums import (
 )
 from appbuilder.security.scopes import Scope
 
-ID = Field(min_length=1, max_length=64)
+#: ids are cuid2 strings; anything else cannot name a row (and never reaches the database)
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+#: text from clients: NUL characters are refused here, as PostgreSQL would refuse them
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 def _example(example: dict[str, Any]) -> ConfigDict:
@@ -35,22 +46,22 @@ class RegisterIn(BaseModel):
         {"email": "ada@example.com", "password": "analytical-engine-1843", "name": "Ada"}
     )
     email: EmailStr = Field(max_length=320)
-    password: str = Field(min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
+    password: Text = Field(min_length=1, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
 
 
 class LoginIn(BaseModel):
     model_config = _example({"email": "ada@example.com", "password": "analytical-engine-1843"})
-    email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=1, max_length=320)
+    password: Text = Field(min_length=1, max_length=200)
 
 
 class PasswordChangeIn(BaseModel):
     model_config = _example(
         {"current_password": "analytical-engine-1843", "new_password": "difference-engine-1822"}
     )
-    current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=1, max_length=200)
+    current_password: Text = Field(min_length=1, max_length=200)
+    new_password: Text = Field(min_length=1, max_length=200)
 
 
 class UserOut(BaseModel):
@@ -80,7 +91,7 @@ class ApiKeyIn(BaseModel):
     model_config = _example(
         {"name": "CI deploys", "scopes": ["projects:read", "projects:write"], "expires_at": None}
     )
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     expires_at: datetime | None = None
 
@@ -115,8 +126,8 @@ class ProjectIn(BaseModel):
             "features": ["auth", "payments"],
         }
     )
-    name: str = Field(min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: Text = Field(min_length=1, max_length=100)
+    description: Text | None = Field(default=None, max_length=10_000)
     template: ProjectTemplate
     config: dict[str, Any] = Field(default_factory=dict)
     features: list[str] = Field(default_factory=list, max_length=50)
@@ -124,8 +135,8 @@ class ProjectIn(BaseModel):
 
 class ProjectPatch(BaseModel):
     model_config = _example({"name": "Plant shop EU", "status": "GENERATING"})
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: Text | None = Field(default=None, min_length=1, max_length=100)
+    description: Text | None = Field(default=None, max_length=10_000)
     config: dict[str, Any] | None = None
     features: list[str] | None = Field(default=None, max_length=50)
     status: ProjectStatus | None = None

@@ -15,7 +15,14 @@ from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Pag
 from appbuilder.services.users import get_user
 from appbuilder.web.deps import SessionDep, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, merge
-from appbuilder.web.schemas import PlatformUsageOut, UserAdminPatch, UserOut, UserPage
+from appbuilder.web.schemas import (
+    ID_PATTERN,
+    PlatformUsageOut,
+    Text,
+    UserAdminPatch,
+    UserOut,
+    UserPage,
+)
 
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
 router = APIRouter(
@@ -24,13 +31,13 @@ router = APIRouter(
     responses=AUTH_RESPONSES,
     dependencies=[Depends(require(Scope.ADMIN))],
 )
-UserId = Annotated[str, Path(min_length=1, max_length=64)]
+UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 @router.get("/users", response_model=UserPage)
 def list_users(
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=200, description="Part of email or name")] = None,
+    q: Annotated[Text | None, Query(max_length=200, description="Part of email or name")] = None,
     role: UserRole | None = None,
     tier: SubscriptionTier | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,

@@ -11,11 +11,11 @@ from appbuilder.services import api_keys
 from appbuilder.services.auth import Principal
 from appbuilder.web.deps import SessionDep, require
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND
-from appbuilder.web.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
+from appbuilder.web.schemas import ID_PATTERN, ApiKeyCreated, ApiKeyIn, ApiKeyOut
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"], responses=AUTH_RESPONSES)
 KeysPrincipal = Annotated[Principal, Depends(require(Scope.KEYS_MANAGE))]
-KeyId = Annotated[str, Path(min_length=1, max_length=64)]
+KeyId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)

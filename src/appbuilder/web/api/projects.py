@@ -17,6 +17,7 @@ from appbuilder.services.project_lifecycle import allowed_next
 from appbuilder.web.deps import SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
 from appbuilder.web.schemas import (
+    ID_PATTERN,
     DeploymentOut,
     GenerationOut,
     GenerationPage,
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/api", tags=["projects"], responses=AUTH_RESPONSES)
 Reader = Annotated[Principal, Depends(require(Scope.PROJECTS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.PROJECTS_WRITE))]
 HistoryReader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
-ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
+ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 Cursor = Annotated[str | None, Query(max_length=512)]
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at"]
@@ -166,7 +167,7 @@ def list_generations(
 
 @router.get("/generations/{generation_id}", response_model=GenerationOut, responses=NOT_FOUND)
 def get_generation(
-    generation_id: Annotated[str, Path(min_length=1, max_length=64)],
+    generation_id: Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)],
     principal: HistoryReader,
     session: SessionDep,
 ) -> GenerationOut:
@@ -188,7 +189,7 @@ def list_deployments(
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut, responses=NOT_FOUND)
 def get_deployment(
-    deployment_id: Annotated[str, Path(min_length=1, max_length=64)],
+    deployment_id: Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)],
     principal: Reader,
     session: SessionDep,
 ) -> DeploymentOut:

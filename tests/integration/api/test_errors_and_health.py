@@ -1,0 +1,180 @@
+"""One error shape for everything a client can send wrong; request ids; health probes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from appbuilder.enums import UserRole
+from appbuilder.settings import Settings
+from appbuilder.web.observability import JsonFormatter, RequestIdFilter
+from tests.integration.api.conftest import Api, LiveServer
+
+
+def assert_error_shape(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert response.headers["x-request-id"]
+
+
+def test_malformed_json_is_a_422(api: Api) -> None:
+    owner = api.account()
+    response = api.post(
+        "/api/projects",
+        content=b'{"name": "x", "template": ',
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
+    assert_error_shape(response, 422, "validation_error")
+    assert response.json()["error"]["details"]["fields"][0]["type"] == "json_invalid"
+
+
+def test_declared_huge_body_is_refused_before_reading(api: Api) -> None:
+    owner = api.account()
+    response = api.post(
+        "/api/projects",
+        content=b"x" * (2 * 1024 * 1024),
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
+    assert_error_shape(response, 413, "payload_too_large")
+
+
+def test_streamed_huge_body_is_refused_too(api: Api) -> None:
+    owner = api.account()
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = api.post(
+        "/api/projects",
+        content=chunks(),
+        headers={**owner.headers, "Content-Type": "application/json"},
+    )
+    assert_error_shape(response, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/api/nothing-here", 404, "not_found"),
+        ("PUT", "/api/projects", 405, "method_not_allowed"),
+        ("GET", "/api/projects/" + "x" * 65, 422, "validation_error"),
+        ("GET", "/api/projects/%00%ff", 422, "validation_error"),
+        ("GET", "/api/generations/..%2F..%2Fetc", 404, "not_found"),
+        ("GET", "/api/projects?status=SHIPPED", 422, "validation_error"),
+    ],
+)
+def test_client_mistakes_get_the_error_shape(
+    api: Api, method: str, path: str, status: int, code: str
+) -> None:
+    response = api.request(method, path, headers=api.account().headers)
+    assert_error_shape(response, status, code)
+
+
+def test_wrong_content_type_is_a_clear_error(api: Api) -> None:
+    response = api.post(
+        "/api/auth/login",
+        content=b"email=a&password=b",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_request_ids_are_echoed_or_made(api: Api) -> None:
+    given = api.get("/healthz", headers={"X-Request-ID": "trace-123"})
+    assert given.headers["x-request-id"] == "trace-123"
+    made = api.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["x-request-id"] != "bad id with spaces"
+    assert len(made.headers["x-request-id"]) == 16
+
+
+def test_log_lines_carry_the_request_id(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="appbuilder.access")
+    api.get("/healthz", headers={"X-Request-ID": "find-me-42"})
+    lines = [r for r in caplog.records if r.name == "appbuilder.access"]
+    assert any(getattr(r, "request_id", None) == "find-me-42" for r in lines)
+    record = next(r for r in lines if getattr(r, "request_id", None) == "find-me-42")
+    assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)
+
+
+def test_json_log_lines_in_production_format() -> None:
+    record = logging.LogRecord(
+        "appbuilder.access", logging.INFO, __file__, 1, "GET /x 200", (), None
+    )
+    record.status = 200
+    RequestIdFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "GET /x 200"
+    assert line["status"] == 200
+    assert line["request_id"] == "-"
+    assert line["level"] == "INFO"
+
+
+def test_healthz_and_readyz(api: Api) -> None:
+    assert api.get("/healthz").json() == {"status": "ok", "revision": None}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_readyz_is_503_with_the_reason_when_the_schema_is_missing(
+    empty_database_url: URL,
+) -> None:
+    settings = Settings(database_url=empty_database_url.render_as_string(hide_password=False))
+    with LiveServer(settings) as url:
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 503
+        assert "uab db upgrade" in ready.json()["error"]["message"]
+        assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_readyz_is_503_when_the_database_is_unreachable() -> None:
+    settings = Settings(database_url="postgresql://nobody@127.0.0.1:9/none")
+    with LiveServer(settings) as url:
+        ready = httpx.get(f"{url}/readyz", timeout=30)
+        assert ready.status_code == 503
+        assert "unreachable" in ready.json()["error"]["message"]
+
+
+def test_openapi_documents_both_auth_schemes_and_examples(api: Api) -> None:
+    spec = api.get("/openapi.json").json()
+    assert set(spec["components"]["securitySchemes"]) == {"SessionToken", "ApiKey"}
+    assert api.get("/docs").status_code == 200
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody")
+            if body is None:
+                continue
+            ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            schema = spec["components"]["schemas"][ref]
+            assert schema.get("examples"), f"{method.upper()} {path} has no example"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "nul\u0000name", "template": "BLOG"},
+        {"name": "x", "template": "BLOG", "description": "a\u0000b"},
+        {"name": "x", "template": "BLOG", "config": {"k": ["\u0000"]}},
+        {"name": "x", "template": "BLOG", "config": {"\u0000": 1}},
+    ],
+)
+def test_nul_characters_are_refused_on_both_databases(api: Api, body: dict[str, object]) -> None:
+    response = api.post("/api/projects", json=body, headers=api.account().headers)
+    assert_error_shape(response, 422, "validation_error")
+
+
+def test_nul_in_a_search_query_is_refused(api: Api) -> None:
+    admin = api.account(role=UserRole.ADMIN)
+    response = api.get("/api/admin/users?q=a%00b", headers=admin.headers)
+    assert_error_shape(response, 422, "validation_error")
