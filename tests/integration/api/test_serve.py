@@ -1,0 +1,97 @@
+"""`uab serve` as a user runs it: a real process, migrations first in development."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import URL
+
+UAB = str(Path(sys.executable).with_name("uab"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """The server's URL while it runs, and (after it stopped) its output."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    output: list[str] = []
+    with subprocess.Popen(
+        [UAB, "serve", "--port", str(port), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        try:
+            _wait_until_up(url, process)
+            yield url, output
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output.append(process.communicate(timeout=30)[0])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("server did not come up")
+
+
+def test_serve_migrates_in_development_and_answers(empty_database_url: URL) -> None:
+    env = {"UAB_ENV": "development"}
+    with serving(env=env) as (url, _output):
+        assert httpx.get(f"{url}/readyz").status_code == 200
+        registered = httpx.post(
+            f"{url}/api/auth/register",
+            json={"email": "serve@example.com", "password": "correct-horse-42"},
+        )
+        assert registered.status_code == 201
+        assert registered.headers["x-request-id"]
+        assert "server" not in registered.headers
+
+
+def test_serve_in_production_with_workers_does_not_migrate(empty_database_url: URL) -> None:
+    env = {"UAB_ENV": "production", "UAB_SECRET_KEY": "kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"}
+    if empty_database_url.get_backend_name() == "postgresql":  # production insists on sslmode
+        env["UAB_DATABASE_URL"] = empty_database_url.update_query_dict(
+            {"sslmode": "disable"}
+        ).render_as_string(hide_password=False)
+    with serving("--workers", "2", env=env) as (url, output):
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 503  # nobody ran `uab db upgrade`
+        assert "uab db upgrade" in ready.json()["error"]["message"]
+    assert '"level": "INFO"' in output[0]  # JSON log lines in production
+    assert '"path": "/readyz", "status": 503' in output[0]
+
+
+def test_serve_refuses_bad_production_settings() -> None:
+    result = subprocess.run(
+        [UAB, "serve", "--port", str(free_port())],
+        env={**os.environ, "UAB_ENV": "production"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "UAB_SECRET_KEY is required in production" in result.stderr
