@@ -27,9 +27,8 @@ _emails = itertools.count(1)
 
 class LiveServer:
     def __init__(self, settings: Settings) -> None:
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=0, log_config=None, lifespan="on"
-        )
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -55,9 +54,22 @@ def api_settings(database_url: URL) -> Settings:
 
 
 @pytest.fixture
-def base_url(api_settings: Settings) -> Iterator[str]:
-    with LiveServer(api_settings) as url:
-        yield url
+def live_server(api_settings: Settings) -> Iterator[tuple[LiveServer, str]]:
+    server = LiveServer(api_settings)
+    with server as url:
+        yield server, url
+
+
+@pytest.fixture
+def base_url(live_server: tuple[LiveServer, str]) -> str:
+    return live_server[1]
+
+
+@pytest.fixture
+def server_engine(live_server: tuple[LiveServer, str]) -> Engine:
+    """The engine the server under test uses (to count the SQL it sends)."""
+    engine: Engine = live_server[0].app.state.engine
+    return engine
 
 
 @dataclass

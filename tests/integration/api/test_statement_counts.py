@@ -1,0 +1,48 @@
+"""The hot read endpoints send a constant number of SQL statements, whatever the rows."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, event
+
+from appbuilder.db.models import Project
+from appbuilder.db.session import make_session_factory, transaction
+from tests.factories import make_generation
+from tests.integration.api.conftest import Account, Api
+from tests.integration.conftest import StatementCounter
+
+
+def _fill(api: Api, engine: Engine, owner: Account, projects: int, generations: int) -> str:
+    ids = [api.project(owner, name=f"p{i}")["id"] for i in range(projects)]
+    with transaction(make_session_factory(engine)) as session:
+        project = session.get(Project, ids[0])
+        assert project is not None
+        for _ in range(generations):
+            make_generation(session, project)
+    return ids[0]
+
+
+def _count(server_engine: Engine, api: Api, path: str, owner: Account) -> int:
+    counter = StatementCounter()
+    event.listen(server_engine, "before_cursor_execute", counter)
+    try:
+        assert api.get(path, headers=owner.headers).status_code == 200
+    finally:
+        event.remove(server_engine, "before_cursor_execute", counter)
+    return counter.count
+
+
+@pytest.mark.parametrize("path", ["/api/projects?limit=20", "/api/projects/{id}"])
+def test_statements_do_not_grow_with_rows(
+    api: Api, engine: Engine, server_engine: Engine, path: str
+) -> None:
+    small_owner, big_owner = api.account(), api.account()
+    small = _fill(api, engine, small_owner, projects=2, generations=1)
+    big = _fill(api, engine, big_owner, projects=25, generations=60)
+    # warm up: the first request of a key may write last_used_at
+    for owner, project in ((small_owner, small), (big_owner, big)):
+        api.get(path.format(id=project), headers=owner.headers)
+    few = _count(server_engine, api, path.format(id=small), small_owner)
+    many = _count(server_engine, api, path.format(id=big), big_owner)
+    assert few == many
+    assert many <= 3  # credential + project(s) (+ generations page)
