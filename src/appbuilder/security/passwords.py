@@ -6,12 +6,19 @@ bcrypt only reads the first 72 bytes of its input; rather than silently ignoring
 
 from __future__ import annotations
 
+import os
+import threading
+
 import bcrypt
 
 from appbuilder.errors import ValidationError
 
 BCRYPT_COST = 10
 MAX_PASSWORD_BYTES = 72
+# bcrypt releases the GIL, so every thread hashing at once takes a core. A burst of log-ins
+# would then starve everything else (health checks, API calls); at most one hash per core
+# but one runs at a time, and the others wait without using CPU.
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 
 
 def _encode(password: str) -> bytes:
@@ -28,7 +35,9 @@ def _encode(password: str) -> bytes:
 
 def hash_password(password: str) -> str:
     """A bcrypt hash (``$2b$10$...``) safe to store."""
-    return bcrypt.hashpw(_encode(password), bcrypt.gensalt(rounds=BCRYPT_COST)).decode("ascii")
+    encoded = _encode(password)
+    with _HASH_SLOTS:
+        return bcrypt.hashpw(encoded, bcrypt.gensalt(rounds=BCRYPT_COST)).decode("ascii")
 
 
 def verify_password(password: str, password_hash: str) -> bool:
@@ -38,6 +47,7 @@ def verify_password(password: str, password_hash: str) -> bool:
     except ValidationError:
         return False
     try:
-        return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+        with _HASH_SLOTS:
+            return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
     except ValueError:  # not a bcrypt hash at all
         return False

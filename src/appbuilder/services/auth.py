@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -215,41 +215,67 @@ def authenticate(session: Session, credential: str) -> Principal:
     raise AuthenticationError("Unrecognised credential: send a session token or an API key.")
 
 
+def _touch(
+    session: Session, model: type[AuthSession] | type[ApiKey], row_id: str, now: datetime
+) -> None:
+    session.execute(update(model).where(model.id == row_id).values(last_used_at=now))
+
+
+# These run on every request, so they are built once: the user as an entity, the
+# credential's few columns as plain values (a second entity costs more than the query).
+_SESSION_LOOKUP = (
+    select(
+        User,
+        AuthSession.id,
+        AuthSession.expires_at,
+        AuthSession.revoked_at,
+        AuthSession.last_used_at,
+    )
+    .join(User, AuthSession.user_id == User.id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+_KEY_LOOKUP = (
+    select(
+        User,
+        ApiKey.id,
+        ApiKey.key_hash,
+        ApiKey.scopes,
+        ApiKey.expires_at,
+        ApiKey.revoked_at,
+        ApiKey.last_used_at,
+    )
+    .join(User, ApiKey.user_id == User.id)
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
 def _from_session_token(session: Session, token: str, now: datetime) -> Principal:
-    row = session.execute(
-        select(AuthSession, User)
-        .join(User, AuthSession.user_id == User.id)
-        .where(AuthSession.token_hash == _token_hash(token))
-    ).one_or_none()
+    row = session.execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).one_or_none()
     if row is None:
         raise AuthenticationError("Session token is not valid; log in again.")
-    record, user = row
-    if record.revoked_at is not None:
+    user, session_id, expires_at, revoked_at, last_used_at = row
+    if revoked_at is not None:
         raise AuthenticationError("Session has been logged out; log in again.")
-    if record.expires_at <= now:
+    if expires_at <= now:
         raise AuthenticationError("Session has expired; log in again.")
-    if record.last_used_at is None or now - record.last_used_at >= TOUCH_INTERVAL:
-        record.last_used_at = now
-    return Principal(user=user, scopes=ROLE_SCOPES[user.role], session_id=record.id)
+    if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
+        _touch(session, AuthSession, session_id, now)
+    return Principal(user=user, scopes=ROLE_SCOPES[user.role], session_id=session_id)
 
 
 def _from_api_key(session: Session, candidate: str, now: datetime) -> Principal:
     parsed = parse_api_key(candidate)
     if parsed is None:
         raise AuthenticationError("API key is malformed; keys look like uab_<prefix>_<secret>.")
-    row = session.execute(
-        select(ApiKey, User)
-        .join(User, ApiKey.user_id == User.id)
-        .where(ApiKey.prefix == parsed.prefix)
-    ).one_or_none()
-    if row is None or not hashes_match(row[0].key_hash, parsed.key_hash):
+    row = session.execute(_KEY_LOOKUP, {"prefix": parsed.prefix}).one_or_none()
+    if row is None or not hashes_match(row.key_hash, parsed.key_hash):
         raise AuthenticationError("API key is not valid.")
-    key, user = row
-    if key.revoked_at is not None:
+    user, key_id, _hash, scopes, expires_at, revoked_at, last_used_at = row
+    if revoked_at is not None:
         raise AuthenticationError("API key has been revoked.")
-    if key.expires_at is not None and key.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         raise AuthenticationError("API key has expired.")
-    if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
-        key.last_used_at = now
-    granted = frozenset(Scope(s) for s in key.scopes if s in Scope._value2member_map_)
-    return Principal(user=user, scopes=granted & ROLE_SCOPES[user.role], api_key_id=key.id)
+    if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
+        _touch(session, ApiKey, key_id, now)
+    granted = frozenset(Scope(s) for s in scopes if s in Scope._value2member_map_)
+    return Principal(user=user, scopes=granted & ROLE_SCOPES[user.role], api_key_id=key_id)

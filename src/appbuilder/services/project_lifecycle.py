@@ -19,9 +19,15 @@ TRANSITIONS: dict[ProjectStatus, frozenset[ProjectStatus]] = {
 }
 
 
+#: the allowed next states in lifecycle order, for error messages and UIs
+ALLOWED_NEXT: dict[ProjectStatus, tuple[ProjectStatus, ...]] = {
+    status: tuple(s for s in ProjectStatus if s in targets)
+    for status, targets in TRANSITIONS.items()
+}
+
+
 def allowed_next(status: ProjectStatus) -> list[ProjectStatus]:
-    """In lifecycle order, for error messages and UIs."""
-    return [s for s in ProjectStatus if s in TRANSITIONS[status]]
+    return list(ALLOWED_NEXT[status])
 
 
 def change_status(project: Project, new: ProjectStatus) -> None:

@@ -3,7 +3,7 @@ response is sent, rolled back on any error), the calling principal, scope checks
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -30,18 +30,23 @@ api_key_scheme = HTTPBearer(
 )
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no IO are async: they run on the event loop instead of taking a
+# worker-thread round trip each (measured: a sizeable share of a request's cost).
+
+
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+async def get_sessionmaker(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.sessions
     return factory
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with get_sessionmaker(request).begin() as session:
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory.begin() as session:
         yield session
 
 
@@ -68,8 +73,8 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(scope: Scope) -> Callable[[Principal], Principal]:
-    def check(principal: PrincipalDep) -> Principal:
+def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: PrincipalDep) -> Principal:
         if not principal.has(scope):
             raise PermissionDeniedError(
                 f"This needs the {scope.value!r} scope, which this credential does not have.",

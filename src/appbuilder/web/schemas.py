@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, computed_field
 
 from appbuilder.enums import (
     AgentType,
@@ -19,6 +19,7 @@ from appbuilder.enums import (
     UserRole,
 )
 from appbuilder.security.scopes import Scope
+from appbuilder.services.project_lifecycle import ALLOWED_NEXT
 
 #: ids are cuid2 strings; anything else cannot name a row (and never reaches the database)
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -149,7 +150,6 @@ class ProjectOut(BaseModel):
     description: str | None
     template: ProjectTemplate
     status: ProjectStatus
-    allowed_next_statuses: list[ProjectStatus]
     config: dict[str, Any]
     features: list[str]
     repository_url: str | None
@@ -158,6 +158,12 @@ class ProjectOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     deployed_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
+    @property
+    def allowed_next_statuses(self) -> list[ProjectStatus]:
+        """Statuses this project may move to next (PATCH status)."""
+        return list(ALLOWED_NEXT[self.status])
 
 
 class ProjectPage(BaseModel):

@@ -15,8 +15,10 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthOut)
-def healthz() -> HealthOut:
+async def healthz() -> HealthOut:
     """The process is alive (touches nothing else)."""
+    # async: answered on the event loop, never queued behind busy worker threads
+    # (log-ins hashing passwords, for instance).
     return HealthOut(status="ok")
 
 

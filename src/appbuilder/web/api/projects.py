@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import TypeAdapter
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
@@ -13,7 +14,6 @@ from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
-from appbuilder.services.project_lifecycle import allowed_next
 from appbuilder.web.deps import SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
 from appbuilder.web.schemas import (
@@ -40,14 +40,12 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at"]
 
 
+PROJECTS = TypeAdapter(list[ProjectOut])
+GENERATIONS = TypeAdapter(list[GenerationOut])
+
+
 def project_out(project: Project) -> ProjectOut:
-    return ProjectOut.model_validate(
-        {**_columns(project), "allowed_next_statuses": allowed_next(project.status)}
-    )
-
-
-def _columns(project: Project) -> dict[str, object]:
-    return {c.key: getattr(project, c.key) for c in Project.__table__.columns}
+    return ProjectOut.model_validate(project)
 
 
 @router.post(
@@ -89,7 +87,10 @@ def list_projects(
         template=template,
         sort=sort,
     )
-    return ProjectPage(items=[project_out(p) for p in page.items], next_cursor=page.next_cursor)
+    return ProjectPage(
+        items=PROJECTS.validate_python(page.items, from_attributes=True),
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get("/projects/{project_id}", response_model=ProjectDetail, responses=NOT_FOUND)
@@ -107,11 +108,12 @@ def get_project(
         PageRequest(limit=generations_limit, cursor=generations_cursor),
         owner_id=owner_filter(principal),
     )
-    return ProjectDetail(
-        **project_out(found.project).model_dump(),
+    # Each part is validated once from the ORM rows, then assembled without re-validating.
+    return ProjectDetail.model_construct(
+        **dict(project_out(found.project)),
         user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),
         generations=GenerationPage(
-            items=[GenerationOut.model_validate(g) for g in found.generations.items],
+            items=GENERATIONS.validate_python(found.generations.items, from_attributes=True),
             next_cursor=found.generations.next_cursor,
         ),
     )

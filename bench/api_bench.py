@@ -1,0 +1,158 @@
+"""API benchmark on PostgreSQL (load it first with bench/load_data.py).
+
+    python bench/api_bench.py postgresql://postgres@127.0.0.1:5432/uab_bench
+
+Measures, with wrk on loopback, requests per second and p50/p99 latency of
+``GET /api/projects?limit=20`` and ``GET /api/projects/{id}`` (with 50 generations) on our
+server, and of the same SQL on bare Starlette (bench/bare_app.py); then the p99 of
+``/healthz`` while 20 log-ins run at once. Each server is one uvicorn process; wrk uses one
+thread, so on a 2-core machine each side has a core.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+UAB = str(Path(sys.executable).with_name("uab"))
+SECRET = "bench-secret-key-kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"  # noqa: S105 - benchmark only
+DURATION = os.environ.get("BENCH_DURATION", "15s")
+CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own commands
+        [*command, "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/api/projects", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def wrk(url: str, token: str, connections: str = CONNECTIONS) -> dict[str, float]:
+    output = subprocess.run(  # noqa: S603
+        [shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{DURATION}", "--latency",
+         "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} failed responses\n{output}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def log_in(url: str) -> str:
+    response = httpx.post(
+        f"{url}/api/auth/login",
+        json={"email": "user1@bench.example.com", "password": "bench-password-1"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token
+
+
+def healthz_under_logins(url: str, token: str) -> dict[str, float]:
+    stop = threading.Event()
+    logins = 0
+
+    def keep_logging_in(n: int) -> None:
+        nonlocal logins
+        with httpx.Client(timeout=60) as client:
+            while not stop.is_set():
+                client.post(
+                    f"{url}/api/auth/login",
+                    json={"email": f"user{n}@bench.example.com", "password": "bench-password-1"},
+                )
+                logins += 1
+
+    threads = [threading.Thread(target=keep_logging_in, args=(n,)) for n in range(100, 120)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    try:
+        figures = wrk(f"{url}/healthz", token, connections="4")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    figures["logins"] = logins
+    return figures
+
+
+def main(database_url: str) -> None:
+    ours_env = {
+        "UAB_ENV": "production",
+        "UAB_SECRET_KEY": SECRET,
+        "UAB_DATABASE_URL": f"{database_url}?sslmode=disable",
+        "UAB_AUTH_MAX_FAILURES_PER_CLIENT": "1000000",
+    }
+    bare_env = {
+        "BENCH_DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://")
+    }
+    results: dict[str, dict[str, float]] = {}
+    with server([UAB, "serve", "--no-migrate"], ours_env) as url:
+        token = log_in(url)
+        results["ours list"] = wrk(f"{url}/api/projects?limit=20", token)
+        results["ours detail"] = wrk(f"{url}/api/projects/p1?generations_limit=50", token)
+        results["healthz, 20 log-ins running"] = healthz_under_logins(url, token)
+    bare = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--no-access-log"]
+    with server(bare, bare_env) as url:
+        results["bare list"] = wrk(f"{url}/api/projects?limit=20", token)
+        results["bare detail"] = wrk(f"{url}/api/projects/p1", token)
+    print(f"{'run':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, figures in results.items():
+        print(f"{name:32} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f}")
+    for kind in ("list", "detail"):
+        ratio = results[f"ours {kind}"]["rps"] / results[f"bare {kind}"]["rps"]
+        print(f"{kind}: ours / bare throughput = {ratio:.2f} (goal >= 0.50)")
+    logins = results["healthz, 20 log-ins running"]["logins"]
+    print(f"log-ins completed during the healthz run: {logins:.0f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/uab_bench")
