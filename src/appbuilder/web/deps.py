@@ -3,10 +3,11 @@ response is sent, rolled back on any error), the calling principal, scope checks
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,10 +45,27 @@ async def get_sessionmaker(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _finish(session: Session, succeeded: bool) -> None:
+    try:
+        if succeeded:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request: made on the event loop (no IO until the first query),
+    committed (or rolled back on any error) and closed in one worker-thread round trip."""
     factory: sessionmaker[Session] = request.app.state.sessions
-    with factory.begin() as session:
+    session = factory()
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_finish, session, False)
+        raise
+    await run_in_threadpool(_finish, session, True)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

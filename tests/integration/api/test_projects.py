@@ -170,3 +170,12 @@ def test_detail_pages_generations_newest_first(api: Api, engine: Engine) -> None
     one = api.get(f"/api/generations/{made[0]}", headers=owner.headers)
     assert one.status_code == 200
     assert one.json()["project_id"] == project["id"]
+
+
+def test_a_failed_request_changes_nothing(api: Api) -> None:
+    """The name is set before the illegal status is refused; the whole request rolls back."""
+    owner = api.account()
+    path = f"/api/projects/{api.project(owner, name='Before')['id']}"
+    refused = api.patch(path, json={"name": "After", "status": "DEPLOYED"}, headers=owner.headers)
+    assert refused.status_code == 409
+    assert api.get(path, headers=owner.headers).json()["name"] == "Before"
