@@ -12,6 +12,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,24 +128,27 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return backend
 
 
-@pytest.fixture
-def database_url(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
-    """A fresh, migrated database; also what get_settings() points at during the test."""
-    url = backend.make_migrated()
+@contextmanager
+def _current_database(url: URL, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
+    """Point get_settings() (and so `uab` subprocesses) at ``url`` for the test, then drop it."""
     monkeypatch.setenv("UAB_DATABASE_URL", _render(url))
     get_settings.cache_clear()
     yield url
     backend.cleanup(url)
+
+
+@pytest.fixture
+def database_url(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
+    """A fresh, migrated database."""
+    with _current_database(backend.make_migrated(), backend, monkeypatch) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[URL]:
     """A fresh database with no tables at all."""
-    url = backend.make_empty()
-    monkeypatch.setenv("UAB_DATABASE_URL", _render(url))
-    get_settings.cache_clear()
-    yield url
-    backend.cleanup(url)
+    with _current_database(backend.make_empty(), backend, monkeypatch) as url:
+        yield url
 
 
 @pytest.fixture
@@ -174,13 +178,12 @@ def pg_engine(
     """A migrated PostgreSQL database, for behaviour only PostgreSQL has (native types,
     query plans). Not parametrised: it never produces a skipped SQLite twin."""
     request.node.user_properties.append(("database", "postgresql"))
-    url = postgresql_backend.make_migrated()
-    monkeypatch.setenv("UAB_DATABASE_URL", _render(url))
-    get_settings.cache_clear()
-    engine = engine_for(url)
-    yield engine
-    engine.dispose()
-    postgresql_backend.cleanup(url)
+    with _current_database(
+        postgresql_backend.make_migrated(), postgresql_backend, monkeypatch
+    ) as url:
+        engine = engine_for(url)
+        yield engine
+        engine.dispose()
 
 
 class StatementCounter:
