@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from appbuilder.db.models import ApiKey, User
 from appbuilder.db.types import utcnow
-from appbuilder.errors import NotFoundError, PermissionDeniedError, ValidationError
+from appbuilder.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from appbuilder.security.api_keys import generate_api_key
 from appbuilder.security.scopes import ROLE_SCOPES, Scope
 
@@ -23,15 +23,22 @@ def create_api_key(
     name: str,
     scopes: list[Scope],
     expires_at: datetime | None,
+    granter_scopes: frozenset[Scope] | None = None,
 ) -> tuple[ApiKey, str]:
-    """Returns the stored row and the full key, which is never retrievable again."""
+    """Returns the stored row and the full key, which is never retrievable again.
+
+    A key never gets more than the credential that makes it holds (``granter_scopes``; an
+    API key with only ``keys:manage`` cannot mint itself a stronger key), nor more than the
+    user's role allows.
+    """
     if not scopes:
         raise ValidationError("scopes", "min_items", "Give the key at least one scope.")
-    beyond_role = set(scopes) - ROLE_SCOPES[user.role]
-    if beyond_role:
+    allowed = ROLE_SCOPES[user.role] if granter_scopes is None else granter_scopes
+    beyond = set(scopes) - (allowed & ROLE_SCOPES[user.role])
+    if beyond:
         raise PermissionDeniedError(
-            f"Your role ({user.role.value}) cannot grant: {', '.join(sorted(beyond_role))}.",
-            scopes=sorted(beyond_role),
+            f"This credential cannot grant: {', '.join(sorted(beyond))}.",
+            scopes=sorted(beyond),
         )
     if expires_at is not None and expires_at <= utcnow():
         raise ValidationError("expires_at", "future", "expires_at must be in the future.")
@@ -39,8 +46,8 @@ def create_api_key(
         select(ApiKey.id).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
     ).all()
     if len(active) >= MAX_ACTIVE_KEYS:
-        raise ValidationError(
-            "name", "max_keys", f"You have {MAX_ACTIVE_KEYS} active keys; revoke one first."
+        raise ConflictError(
+            f"You have {MAX_ACTIVE_KEYS} active keys; revoke one first.", limit=MAX_ACTIVE_KEYS
         )
     new = generate_api_key()
     key = ApiKey(

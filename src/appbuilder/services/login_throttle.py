@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import LoginFailure
@@ -18,6 +18,11 @@ from appbuilder.settings import AuthSettings
 def ensure_allowed(
     session: Session, email: str, client_ip: str, settings: AuthSettings, now: datetime
 ) -> None:
+    """Refuse while over the limit. Takes per-account and per-address locks first (held to
+    the end of the transaction), so parallel attempts are counted one after another rather
+    than all passing the same count; on SQLite, BEGIN IMMEDIATE already serialises them."""
+    _lock(session, f"login:account:{email}")
+    _lock(session, f"login:address:{client_ip}")
     checks = (
         (LoginFailure.email == email, settings.max_failures_per_account, "this account"),
         (LoginFailure.client_ip == client_ip, settings.max_failures_per_client, "your address"),
@@ -29,6 +34,13 @@ def ensure_allowed(
                 f"Too many failed log-ins for {whose}; try again in {retry_after} seconds.",
                 retry_after=retry_after,
             )
+
+
+def _lock(session: Session, key: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
 
 
 def _retry_after(
@@ -51,9 +63,10 @@ def record_failure(
     session: Session, email: str, client_ip: str, settings: AuthSettings, now: datetime
 ) -> None:
     """Count a failure, and forget this account's failures that have left the window."""
+    expired = LoginFailure.created_at < now - settings.failure_window
     session.execute(
         delete(LoginFailure).where(
-            LoginFailure.email == email, LoginFailure.created_at < now - settings.failure_window
+            or_(LoginFailure.email == email, LoginFailure.client_ip == client_ip), expired
         )
     )
     session.add(LoginFailure(email=email, client_ip=client_ip, created_at=now))

@@ -14,7 +14,7 @@ from appbuilder.enums import BUSY_PROJECT_STATUSES, ProjectStatus, ProjectTempla
 from appbuilder.errors import ConflictError, NotFoundError, ValidationError
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.project_lifecycle import change_status
-from appbuilder.services.quotas import ensure_can_create_project
+from appbuilder.services.quotas import ensure_can_create_project, ensure_can_start_generation
 from appbuilder.spec.features import KNOWN_FEATURES
 
 MAX_NAME_LENGTH = 100
@@ -271,6 +271,10 @@ def update_project(
     if changes.features is not None:
         project.features = _clean_features(changes.features)
     if changes.status is not None:
+        if changes.status is ProjectStatus.GENERATING and project.status is not changes.status:
+            owner = session.get(User, project.user_id)
+            assert owner is not None  # noqa: S101 - the foreign key guarantees it
+            ensure_can_start_generation(session, owner)
         change_status(project, changes.status)
     session.flush()
     return project

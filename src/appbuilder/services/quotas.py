@@ -171,7 +171,14 @@ def _describe(limit: str, allowed: object) -> str:
     return f"{allowed} {limit.replace('_', ' ')}"
 
 
+def lock_user(session: Session, user: User) -> None:
+    """Serialise quota checks per user: without it, parallel requests all pass the same
+    count and then all insert (PostgreSQL; SQLite writers are serialised already)."""
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
 def ensure_can_create_project(session: Session, user: User, template: ProjectTemplate) -> None:
+    lock_user(session, user)
     limits = TIER_LIMITS[user.subscription_tier]
     if template not in limits.templates:
         _refuse(user, "templates", template.value, limits.templates, template)
@@ -182,7 +189,8 @@ def ensure_can_create_project(session: Session, user: User, template: ProjectTem
 
 
 def ensure_can_start_generation(session: Session, user: User) -> None:
-    """For the generation issue: runs per month, tokens per month, runs at once."""
+    """Runs per month, tokens per month, runs at once."""
+    lock_user(session, user)
     limits = TIER_LIMITS[user.subscription_tier]
     used = _counted_usage(session, user.id)
     for name in ("generations_per_month", "tokens_per_month", "concurrent_generations"):

@@ -95,7 +95,7 @@ def test_scopes_are_enforced_per_route(
         assert response.status_code in {200, 201}, response.text
     else:
         assert response.status_code == 403
-        assert scope not in response.json()["error"]["message"] or "needs" in response.text
+        assert response.json()["error"]["details"]["scope"] != scope
 
 
 def test_a_user_cannot_mint_an_admin_key(api: Api) -> None:
@@ -145,3 +145,18 @@ def test_revoking_twice_is_harmless_and_unknown_ids_are_404(api: Api) -> None:
     assert api.delete(path, headers=owner.headers).status_code == 204
     assert api.delete(path, headers=owner.headers).status_code == 204
     assert api.delete("/api/keys/nope", headers=owner.headers).status_code == 404
+
+
+def test_a_key_cannot_mint_a_stronger_key(api: Api) -> None:
+    key = api.api_key(api.account(), "keys:manage")
+    response = api.post(
+        "/api/keys",
+        json={"name": "escalate", "scopes": ["keys:manage", "projects:write"]},
+        headers=key.headers,
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["details"]["scopes"] == ["projects:write"]
+    same = api.post(
+        "/api/keys", json={"name": "peer", "scopes": ["keys:manage"]}, headers=key.headers
+    )
+    assert same.status_code == 201

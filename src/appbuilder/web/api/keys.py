@@ -10,7 +10,7 @@ from appbuilder.security.scopes import Scope
 from appbuilder.services import api_keys
 from appbuilder.services.auth import Principal
 from appbuilder.web.deps import SessionDep, require
-from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND
+from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND
 from appbuilder.web.schemas import ID_PATTERN, ApiKeyCreated, ApiKeyIn, ApiKeyOut
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"], responses=AUTH_RESPONSES)
@@ -18,11 +18,18 @@ KeysPrincipal = Annotated[Principal, Depends(require(Scope.KEYS_MANAGE))]
 KeyId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated, responses=CONFLICT
+)
 def create_key(body: ApiKeyIn, principal: KeysPrincipal, session: SessionDep) -> ApiKeyCreated:
     """Make a key with the given scopes; the full key is in this response only."""
     key, full_key = api_keys.create_api_key(
-        session, principal.user, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+        session,
+        principal.user,
+        name=body.name,
+        scopes=body.scopes,
+        expires_at=body.expires_at,
+        granter_scopes=principal.scopes,
     )
     return ApiKeyCreated(key=full_key, api_key=ApiKeyOut.model_validate(key))
 

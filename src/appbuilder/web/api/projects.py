@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
+from appbuilder.errors import PermissionDeniedError
 from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
@@ -120,12 +121,20 @@ def get_project(
 
 
 @router.patch(
-    "/projects/{project_id}", response_model=ProjectOut, responses=merge(NOT_FOUND, CONFLICT)
+    "/projects/{project_id}",
+    response_model=ProjectOut,
+    responses=merge(NOT_FOUND, CONFLICT, QUOTA),
 )
 def update_project(
     project_id: ProjectId, body: ProjectPatch, principal: Writer, session: SessionDep
 ) -> ProjectOut:
-    """Change fields; a status change must follow the lifecycle (409 names the allowed ones)."""
+    """Change fields; a status change must follow the lifecycle (409 names the allowed ones).
+    Moving to GENERATING starts a run: it needs `generations:write` and counts against quotas."""
+    if body.status is ProjectStatus.GENERATING and not principal.has(Scope.GENERATIONS_WRITE):
+        raise PermissionDeniedError(
+            "Starting a generation needs the 'generations:write' scope.",
+            scope=Scope.GENERATIONS_WRITE.value,
+        )
     project = projects.update_project(
         session,
         project_id,

@@ -1,0 +1,65 @@
+"""Limits hold under parallel requests: each check and the write it guards are serialised
+per account (row and advisory locks on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from appbuilder.enums import SubscriptionTier
+from tests.integration.api.conftest import Api
+
+PARALLEL = 12
+
+
+def _parallel(
+    base_url: str, requests: list[tuple[str, str, dict[str, object], dict[str, str]]]
+) -> Counter[int]:
+    def send(request: tuple[str, str, dict[str, object], dict[str, str]]) -> int:
+        method, path, body, headers = request
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            return client.request(method, path, json=body, headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return Counter(pool.map(send, requests))
+
+
+def test_parallel_wrong_passwords_are_all_counted(api: Api, base_url: str) -> None:
+    account = api.account()
+    body = {"email": account.email, "password": "wrong-pass-1"}
+    statuses = _parallel(base_url, [("POST", "/api/auth/login", body, {})] * PARALLEL)
+    assert statuses == Counter({401: 5, 429: PARALLEL - 5})
+
+
+def test_parallel_creates_cannot_pass_the_project_quota(api: Api, base_url: str) -> None:
+    owner = api.account(tier=SubscriptionTier.FREE)
+    body = {"name": "racer", "template": "BLOG"}
+    statuses = _parallel(base_url, [("POST", "/api/projects", body, owner.headers)] * PARALLEL)
+    assert statuses == Counter({201: 3, 402: PARALLEL - 3})
+
+
+def test_starting_a_generation_counts_against_the_quota(api: Api) -> None:
+    owner = api.account(tier=SubscriptionTier.FREE)
+    first, second = api.project(owner)["id"], api.project(owner)["id"]
+    started = api.patch(
+        f"/api/projects/{first}", json={"status": "GENERATING"}, headers=owner.headers
+    )
+    assert started.status_code == 200
+    refused = api.patch(
+        f"/api/projects/{second}", json={"status": "GENERATING"}, headers=owner.headers
+    )
+    assert refused.status_code == 402
+    assert refused.json()["error"]["details"]["limit"] == "concurrent_generations"
+
+
+def test_starting_a_generation_needs_the_scope(api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner)["id"]
+    key = api.api_key(owner, "projects:write", "projects:read")
+    refused = api.patch(
+        f"/api/projects/{project}", json={"status": "GENERATING"}, headers=key.headers
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"]["scope"] == "generations:write"
