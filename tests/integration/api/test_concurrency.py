@@ -11,7 +11,7 @@ import httpx
 from appbuilder.enums import SubscriptionTier
 from tests.integration.api.conftest import Api
 
-PARALLEL = 12
+PARALLEL = 30
 
 
 def _parallel(
