@@ -14,6 +14,9 @@ class AppBuilderError(Exception):
     """Root of every error the platform raises on purpose."""
 
     code = "error"
+    #: True for errors raised after recording the attempt itself (a failed password check):
+    #: the request's transaction commits what was written instead of rolling it back.
+    keep_writes = False
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -105,3 +108,12 @@ class RateLimitedError(AppBuilderError):
     def __init__(self, message: str, retry_after: int, **details: object) -> None:
         super().__init__(message, retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+class WrongPasswordError(ValidationError):
+    """The password given to confirm an action is wrong; the failure was recorded."""
+
+    keep_writes = True
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "matches", f"The {field.replace('_', ' ')} is wrong.")

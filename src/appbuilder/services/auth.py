@@ -27,6 +27,7 @@ from appbuilder.errors import (
     ConflictError,
     PermissionDeniedError,
     ValidationError,
+    WrongPasswordError,
 )
 from appbuilder.security.api_keys import hashes_match, parse_api_key
 from appbuilder.security.passwords import MAX_PASSWORD_BYTES, hash_password, verify_password
@@ -65,6 +66,11 @@ class IssuedSession:
     session: AuthSession
 
 
+def prepare() -> None:
+    """Build the timing-equaliser hash at start-up, not during the first unknown-email log-in."""
+    _dummy_hash()
+
+
 @cache
 def _dummy_hash() -> str:
     """Checked when the email is unknown, so that costs the same time as a wrong password
@@ -72,7 +78,7 @@ def _dummy_hash() -> str:
     return hash_password("timing-equaliser-not-a-password-1")
 
 
-def check_password_rules(password: str, email: str) -> None:
+def check_password_rules(password: str, email: str, field: str = "password") -> None:
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append("too short")
@@ -84,7 +90,7 @@ def check_password_rules(password: str, email: str) -> None:
         problems.append("same as the email")
     if problems:
         raise ValidationError(
-            "password",
+            field,
             "password_rules",
             f"Password {', '.join(problems)}: it must have {PASSWORD_RULES}.",
         )
@@ -186,15 +192,20 @@ def change_password(
     current_password: str,
     new_password: str,
     settings: AuthSettings,
+    client_ip: str,
 ) -> IssuedSession:
     """Set a new password and revoke every session of the user; returns a fresh one.
     Needs a session token: an API key alone must not be enough to take over an account."""
     if principal.session_id is None:
         raise PermissionDeniedError("Changing the password needs a session token, not an API key.")
     user = principal.user
+    # Guessing the current password with a stolen session is throttled like log-in is.
+    now = utcnow()
+    login_throttle.ensure_allowed(session, user.email, client_ip, settings, now)
     if not verify_password(current_password, user.password_hash):
-        raise ValidationError("current_password", "matches", "The current password is wrong.")
-    check_password_rules(new_password, user.email)
+        login_throttle.record_failure(session, user.email, client_ip, settings, now)
+        raise WrongPasswordError("current_password")
+    check_password_rules(new_password, user.email, field="new_password")
     user.password_hash = hash_password(new_password)
     session.execute(
         update(AuthSession)

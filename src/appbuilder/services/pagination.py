@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from appbuilder.errors import ValidationError
 
+_ROW_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
@@ -74,6 +76,8 @@ def decode_cursor(cursor: str) -> tuple[str, datetime, str]:
         label, moment_text, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         moment = datetime.fromisoformat(moment_text)
         if not (isinstance(label, str) and isinstance(row_id, str)) or moment.tzinfo is None:
+            raise ValueError(cursor)
+        if not _ROW_ID.match(row_id):
             raise ValueError(cursor)
     except (ValueError, TypeError, UnicodeError, binascii.Error) as exc:
         raise ValidationError(

@@ -179,23 +179,39 @@ def _check_description(description: str | None) -> None:
         )
 
 
-def _has_nul(value: object) -> bool:
-    """PostgreSQL's jsonb refuses NUL characters; refuse them on both databases alike."""
+def _bad_text(value: object) -> bool:
+    """Text PostgreSQL's jsonb (NUL) or UTF-8 (unpaired surrogates) would refuse; refused on
+    both databases alike."""
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or _unencodable(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
+        return any(_bad_text(item) for item in value)
+    return False
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 
 def _check_config(config: dict[str, Any]) -> None:
     if not isinstance(config, dict):
         raise ValidationError("config", "type", "config must be a JSON object.")
-    if _has_nul(config):
-        raise ValidationError("config", "no_nul", "config must not contain NUL characters.")
-    size = len(json.dumps(config, separators=(",", ":")).encode("utf-8"))
+    if _bad_text(config):
+        raise ValidationError(
+            "config", "text", "config must not contain NUL characters or unpaired surrogates."
+        )
+    try:
+        size = len(json.dumps(config, separators=(",", ":"), allow_nan=False).encode("utf-8"))
+    except ValueError as exc:
+        raise ValidationError(
+            "config", "finite_numbers", "config numbers must be finite (no NaN or Infinity)."
+        ) from exc
     if size > MAX_CONFIG_BYTES:
         raise ValidationError(
             "config",

@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from appbuilder import __version__
 from appbuilder.db import migrate
 from appbuilder.db.session import make_engine, make_session_factory
+from appbuilder.services import auth
 from appbuilder.settings import Environment, Settings, get_settings
-from appbuilder.web.api import admin, auth, health, keys, projects, usage
+from appbuilder.web.api import admin, health, keys, projects, usage
+from appbuilder.web.api import auth as auth_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware, configure_logging
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
     )
+    auth.prepare()
     engine = make_engine(settings.database)
     app.state.settings = settings
     app.state.engine = engine
@@ -58,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = migrate.head_revision()
 
     install_error_handlers(app)
-    for module in (health, auth, keys, projects, usage, admin):
+    for module in (health, auth_api, keys, projects, usage, admin):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response carries the id

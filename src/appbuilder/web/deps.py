@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.errors import AuthenticationError, PermissionDeniedError
+from appbuilder.errors import AppBuilderError, AuthenticationError, PermissionDeniedError
 from appbuilder.security.scopes import Scope
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
@@ -62,8 +62,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     session = factory()
     try:
         yield session
-    except BaseException:
-        await run_in_threadpool(_finish, session, False)
+    except BaseException as exc:
+        await run_in_threadpool(
+            _finish, session, isinstance(exc, AppBuilderError) and exc.keep_writes
+        )
         raise
     await run_in_threadpool(_finish, session, True)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -90,8 +91,16 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+class AsciiJSONResponse(JSONResponse):
+    """Errors may quote what the client sent; escaping to ASCII means even text that is not
+    valid Unicode (unpaired surrogates) renders, instead of failing inside the handler."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers=headers)
+    return AsciiJSONResponse(body, status_code=status, headers=headers)
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
@@ -122,10 +131,12 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     names = ", ".join(f["path"] for f in fields[:5])
-    return _json(
-        422,
-        error_body("validation_error", f"Request is not valid: {names}.", {"fields": fields}),
-    )
+    message = f"Request is not valid: {names}."
+    broken = next((err for err in exc.errors() if err["type"] == "json_invalid"), None)
+    if broken is not None:
+        reason = broken.get("ctx", {}).get("error", "malformed")
+        message = f"Request body is not valid JSON ({reason}, at character {broken['loc'][-1]})."
+    return _json(422, error_body("validation_error", message, {"fields": fields}))
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -156,6 +167,19 @@ async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     return _json(409, error_body("conflict", "The change conflicts with existing data."))
 
 
+async def _unencodable(_: Request, exc: Exception) -> JSONResponse:
+    """Backstop for text that is not valid Unicode reaching the database driver."""
+    log.info("unencodable client text: %s", type(exc).__name__)
+    return _json(
+        422,
+        error_body(
+            "validation_error",
+            "Text must be valid Unicode (no unpaired surrogates).",
+            {"fields": []},
+        ),
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     request_id = request_id_var.get()
     log.exception("unhandled error", exc_info=exc)
@@ -174,5 +198,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)

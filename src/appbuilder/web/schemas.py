@@ -4,10 +4,18 @@ carries an example for the interactive docs."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, computed_field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    computed_field,
+)
 
 from appbuilder.enums import (
     AgentType,
@@ -25,14 +33,32 @@ from appbuilder.services.project_lifecycle import ALLOWED_NEXT
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-def _no_nul(value: str) -> str:
+def _clean_text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
     return value
 
 
-#: text from clients: NUL characters are refused here, as PostgreSQL would refuse them
-Text = Annotated[str, AfterValidator(_no_nul)]
+#: text from clients: refused here what PostgreSQL or UTF-8 would refuse later
+Text = Annotated[str, AfterValidator(_clean_text)]
+MAX_KEY_LIFETIME = timedelta(days=3650)
+
+
+def _reasonable_expiry(value: datetime) -> datetime:
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if moment > datetime.now(UTC) + MAX_KEY_LIFETIME:
+        raise ValueError("must be within 10 years")
+    return moment
+
+
+Expiry = Annotated[AwareDatetime, AfterValidator(_reasonable_expiry)]
 
 
 def _example(example: dict[str, Any]) -> ConfigDict:
@@ -94,7 +120,7 @@ class ApiKeyIn(BaseModel):
     )
     name: Text = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
-    expires_at: datetime | None = None
+    expires_at: Expiry | None = None
 
 
 class ApiKeyOut(BaseModel):
@@ -131,7 +157,7 @@ class ProjectIn(BaseModel):
     description: Text | None = Field(default=None, max_length=10_000)
     template: ProjectTemplate
     config: dict[str, Any] = Field(default_factory=dict)
-    features: list[str] = Field(default_factory=list, max_length=50)
+    features: list[Text] = Field(default_factory=list, max_length=50)
 
 
 class ProjectPatch(BaseModel):
@@ -139,7 +165,7 @@ class ProjectPatch(BaseModel):
     name: Text | None = Field(default=None, min_length=1, max_length=100)
     description: Text | None = Field(default=None, max_length=10_000)
     config: dict[str, Any] | None = None
-    features: list[str] | None = Field(default=None, max_length=50)
+    features: list[Text] | None = Field(default=None, max_length=50)
     status: ProjectStatus | None = None
 
 

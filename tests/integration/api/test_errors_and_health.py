@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterator
@@ -178,3 +179,60 @@ def test_nul_in_a_search_query_is_refused(api: Api) -> None:
     admin = api.account(role=UserRole.ADMIN)
     response = api.get("/api/admin/users?q=a%00b", headers=admin.headers)
     assert_error_shape(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        (
+            "/api/auth/register",
+            b'{"email": "s@example.com", "password": "pass-word-1", "name": "\\ud800"}',
+        ),
+        ("/api/projects", b'{"name": "x", "template": "BLOG", "description": "\\ud800"}'),
+        ("/api/projects", b'{"name": "x", "template": "BLOG", "features": ["\\ud800"]}'),
+        ("/api/projects", b'{"name": "x", "template": "BLOG", "config": {"k": "\\udfff"}}'),
+        ("/api/projects", b'{"name": "x", "template": "BLOG", "config": {"\\ud800": 1}}'),
+        ("/api/projects", b'{"name": "x", "template": "BLOG", "config": {"a": 1e999}}'),
+        ("/api/projects", b'{"name": "x", "template": "BLOG", "config": {"a": NaN}}'),
+        (
+            "/api/keys",
+            b'{"name": "k", "scopes": ["projects:read"], "expires_at": "2030-01-01T00:00:00"}',
+        ),
+        (
+            "/api/keys",
+            b'{"name": "k", "scopes": ["projects:read"], '
+            b'"expires_at": "9999-12-31T23:59:59-23:59"}',
+        ),
+        (
+            "/api/keys",
+            b'{"name": "k", "scopes": ["projects:read"], "expires_at": "2200-01-01T00:00:00Z"}',
+        ),
+    ],
+)
+def test_text_and_numbers_the_database_would_refuse_are_422(
+    api: Api, path: str, raw: bytes
+) -> None:
+    owner = api.account()
+    response = api.post(
+        path, content=raw, headers={**owner.headers, "Content-Type": "application/json"}
+    )
+    assert_error_shape(response, 422, "validation_error")
+
+
+def test_a_cursor_with_a_forged_row_id_is_refused(api: Api) -> None:
+    forged = base64.urlsafe_b64encode(
+        b'["-created_at", "2020-01-01T00:00:00+00:00", "x\\ud800"]'
+    ).decode()
+    response = api.get(f"/api/projects?cursor={forged}", headers=api.account().headers)
+    assert_error_shape(response, 422, "validation_error")
+
+
+def test_malformed_json_says_so(api: Api) -> None:
+    response = api.post(
+        "/api/auth/login", content=b'{"email": ', headers={"Content-Type": "application/json"}
+    )
+    assert "not valid JSON" in response.json()["error"]["message"]
+
+
+def test_head_healthz_for_load_balancers(api: Api) -> None:
+    assert api.head("/healthz").status_code == 200

@@ -70,7 +70,12 @@ def test_another_user_gets_404_for_every_row(api: Api, victim: Victim, credentia
         if path.count("/") == 3:  # same answer as for an id that does not exist
             unknown = api.request(method, missing, json=body, headers=intruder.headers)
             assert unknown.status_code == 404
-            assert unknown.json()["error"]["code"] == response.json()["error"]["code"]
+            real_id = path.rsplit("/", 1)[1]
+            seen = response.json()["error"]
+            expected = unknown.json()["error"]
+            assert seen["code"] == expected["code"]
+            assert seen["message"].replace(real_id, "doesnotexist") == expected["message"]
+            assert str(seen["details"]).replace(real_id, "doesnotexist") == str(expected["details"])
 
     # and nothing changed for the owner
     project = api.get(f"/api/projects/{victim.project_id}", headers=victim.account.headers)

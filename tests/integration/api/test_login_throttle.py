@@ -50,3 +50,26 @@ def test_one_address_trying_many_accounts_is_paused(api: Api) -> None:
     paused = api.post("/api/auth/login", json={"email": "other@example.com", "password": "x1"})
     assert paused.status_code == 429
     assert "your address" in paused.json()["error"]["message"]
+
+
+def test_guessing_the_current_password_is_throttled(api: Api) -> None:
+    account = api.account()
+    body = {"current_password": "guess-no-1", "new_password": "new-password-77"}
+    statuses = [
+        api.post("/api/me/password", json=body, headers=account.headers).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [422] * 5 + [429]
+    fields = api.post("/api/me/password", json=body, headers=account.headers)
+    assert fields.status_code == 429
+
+
+def test_a_weak_new_password_names_the_new_password_field(api: Api) -> None:
+    account = api.account()
+    response = api.post(
+        "/api/me/password",
+        json={"current_password": PASSWORD, "new_password": "short"},
+        headers=account.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["fields"][0]["path"] == "new_password"

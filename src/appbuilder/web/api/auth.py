@@ -78,9 +78,12 @@ def me(principal: PrincipalDep) -> UserOut:
     return UserOut.model_validate(principal.user)
 
 
-@router.post("/me/password", response_model=SessionOut, responses=AUTH_RESPONSES)
+@router.post(
+    "/me/password", response_model=SessionOut, responses=merge(AUTH_RESPONSES, RATE_LIMITED)
+)
 def change_password(
     body: PasswordChangeIn,
+    request: Request,
     principal: PrincipalDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -92,5 +95,6 @@ def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
         settings=settings.auth,
+        client_ip=client_ip(request),
     )
     return _session_out(issued, principal.user)

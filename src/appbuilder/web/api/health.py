@@ -15,6 +15,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthOut)
+@router.head("/healthz", include_in_schema=False)  # load balancers often probe with HEAD
 async def healthz() -> HealthOut:
     """The process is alive (touches nothing else)."""
     # async: answered on the event loop, never queued behind busy worker threads
