@@ -15,6 +15,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="UAB_FORWARDED_ALLOW_IPS",
+            help="Proxies whose X-Forwarded-For is trusted (comma-separated; default none). "
+            "Log-in throttling counts per client address, so only trust your own proxy.",
+        ),
+    ] = "",
     migrate_first: Annotated[
         bool | None,
         typer.Option(
@@ -44,4 +52,6 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or None,
     )

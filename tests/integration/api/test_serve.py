@@ -95,3 +95,20 @@ def test_serve_refuses_bad_production_settings() -> None:
     )
     assert result.returncode == 1
     assert "UAB_SECRET_KEY is required in production" in result.stderr
+
+
+def test_forwarded_addresses_are_not_trusted_by_default(empty_database_url: URL) -> None:
+    """Otherwise a client could spread failed log-ins over made-up addresses."""
+    with serving(env={"UAB_ENV": "development", "UAB_AUTH_MAX_FAILURES_PER_CLIENT": "2"}) as (
+        url,
+        _output,
+    ):
+        statuses = [
+            httpx.post(
+                f"{url}/api/auth/login",
+                json={"email": f"x{i}@example.com", "password": "wrong-pass-1"},
+                headers={"X-Forwarded-For": f"10.0.0.{i}"},
+            ).status_code
+            for i in range(3)
+        ]
+    assert statuses == [401, 401, 429]
