@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -102,9 +103,16 @@ def test_request_ids_are_echoed_or_made(api: Api) -> None:
 def test_log_lines_carry_the_request_id(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="appbuilder.access")
     api.get("/healthz", headers={"X-Request-ID": "find-me-42"})
-    lines = [r for r in caplog.records if r.name == "appbuilder.access"]
-    assert any(getattr(r, "request_id", None) == "find-me-42" for r in lines)
-    record = next(r for r in lines if getattr(r, "request_id", None) == "find-me-42")
+
+    def ours() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if getattr(r, "request_id", None) == "find-me-42"]
+
+    # the access line is written after the response has gone out: give it a moment
+    deadline = time.monotonic() + 5
+    while not ours() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (record,) = ours()
+    assert record.name == "appbuilder.access"
     assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)
 
 
