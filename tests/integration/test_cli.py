@@ -160,3 +160,15 @@ def test_usage_errors_exit_2(command: list[str]) -> None:
     result = uab(*command)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_seed_is_refused_in_production_without_force(database_url: URL) -> None:
+    env = {"UAB_ENV": "production", "UAB_SECRET_KEY": "kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"}
+    if database_url.get_backend_name() == "postgresql":
+        env["UAB_DATABASE_URL"] = database_url.update_query_dict(
+            {"sslmode": "disable"}
+        ).render_as_string(hide_password=False)
+    refused = uab("db", "seed", "--password", "demo-password", env=env)
+    assert refused.returncode == 1
+    assert "Refusing to seed demo accounts: UAB_ENV is 'production'" in refused.stderr
+    assert "Seeded 6 users" in ok("db", "seed", "--password", "demo-password", "--force", env=env)

@@ -7,13 +7,14 @@ import time
 from datetime import UTC
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import ApiKey, Deployment, Generation, Project, User
 from appbuilder.enums import GenerationStatus, ProjectStatus, SubscriptionTier, UserRole
 from tests.factories import make_generation, make_project, make_user
+from tests.integration.conftest import Backend, engine_for
 
 
 def test_defaults_are_the_seed_s(session: Session) -> None:
@@ -176,14 +177,14 @@ def test_relationships_never_load_implicitly(session: Session) -> None:
         _ = reloaded.projects
 
 
-def test_sqlite_runs_with_foreign_keys_and_wal(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        with engine.connect() as connection:
-            assert connection.execute(text("SHOW server_version")).scalar()
-        return
+def test_sqlite_runs_with_foreign_keys_and_wal(sqlite_backend: Backend) -> None:
+    url = sqlite_backend.make_migrated()
+    engine = engine_for(url)
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    engine.dispose()
+    sqlite_backend.cleanup(url)
 
 
 def test_the_database_keeps_emails_lower_case(session: Session) -> None:

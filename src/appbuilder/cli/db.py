@@ -33,10 +33,18 @@ PasswordOption = Annotated[
 ]
 
 
-def _guard_destructive(settings: Settings, action: str, force: bool) -> None:
-    if settings.env is not Environment.DEVELOPMENT and not force:
+def _guard(
+    settings: Settings,
+    action: str,
+    force: bool,
+    *,
+    because: str = "this destroys data",
+    allowed: frozenset[Environment] = frozenset({Environment.DEVELOPMENT}),
+) -> None:
+    """Refuse ``action`` outside the ``allowed`` environments unless ``--force`` was given."""
+    if settings.env not in allowed and not force:
         raise RefusedError(
-            f"Refusing to {action}: UAB_ENV is {settings.env.value!r}, and this destroys data. "
+            f"Refusing to {action}: UAB_ENV is {settings.env.value!r}, and {because}. "
             "Re-run with --force if you really mean it.",
             env=settings.env.value,
         )
@@ -63,7 +71,7 @@ def downgrade(
 ) -> None:
     """Revert migrations down to REVISION."""
     with open_database() as db:
-        _guard_destructive(db.settings, "downgrade the database", force)
+        _guard(db.settings, "downgrade the database", force)
         migrate.downgrade(db.engine, revision)
         console.print(f"Database {_where(db)}: now at {migrate.current_revision(db.engine)}.")
 
@@ -96,11 +104,13 @@ def seed(
 ) -> None:
     """Add demo users, projects, generations and deployments (safe to run again)."""
     with open_database() as db:
-        if db.settings.env is Environment.PRODUCTION and not force:
-            raise RefusedError(
-                "Refusing to seed demo accounts (including admins) in production; "
-                "re-run with --force if you really mean it."
-            )
+        _guard(
+            db.settings,
+            "seed demo accounts",
+            force,
+            because="they include admins with a known or printed password",
+            allowed=frozenset({Environment.DEVELOPMENT, Environment.TEST}),
+        )
         _require_current_schema(db)
         _seed(db, password)
 
@@ -144,7 +154,7 @@ def reset(
 ) -> None:
     """Drop everything, migrate from scratch, and seed, all in one transaction."""
     with open_database() as db:
-        _guard_destructive(db.settings, "reset the database", force)
+        _guard(db.settings, "reset the database", force)
         report = reset_database(db.engine, with_seed=not no_seed, password=password)
     console.print(f"Database {_where(db)} dropped and migrated to {migrate.head_revision()}.")
     if report is not None:
@@ -169,7 +179,7 @@ def restore(
 ) -> None:
     """Replace the database's contents with the backup in FILE."""
     with open_database() as db:
-        _guard_destructive(db.settings, "restore over the database", force)
+        _guard(db.settings, "restore over the database", force)
         backups.restore(db.engine, file)
     console.print(f"Restored {_where(db)} from {file}.")
 

@@ -15,9 +15,9 @@ import secrets
 from dataclasses import dataclass
 
 KEY_SCHEME = "uab"
-PREFIX_BYTES = 6  # 8 url-safe characters
+PREFIX_LENGTH = 8
 SECRET_BYTES = 32  # 43 url-safe characters, 256 bits
-_KEY_RE = re.compile(r"^uab_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{43})$")
+_KEY_RE = re.compile(rf"^uab_([A-Za-z0-9]{{{PREFIX_LENGTH}}})_([A-Za-z0-9_-]{{43}})$")
 _PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -41,7 +41,7 @@ def hash_secret(full_key: str) -> str:
 
 
 def generate_api_key() -> NewApiKey:
-    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
+    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
     full_key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
     return NewApiKey(full_key=full_key, prefix=prefix, key_hash=hash_secret(full_key))
 

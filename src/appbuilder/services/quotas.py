@@ -104,27 +104,30 @@ def month_start(now: datetime | None = None) -> datetime:
     return datetime(now.year, now.month, 1, tzinfo=UTC)
 
 
+def _project_counts(session: Session, user_id: str) -> tuple[int, int]:
+    """(projects, projects generating now), in one statement."""
+    total, running = session.execute(
+        select(func.count(), func.count().filter(Project.status == ProjectStatus.GENERATING)).where(
+            Project.user_id == user_id
+        )
+    ).one()
+    return total or 0, running or 0
+
+
 def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
     since = month_start()
-    projects = session.scalar(
-        select(func.count()).select_from(Project).where(Project.user_id == user_id)
-    )
+    projects, running = _project_counts(session, user_id)
     runs, tokens = session.execute(
         select(
             func.count().filter(Generation.agent_type == AgentType.ORCHESTRATOR),
             func.coalesce(func.sum(Generation.tokens_used), 0),
         ).where(Generation.user_id == user_id, Generation.created_at >= since)
     ).one()
-    running = session.scalar(
-        select(func.count())
-        .select_from(Project)
-        .where(Project.user_id == user_id, Project.status == ProjectStatus.GENERATING)
-    )
     return {
-        "projects": projects or 0,
+        "projects": projects,
         "generations_per_month": runs or 0,
         "tokens_per_month": int(tokens or 0),
-        "concurrent_generations": running or 0,
+        "concurrent_generations": running,
     }
 
 
@@ -183,7 +186,7 @@ def ensure_can_create_project(session: Session, user: User, template: ProjectTem
     if template not in limits.templates:
         _refuse(user, "templates", template.value, limits.templates, template)
     if limits.projects is not None:
-        count = _counted_usage(session, user.id)["projects"]
+        count, _running = _project_counts(session, user.id)
         if count >= limits.projects:
             _refuse(user, "projects", count, limits.projects, count + 1)
 
