@@ -134,9 +134,14 @@ def test_paging_through_generations(session: Session, statements: StatementCount
     )
     assert [g.id for g in first.items + rest.items] == ids[::-1]
     assert rest.next_cursor is None
-    assert statements.count == 2
+    assert statements.count == 4  # per page: the project check and the page
 
 
 def test_page_size_is_capped(session: Session) -> None:
     with pytest.raises(ValidationError, match=str(MAX_PAGE_SIZE)):
         list_user_projects(session, "anyone", PageRequest(limit=MAX_PAGE_SIZE + 1))
+
+
+def test_generations_of_a_missing_project_are_not_found_even_for_admins(session: Session) -> None:
+    with pytest.raises(NotFoundError):
+        list_project_generations(session, "no-such-project", PageRequest(), owner_id=None)

@@ -108,11 +108,15 @@ def get_project_with_generation_page(
 ) -> ProjectWithGenerationPage:
     """Like get_project_with_generations, with the generations paginated (for the API)."""
     project, owner = _project_and_owner(session, project_id, owner_id)
+    return ProjectWithGenerationPage(
+        project=project, owner=owner, generations=_generation_page(session, project_id, page)
+    )
+
+
+def _generation_page(session: Session, project_id: str, page: PageRequest) -> Page[Generation]:
     query = select(Generation).where(Generation.project_id == project_id)
     rows = session.scalars(paginate(query, GENERATIONS_NEWEST_FIRST, page)).all()
-    return ProjectWithGenerationPage(
-        project=project, owner=owner, generations=to_page(rows, page, GENERATIONS_NEWEST_FIRST)
-    )
+    return to_page(rows, page, GENERATIONS_NEWEST_FIRST)
 
 
 def list_user_projects(
@@ -141,12 +145,10 @@ def list_user_projects(
 def list_project_generations(
     session: Session, project_id: str, page: PageRequest, *, owner_id: str | None
 ) -> Page[Generation]:
-    """A page of a project's history; one statement, or two when scoped to an owner."""
-    if owner_id is not None:
-        get_project(session, project_id, owner_id=owner_id)
-    query = select(Generation).where(Generation.project_id == project_id)
-    rows = session.scalars(paginate(query, GENERATIONS_NEWEST_FIRST, page)).all()
-    return to_page(rows, page, GENERATIONS_NEWEST_FIRST)
+    """A page of a project's history (two statements: the project must exist, and be the
+    owner's when ``owner_id`` is given, so a missing project is a 404, not an empty page)."""
+    get_project(session, project_id, owner_id=owner_id)
+    return _generation_page(session, project_id, page)
 
 
 def delete_project(session: Session, project_id: str, *, owner_id: str | None) -> None:
