@@ -148,7 +148,7 @@ def test_the_service_queries_use_their_indexes(pg_engine: Engine) -> None:
     assert "ix_projects_user_id_created_at" in first_page
     assert '"Node Type": "Sort"' not in first_page
 
-    (generations_page,) = _plans_of(
+    _project, generations_page = _plans_of(
         pg_engine,
         lambda s: list_project_generations(s, project_id, PageRequest(limit=5), owner_id=None),
     )
