@@ -41,6 +41,23 @@ class ValidationError(AppBuilderError):
         self.rule = rule
 
 
+class SpecError(ValidationError):
+    """An AppSpec broke one or more rules; ``problems`` lists each as (path, rule, message).
+
+    All problems are collected before raising, so a user fixes a spec in one pass.
+    """
+
+    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
+        path, rule, _ = problems[0]
+        lines = "\n".join(f"  {p}: {message} [{r}]" for p, r, message in problems)
+        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        super().__init__(path, rule, f"The app spec has {count}:\n{lines}")
+        self.problems = problems
+        self.details["problems"] = [
+            {"path": p, "rule": r, "message": message} for p, r, message in problems
+        ]
+
+
 class NotFoundError(AppBuilderError):
     """The row does not exist, or the caller may not know that it does."""
 

@@ -1,0 +1,228 @@
+"""ORCHESTRATOR: plan the agents, run independent ones concurrently, merge, verify.
+
+The plan is a dependency graph DATABASE → BACKEND + AUTH → FRONTEND + INTEGRATIONS →
+DEVOPS with the agents a spec does not need left out. Each agent's files are merged into
+one tree; two agents writing one path is a bug in the blueprints and fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal
+
+from appbuilder.agents.auth import AuthAgent
+from appbuilder.agents.backend import BackendAgent
+from appbuilder.agents.base import Agent, AgentInput, AgentOutput, Plan, StepRecord
+from appbuilder.agents.database import DatabaseAgent
+from appbuilder.agents.devops import DevopsAgent
+from appbuilder.agents.frontend import FrontendAgent
+from appbuilder.agents.integrations import IntegrationsAgent, needs_integrations
+from appbuilder.enums import AgentType, GenerationStatus
+from appbuilder.errors import AppBuilderError
+from appbuilder.generator.files import FileTree, tree_hash
+from appbuilder.generator.formatting import format_tree
+from appbuilder.generator.verify import Verification, verify_tree
+from appbuilder.spec.model import AppSpec
+from appbuilder.spec.resolved import AppModel
+
+DEPENDS_ON: Mapping[AgentType, tuple[AgentType, ...]] = {
+    AgentType.DATABASE: (),
+    AgentType.BACKEND: (AgentType.DATABASE,),
+    AgentType.AUTH: (AgentType.DATABASE,),
+    AgentType.FRONTEND: (AgentType.BACKEND, AgentType.AUTH),
+    AgentType.INTEGRATIONS: (AgentType.BACKEND, AgentType.AUTH),
+    AgentType.DEVOPS: (AgentType.FRONTEND, AgentType.INTEGRATIONS),
+}
+
+EventKind = Literal[
+    "planned", "agent_started", "agent_finished", "agent_failed", "verifying", "verified"
+]
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    agent: AgentType | None = None
+    detail: str = ""
+
+
+class GenerationError(AppBuilderError):
+    """A run failed; ``records`` holds every step recorded up to the failure."""
+
+    code = "generation_failed"
+
+    def __init__(self, message: str, records: list[StepRecord]) -> None:
+        super().__init__(message)
+        self.records = records
+
+
+@dataclass
+class GenerationResult:
+    spec: AppSpec
+    model: AppModel
+    plan: Plan
+    files: dict[str, bytes]
+    tree_hash: str
+    records: list[StepRecord]
+    verification: Verification | None
+    duration_ms: int
+    agent_files: dict[AgentType, list[str]] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        """Only a verified tree counts; ``--no-verify`` runs are unverified, not successful."""
+        return self.verification is not None and self.verification.passed
+
+
+def default_agents() -> dict[AgentType, Agent]:
+    agents: list[Agent] = [
+        DatabaseAgent(), BackendAgent(), AuthAgent(), FrontendAgent(), IntegrationsAgent(),
+        DevopsAgent(),
+    ]
+    return {agent.agent_type: agent for agent in agents}
+
+
+def make_plan(model: AppModel) -> Plan:
+    """The agents this app needs, staged so each stage depends only on earlier ones."""
+    reasons = {
+        AgentType.DATABASE: "models and the initial migration",
+        AgentType.BACKEND: "JSON API, schemas and services",
+        AgentType.DEVOPS: "packaging, Docker, CI and README",
+    }
+    if model.has("auth"):
+        reasons[AgentType.AUTH] = "the auth feature"
+    if model.pages:
+        reasons[AgentType.FRONTEND] = "server-rendered pages"
+    if needs_integrations(model):
+        asked = [f for f in ("payments", "email", "file_uploads") if model.has(f)]
+        reasons[AgentType.INTEGRATIONS] = ", ".join(asked)
+    depth: dict[AgentType, int] = {}
+    for agent in DEPENDS_ON:  # declared in dependency order
+        if agent in reasons:
+            earlier = [depth[d] + 1 for d in DEPENDS_ON[agent] if d in depth]
+            depth[agent] = max(earlier, default=0)
+    stages = tuple(
+        tuple(a for a in DEPENDS_ON if depth.get(a) == level)
+        for level in range(max(depth.values()) + 1)
+    )
+    return Plan(stages=tuple(s for s in stages if s), reasons=reasons)
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        agents: Mapping[AgentType, Agent] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.agents = dict(agents or default_agents())
+        self.on_event = on_event or (lambda _event: None)
+
+    def generate(
+        self, spec: AppSpec, model: AppModel, *, verify: bool = True, timeout: float = 600
+    ) -> GenerationResult:
+        started = time.perf_counter()
+        plan = make_plan(model)
+        self.on_event(Event("planned", detail=" → ".join(
+            " + ".join(a.value for a in stage) for stage in plan.stages)))
+        records: list[StepRecord] = []
+        outputs = self._run_stages(spec, model, plan, records)
+        files = format_tree(self._merge(outputs, records))
+        digest = tree_hash(files)
+        verification = None
+        if verify:
+            self.on_event(Event("verifying"))
+            verification = verify_tree(files, timeout=timeout)
+            self.on_event(Event("verified", detail=verification.summary()))
+        records.append(self._record(model, plan, files, digest, verification, started))
+        return GenerationResult(
+            spec=spec, model=model, plan=plan, files=files, tree_hash=digest,
+            records=records, verification=verification, duration_ms=_ms(started),
+            agent_files={a: sorted(o.files) for a, o in outputs.items()},
+        )
+
+    def _run_stages(
+        self, spec: AppSpec, model: AppModel, plan: Plan, records: list[StepRecord]
+    ) -> dict[AgentType, AgentOutput]:
+        outputs: dict[AgentType, AgentOutput] = {}
+        for stage in plan.stages:
+            task = AgentInput(spec, model, plan, {a: o.files for a, o in outputs.items()})
+            with ThreadPoolExecutor(max_workers=len(stage)) as pool:
+                futures = {agent: pool.submit(self._run_one, agent, task) for agent in stage}
+            for agent, future in futures.items():
+                output = future.result()
+                records.append(output.record)
+                outputs[agent] = output
+            failed = [o.record for o in outputs.values() if o.record.status is not GenerationStatus.COMPLETED]
+            if failed:
+                raise GenerationError(
+                    f"The {failed[0].agent.value} agent failed: {failed[0].error}", records
+                )
+        return outputs
+
+    def _run_one(self, agent: AgentType, task: AgentInput) -> AgentOutput:
+        self.on_event(Event("agent_started", agent))
+        started = time.perf_counter()
+        try:
+            output = self.agents[agent].run(task)
+        except Exception as error:  # noqa: BLE001 - any agent failure becomes a FAILED step
+            message = f"{type(error).__name__}: {error}"
+            self.on_event(Event("agent_failed", agent, message))
+            record = StepRecord(agent, f"{agent.value} step", "", GenerationStatus.FAILED,
+                                0, _ms(started), message)
+            return AgentOutput(files={}, record=record)
+        self.on_event(Event("agent_finished", agent, f"{len(output.files)} files"))
+        return output
+
+    @staticmethod
+    def _merge(outputs: Mapping[AgentType, AgentOutput], records: list[StepRecord]) -> FileTree:
+        merged: dict[str, bytes] = {}
+        owner: dict[str, AgentType] = {}
+        for agent, output in outputs.items():
+            for path, content in output.files.items():
+                if path in owner:
+                    raise GenerationError(
+                        f"The {owner[path].value} and {agent.value} agents both wrote {path!r}.",
+                        records,
+                    )
+                owner[path] = agent
+                merged[path] = content
+        return dict(sorted(merged.items()))
+
+    @staticmethod
+    def _record(
+        model: AppModel, plan: Plan, files: FileTree, digest: str,
+        verification: Verification | None, started: float,
+    ) -> StepRecord:
+        response = {
+            "plan": [[a.value for a in stage] for stage in plan.stages],
+            "reasons": {a.value: r for a, r in plan.reasons.items()},
+            "files": len(files),
+            "tree_hash": digest,
+            "verification": None if verification is None else {
+                "passed": verification.passed,
+                "tests_passed": verification.tests_passed,
+                "tests_failed": verification.tests_failed,
+                "duration_ms": verification.duration_ms,
+                "network_isolated": verification.network_isolated,
+                "checks": [{"name": c.name, "passed": c.passed, "duration_ms": c.duration_ms}
+                           for c in verification.checks],
+            },
+        }
+        failed = verification is not None and not verification.passed
+        return StepRecord(
+            agent=AgentType.ORCHESTRATOR,
+            prompt=f"Build {model.name!r} ({model.template.value}) from spec {model.spec_hash[:12]}",
+            response=json.dumps(response, separators=(",", ":")),
+            status=GenerationStatus.FAILED if failed else GenerationStatus.COMPLETED,
+            tokens_used=0,
+            duration_ms=_ms(started),
+            error=verification.failing_output[-4000:] if failed and verification else None,
+        )
+
+
+def _ms(since: float) -> int:
+    return round((time.perf_counter() - since) * 1000)

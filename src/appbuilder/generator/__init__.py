@@ -1,0 +1,1 @@
+"""The generation engine: a spec in, a verified file tree out."""

@@ -1,0 +1,167 @@
+"""What the ``fastapi`` stack's blueprints need to know about field types.
+
+Each function maps a normalised field to a snippet of generated Python: a column, an
+annotation, a sample value for the generated tests. Blueprints call them as filters, so
+type knowledge lives here once instead of in ``if`` chains across many templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from appbuilder.spec.model import FieldType
+from appbuilder.spec.resolved import AppField
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+TEXT_LIMIT = 100_000
+
+_PY = {
+    FieldType.STRING: "str", FieldType.TEXT: "str", FieldType.EMAIL: "str",
+    FieldType.URL: "str", FieldType.ENUM: "str", FieldType.INTEGER: "int",
+    FieldType.DECIMAL: "Decimal", FieldType.BOOLEAN: "bool", FieldType.DATE: "date",
+    FieldType.DATETIME: "datetime", FieldType.JSON: "Any",
+}
+
+
+def sa_type(item: AppField, prefix: str = "") -> str:
+    """The SQLAlchemy type; ``prefix`` is ``sa.`` in migrations."""
+    if item.max_length is not None:
+        return f"{prefix}String({item.max_length})"
+    return prefix + {
+        FieldType.TEXT: "Text()", FieldType.ENUM: "String(40)", FieldType.INTEGER: "Integer()",
+        FieldType.DECIMAL: "Numeric(12, 2)", FieldType.BOOLEAN: "Boolean()",
+        FieldType.DATE: "Date()", FieldType.DATETIME: "DateTime(timezone=True)",
+        FieldType.JSON: "JSON()",
+    }[item.type]
+
+
+def py_literal(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f'Decimal("{value}")'
+    return repr(value)
+
+
+def sql_default(item: AppField) -> str:
+    """A server default for the migration, so rows added outside the app get it too."""
+    value = item.default
+    if isinstance(value, bool):
+        return "sa.true()" if value else "sa.false()"
+    return f"sa.text({repr(str(value) if not isinstance(value, str) else _quoted(value))})"
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def mapped(item: AppField) -> str:
+    """``Mapped[...]`` annotation for the model attribute."""
+    base = _PY[item.type]
+    return f"Mapped[{base} | None]" if not item.required and item.type is not FieldType.JSON else f"Mapped[{base}]"
+
+
+def column(item: AppField) -> str:
+    args = [sa_type(item)]
+    if item.unique:
+        args.append("unique=True")
+    if item.indexed and not item.unique:
+        args.append("index=True")
+    if item.default is not None:
+        args.append(f"default={py_literal(item.default)}")
+    if item.type is FieldType.JSON:
+        args.append(f"nullable={not item.required}")
+    return f"mapped_column({', '.join(args)})"
+
+
+def schema_type(item: AppField) -> str:
+    """The pydantic annotation of a value in create and update bodies."""
+    length = item.max_length
+    match item.type:
+        case FieldType.STRING:
+            return f"Annotated[str, StringConstraints(min_length=1, max_length={length})]"
+        case FieldType.TEXT:
+            return f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT})]"
+        case FieldType.EMAIL:
+            return f"Annotated[str, StringConstraints(max_length={length}), AfterValidator(email_address)]"
+        case FieldType.URL:
+            return f"Annotated[str, StringConstraints(max_length={length}), AfterValidator(web_address)]"
+        case FieldType.ENUM:
+            return "Literal[" + ", ".join(repr(v) for v in item.values) + "]"
+        case FieldType.INTEGER:
+            return f"Annotated[int, Field(ge={INT_MIN}, le={INT_MAX})]"
+        case FieldType.DECIMAL:
+            return "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]"
+        case FieldType.DATETIME:
+            return "UtcDatetime"
+        case FieldType.JSON:
+            return "dict[str, JsonValue] | list[JsonValue]"
+    return _PY[item.type]
+
+
+def read_type(item: AppField) -> str:
+    base = {FieldType.ENUM: "str", FieldType.DATETIME: "UtcDatetime", FieldType.JSON: "JsonValue"}.get(
+        item.type, _PY[item.type]
+    )
+    return base if item.required or item.type is FieldType.JSON else f"{base} | None"
+
+
+def sample(item: AppField) -> str:
+    """A Python expression of a valid JSON value, unique per ``n``, for generated tests."""
+    label = item.names.snake
+    match item.type:
+        case FieldType.STRING:
+            return f"text({label!r}, n, {item.max_length})"
+        case FieldType.TEXT:
+            return f'f"{item.names.label} {{n}}"'
+        case FieldType.EMAIL:
+            return 'f"person{n}@example.com"'
+        case FieldType.URL:
+            return 'f"https://example.com/{n}"'
+        case FieldType.ENUM:
+            return f"{list(item.values)!r}[n % {len(item.values)}]"
+        case FieldType.INTEGER:
+            return "n"
+        case FieldType.DECIMAL:
+            return 'f"{n}.50"'
+        case FieldType.BOOLEAN:
+            return "n % 2 == 0"
+        case FieldType.DATE:
+            return "(date(2024, 1, 1) + timedelta(days=n)).isoformat()"
+        case FieldType.DATETIME:
+            return '(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=n)).isoformat().replace("+00:00", "Z")'
+        case FieldType.JSON:
+            return '{"n": n}'
+    raise AssertionError(item.type)
+
+
+def invalid(item: AppField) -> str:
+    """A JSON value of the wrong type for this field, as a Python expression."""
+    if item.type in {FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE, FieldType.DATETIME}:
+        return '"not-a-value"'
+    if item.type is FieldType.BOOLEAN:
+        return '"perhaps"'
+    if item.type is FieldType.JSON:
+        return '"not-an-object"'
+    return "12345"
+
+
+def input_type(item: AppField) -> str:
+    return {
+        FieldType.INTEGER: "number", FieldType.DECIMAL: "number", FieldType.DATE: "date",
+        FieldType.DATETIME: "datetime-local", FieldType.EMAIL: "email", FieldType.URL: "url",
+    }.get(item.type, "text")
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "sa_type": sa_type,
+    "py_literal": py_literal,
+    "sql_default": sql_default,
+    "mapped": mapped,
+    "column": column,
+    "schema_type": schema_type,
+    "read_type": read_type,
+    "sample": sample,
+    "invalid": invalid,
+    "input_type": input_type,
+}

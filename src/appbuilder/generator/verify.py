@@ -1,0 +1,185 @@
+"""The verification gate: a generated app counts only when its own checks pass.
+
+Checks run in a scratch copy of the tree (so the delivered tree stays byte-identical),
+with this platform's interpreter (which carries every dependency of the ``fastapi``
+stack), an environment holding none of the platform's secrets, a deadline, and no network
+where the OS lets an unprivileged process drop it (``unshare -rn`` on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from appbuilder.generator.files import FileTree
+from appbuilder.generator.writer import write_files
+
+_COMPILE = (
+    "import pathlib, sys\n"
+    "bad = 0\n"
+    "for path in sorted(pathlib.Path('.').rglob('*.py')):\n"
+    "    try:\n"
+    "        compile(path.read_bytes(), str(path), 'exec')\n"
+    "    except SyntaxError as error:\n"
+    "        bad += 1\n"
+    "        print(f'{path}:{error.lineno}: {error.msg}')\n"
+    "sys.exit(1 if bad else 0)\n"
+)
+_COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped)")
+OUTPUT_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    duration_ms: int
+    output: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    passed: bool
+    checks: tuple[CheckResult, ...]
+    tests_passed: int
+    tests_failed: int
+    duration_ms: int
+    network_isolated: bool
+
+    @property
+    def failing_output(self) -> str:
+        return "\n".join(f"[{c.name}]\n{c.output}" for c in self.checks if not c.passed)
+
+    def summary(self) -> str:
+        state = "passed" if self.passed else "FAILED"
+        failed = [c.name for c in self.checks if not c.passed]
+        tail = f"; failing: {', '.join(failed)}" if failed else ""
+        return (
+            f"verification {state}: {self.tests_passed} tests passed, "
+            f"{self.tests_failed} failed in {self.duration_ms / 1000:.1f} s{tail}"
+        )
+
+
+@cache
+def network_isolation_prefix() -> tuple[str, ...]:
+    """A command prefix that runs a program with loopback only, or () where the OS can't.
+
+    ``unshare -rn`` gives an unprivileged process its own network namespace; its loopback
+    starts down, so it is brought up for the generated tests' local fakes.
+    """
+    unshare, ip = shutil.which("unshare"), shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin")
+    if unshare is None or ip is None:
+        return ()
+    prefix = (unshare, "-rn", "sh", "-c", f'{ip} link set lo up && exec "$@"', "isolated")
+    try:
+        done = subprocess.run(  # noqa: S603
+            [*prefix, "true"], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return prefix if done.returncode == 0 else ()
+
+
+def clean_environment(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Only what a Python test run needs: no UAB_*, cloud or database credentials."""
+    python_dir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": os.pathsep.join([python_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "NO_COLOR": "1",
+    }
+    env.update(extra or {})
+    return env
+
+
+def _run(
+    command: list[str], cwd: Path, env: dict[str, str], deadline: float,
+    cancel: threading.Event | None,
+) -> tuple[int | None, str]:
+    """Run in its own process group; kill the group on deadline or cancel. None = killed."""
+    with tempfile.TemporaryFile() as sink:
+        process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            command, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        code: int | None = None
+        while code is None:
+            try:
+                code = process.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline or (cancel is not None and cancel.is_set()):
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                    break
+        sink.seek(0)
+        output = sink.read().decode("utf-8", "replace")
+    return code, output[-OUTPUT_LIMIT:]
+
+
+def verify_tree(
+    files: FileTree,
+    *,
+    timeout: float = 600,
+    cancel: threading.Event | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Verification:
+    """Byte-compile, lint, format-check and test a tree; stop at the first failing check."""
+    started = time.monotonic()
+    deadline = started + timeout
+    prefix = list(network_isolation_prefix())
+    python = sys.executable
+    steps = [
+        ("compile", [python, "-c", _COMPILE]),
+        ("lint", [python, "-m", "ruff", "check", "--no-cache", "."]),
+        ("format", [python, "-m", "ruff", "format", "--check", "--no-cache", "."]),
+        ("tests", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]),
+    ]
+    checks: list[CheckResult] = []
+    passed = failed = 0
+    with tempfile.TemporaryDirectory(prefix="uab-verify-") as scratch:
+        root = Path(scratch) / "app"
+        home = Path(scratch) / "home"
+        root.mkdir()
+        home.mkdir()
+        write_files(files, root)
+        env = clean_environment(home, extra_env)
+        for name, command in steps:
+            step_started = time.monotonic()
+            code, output = _run(prefix + command, root, env, deadline, cancel)
+            if code is None:
+                reason = "cancelled" if cancel is not None and cancel.is_set() else "timed out"
+                output = f"{output}\n[{name} {reason} after {time.monotonic() - started:.0f} s]"
+            if name == "tests":
+                passed, failed = _test_counts(output)
+            checks.append(CheckResult(name, code == 0, _ms(step_started), output.strip()))
+            if code != 0:
+                break
+    ok = len(checks) == len(steps) and all(c.passed for c in checks)
+    return Verification(ok, tuple(checks), passed, failed, _ms(started), bool(prefix))
+
+
+def _test_counts(output: str) -> tuple[int, int]:
+    counts: dict[str, int] = {}
+    lines = output.strip().splitlines()
+    for number, kind in _COUNTS.findall(lines[-1] if lines else ""):
+        counts[kind.rstrip("s") if kind.startswith("error") else kind] = int(number)
+    return counts.get("passed", 0), counts.get("failed", 0) + counts.get("error", 0)
+
+
+def _ms(since: float) -> int:
+    return round((time.monotonic() - since) * 1000)

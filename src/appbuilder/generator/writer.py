@@ -1,0 +1,57 @@
+"""The one place the engine touches disk: write a finished tree, atomically.
+
+The tree is written to a sibling temporary folder and renamed into place only when every
+file is there, so a failure never leaves half an app where a good one was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from appbuilder.errors import RefusedError
+from appbuilder.generator.files import FileTree, check_path
+
+
+def write_files(files: FileTree, folder: Path) -> None:
+    """Write ``files`` under ``folder`` (which must exist), checking every resolved path."""
+    root = folder.resolve()
+    for path, content in sorted(files.items()):
+        target = root / check_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.resolve().is_relative_to(root) or target.is_symlink():
+            raise RefusedError(f"Refusing to write {path!r}: it would leave {root}.")
+        with target.open("xb") as handle:
+            handle.write(content)
+
+
+def ensure_writable_target(target: Path, *, force: bool) -> None:
+    """Refuse a non-empty target folder unless ``force``; refuse files and links always."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise RefusedError(f"{target} exists and is not a folder.")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise RefusedError(f"{target} is not empty; pass --force to replace it.")
+
+
+def write_tree(files: FileTree, target: Path, *, force: bool = False) -> Path:
+    """Write ``files`` as the whole content of ``target``, replacing it only when complete."""
+    target = target.absolute()
+    ensure_writable_target(target, force=force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        write_files(files, staging)
+        staging.chmod(0o755)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, old / "tree")
+            os.replace(staging, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,138 @@
+"""Reading specs from YAML or JSON and laying a user's spec over a template preset.
+
+Every way into an AppSpec ends in ``build_spec``, so a file, an API body and a CLI flag get
+the same merge rules and the same errors (paths name entities and fields, not list indexes).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError as PydanticValidationError
+
+from appbuilder.enums import ProjectTemplate
+from appbuilder.errors import SpecError
+from appbuilder.spec.model import AppSpec
+from appbuilder.spec.names import is_wellformed, names_for
+from appbuilder.spec.resolved import AppModel
+from appbuilder.spec.validation import resolve
+
+MAX_SPEC_BYTES = 1_000_000
+
+
+def preset(template: ProjectTemplate) -> dict[str, Any]:
+    """The preset spec of a template, as plain data ready to be merged."""
+    text = resources.files("appbuilder.spec").joinpath("presets", f"{template.lower()}.yaml")
+    data: dict[str, Any] = yaml.safe_load(text.read_text(encoding="utf-8"))
+    return data
+
+
+def read_spec_file(path: Path) -> dict[str, Any]:
+    """Parse a ``.yaml``/``.yml``/``.json`` spec file into plain data, with clear errors."""
+    raw = path.read_bytes()
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError([("file", "max-size", f"{path} is larger than {MAX_SPEC_BYTES} bytes.")])
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SpecError([("file", "syntax", f"{path} could not be parsed: {detail}")]) from error
+    if not isinstance(data, dict):
+        raise SpecError([("file", "type", f"{path} must hold a mapping at its top level.")])
+    return data
+
+
+def _key(item: Any) -> str | None:
+    name = item.get("name") if isinstance(item, dict) else None
+    return names_for(name).snake if isinstance(name, str) and is_wellformed(name) else None
+
+
+def _merge_named(base: list[Any], extra: list[Any], nested: tuple[str, ...]) -> list[Any]:
+    """Merge two lists of named mappings: same name → merged (``nested`` lists recursively)."""
+    result = [dict(item) if isinstance(item, dict) else item for item in base]
+    index = {_key(item): i for i, item in enumerate(result) if _key(item) is not None}
+    for item in extra:
+        key = _key(item)
+        if key is None or key not in index:
+            result.append(item)
+            continue
+        merged = {**result[index[key]], **item}
+        for name in nested:
+            if isinstance(result[index[key]].get(name), list) and isinstance(item.get(name), list):
+                merged[name] = _merge_named(result[index[key]][name], item[name], ())
+        result[index[key]] = merged
+    return result
+
+
+def merge_specs(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Lay ``extra`` over ``base``: entities merge by name, features add up, the rest overrides."""
+    merged = {**base, **extra}
+    if isinstance(base.get("entities"), list) and isinstance(extra.get("entities"), list):
+        merged["entities"] = _merge_named(
+            base["entities"], extra["entities"], ("fields", "relations")
+        )
+    if isinstance(base.get("features"), list) and isinstance(extra.get("features"), list):
+        merged["features"] = list(dict.fromkeys([*base["features"], *extra["features"]]))
+    for section in ("integrations", "deployment"):
+        if isinstance(base.get(section), dict) and isinstance(extra.get(section), dict):
+            merged[section] = {**base[section], **extra[section]}
+    return merged
+
+
+def build_spec(
+    data: dict[str, Any] | None = None,
+    *,
+    template: ProjectTemplate | None = None,
+    name: str | None = None,
+) -> AppSpec:
+    """The AppSpec for user data over its template's preset (``template`` wins over the data's)."""
+    data = dict(data or {})
+    chosen = template or _template_of(data)
+    combined = merge_specs(preset(chosen), data)
+    combined["template"] = chosen.value
+    if name is not None:
+        combined["name"] = name
+    try:
+        return AppSpec.model_validate(combined)
+    except PydanticValidationError as error:
+        raise SpecError([_problem(combined, e) for e in error.errors()]) from error
+
+
+def load(
+    path: Path | None = None,
+    *,
+    template: ProjectTemplate | None = None,
+    name: str | None = None,
+) -> tuple[AppSpec, AppModel]:
+    """Read, merge, validate and normalise: the one call the CLI and services make."""
+    spec = build_spec(read_spec_file(path) if path else None, template=template, name=name)
+    return spec, resolve(spec)
+
+
+def _template_of(data: dict[str, Any]) -> ProjectTemplate:
+    raw = data.get("template", ProjectTemplate.CUSTOM.value)
+    try:
+        return ProjectTemplate(str(raw).upper())
+    except ValueError:
+        allowed = ", ".join(t.value for t in ProjectTemplate)
+        raise SpecError([("template", "enum", f"{raw!r} is not a template ({allowed}).")]) from None
+
+
+def _problem(data: Any, error: Any) -> tuple[str, str, str]:
+    """A pydantic error as (path naming entities/fields, rule, message)."""
+    parts: list[str] = []
+    node = data
+    for loc in error["loc"]:
+        if isinstance(loc, int) and isinstance(node, list) and 0 <= loc < len(node):
+            node = node[loc]
+            name = node.get("name") if isinstance(node, dict) else None
+            parts.append(str(name) if isinstance(name, str) and name else f"[{loc}]")
+        else:
+            parts.append(str(loc))
+            node = node.get(loc) if isinstance(node, dict) else None
+    return (".".join(parts) or "spec", error["type"], error["msg"])

@@ -1,0 +1,163 @@
+"""AppSpec: the single source of truth for one generated app, as users write it.
+
+This module holds the shape (what the JSON Schema shows); ``validation`` holds the rules
+that need more than one field at a time, and ``resolved`` the normalised view the
+generator reads. The shape is versioned by ``spec_version`` so stored specs stay readable.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from appbuilder.enums import ProjectTemplate
+
+SPEC_VERSION = 1
+
+MAX_ENTITIES = 30
+MAX_FIELDS = 40
+MAX_RELATIONS = 20
+MAX_ENUM_VALUES = 50
+MAX_NAME_LENGTH = 40
+MAX_STRING_LENGTH = 10_000
+DEFAULT_STRING_LENGTH = 200
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+Feature = Literal[
+    "auth",
+    "admin",
+    "search",
+    "pagination",
+    "file_uploads",
+    "comments",
+    "tags",
+    "markdown",
+    "rss",
+    "api_keys",
+    "payments",
+    "email",
+]
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    EMAIL = "email"
+    URL = "url"
+    ENUM = "enum"
+    JSON = "json"
+
+
+#: Types whose values are short strings with a maximum length.
+SIZED_TYPES = frozenset({FieldType.STRING, FieldType.EMAIL, FieldType.URL})
+
+
+class RelationKind(StrEnum):
+    MANY_TO_ONE = "many_to_one"
+    ONE_TO_MANY = "one_to_many"
+    MANY_TO_MANY = "many_to_many"
+
+
+class OnDelete(StrEnum):
+    CASCADE = "cascade"
+    SET_NULL = "set_null"
+    RESTRICT = "restrict"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class FieldSpec(_Strict):
+    """One column of an entity."""
+
+    name: Name
+    type: FieldType = FieldType.STRING
+    label: Label | None = None
+    required: bool = True
+    unique: bool = False
+    indexed: bool = False
+    default: bool | int | Decimal | str | None = Field(
+        default=None, description="Used when a create request leaves the field out."
+    )
+    max_length: Annotated[int, Field(ge=1, le=MAX_STRING_LENGTH)] | None = Field(
+        default=None, description=f"For string, email and url; {DEFAULT_STRING_LENGTH} if unset."
+    )
+    values: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
+        default_factory=list, description="The allowed values of an enum field."
+    )
+
+
+class RelationSpec(_Strict):
+    """A link from this entity to another.
+
+    ``many_to_one`` adds a ``<name>_id`` column here; ``one_to_many`` is the same link
+    declared from the other side (the target gets the column, named after this entity or
+    ``inverse``); ``many_to_many`` adds a link table.
+    """
+
+    name: Name
+    kind: RelationKind = RelationKind.MANY_TO_ONE
+    target: Name
+    required: bool = Field(default=False, description="many_to_one only: the link must be set.")
+    on_delete: OnDelete | None = Field(
+        default=None,
+        description="What deleting the target does to rows that point at it; "
+        "cascade for required links and set_null for optional ones if unset.",
+    )
+    inverse: Name | None = Field(
+        default=None, description="one_to_many only: the link's name on the target."
+    )
+
+
+class EntitySpec(_Strict):
+    """A kind of record the app stores, lists and edits."""
+
+    name: Name
+    label: Label | None = None
+    plural_label: Label | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    fields: list[FieldSpec] = Field(default_factory=list)
+    relations: list[RelationSpec] = Field(default_factory=list)
+
+
+class Integrations(_Strict):
+    stripe: bool = False
+    smtp: bool = False
+    s3: bool = False
+
+
+class Deployment(_Strict):
+    docker: bool = True
+    ci: bool = True
+
+
+class AppSpec(_Strict):
+    """Everything the generator needs to build one app; the same spec gives the same app."""
+
+    spec_version: Literal[1] = SPEC_VERSION
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    slug: Annotated[str, StringConstraints(max_length=60)] | None = Field(
+        default=None, description="Folder and package-safe name; derived from name if unset."
+    )
+    template: ProjectTemplate = ProjectTemplate.CUSTOM
+    stack: Literal["fastapi"] = "fastapi"
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    prompt: Annotated[str, StringConstraints(max_length=20_000)] = Field(
+        default="", description="The user's own words; kept for planners that read free text."
+    )
+    pages: bool = Field(default=True, description="Server-rendered HTML pages (off for APIs).")
+    entities: list[EntitySpec] = Field(default_factory=list)
+    features: list[Feature] = Field(default_factory=list)
+    integrations: Integrations = Field(default_factory=Integrations)
+    deployment: Deployment = Field(default_factory=Deployment)

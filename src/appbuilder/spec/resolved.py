@@ -1,0 +1,96 @@
+"""The normalised app model the generator reads: names spelled once, relations from both sides.
+
+Built only by ``validation.resolve``, so a value of these types is always a valid app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from appbuilder.enums import ProjectTemplate
+from appbuilder.spec.model import Deployment, FieldType, Integrations, OnDelete
+from appbuilder.spec.names import Names
+
+
+@dataclass(frozen=True)
+class AppField:
+    names: Names
+    type: FieldType
+    required: bool
+    unique: bool
+    indexed: bool
+    default: bool | int | Decimal | str | None
+    max_length: int | None
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A many-to-one link stored on ``owner`` as the column ``<names.snake>_id``."""
+
+    names: Names
+    owner: str
+    target: str
+    required: bool
+    on_delete: OnDelete
+    inverse: Names
+
+
+@dataclass(frozen=True)
+class ManyToMany:
+    names: Names
+    owner: str
+    target: str
+    table: str
+
+
+@dataclass
+class AppEntity:
+    names: Names
+    description: str
+    fields: tuple[AppField, ...]
+    links: tuple[Link, ...] = ()
+    many: tuple[ManyToMany, ...] = ()
+    children: tuple[Link, ...] = field(default=())
+    added_by_feature: str | None = None
+
+    @property
+    def title_field(self) -> AppField | None:
+        """The field that names a row in lists, links and selects."""
+        for candidate in self.fields:
+            if candidate.type in {FieldType.STRING, FieldType.EMAIL}:
+                return candidate
+        return None
+
+    @property
+    def searchable(self) -> tuple[AppField, ...]:
+        textual = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL}
+        return tuple(f for f in self.fields if f.type in textual)
+
+
+@dataclass(frozen=True)
+class AppModel:
+    name: str
+    slug: str
+    template: ProjectTemplate
+    description: str
+    pages: bool
+    features: frozenset[str]
+    integrations: Integrations
+    deployment: Deployment
+    #: In creation order: every entity comes after the ones its links point at.
+    entities: tuple[AppEntity, ...]
+    spec_hash: str
+    primary_name: str
+
+    def has(self, feature: str) -> bool:
+        return feature in self.features
+
+    def entity(self, pascal: str) -> AppEntity:
+        return next(e for e in self.entities if e.names.pascal == pascal)
+
+    @property
+    def primary(self) -> AppEntity:
+        """The entity features such as RSS, comments and tags attach to: the first declared."""
+        return self.entity(self.primary_name)
