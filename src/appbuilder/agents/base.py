@@ -98,7 +98,9 @@ class TemplateAgent:
         base = {"app": task.model, "spec": task.spec}
         files: dict[str, bytes] = {}
         for item in self.files(task.model):
-            files[check_path(item.path)] = render(task.spec.stack, item.template, {**base, **item.extra})
+            files[check_path(item.path)] = render(
+                task.spec.stack, item.template, {**base, **item.extra}
+            )
         record = StepRecord(
             agent=self.agent_type,
             prompt=self.summary(task),

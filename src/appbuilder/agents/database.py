@@ -14,7 +14,7 @@ from appbuilder.spec.resolved import AppModel
 class DatabaseAgent(TemplateAgent):
     agent_type = AgentType.DATABASE
 
-    def files(self, model: AppModel) -> list[Render]:
+    def files(self, _model: AppModel) -> list[Render]:
         return [
             Render("database/app_init.py.jinja", "app/__init__.py"),
             Render("database/db.py.jinja", "app/db.py"),

@@ -80,7 +80,11 @@ class GenerationResult:
 
 def default_agents() -> dict[AgentType, Agent]:
     agents: list[Agent] = [
-        DatabaseAgent(), BackendAgent(), AuthAgent(), FrontendAgent(), IntegrationsAgent(),
+        DatabaseAgent(),
+        BackendAgent(),
+        AuthAgent(),
+        FrontendAgent(),
+        IntegrationsAgent(),
         DevopsAgent(),
     ]
     return {agent.agent_type: agent for agent in agents}
@@ -126,8 +130,12 @@ class Orchestrator:
     ) -> GenerationResult:
         started = time.perf_counter()
         plan = make_plan(model)
-        self.on_event(Event("planned", detail=" → ".join(
-            " + ".join(a.value for a in stage) for stage in plan.stages)))
+        self.on_event(
+            Event(
+                "planned",
+                detail=" → ".join(" + ".join(a.value for a in stage) for stage in plan.stages),
+            )
+        )
         records: list[StepRecord] = []
         outputs = self._run_stages(spec, model, plan, records)
         files = format_tree(self._merge(outputs, records))
@@ -137,10 +145,25 @@ class Orchestrator:
             self.on_event(Event("verifying"))
             verification = verify_tree(files, timeout=timeout)
             self.on_event(Event("verified", detail=verification.summary()))
-        records.append(self._record(model, plan, files, digest, verification, started))
+        records.append(
+            self._record(
+                model=model,
+                plan=plan,
+                files=files,
+                digest=digest,
+                verification=verification,
+                started=started,
+            )
+        )
         return GenerationResult(
-            spec=spec, model=model, plan=plan, files=files, tree_hash=digest,
-            records=records, verification=verification, duration_ms=_ms(started),
+            spec=spec,
+            model=model,
+            plan=plan,
+            files=files,
+            tree_hash=digest,
+            records=records,
+            verification=verification,
+            duration_ms=_ms(started),
             agent_files={a: sorted(o.files) for a, o in outputs.items()},
         )
 
@@ -156,7 +179,11 @@ class Orchestrator:
                 output = future.result()
                 records.append(output.record)
                 outputs[agent] = output
-            failed = [o.record for o in outputs.values() if o.record.status is not GenerationStatus.COMPLETED]
+            failed = [
+                o.record
+                for o in outputs.values()
+                if o.record.status is not GenerationStatus.COMPLETED
+            ]
             if failed:
                 raise GenerationError(
                     f"The {failed[0].agent.value} agent failed: {failed[0].error}", records
@@ -168,11 +195,12 @@ class Orchestrator:
         started = time.perf_counter()
         try:
             output = self.agents[agent].run(task)
-        except Exception as error:  # noqa: BLE001 - any agent failure becomes a FAILED step
+        except Exception as error:
             message = f"{type(error).__name__}: {error}"
             self.on_event(Event("agent_failed", agent, message))
-            record = StepRecord(agent, f"{agent.value} step", "", GenerationStatus.FAILED,
-                                0, _ms(started), message)
+            record = StepRecord(
+                agent, f"{agent.value} step", "", GenerationStatus.FAILED, 0, _ms(started), message
+            )
             return AgentOutput(files={}, record=record)
         self.on_event(Event("agent_finished", agent, f"{len(output.files)} files"))
         return output
@@ -194,28 +222,37 @@ class Orchestrator:
 
     @staticmethod
     def _record(
-        model: AppModel, plan: Plan, files: FileTree, digest: str,
-        verification: Verification | None, started: float,
+        *,
+        model: AppModel,
+        plan: Plan,
+        files: FileTree,
+        digest: str,
+        verification: Verification | None,
+        started: float,
     ) -> StepRecord:
         response = {
             "plan": [[a.value for a in stage] for stage in plan.stages],
             "reasons": {a.value: r for a, r in plan.reasons.items()},
             "files": len(files),
             "tree_hash": digest,
-            "verification": None if verification is None else {
+            "verification": None
+            if verification is None
+            else {
                 "passed": verification.passed,
                 "tests_passed": verification.tests_passed,
                 "tests_failed": verification.tests_failed,
                 "duration_ms": verification.duration_ms,
                 "network_isolated": verification.network_isolated,
-                "checks": [{"name": c.name, "passed": c.passed, "duration_ms": c.duration_ms}
-                           for c in verification.checks],
+                "checks": [
+                    {"name": c.name, "passed": c.passed, "duration_ms": c.duration_ms}
+                    for c in verification.checks
+                ],
             },
         }
         failed = verification is not None and not verification.passed
         return StepRecord(
             agent=AgentType.ORCHESTRATOR,
-            prompt=f"Build {model.name!r} ({model.template.value}) from spec {model.spec_hash[:12]}",
+            prompt=f"Build {model.name!r} ({model.template.value}), spec {model.spec_hash[:12]}",
             response=json.dumps(response, separators=(",", ":")),
             status=GenerationStatus.FAILED if failed else GenerationStatus.COMPLETED,
             tokens_used=0,

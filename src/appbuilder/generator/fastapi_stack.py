@@ -18,10 +18,17 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 TEXT_LIMIT = 100_000
 
 _PY = {
-    FieldType.STRING: "str", FieldType.TEXT: "str", FieldType.EMAIL: "str",
-    FieldType.URL: "str", FieldType.ENUM: "str", FieldType.INTEGER: "int",
-    FieldType.DECIMAL: "Decimal", FieldType.BOOLEAN: "bool", FieldType.DATE: "date",
-    FieldType.DATETIME: "datetime", FieldType.JSON: "Any",
+    FieldType.STRING: "str",
+    FieldType.TEXT: "str",
+    FieldType.EMAIL: "str",
+    FieldType.URL: "str",
+    FieldType.ENUM: "str",
+    FieldType.INTEGER: "int",
+    FieldType.DECIMAL: "Decimal",
+    FieldType.BOOLEAN: "bool",
+    FieldType.DATE: "date",
+    FieldType.DATETIME: "datetime",
+    FieldType.JSON: "Any",
 }
 
 
@@ -29,12 +36,19 @@ def sa_type(item: AppField, prefix: str = "") -> str:
     """The SQLAlchemy type; ``prefix`` is ``sa.`` in migrations."""
     if item.max_length is not None:
         return f"{prefix}String({item.max_length})"
-    return prefix + {
-        FieldType.TEXT: "Text()", FieldType.ENUM: "String(40)", FieldType.INTEGER: "Integer()",
-        FieldType.DECIMAL: "Numeric(12, 2)", FieldType.BOOLEAN: "Boolean()",
-        FieldType.DATE: "Date()", FieldType.DATETIME: "DateTime(timezone=True)",
-        FieldType.JSON: "JSON()",
-    }[item.type]
+    return (
+        prefix
+        + {
+            FieldType.TEXT: "Text()",
+            FieldType.ENUM: "String(40)",
+            FieldType.INTEGER: "Integer()",
+            FieldType.DECIMAL: "Numeric(12, 2)",
+            FieldType.BOOLEAN: "Boolean()",
+            FieldType.DATE: "Date()",
+            FieldType.DATETIME: "DateTime(timezone=True)",
+            FieldType.JSON: "JSON()",
+        }[item.type]
+    )
 
 
 def py_literal(value: object) -> str:
@@ -48,7 +62,7 @@ def sql_default(item: AppField) -> str:
     value = item.default
     if isinstance(value, bool):
         return "sa.true()" if value else "sa.false()"
-    return f"sa.text({repr(str(value) if not isinstance(value, str) else _quoted(value))})"
+    return f"sa.text({str(value) if not isinstance(value, str) else _quoted(value)!r})"
 
 
 def _quoted(value: str) -> str:
@@ -58,7 +72,11 @@ def _quoted(value: str) -> str:
 def mapped(item: AppField) -> str:
     """``Mapped[...]`` annotation for the model attribute."""
     base = _PY[item.type]
-    return f"Mapped[{base} | None]" if not item.required and item.type is not FieldType.JSON else f"Mapped[{base}]"
+    return (
+        f"Mapped[{base} | None]"
+        if not item.required and item.type is not FieldType.JSON
+        else f"Mapped[{base}]"
+    )
 
 
 def column(item: AppField) -> str:
@@ -74,65 +92,67 @@ def column(item: AppField) -> str:
     return f"mapped_column({', '.join(args)})"
 
 
+_SCHEMA_TYPES: dict[FieldType, str] = {
+    FieldType.STRING: "Annotated[str, StringConstraints(min_length=1, max_length={length})]",
+    FieldType.TEXT: f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT})]",
+    FieldType.EMAIL: (
+        "Annotated[str, StringConstraints(max_length={length}), AfterValidator(email_address)]"
+    ),
+    FieldType.URL: (
+        "Annotated[str, StringConstraints(max_length={length}), AfterValidator(web_address)]"
+    ),
+    FieldType.INTEGER: f"Annotated[int, Field(ge={INT_MIN}, le={INT_MAX})]",
+    FieldType.DECIMAL: "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]",
+    FieldType.BOOLEAN: "bool",
+    FieldType.DATE: "date",
+    FieldType.DATETIME: "UtcDatetime",
+    FieldType.JSON: "dict[str, JsonValue] | list[JsonValue]",
+}
+
+
 def schema_type(item: AppField) -> str:
     """The pydantic annotation of a value in create and update bodies."""
-    length = item.max_length
-    match item.type:
-        case FieldType.STRING:
-            return f"Annotated[str, StringConstraints(min_length=1, max_length={length})]"
-        case FieldType.TEXT:
-            return f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT})]"
-        case FieldType.EMAIL:
-            return f"Annotated[str, StringConstraints(max_length={length}), AfterValidator(email_address)]"
-        case FieldType.URL:
-            return f"Annotated[str, StringConstraints(max_length={length}), AfterValidator(web_address)]"
-        case FieldType.ENUM:
-            return "Literal[" + ", ".join(repr(v) for v in item.values) + "]"
-        case FieldType.INTEGER:
-            return f"Annotated[int, Field(ge={INT_MIN}, le={INT_MAX})]"
-        case FieldType.DECIMAL:
-            return "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]"
-        case FieldType.DATETIME:
-            return "UtcDatetime"
-        case FieldType.JSON:
-            return "dict[str, JsonValue] | list[JsonValue]"
-    return _PY[item.type]
+    if item.type is FieldType.ENUM:
+        return "Literal[" + ", ".join(repr(v) for v in item.values) + "]"
+    return _SCHEMA_TYPES[item.type].replace("{length}", str(item.max_length))
 
 
 def read_type(item: AppField) -> str:
-    base = {FieldType.ENUM: "str", FieldType.DATETIME: "UtcDatetime", FieldType.JSON: "JsonValue"}.get(
-        item.type, _PY[item.type]
-    )
+    special = {
+        FieldType.ENUM: "str",
+        FieldType.DATETIME: "UtcDatetime",
+        FieldType.JSON: "JsonValue",
+    }
+    base = special.get(item.type, _PY[item.type])
     return base if item.required or item.type is FieldType.JSON else f"{base} | None"
+
+
+_SAMPLES: dict[FieldType, str] = {
+    FieldType.STRING: "text({name!r}, n, {length})",
+    FieldType.TEXT: 'f"{label} {{n}}"',
+    FieldType.EMAIL: 'f"person{{n}}@example.com"',
+    FieldType.URL: 'f"https://example.com/{{n}}"',
+    FieldType.ENUM: "{values!r}[n % {count}]",
+    FieldType.INTEGER: "n",
+    FieldType.DECIMAL: 'f"{{n}}.50"',
+    FieldType.BOOLEAN: "n % 2 == 0",
+    FieldType.DATE: "(date(2024, 1, 1) + timedelta(days=n)).isoformat()",
+    FieldType.DATETIME: (
+        '(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=n)).isoformat().replace("+00:00", "Z")'
+    ),
+    FieldType.JSON: '{{"n": n}}',
+}
 
 
 def sample(item: AppField) -> str:
     """A Python expression of a valid JSON value, unique per ``n``, for generated tests."""
-    label = item.names.snake
-    match item.type:
-        case FieldType.STRING:
-            return f"text({label!r}, n, {item.max_length})"
-        case FieldType.TEXT:
-            return f'f"{item.names.label} {{n}}"'
-        case FieldType.EMAIL:
-            return 'f"person{n}@example.com"'
-        case FieldType.URL:
-            return 'f"https://example.com/{n}"'
-        case FieldType.ENUM:
-            return f"{list(item.values)!r}[n % {len(item.values)}]"
-        case FieldType.INTEGER:
-            return "n"
-        case FieldType.DECIMAL:
-            return 'f"{n}.50"'
-        case FieldType.BOOLEAN:
-            return "n % 2 == 0"
-        case FieldType.DATE:
-            return "(date(2024, 1, 1) + timedelta(days=n)).isoformat()"
-        case FieldType.DATETIME:
-            return '(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=n)).isoformat().replace("+00:00", "Z")'
-        case FieldType.JSON:
-            return '{"n": n}'
-    raise AssertionError(item.type)
+    return _SAMPLES[item.type].format(
+        name=item.names.snake,
+        length=item.max_length,
+        label=item.names.label,
+        values=list(item.values),
+        count=len(item.values),
+    )
 
 
 def invalid(item: AppField) -> str:
@@ -148,8 +168,12 @@ def invalid(item: AppField) -> str:
 
 def input_type(item: AppField) -> str:
     return {
-        FieldType.INTEGER: "number", FieldType.DECIMAL: "number", FieldType.DATE: "date",
-        FieldType.DATETIME: "datetime-local", FieldType.EMAIL: "email", FieldType.URL: "url",
+        FieldType.INTEGER: "number",
+        FieldType.DECIMAL: "number",
+        FieldType.DATE: "date",
+        FieldType.DATETIME: "datetime-local",
+        FieldType.EMAIL: "email",
+        FieldType.URL: "url",
     }.get(item.type, "text")
 
 

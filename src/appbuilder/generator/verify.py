@@ -77,7 +77,10 @@ def network_isolation_prefix() -> tuple[str, ...]:
     ``unshare -rn`` gives an unprivileged process its own network namespace; its loopback
     starts down, so it is brought up for the generated tests' local fakes.
     """
-    unshare, ip = shutil.which("unshare"), shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin")
+    unshare, ip = (
+        shutil.which("unshare"),
+        shutil.which("ip") or shutil.which("ip", path="/usr/sbin:/sbin"),
+    )
     if unshare is None or ip is None:
         return ()
     prefix = (unshare, "-rn", "sh", "-c", f'{ip} link set lo up && exec "$@"', "isolated")
@@ -108,13 +111,20 @@ def clean_environment(home: Path, extra: dict[str, str] | None = None) -> dict[s
 
 
 def _run(
-    command: list[str], cwd: Path, env: dict[str, str], deadline: float,
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    deadline: float,
     cancel: threading.Event | None,
 ) -> tuple[int | None, str]:
     """Run in its own process group; kill the group on deadline or cancel. None = killed."""
     with tempfile.TemporaryFile() as sink:
         process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-            command, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         code: int | None = None

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from appbuilder.enums import ProjectTemplate
 
-SPEC_VERSION = 1
+SPEC_VERSION: Literal[1] = 1
 
 MAX_ENTITIES = 30
 MAX_FIELDS = 40
@@ -145,7 +145,7 @@ class Deployment(_Strict):
 class AppSpec(_Strict):
     """Everything the generator needs to build one app; the same spec gives the same app."""
 
-    spec_version: Literal[1] = SPEC_VERSION
+    spec_version: Literal[1] = 1
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     slug: Annotated[str, StringConstraints(max_length=60)] | None = Field(
         default=None, description="Folder and package-safe name; derived from name if unset."

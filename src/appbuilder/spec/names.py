@@ -76,7 +76,9 @@ def names_for(name: str, label: str | None = None, plural_label: str | None = No
     plural = _plural_words(parts)
     human = label or " ".join(parts).capitalize()
     human_plural = plural_label or (
-        " ".join(_plural_words(words(label))).capitalize() if label else " ".join(plural).capitalize()
+        " ".join(_plural_words(words(label))).capitalize()
+        if label
+        else " ".join(plural).capitalize()
     )
     return Names(
         pascal="".join(part.capitalize() for part in parts),

@@ -7,7 +7,12 @@ are already taken by what the generator itself writes.
 
 from __future__ import annotations
 
-SQL_RESERVED = frozenset(
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+SQL_RESERVED = _words(
     """
     all analyse analyze and any array as asc asymmetric authorization between binary both case
     cast check collate column constraint create cross current_date current_role current_time
@@ -18,30 +23,31 @@ SQL_RESERVED = frozenset(
     primary references returning right select session_user similar some symmetric table
     tablesample then time timestamp to trailing true type union unique user using values
     variadic verbose when where window with
-    """.split()
+    """
 )
 
-#: Attribute names SQLAlchemy's declarative base or pydantic models already use.
-FRAMEWORK_ATTRIBUTES = frozenset(
-    {"metadata", "registry", "query", "session", "id", "created_at", "updated_at", "self", "cls",
-     "sort", "q", "limit", "offset"}
+#: Attribute and parameter names the generated models, services and routes already use.
+FRAMEWORK_ATTRIBUTES = _words(
+    "metadata registry query session id created_at updated_at self cls sort q limit offset"
 )
 
-#: Python builtins and stdlib names that an entity's class or module would shadow.
-SHADOWED_NAMES = frozenset(
-    {"class", "type", "date", "datetime", "decimal", "json", "object", "list", "dict", "str",
-     "int", "float", "bool", "set", "enum", "field", "model", "base", "settings", "config",
-     "session", "service", "router", "response", "request", "values", "data", "row", "rows"}
+#: Python builtins and names an entity's class, module or local variable would shadow.
+SHADOWED_NAMES = _words(
+    """
+    class type date datetime decimal json object list dict str int float bool set enum field
+    model base settings config session service router response request values data row rows
+    """
 )
 
-#: Module and table names the generated app owns: ``app/<name>.py`` or ``<name>`` tables.
-GENERATED_MODULES = frozenset(
-    {"main", "db", "models", "schemas", "settings", "pages", "pagination", "security",
-     "dependencies", "health", "healthz", "static", "templates", "routers", "tests", "web",
-     "api", "auth", "admin", "email", "emails", "storage", "payments", "feed", "uploads",
-     "keys", "api_keys", "users", "migrations", "alembic_version", "login", "logout", "signup", "app", "common", "home",
-     "accounts", "docs", "redoc", "doc", "security", "errors", "validators", "integrations", "mailer", "fakes",
-     "factories", "conftest", "user_sessions", "payment", "upload"}
+#: Module, table and URL names the generated app owns (``app/<name>.py``, ``/<name>``).
+GENERATED_MODULES = _words(
+    """
+    main db models schemas settings pages pagination security dependencies health healthz
+    static templates routers tests web api auth admin email emails storage payments feed
+    uploads keys api_keys users migrations alembic_version login logout signup app common
+    home accounts docs redoc doc errors validators integrations mailer fakes factories
+    conftest user_sessions payment upload
+    """
 )
 
 #: Classes the generator writes when a feature is on, by feature.

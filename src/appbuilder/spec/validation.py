@@ -51,7 +51,7 @@ def spec_hash(spec: AppSpec) -> str:
 
 def effective_spec(spec: AppSpec) -> AppSpec:
     """The spec with implied features and integrations, and the entities features add."""
-    features = set(spec.features)
+    features: set[str] = set(spec.features)
     for feature, needs in _IMPLIED:
         if feature in features:
             features.add(needs)
@@ -64,7 +64,7 @@ def effective_spec(spec: AppSpec) -> AppSpec:
     entities = _with_feature_entities(spec.entities, features)
     return spec.model_copy(
         update={
-            "features": sorted(features),
+            "features": sorted(features),  # valid names: FEATURES and their implications
             "integrations": Integrations(stripe=stripe, smtp=smtp, s3=s3),
             "entities": entities,
         }
@@ -123,14 +123,20 @@ def _check_members(model: AppModel) -> Iterable[Problem]:
         ]
         for name, what in members:
             if name in seen:
-                yield (f"entities.{entity.names.pascal}", "same-identifier",
-                       f"The {what} {name!r} clashes with the {seen[name]} of that name; "
-                       "rename one (one_to_many links take an 'inverse').")
+                yield (
+                    f"entities.{entity.names.pascal}",
+                    "same-identifier",
+                    f"The {what} {name!r} clashes with the {seen[name]} of that name; "
+                    "rename one (one_to_many links take an 'inverse').",
+                )
             seen.setdefault(name, what)
         for many in entity.many:
             if many.table in tables:
-                yield (f"entities.{entity.names.pascal}.relations.{many.names.snake}",
-                       "same-identifier", f"The link table {many.table!r} clashes with a table.")
+                yield (
+                    f"entities.{entity.names.pascal}.relations.{many.names.snake}",
+                    "same-identifier",
+                    f"The link table {many.table!r} clashes with a table.",
+                )
 
 
 def _check(spec: AppSpec) -> Iterable[Problem]:
@@ -156,16 +162,24 @@ def _check_app(spec: AppSpec) -> Iterable[Problem]:
 
 def _check_name(path: str, name: str, what: str, features: Iterable[str]) -> Iterable[Problem]:
     if not is_wellformed(name):
-        yield (path, "name-format", f"{what} name {name!r} must start with a letter and "
-               "hold only letters, digits, spaces, '_' or '-'.")
+        yield (
+            path,
+            "name-format",
+            f"{what} name {name!r} must start with a letter and "
+            "hold only letters, digits, spaces, '_' or '-'.",
+        )
         return
     names = names_for(name)
     if is_python_keyword(names.snake):
         yield (path, "reserved-word", f"{name!r} is a Python keyword.")
     elif names.snake in SQL_RESERVED and what != "relation":  # a link's column ends in _id
-        yield (path, "reserved-word", f"{name!r} is an SQL reserved word; try a longer name "
-               f"such as 'Customer{names.pascal}'." if what == "entity" else
-               f"{name!r} is an SQL reserved word.")
+        yield (
+            path,
+            "reserved-word",
+            f"{name!r} is an SQL reserved word; try a longer name such as 'Customer{names.pascal}'."
+            if what == "entity"
+            else f"{name!r} is an SQL reserved word.",
+        )
     elif what == "entity":
         yield from _check_entity_name(path, name, features)
     elif names.snake in FRAMEWORK_ATTRIBUTES or names.snake.startswith("model_"):
@@ -182,8 +196,11 @@ def _check_entity_name(path: str, name: str, features: Iterable[str]) -> Iterabl
         return
     for feature in features:
         if names.pascal in FEATURE_CLASSES.get(feature, ()):
-            yield (path, "reserved-word",
-                   f"{name!r} clashes with the {names.pascal} model the {feature!r} feature adds.")
+            yield (
+                path,
+                "reserved-word",
+                f"{name!r} clashes with the {names.pascal} model the {feature!r} feature adds.",
+            )
 
 
 def _check_duplicate(path: str, name: str, seen: dict[str, str]) -> Iterable[Problem]:
@@ -194,8 +211,11 @@ def _check_duplicate(path: str, name: str, seen: dict[str, str]) -> Iterable[Pro
         if seen[snake] == name:
             yield (path, "duplicate", f"{name!r} is declared twice.")
         else:
-            yield (path, "same-identifier",
-                   f"{name!r} and {seen[snake]!r} both become the identifier {snake!r}.")
+            yield (
+                path,
+                "same-identifier",
+                f"{name!r} and {seen[snake]!r} both become the identifier {snake!r}.",
+            )
     else:
         seen[snake] = name
 
@@ -225,8 +245,11 @@ def _check_entity(path: str, entity: EntitySpec, spec: AppSpec) -> Iterable[Prob
 
 def _check_field(path: str, item: FieldSpec) -> Iterable[Problem]:
     if item.max_length is not None and item.type not in SIZED_TYPES:
-        yield (f"{path}.max_length", "not-applicable",
-               "max_length applies to string, email and url fields only.")
+        yield (
+            f"{path}.max_length",
+            "not-applicable",
+            "max_length applies to string, email and url fields only.",
+        )
     if item.type is FieldType.ENUM:
         if not item.values:
             yield (f"{path}.values", "required", "An enum field needs at least one value.")
@@ -234,8 +257,7 @@ def _check_field(path: str, item: FieldSpec) -> Iterable[Problem]:
     elif item.values:
         yield (f"{path}.values", "not-applicable", "values apply to enum fields only.")
     if item.unique and item.type not in _UNIQUE_TYPES:
-        yield (f"{path}.unique", "not-applicable",
-               f"A {item.type.value} field cannot be unique.")
+        yield (f"{path}.unique", "not-applicable", f"A {item.type.value} field cannot be unique.")
     if item.indexed and item.type in {FieldType.JSON, FieldType.TEXT}:
         yield (f"{path}.indexed", "not-applicable", f"A {item.type.value} field cannot be indexed.")
     if item.default is not None:
@@ -257,9 +279,14 @@ def _check_enum_values(path: str, values: list[str]) -> Iterable[Problem]:
 def _check_default(path: str, item: FieldSpec) -> Iterable[Problem]:
     default = item.default
     expected: dict[FieldType, tuple[type, ...]] = {
-        FieldType.STRING: (str,), FieldType.TEXT: (str,), FieldType.EMAIL: (str,),
-        FieldType.URL: (str,), FieldType.ENUM: (str,), FieldType.BOOLEAN: (bool,),
-        FieldType.INTEGER: (int,), FieldType.DECIMAL: (int, Decimal),
+        FieldType.STRING: (str,),
+        FieldType.TEXT: (str,),
+        FieldType.EMAIL: (str,),
+        FieldType.URL: (str,),
+        FieldType.ENUM: (str,),
+        FieldType.BOOLEAN: (bool,),
+        FieldType.INTEGER: (int,),
+        FieldType.DECIMAL: (int, Decimal),
     }
     allowed = expected.get(item.type)
     if allowed is None:
@@ -279,8 +306,11 @@ def _check_relation(
     target = known.get(names_for(relation.target).snake) if is_wellformed(relation.target) else None
     if target is None:
         names = ", ".join(sorted(e.name for e in spec.entities)) or "none"
-        yield (f"{path}.target", "unknown-entity",
-               f"{relation.target!r} is not an entity of this app (entities: {names}).")
+        yield (
+            f"{path}.target",
+            "unknown-entity",
+            f"{relation.target!r} is not an entity of this app (entities: {names}).",
+        )
         return
     kind = relation.kind
     if relation.required and kind is not RelationKind.MANY_TO_ONE:
@@ -289,16 +319,25 @@ def _check_relation(
         yield (f"{path}.inverse", "not-applicable", "inverse applies to one_to_many only.")
     if kind is RelationKind.MANY_TO_ONE and relation.required:
         if relation.on_delete is OnDelete.SET_NULL:
-            yield (f"{path}.on_delete", "contradiction",
-                   "A required link cannot be set to null when its target is deleted.")
+            yield (
+                f"{path}.on_delete",
+                "contradiction",
+                "A required link cannot be set to null when its target is deleted.",
+            )
         if target is entity:
-            yield (f"{path}.required", "self-required",
-                   "A required link to the same entity leaves no way to create the first row.")
+            yield (
+                f"{path}.required",
+                "self-required",
+                "A required link to the same entity leaves no way to create the first row.",
+            )
     if kind is RelationKind.MANY_TO_MANY and target is entity:
         yield (f"{path}.target", "not-supported", "A many_to_many link to itself is not supported.")
     if kind is not RelationKind.MANY_TO_ONE and relation.on_delete is not None:
-        yield (f"{path}.on_delete", "not-applicable",
-               "on_delete is set on the many_to_one side (or on one_to_many's target).")
+        yield (
+            f"{path}.on_delete",
+            "not-applicable",
+            "on_delete is set on the many_to_one side (or on one_to_many's target).",
+        )
 
 
 def _check_columns(path: str, entity: EntitySpec) -> Iterable[Problem]:
@@ -311,8 +350,11 @@ def _check_columns(path: str, entity: EntitySpec) -> Iterable[Problem]:
             continue
         column = f"{names_for(relation.name).snake}_id"
         if relation.kind is RelationKind.MANY_TO_ONE and column in fields:
-            yield (f"{path}.relations.{relation.name}", "same-identifier",
-                   f"The link's column {column!r} clashes with the field of that name.")
+            yield (
+                f"{path}.relations.{relation.name}",
+                "same-identifier",
+                f"The link's column {column!r} clashes with the field of that name.",
+            )
 
 
 def _links_of(spec: AppSpec) -> list[tuple[EntitySpec, RelationSpec, EntitySpec]]:
@@ -333,9 +375,12 @@ def _check_cycles(spec: AppSpec) -> Iterable[Problem]:
     try:
         _creation_order(spec)
     except _CycleError as error:
-        yield (f"entities.{error.entity}.relations", "relation-cycle",
-               f"Links form a cycle through {error.entity!r}; make one side many_to_many "
-               "or drop it, so rows can be created in some order.")
+        yield (
+            f"entities.{error.entity}.relations",
+            "relation-cycle",
+            f"Links form a cycle through {error.entity!r}; make one side many_to_many "
+            "or drop it, so rows can be created in some order.",
+        )
     except KeyError:
         return  # unknown targets were reported already
 
@@ -378,8 +423,11 @@ def _build(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 description=entity.description,
                 fields=tuple(_field(f) for f in entity.fields),
                 links=tuple(links_by_owner.get(entity.name, ())),
-                many=tuple(_many(entity, r, spec) for r in entity.relations
-                           if r.kind is RelationKind.MANY_TO_MANY),
+                many=tuple(
+                    _many(entity, r, spec)
+                    for r in entity.relations
+                    if r.kind is RelationKind.MANY_TO_MANY
+                ),
                 children=tuple(children.get(entity.name, ())),
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
             )
@@ -445,7 +493,8 @@ def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link
 def _inverse_taken(owner: EntitySpec, relation: RelationSpec) -> bool:
     """Two links from one owner to one target need distinct inverse names."""
     same_target = [
-        r for r in owner.relations
+        r
+        for r in owner.relations
         if r.kind is RelationKind.MANY_TO_ONE and r.target == relation.target
     ]
     return len(same_target) > 1
@@ -453,7 +502,9 @@ def _inverse_taken(owner: EntitySpec, relation: RelationSpec) -> bool:
 
 def _many(entity: EntitySpec, relation: RelationSpec, spec: AppSpec) -> ManyToMany:
     owner = names_for(entity.name)
-    target = next(e for e in spec.entities if names_for(e.name).snake == names_for(relation.target).snake)
+    target = next(
+        e for e in spec.entities if names_for(e.name).snake == names_for(relation.target).snake
+    )
     return ManyToMany(
         names=names_for(relation.name),
         owner=owner.pascal,
