@@ -10,8 +10,9 @@ from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
 from appbuilder import __version__
-from appbuilder.cli import db
+from appbuilder.cli import db, spec
 from appbuilder.cli._runtime import report_error
+from appbuilder.cli.generate import generate
 from appbuilder.cli.serve import serve
 from appbuilder.errors import AppBuilderError
 
@@ -22,7 +23,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(spec.app, name="spec")
 app.command()(serve)
+app.command()(generate)
+app.command()(spec.templates)
 
 
 def _show_version(value: bool) -> None:

@@ -1,0 +1,120 @@
+"""``uab generate``: build an app from a template or spec, verify it, write it out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, make_plan
+from appbuilder.cli._runtime import console, err_console
+from appbuilder.enums import AgentType, ProjectTemplate
+from appbuilder.generator.files import line_count
+from appbuilder.generator.writer import ensure_writable_target, write_tree
+from appbuilder.spec.loading import load
+
+
+class _Display:
+    """A live line per agent, fed by the orchestrator's events from its worker threads."""
+
+    def __init__(self, progress: Progress, agents: tuple[AgentType, ...], verify: bool) -> None:
+        self.progress = progress
+        self.tasks: dict[AgentType | None, TaskID] = {
+            agent: progress.add_task(f"{agent.value.lower():<13} waiting", total=1)
+            for agent in agents
+        }
+        if verify:
+            self.tasks[None] = progress.add_task("verification  waiting", total=1)
+
+    def __call__(self, event: Event) -> None:
+        name = event.agent.value.lower() if event.agent else "verification"
+        task = self.tasks.get(event.agent)
+        if task is None:
+            return
+        if event.kind in {"agent_started", "verifying"}:
+            self.progress.update(task, description=f"{name:<13} [cyan]running[/]")
+        elif event.kind in {"agent_finished", "verified"}:
+            self.progress.update(task, description=f"{name:<13} {event.detail}", completed=1)
+        elif event.kind == "agent_failed":
+            self.progress.update(task, description=f"{name:<13} [red]failed[/] {event.detail}")
+
+
+def generate(
+    template: Annotated[
+        ProjectTemplate | None,
+        typer.Option("--template", "-t", case_sensitive=False, help="Template to start from."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="The app's name.")] = None,
+    spec_file: Annotated[
+        Path | None,
+        typer.Option("--spec", "-s", exists=True, dir_okay=False, help="YAML or JSON spec."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder to write (default ./<slug>).")
+    ] = None,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Run the app's own checks and tests.")
+    ] = True,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds the verification may take.", min=10)
+    ] = 600,
+) -> None:
+    """Generate an app, prove it works by running its own tests, and write it out."""
+    if template is None and spec_file is None:
+        raise typer.BadParameter("give --template, --spec or both", param_hint="--template")
+    started = time.perf_counter()
+    spec, model = load(spec_file, template=template, name=name)
+    target = output or Path.cwd() / model.slug
+    ensure_writable_target(target, force=force)
+    plan = make_plan(model)
+    console.print(
+        f"Building [bold]{model.name}[/] ({model.template.value}): "
+        + " → ".join(" + ".join(a.value.lower() for a in stage) for stage in plan.stages),
+        highlight=False,
+    )
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        display = _Display(progress, plan.agents, verify)
+        result = Orchestrator(on_event=display).generate(
+            spec, model, verify=verify, timeout=timeout
+        )
+    if verify and not result.succeeded:
+        _report_failure(result, target)
+        raise typer.Exit(1)
+    write_tree(result.files, target, force=force)
+    _summary(result, target, time.perf_counter() - started)
+
+
+def _report_failure(result: GenerationResult, target: Path) -> None:
+    assert result.verification is not None  # noqa: S101 - only called after verifying
+    kept = target.with_name(f"{target.name}.failed")
+    write_tree(result.files, kept, force=True)
+    err_console.print(result.verification.failing_output[-6000:], markup=False, highlight=False)
+    err_console.print(
+        f"[bold red]Error:[/] the generated app failed its own checks "
+        f"({result.verification.summary()}). Nothing was written to {target}; "
+        f"the failing tree is in {kept} for inspection.",
+        highlight=False,
+    )
+
+
+def _summary(result: GenerationResult, target: Path, seconds: float) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("App", f"{result.model.name} ({result.model.template.value})")
+    table.add_row("Folder", str(target))
+    table.add_row("Files", f"{len(result.files)} ({line_count(result.files)} lines)")
+    steps = ", ".join(f"{r.agent.value.lower()} {r.duration_ms} ms" for r in result.records)
+    table.add_row("Agents", steps)
+    if result.verification is None:
+        table.add_row("Verification", "[yellow]skipped (--no-verify): not proven to work[/]")
+    else:
+        table.add_row("Verification", f"[green]{result.verification.summary()}[/]")
+    table.add_row("Tree hash", result.tree_hash)
+    table.add_row("Time", f"{seconds:.1f} s")
+    console.print(table)
+    console.print(f"Start it: [bold]cd {target} && make run[/]  (then open http://127.0.0.1:8000)")

@@ -1,0 +1,63 @@
+"""``uab spec`` and ``uab templates``: check specs and see what each template holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from appbuilder.cli._runtime import console
+from appbuilder.enums import ProjectTemplate
+from appbuilder.spec.loading import build_spec, load
+from appbuilder.spec.model import AppSpec
+from appbuilder.spec.names import names_for
+from appbuilder.spec.validation import effective_spec
+
+app = typer.Typer(help="Check AppSpec files and print their JSON Schema.", no_args_is_help=True)
+
+TemplateOption = Annotated[
+    ProjectTemplate | None,
+    typer.Option("--template", "-t", case_sensitive=False, help="Template the spec extends."),
+]
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or JSON spec.")],
+    template: TemplateOption = None,
+) -> None:
+    """Check a spec against every rule; list all problems at once."""
+    spec, model = load(file, template=template)
+    entities = ", ".join(e.names.pascal for e in model.entities)
+    console.print(
+        f"[green]valid[/]: {spec.name!r} ({spec.template.value}), {len(model.entities)} "
+        f"entities ({entities}); features: {', '.join(sorted(model.features)) or 'none'}; "
+        f"spec hash {model.spec_hash[:12]}",
+        highlight=False,
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the AppSpec JSON Schema, for editors and other tools."""
+    typer.echo(json.dumps(AppSpec.model_json_schema(), indent=2, sort_keys=True))
+
+
+def templates() -> None:
+    """List the templates with the entities and features each starts with."""
+    table = Table(title="Templates")
+    for column in ("Template", "Description", "Entities", "Features"):
+        table.add_column(column, overflow="fold")
+    for template in ProjectTemplate:
+        spec = effective_spec(build_spec(template=template))
+        labels = [names_for(e.name, e.label).label for e in spec.entities]
+        table.add_row(
+            template.value,
+            spec.description,
+            ", ".join(labels) or "only the ones you describe",
+            ", ".join(spec.features),
+        )
+    console.print(table)
