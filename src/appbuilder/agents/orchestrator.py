@@ -107,13 +107,21 @@ def make_plan(model: AppModel) -> Plan:
     depth: dict[AgentType, int] = {}
     for agent in DEPENDS_ON:  # declared in dependency order
         if agent in reasons:
-            earlier = [depth[d] + 1 for d in DEPENDS_ON[agent] if d in depth]
+            earlier = [depth[d] + 1 for d in _needs(agent, reasons)]
             depth[agent] = max(earlier, default=0)
     stages = tuple(
         tuple(a for a in DEPENDS_ON if depth.get(a) == level)
         for level in range(max(depth.values()) + 1)
     )
     return Plan(stages=tuple(s for s in stages if s), reasons=reasons)
+
+
+def _needs(agent: AgentType, chosen: Mapping[AgentType, str]) -> set[AgentType]:
+    """The chosen agents ``agent`` waits for, looking through the ones left out."""
+    needs: set[AgentType] = set()
+    for dependency in DEPENDS_ON[agent]:
+        needs |= {dependency} if dependency in chosen else _needs(dependency, chosen)
+    return needs
 
 
 class Orchestrator:

@@ -125,14 +125,17 @@ def _template_of(data: dict[str, Any]) -> ProjectTemplate:
 
 def _problem(data: Any, error: Any) -> tuple[str, str, str]:
     """A pydantic error as (path naming entities/fields, rule, message)."""
-    parts: list[str] = []
+    path = ""
     node = data
     for loc in error["loc"]:
         if isinstance(loc, int) and isinstance(node, list) and 0 <= loc < len(node):
             node = node[loc]
             name = node.get("name") if isinstance(node, dict) else None
-            parts.append(str(name) if isinstance(name, str) and name else f"[{loc}]")
+            if isinstance(name, str) and name:
+                path += f".{name}"
+            else:
+                path += f"[{node!r}]" if isinstance(node, str) else f"[{loc}]"
         else:
-            parts.append(str(loc))
+            path += f".{loc}"
             node = node.get(loc) if isinstance(node, dict) else None
-    return (".".join(parts) or "spec", error["type"], error["msg"])
+    return (path.lstrip(".") or "spec", error["type"], error["msg"])

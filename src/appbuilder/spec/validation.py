@@ -139,15 +139,16 @@ def _check_members(model: AppModel) -> Iterable[Problem]:
                 )
 
 
-def _check(spec: AppSpec) -> Iterable[Problem]:
-    yield from _check_app(spec)
+def _check(spec: AppSpec) -> list[Problem]:
+    problems = list(_check_app(spec))
     entity_snakes: dict[str, str] = {}
     for entity in spec.entities:
         path = f"entities.{entity.name}"
-        yield from _check_name(path, entity.name, "entity", spec.features)
-        yield from _check_duplicate(path, entity.name, entity_snakes)
-        yield from _check_entity(path, entity, spec)
-    yield from _check_cycles(spec)
+        problems += _check_name(path, entity.name, "entity", spec.features)
+        problems += _check_duplicate(path, entity.name, entity_snakes)
+        problems += _check_entity(path, entity, spec)
+    # Creation order is only defined once names are unique and targets known.
+    return problems or list(_check_cycles(spec))
 
 
 def _check_app(spec: AppSpec) -> Iterable[Problem]:

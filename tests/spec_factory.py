@@ -1,0 +1,86 @@
+"""Random valid AppSpecs, from a seeded ``random.Random``: shared by the property tests
+(hypothesis draws the seed) and the success-rate benchmark (seeds 0..N)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from appbuilder.spec.features import FEATURES
+
+ENTITY_WORDS = [
+    "Book", "Shelf", "Reader", "Invoice", "Ticket", "Venue", "Recipe", "Ingredient",
+    "Project Task", "Garden Bed", "Plant", "Vehicle", "Driver", "Route Stop", "Patient Visit",
+    "Lesson", "Course", "Student", "Quote", "Supplier", "Warehouse", "Shipment", "Album",
+    "Track", "Playlist",
+]
+FIELD_WORDS = [
+    "title", "summary", "notes", "rating", "amount", "active", "due on", "starts at",
+    "contact email", "website", "status", "metadata blob", "code", "priority", "weight",
+    "color", "nickname", "score", "level", "remarks",
+]
+TYPES = ["string", "text", "integer", "decimal", "boolean", "date", "datetime", "email",
+         "url", "enum", "json"]
+UNIQUE_TYPES = {"string", "email", "url", "integer", "date"}
+# Features that need no outside service in the generated tests' sandbox are all of them;
+# payments/email/uploads bring their local fakes.
+FEATURE_NAMES = sorted(FEATURES)
+
+
+def _field(rng: random.Random, name: str) -> dict[str, Any]:
+    kind = rng.choice(TYPES)
+    field: dict[str, Any] = {"name": name, "type": kind, "required": rng.random() < 0.7}
+    if kind in UNIQUE_TYPES and rng.random() < 0.2:
+        field["unique"] = True
+    if kind in {"string", "integer", "date", "boolean"} and rng.random() < 0.2:
+        field["indexed"] = True
+    if kind == "string" and rng.random() < 0.5:
+        field["max_length"] = rng.choice([1, 3, 12, 80, 255])
+    if kind == "enum":
+        field["values"] = rng.sample(["draft", "open", "closed", "on_hold", "archived"], rng.randint(1, 4))
+        if rng.random() < 0.5:
+            field["default"] = field["values"][0]
+    if kind == "boolean" and rng.random() < 0.5:
+        field["default"] = rng.random() < 0.5
+    if kind == "integer" and rng.random() < 0.3:
+        field["default"] = rng.randint(-5, 5)
+    return field
+
+
+def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[str, Any]]:
+    relations: list[dict[str, Any]] = []
+    earlier = names[:index]
+    if earlier and rng.random() < 0.7:
+        target = rng.choice(earlier)
+        required = rng.random() < 0.5
+        relation: dict[str, Any] = {"name": f"parent {target}", "target": target, "required": required}
+        relation["on_delete"] = rng.choice(["cascade", "restrict"] if required else ["cascade", "set_null", "restrict"])
+        relations.append(relation)
+    if earlier and rng.random() < 0.3:
+        relations.append({"name": "linked items", "kind": "many_to_many", "target": rng.choice(earlier)})
+    if rng.random() < 0.15:
+        relations.append({"name": "parent node", "target": names[index]})
+    return relations
+
+
+def random_spec(rng: random.Random) -> dict[str, Any]:
+    """A valid spec: 1-4 entities with 1-5 fields, links only to earlier entities."""
+    names = rng.sample(ENTITY_WORDS, rng.randint(1, 4))
+    entities = []
+    for index, name in enumerate(names):
+        field_names = rng.sample(FIELD_WORDS, rng.randint(1, 5))
+        entities.append({
+            "name": name,
+            "fields": [_field(rng, field_name) for field_name in field_names],
+            "relations": _relations(rng, index, names),
+        })
+    features = sorted(rng.sample(FEATURE_NAMES, rng.randint(0, 5)))
+    integrations = {"s3": rng.random() < 0.2}
+    return {
+        "name": f"Random app {rng.randint(0, 10**6)}",
+        "template": "CUSTOM",
+        "pages": rng.random() < 0.8,
+        "entities": entities,
+        "features": features,
+        "integrations": integrations,
+    }
