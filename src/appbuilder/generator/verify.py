@@ -66,7 +66,7 @@ class Verification:
         failed = [c.name for c in self.checks if not c.passed]
         tail = f"; failing: {', '.join(failed)}" if failed else ""
         return (
-            f"verification {state}: {self.tests_passed} tests passed, "
+            f"{state}: {self.tests_passed} tests passed, "
             f"{self.tests_failed} failed in {self.duration_ms / 1000:.1f} s{tail}"
         )
 

@@ -1,0 +1,85 @@
+"""`uab generate`, `uab spec` and `uab templates` as a user runs them: the console script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.integration.test_cli import ok, uab
+
+
+def test_generate_builds_verifies_and_writes_the_app(tmp_path: Path) -> None:
+    target = tmp_path / "my-api"
+    out = ok("generate", "--template", "api", "--name", "My API", "-o", str(target))
+    assert "passed: " in out
+    assert "tests passed, 0 failed" in out
+    assert f"cd {target} && make run" in out
+    assert (target / "app" / "main.py").is_file()
+    assert (target / "README.md").read_text().startswith("# My API")
+
+
+def test_a_non_empty_target_is_refused_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    refused = uab("generate", "-t", "api", "-o", str(target), "--no-verify")
+    assert refused.returncode == 1
+    assert "--force" in refused.stderr
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    forced = ok("generate", "-t", "api", "-o", str(target), "--no-verify", "--force")
+    assert "skipped (--no-verify)" in forced
+    assert not (target / "keep.txt").exists()
+    assert (target / "Makefile").is_file()
+
+
+def test_generate_from_a_spec_file_extending_a_template(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: Reading list\nentities:\n  - name: Book\n    fields:\n      - name: title\n"
+        "      - {name: pages, type: integer, required: false}\n"
+    )
+    target = tmp_path / "books"
+    ok("generate", "--spec", str(spec), "-o", str(target), "--no-verify")
+    assert (target / "app" / "routers" / "book.py").is_file()
+
+
+def test_a_bad_spec_exits_non_zero_with_every_problem(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("name: Bad\nentities:\n  - name: Order\n    fields: [{name: class}]\n")
+    result = uab("generate", "--spec", str(spec), "-o", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "entities.Order: " in result.stderr
+    assert "entities.Order.fields.class" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_generate_needs_a_template_or_a_spec() -> None:
+    result = uab("generate")
+    assert result.returncode == 2
+    assert "--template" in result.stderr
+
+
+def test_spec_validate_reports_valid_and_invalid_files(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"name": "Good", "entities": [{"name": "Note", "fields": [{"name": "body", "type": "text"}]}]}))
+    assert "valid" in ok("spec", "validate", str(good))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    result = uab("spec", "validate", str(broken))
+    assert result.returncode == 1
+    assert "could not be parsed" in result.stderr
+
+
+def test_spec_schema_is_json_schema_of_the_spec() -> None:
+    schema = json.loads(ok("spec", "schema"))
+    assert schema["title"] == "AppSpec"
+    assert {"entities", "features", "integrations", "spec_version"} <= set(schema["properties"])
+
+
+def test_templates_lists_all_five_with_entities() -> None:
+    out = ok("templates", env={"COLUMNS": "400"})
+    for name in ("SAAS", "ECOMMERCE", "BLOG", "API", "CUSTOM"):
+        assert name in out
+    assert "Post" in out
+    assert "Order item" in out
