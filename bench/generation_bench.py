@@ -21,15 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from appbuilder.agents.orchestrator import Orchestrator  # noqa: E402
-from appbuilder.enums import ProjectTemplate  # noqa: E402
-from appbuilder.generator.verify import verify_tree  # noqa: E402
-from appbuilder.spec.loading import build_spec  # noqa: E402
-from appbuilder.spec.validation import resolve  # noqa: E402
-from tests.spec_factory import random_spec  # noqa: E402
+from tests.spec_factory import random_spec
+
+from appbuilder.agents.orchestrator import Orchestrator
+from appbuilder.enums import ProjectTemplate
+from appbuilder.generator.verify import verify_tree
+from appbuilder.spec.loading import build_spec
+from appbuilder.spec.validation import resolve
 
 
-def measure(label: str, data: dict[str, object] | None, template: ProjectTemplate | None) -> dict[str, object]:
+def measure(
+    label: str, data: dict[str, object] | None, template: ProjectTemplate | None
+) -> dict[str, object]:
     spec = build_spec(data, template=template)
     model = resolve(spec)
     orchestrator = Orchestrator()
@@ -63,25 +66,45 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for template in ProjectTemplate:
-        data = None if template is not ProjectTemplate.CUSTOM else random_spec(random.Random(10_000))
+        data = (
+            None if template is not ProjectTemplate.CUSTOM else random_spec(random.Random(10_000))
+        )
         rows.append(measure(template.value, data, template))
         print(rows[-1]["label"], rows[-1]["passed"], f"{rows[-1]['generate_s']:.3f}s", flush=True)
     for seed in range(args.random):
         rows.append(measure(f"random seed {seed}", random_spec(random.Random(seed)), None))
         print(rows[-1]["label"], rows[-1]["passed"], f"{rows[-1]['generate_s']:.3f}s", flush=True)
-    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}")
+    python = platform.python_version()
+    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {python}")
     print("| app | files | generate (s) | verify (s) | tests | passed | gen peak (MiB) |")
     print("|---|---|---|---|---|---|---|")
     for row in rows[:5]:
-        print(f"| {row['label']} | {row['files']} | {row['generate_s']:.3f} | {row['verify_s']:.1f} | "
-              f"{row['tests']} | {row['passed']} | {row['peak_mb']:.1f} |")
+        cells = [
+            row["label"],
+            row["files"],
+            f"{row['generate_s']:.3f}",
+            f"{row['verify_s']:.1f}",
+            row["tests"],
+            row["passed"],
+            f"{row['peak_mb']:.1f}",
+        ]
+        print("| " + " | ".join(map(str, cells)) + " |")
     randoms = rows[5:]
     if randoms:
-        print(f"| {len(randoms)} random specs (median) | {statistics.median(r['files'] for r in randoms)} | "
-              f"{statistics.median(r['generate_s'] for r in randoms):.3f} | "
-              f"{statistics.median(r['verify_s'] for r in randoms):.1f} | "
-              f"{statistics.median(r['tests'] for r in randoms)} | - | "
-              f"{statistics.median(r['peak_mb'] for r in randoms):.1f} |")
+
+        def median(key: str) -> float:
+            return statistics.median(float(r[key]) for r in randoms)  # type: ignore[arg-type]
+
+        cells = [
+            f"{len(randoms)} random specs (median)",
+            median("files"),
+            f"{median('generate_s'):.3f}",
+            f"{median('verify_s'):.1f}",
+            median("tests"),
+            "-",
+            f"{median('peak_mb'):.1f}",
+        ]
+        print("| " + " | ".join(map(str, cells)) + " |")
     passed = sum(1 for row in rows if row["passed"])
     print(f"\nsuccess rate: {passed}/{len(rows)} = {100 * passed / len(rows):.1f}%")
     print(f"verification subprocesses' peak RSS: {max(r['child_rss_mb'] for r in rows):.0f} MiB")

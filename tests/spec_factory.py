@@ -9,18 +9,67 @@ from typing import Any
 from appbuilder.spec.features import FEATURES
 
 ENTITY_WORDS = [
-    "Book", "Shelf", "Reader", "Invoice", "Ticket", "Venue", "Recipe", "Ingredient",
-    "Project Task", "Garden Bed", "Plant", "Vehicle", "Driver", "Route Stop", "Patient Visit",
-    "Lesson", "Course", "Student", "Quote", "Supplier", "Warehouse", "Shipment", "Album",
-    "Track", "Playlist",
+    "Book",
+    "Shelf",
+    "Reader",
+    "Invoice",
+    "Ticket",
+    "Venue",
+    "Recipe",
+    "Ingredient",
+    "Project Task",
+    "Garden Bed",
+    "Plant",
+    "Vehicle",
+    "Driver",
+    "Route Stop",
+    "Patient Visit",
+    "Lesson",
+    "Course",
+    "Student",
+    "Quote",
+    "Supplier",
+    "Warehouse",
+    "Shipment",
+    "Album",
+    "Track",
+    "Playlist",
 ]
 FIELD_WORDS = [
-    "title", "summary", "notes", "rating", "amount", "active", "due on", "starts at",
-    "contact email", "website", "status", "metadata blob", "code", "priority", "weight",
-    "color", "nickname", "score", "level", "remarks",
+    "title",
+    "summary",
+    "notes",
+    "rating",
+    "amount",
+    "active",
+    "due on",
+    "starts at",
+    "contact email",
+    "website",
+    "status",
+    "metadata blob",
+    "code",
+    "priority",
+    "weight",
+    "color",
+    "nickname",
+    "score",
+    "level",
+    "remarks",
 ]
-TYPES = ["string", "text", "integer", "decimal", "boolean", "date", "datetime", "email",
-         "url", "enum", "json"]
+TYPES = [
+    "string",
+    "text",
+    "integer",
+    "decimal",
+    "boolean",
+    "date",
+    "datetime",
+    "email",
+    "url",
+    "enum",
+    "json",
+]
 UNIQUE_TYPES = {"string", "email", "url", "integer", "date"}
 # Features that need no outside service in the generated tests' sandbox are all of them;
 # payments/email/uploads bring their local fakes.
@@ -37,7 +86,9 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
     if kind == "string" and rng.random() < 0.5:
         field["max_length"] = rng.choice([1, 3, 12, 80, 255])
     if kind == "enum":
-        field["values"] = rng.sample(["draft", "open", "closed", "on_hold", "archived"], rng.randint(1, 4))
+        field["values"] = rng.sample(
+            ["draft", "open", "closed", "on_hold", "archived"], rng.randint(1, 4)
+        )
         if rng.random() < 0.5:
             field["default"] = field["values"][0]
     if kind == "boolean" and rng.random() < 0.5:
@@ -53,11 +104,19 @@ def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[st
     if earlier and rng.random() < 0.7:
         target = rng.choice(earlier)
         required = rng.random() < 0.5
-        relation: dict[str, Any] = {"name": f"parent {target}", "target": target, "required": required}
-        relation["on_delete"] = rng.choice(["cascade", "restrict"] if required else ["cascade", "set_null", "restrict"])
+        relation: dict[str, Any] = {
+            "name": f"parent {target}",
+            "target": target,
+            "required": required,
+        }
+        relation["on_delete"] = rng.choice(
+            ["cascade", "restrict"] if required else ["cascade", "set_null", "restrict"]
+        )
         relations.append(relation)
     if earlier and rng.random() < 0.3:
-        relations.append({"name": "linked items", "kind": "many_to_many", "target": rng.choice(earlier)})
+        relations.append(
+            {"name": "linked items", "kind": "many_to_many", "target": rng.choice(earlier)}
+        )
     if rng.random() < 0.15:
         relations.append({"name": "parent node", "target": names[index]})
     return relations
@@ -69,11 +128,13 @@ def random_spec(rng: random.Random) -> dict[str, Any]:
     entities = []
     for index, name in enumerate(names):
         field_names = rng.sample(FIELD_WORDS, rng.randint(1, 5))
-        entities.append({
-            "name": name,
-            "fields": [_field(rng, field_name) for field_name in field_names],
-            "relations": _relations(rng, index, names),
-        })
+        entities.append(
+            {
+                "name": name,
+                "fields": [_field(rng, field_name) for field_name in field_names],
+                "relations": _relations(rng, index, names),
+            }
+        )
     features = sorted(rng.sample(FEATURE_NAMES, rng.randint(0, 5)))
     integrations = {"s3": rng.random() < 0.2}
     return {

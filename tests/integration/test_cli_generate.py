@@ -62,7 +62,14 @@ def test_generate_needs_a_template_or_a_spec() -> None:
 
 def test_spec_validate_reports_valid_and_invalid_files(tmp_path: Path) -> None:
     good = tmp_path / "good.json"
-    good.write_text(json.dumps({"name": "Good", "entities": [{"name": "Note", "fields": [{"name": "body", "type": "text"}]}]}))
+    good.write_text(
+        json.dumps(
+            {
+                "name": "Good",
+                "entities": [{"name": "Note", "fields": [{"name": "body", "type": "text"}]}],
+            }
+        )
+    )
     assert "valid" in ok("spec", "validate", str(good))
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n")

@@ -12,7 +12,9 @@ from appbuilder.spec.loading import build_spec, merge_specs, preset
 from appbuilder.spec.validation import resolve
 
 
-def entity(name: str, *fields: Any, relations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def entity(
+    name: str, *fields: Any, relations: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "name": name,
         "fields": [f if isinstance(f, dict) else {"name": f} for f in fields],
@@ -37,48 +39,192 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
     ("python keyword Class", spec(entity("Class", "title")), ("entities.Class", "reserved-word")),
     ("sql word Type", spec(entity("Type", "title")), ("entities.Type", "reserved-word")),
     ("sql word Date", spec(entity("Date", "title")), ("entities.Date", "reserved-word")),
-    ("User beside auth", spec(entity("User", "title"), features=["auth"]), ("entities.User", "reserved-word")),
-    ("ApiKey beside api keys", spec(entity("Note", "x"), entity("Api Key", "x"), features=["api_keys"]), ("entities.Api Key", "reserved-word")),
-    ("Upload beside uploads", spec(entity("Upload", "x"), features=["file_uploads"]), ("entities.Upload", "reserved-word")),
+    (
+        "User beside auth",
+        spec(entity("User", "title"), features=["auth"]),
+        ("entities.User", "reserved-word"),
+    ),
+    (
+        "ApiKey beside api keys",
+        spec(entity("Note", "x"), entity("Api Key", "x"), features=["api_keys"]),
+        ("entities.Api Key", "reserved-word"),
+    ),
+    (
+        "Upload beside uploads",
+        spec(entity("Upload", "x"), features=["file_uploads"]),
+        ("entities.Upload", "reserved-word"),
+    ),
     ("module name Common", spec(entity("Common", "title")), ("entities.Common", "reserved-word")),
-    ("entity Session shadows locals", spec(entity("Session", "title")), ("entities.Session", "reserved-word")),
+    (
+        "entity Session shadows locals",
+        spec(entity("Session", "title")),
+        ("entities.Session", "reserved-word"),
+    ),
     ("URL clash with /docs", spec(entity("Doc", "title")), ("entities.Doc", "reserved-word")),
-    ("duplicate entity", spec(entity("Post", "a"), entity("Post", "b")), ("entities.Post", "duplicate")),
-    ("same identifier", spec(entity("BlogPost", "a"), entity("blog_post", "b")), ("entities.blog_post", "same-identifier")),
-    ("unknown target", spec(entity("Post", "title", relations=[LINK])), ("entities.Post.relations.author.target", "unknown-entity")),
+    (
+        "duplicate entity",
+        spec(entity("Post", "a"), entity("Post", "b")),
+        ("entities.Post", "duplicate"),
+    ),
+    (
+        "same identifier",
+        spec(entity("BlogPost", "a"), entity("blog_post", "b")),
+        ("entities.blog_post", "same-identifier"),
+    ),
+    (
+        "unknown target",
+        spec(entity("Post", "title", relations=[LINK])),
+        ("entities.Post.relations.author.target", "unknown-entity"),
+    ),
     ("empty entity", spec(entity("Post")), ("entities.Post.fields", "empty-entity")),
     ("no entities", spec(), ("entities", "required")),
     ("badly formed name", spec(entity("1st Post", "a")), ("entities.1st Post", "name-format")),
     ("non-ascii name", spec(entity("Café", "a")), ("entities.Café", "name-format")),
-    ("field keyword", spec(entity("Post", "class")), ("entities.Post.fields.class", "reserved-word")),
-    ("field sql word", spec(entity("Post", "select")), ("entities.Post.fields.select", "reserved-word")),
-    ("field taken by models", spec(entity("Post", "metadata")), ("entities.Post.fields.metadata", "reserved-word")),
-    ("field taken by routes", spec(entity("Post", "sort")), ("entities.Post.fields.sort", "reserved-word")),
-    ("field same identifier", spec(entity("Post", "title", "Title")), ("entities.Post.fields.Title", "same-identifier")),
-    ("enum without values", spec(entity("Post", {"name": "state", "type": "enum"})), ("entities.Post.fields.state.values", "required")),
-    ("enum duplicate values", spec(entity("Post", {"name": "state", "type": "enum", "values": ["a", "a"]})), ("entities.Post.fields.state.values", "duplicate")),
-    ("default of wrong type", spec(entity("Post", {"name": "stock", "type": "integer", "default": "many"})), ("entities.Post.fields.stock.default", "type")),
-    ("bool default for integer", spec(entity("Post", {"name": "stock", "type": "integer", "default": True})), ("entities.Post.fields.stock.default", "type")),
-    ("enum default not a value", spec(entity("Post", {"name": "state", "type": "enum", "values": ["a"], "default": "b"})), ("entities.Post.fields.state.default", "enum-value")),
-    ("default on json", spec(entity("Post", {"name": "blob", "type": "json", "default": "x"})), ("entities.Post.fields.blob.default", "not-applicable")),
-    ("max_length on integer", spec(entity("Post", {"name": "stock", "type": "integer", "max_length": 3})), ("entities.Post.fields.stock.max_length", "not-applicable")),
-    ("unique text", spec(entity("Post", {"name": "body", "type": "text", "unique": True})), ("entities.Post.fields.body.unique", "not-applicable")),
-    ("required but set null", spec(entity("Author", "name"), entity("Post", "title", relations=[{**LINK, "required": True, "on_delete": "set_null"}])), ("entities.Post.relations.author.on_delete", "contradiction")),
-    ("required self link", spec(entity("Node", "name", relations=[{"name": "parent", "target": "Node", "required": True}])), ("entities.Node.relations.parent.required", "self-required")),
-    ("self many-to-many", spec(entity("Node", "name", relations=[{"name": "peers", "target": "Node", "kind": "many_to_many"}])), ("entities.Node.relations.peers.target", "not-supported")),
-    ("link cycle", spec(entity("Egg", "a", relations=[{"name": "hen", "target": "Hen"}]), entity("Hen", "b", relations=[{"name": "egg", "target": "Egg"}])), ("entities.Egg.relations", "relation-cycle")),
-    ("link column clash", spec(entity("Author", "name"), entity("Post", "author_id", relations=[LINK])), ("entities.Post.relations.author", "same-identifier")),
-    ("inverse clash", spec(entity("Author", "name", "posts"), entity("Post", "title", relations=[LINK])), ("entities.Author", "same-identifier")),
-    ("too many entities", spec(*(entity(f"Thing {chr(65 + i // 26)}{chr(65 + i % 26)}", "a") for i in range(31))), ("entities", "max-count")),
+    (
+        "field keyword",
+        spec(entity("Post", "class")),
+        ("entities.Post.fields.class", "reserved-word"),
+    ),
+    (
+        "field sql word",
+        spec(entity("Post", "select")),
+        ("entities.Post.fields.select", "reserved-word"),
+    ),
+    (
+        "field taken by models",
+        spec(entity("Post", "metadata")),
+        ("entities.Post.fields.metadata", "reserved-word"),
+    ),
+    (
+        "field taken by routes",
+        spec(entity("Post", "sort")),
+        ("entities.Post.fields.sort", "reserved-word"),
+    ),
+    (
+        "field same identifier",
+        spec(entity("Post", "title", "Title")),
+        ("entities.Post.fields.Title", "same-identifier"),
+    ),
+    (
+        "enum without values",
+        spec(entity("Post", {"name": "state", "type": "enum"})),
+        ("entities.Post.fields.state.values", "required"),
+    ),
+    (
+        "enum duplicate values",
+        spec(entity("Post", {"name": "state", "type": "enum", "values": ["a", "a"]})),
+        ("entities.Post.fields.state.values", "duplicate"),
+    ),
+    (
+        "default of wrong type",
+        spec(entity("Post", {"name": "stock", "type": "integer", "default": "many"})),
+        ("entities.Post.fields.stock.default", "type"),
+    ),
+    (
+        "bool default for integer",
+        spec(entity("Post", {"name": "stock", "type": "integer", "default": True})),
+        ("entities.Post.fields.stock.default", "type"),
+    ),
+    (
+        "enum default not a value",
+        spec(entity("Post", {"name": "state", "type": "enum", "values": ["a"], "default": "b"})),
+        ("entities.Post.fields.state.default", "enum-value"),
+    ),
+    (
+        "default on json",
+        spec(entity("Post", {"name": "blob", "type": "json", "default": "x"})),
+        ("entities.Post.fields.blob.default", "not-applicable"),
+    ),
+    (
+        "max_length on integer",
+        spec(entity("Post", {"name": "stock", "type": "integer", "max_length": 3})),
+        ("entities.Post.fields.stock.max_length", "not-applicable"),
+    ),
+    (
+        "unique text",
+        spec(entity("Post", {"name": "body", "type": "text", "unique": True})),
+        ("entities.Post.fields.body.unique", "not-applicable"),
+    ),
+    (
+        "required but set null",
+        spec(
+            entity("Author", "name"),
+            entity(
+                "Post", "title", relations=[{**LINK, "required": True, "on_delete": "set_null"}]
+            ),
+        ),
+        ("entities.Post.relations.author.on_delete", "contradiction"),
+    ),
+    (
+        "required self link",
+        spec(
+            entity(
+                "Node", "name", relations=[{"name": "parent", "target": "Node", "required": True}]
+            )
+        ),
+        ("entities.Node.relations.parent.required", "self-required"),
+    ),
+    (
+        "self many-to-many",
+        spec(
+            entity(
+                "Node",
+                "name",
+                relations=[{"name": "peers", "target": "Node", "kind": "many_to_many"}],
+            )
+        ),
+        ("entities.Node.relations.peers.target", "not-supported"),
+    ),
+    (
+        "link cycle",
+        spec(
+            entity("Egg", "a", relations=[{"name": "hen", "target": "Hen"}]),
+            entity("Hen", "b", relations=[{"name": "egg", "target": "Egg"}]),
+        ),
+        ("entities.Egg.relations", "relation-cycle"),
+    ),
+    (
+        "link column clash",
+        spec(entity("Author", "name"), entity("Post", "author_id", relations=[LINK])),
+        ("entities.Post.relations.author", "same-identifier"),
+    ),
+    (
+        "inverse clash",
+        spec(entity("Author", "name", "posts"), entity("Post", "title", relations=[LINK])),
+        ("entities.Author", "same-identifier"),
+    ),
+    (
+        "too many entities",
+        spec(*(entity(f"Thing {chr(65 + i // 26)}{chr(65 + i % 26)}", "a") for i in range(31))),
+        ("entities", "max-count"),
+    ),
     ("bad slug", spec(entity("Post", "a"), slug="My App!"), ("slug", "slug-format")),
-    ("unknown field type", spec(entity("Post", {"name": "price", "type": "money"})), ("entities.Post.fields.price.type", "enum")),
-    ("unknown key", spec(entity("Post", {"name": "price", "colour": "red"})), ("entities.Post.fields.price.colour", "extra_forbidden")),
-    ("unknown feature", spec(entity("Post", "a"), features=["chat"]), ("features['chat']", "literal_error")),
-    ("name too long", spec(entity("P" * 41, "a")), (f"entities.{'P' * 41}.name", "string_too_long")),
+    (
+        "unknown field type",
+        spec(entity("Post", {"name": "price", "type": "money"})),
+        ("entities.Post.fields.price.type", "enum"),
+    ),
+    (
+        "unknown key",
+        spec(entity("Post", {"name": "price", "colour": "red"})),
+        ("entities.Post.fields.price.colour", "extra_forbidden"),
+    ),
+    (
+        "unknown feature",
+        spec(entity("Post", "a"), features=["chat"]),
+        ("features['chat']", "literal_error"),
+    ),
+    (
+        "name too long",
+        spec(entity("P" * 41, "a")),
+        (f"entities.{'P' * 41}.name", "string_too_long"),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("data", "expected"), [(d, e) for _, d, e in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("data", "expected"), [(d, e) for _, d, e in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_specs_name_the_path_and_rule(data: dict[str, Any], expected: tuple[str, str]) -> None:
     assert expected in problems(data)
 
@@ -98,7 +244,9 @@ def test_the_message_names_each_problem_for_a_person() -> None:
     assert "CustomerOrder" in raised.value.message  # a way out
 
 
-@pytest.mark.parametrize("template", [t for t in ProjectTemplate if t is not ProjectTemplate.CUSTOM])
+@pytest.mark.parametrize(
+    "template", [t for t in ProjectTemplate if t is not ProjectTemplate.CUSTOM]
+)
 def test_every_preset_is_valid(template: ProjectTemplate) -> None:
     model = resolve(build_spec(template=template))
     assert model.template is template
@@ -138,7 +286,13 @@ def test_features_imply_what_they_need() -> None:
 
 def test_one_to_many_is_the_same_link_seen_from_the_parent() -> None:
     data = spec(
-        entity("Team", "name", relations=[{"name": "players", "kind": "one_to_many", "target": "Player", "inverse": "club"}]),
+        entity(
+            "Team",
+            "name",
+            relations=[
+                {"name": "players", "kind": "one_to_many", "target": "Player", "inverse": "club"}
+            ],
+        ),
         entity("Player", "name"),
     )
     model = resolve(build_spec(data))
@@ -149,18 +303,28 @@ def test_one_to_many_is_the_same_link_seen_from_the_parent() -> None:
 
 def test_entities_come_in_creation_order_whatever_the_declared_order() -> None:
     data = spec(
-        entity("Line", "qty", relations=[{"name": "invoice", "target": "Invoice", "required": True}]),
+        entity(
+            "Line", "qty", relations=[{"name": "invoice", "target": "Invoice", "required": True}]
+        ),
         entity("Invoice", "number", relations=[{"name": "client", "target": "Client"}]),
         entity("Client", "name"),
     )
-    assert [e.names.pascal for e in resolve(build_spec(data)).entities] == ["Client", "Invoice", "Line"]
+    assert [e.names.pascal for e in resolve(build_spec(data)).entities] == [
+        "Client",
+        "Invoice",
+        "Line",
+    ]
 
 
 def test_names_are_normalised_once() -> None:
     model = resolve(build_spec(spec(entity("order line", "unit price"))))
     names = model.entities[0].names
     assert (names.pascal, names.snake, names.plural_snake, names.kebab_plural) == (
-        "OrderLine", "order_line", "order_lines", "order-lines")
+        "OrderLine",
+        "order_line",
+        "order_lines",
+        "order-lines",
+    )
     assert (names.label, names.plural_label) == ("Order line", "Order lines")
     assert model.entities[0].fields[0].names.label == "Unit price"
     assert model.slug == "tricky"
@@ -168,12 +332,16 @@ def test_names_are_normalised_once() -> None:
 
 def test_the_same_spec_written_differently_hashes_the_same() -> None:
     first = build_spec(spec(entity("Post", "title")))
-    second = build_spec({"entities": [{"fields": [{"name": "title"}], "name": "Post"}], "name": "Tricky"})
+    second = build_spec(
+        {"entities": [{"fields": [{"name": "title"}], "name": "Post"}], "name": "Tricky"}
+    )
     assert resolve(first).spec_hash == resolve(second).spec_hash
 
 
 def test_merge_keeps_unnamed_items_and_merges_named_ones() -> None:
-    merged = merge_specs(preset(ProjectTemplate.API), {"entities": [{"name": "item", "label": "Thing"}]})
+    merged = merge_specs(
+        preset(ProjectTemplate.API), {"entities": [{"name": "item", "label": "Thing"}]}
+    )
     item = next(e for e in merged["entities"] if e["name"].lower() == "item")
     assert item["label"] == "Thing"
     assert item["fields"]  # kept

@@ -32,14 +32,20 @@ def served_blog(unverified_blog: GenerationResult, tmp_path: Path) -> Iterator[s
     folder = write_tree(unverified_blog.files, tmp_path / "blog")
     env = clean_environment(tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'blog.db'}"})
     subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=folder, env=env, check=True,
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=folder,
+        env=env,
+        check=True,
         capture_output=True,
     )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     ) as server:
         try:
             for _ in range(100):
@@ -91,8 +97,12 @@ def test_the_app_refuses_the_default_secret_in_production(
     folder = write_tree(unverified_blog.files, tmp_path / "blog")
     env = clean_environment(tmp_path, {"ENVIRONMENT": "production"})
     done = subprocess.run(
-        [sys.executable, "-c", "import app.main"], cwd=folder, env=env, capture_output=True,
-        text=True, check=False,
+        [sys.executable, "-c", "import app.main"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode != 0
     assert "SECRET_KEY" in done.stderr

@@ -13,10 +13,25 @@ from tests.integration.generator.conftest import generate
 
 EXPECTED_AGENTS = {
     ProjectTemplate.BLOG: [["DATABASE"], ["BACKEND", "AUTH"], ["FRONTEND"], ["DEVOPS"]],
-    ProjectTemplate.ECOMMERCE: [["DATABASE"], ["BACKEND", "AUTH"], ["FRONTEND", "INTEGRATIONS"], ["DEVOPS"]],
-    ProjectTemplate.SAAS: [["DATABASE"], ["BACKEND", "AUTH"], ["FRONTEND", "INTEGRATIONS"], ["DEVOPS"]],
+    ProjectTemplate.ECOMMERCE: [
+        ["DATABASE"],
+        ["BACKEND", "AUTH"],
+        ["FRONTEND", "INTEGRATIONS"],
+        ["DEVOPS"],
+    ],
+    ProjectTemplate.SAAS: [
+        ["DATABASE"],
+        ["BACKEND", "AUTH"],
+        ["FRONTEND", "INTEGRATIONS"],
+        ["DEVOPS"],
+    ],
     ProjectTemplate.API: [["DATABASE"], ["BACKEND", "AUTH"], ["DEVOPS"]],
-    ProjectTemplate.CUSTOM: [["DATABASE"], ["BACKEND", "AUTH"], ["FRONTEND", "INTEGRATIONS"], ["DEVOPS"]],
+    ProjectTemplate.CUSTOM: [
+        ["DATABASE"],
+        ["BACKEND", "AUTH"],
+        ["FRONTEND", "INTEGRATIONS"],
+        ["DEVOPS"],
+    ],
 }
 
 

@@ -16,14 +16,21 @@ def tree(test_body: str) -> dict[str, bytes]:
 
 
 def test_a_passing_tree_reports_its_counts() -> None:
-    result = verify_tree(tree("def test_one() -> None:\n    assert True\n\n\ndef test_two() -> None:\n    assert 1 + 1 == 2\n"))
+    result = verify_tree(
+        tree(
+            "def test_one() -> None:\n    assert True\n\n\n"
+            "def test_two() -> None:\n    assert 1 + 1 == 2\n"
+        )
+    )
     assert result.passed, result.failing_output
     assert (result.tests_passed, result.tests_failed) == (2, 0)
     assert result.summary().startswith("passed: 2 tests passed")
 
 
 def test_a_failing_test_fails_the_gate_with_its_output() -> None:
-    result = verify_tree(tree("def test_broken() -> None:\n    assert 'left' == 'right'\n"), checks=("tests",))
+    result = verify_tree(
+        tree("def test_broken() -> None:\n    assert 'left' == 'right'\n"), checks=("tests",)
+    )
     assert not result.passed
     assert result.tests_failed == 1
     assert "test_broken" in result.failing_output
@@ -31,7 +38,9 @@ def test_a_failing_test_fails_the_gate_with_its_output() -> None:
 
 
 def test_syntax_errors_stop_at_the_compile_check() -> None:
-    result = verify_tree({**tree("def test_x() -> None:\n    pass\n"), "app/bad.py": b"def broken(:\n"})
+    result = verify_tree(
+        {**tree("def test_x() -> None:\n    pass\n"), "app/bad.py": b"def broken(:\n"}
+    )
     assert [c.name for c in result.checks] == ["compile"]
     assert "app/bad.py" in result.failing_output
 
