@@ -215,6 +215,21 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
         ("features['chat']", "literal_error"),
     ),
     (
+        "label with a quote",
+        spec(entity("Post", {"name": "title", "label": 'Say "hi"'})),
+        ("entities.Post.fields.title.label", "string_pattern_mismatch"),
+    ),
+    (
+        "label with braces",
+        spec({**entity("Post", "a"), "label": "{{ x }}"}),
+        ("entities.Post.label", "string_pattern_mismatch"),
+    ),
+    (
+        "enum value with markup",
+        spec(entity("Post", {"name": "state", "type": "enum", "values": ["<b>"]})),
+        ("entities.Post.fields.state.values['<b>']", "string_pattern_mismatch"),
+    ),
+    (
         "name too long",
         spec(entity("P" * 41, "a")),
         (f"entities.{'P' * 41}.name", "string_too_long"),

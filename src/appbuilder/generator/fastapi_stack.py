@@ -7,9 +7,13 @@ type knowledge lives here once instead of in ``if`` chains across many templates
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+
+from markupsafe import escape
 
 from appbuilder.spec.model import FieldType
 from appbuilder.spec.resolved import AppField
@@ -177,7 +181,30 @@ def input_type(item: AppField) -> str:
     }.get(item.type, "text")
 
 
+# User text (app name, description) reaches generated code only through these filters:
+# as a Python literal, a TOML string, HTML text that no template engine will evaluate, or a
+# plain line safe inside a docstring. Labels and enum values are restricted by the spec.
+def py_str(value: str) -> str:
+    return repr(str(value))
+
+
+def toml_str(value: str) -> str:
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def html_text(value: str) -> str:
+    return str(escape(value)).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def plain(value: str) -> str:
+    return re.sub(r"[^\w .,:;!?()-]+", " ", str(value)).strip()
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "py_str": py_str,
+    "toml_str": toml_str,
+    "html_text": html_text,
+    "plain": plain,
     "sa_type": sa_type,
     "py_literal": py_literal,
     "sql_default": sql_default,

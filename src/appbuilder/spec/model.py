@@ -26,7 +26,14 @@ MAX_STRING_LENGTH = 10_000
 DEFAULT_STRING_LENGTH = 200
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+# Labels and enum values appear verbatim in generated Python strings and HTML, so they hold
+# only letters, digits and a little punctuation; no quotes, braces or angle brackets.
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^\W_][\w ,.()/-]*$")
+]
+EnumValue = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\W_][\w .-]*$")
+]
 
 Feature = Literal[
     "auth",
@@ -93,7 +100,7 @@ class FieldSpec(_Strict):
     max_length: Annotated[int, Field(ge=1, le=MAX_STRING_LENGTH)] | None = Field(
         default=None, description=f"For string, email and url; {DEFAULT_STRING_LENGTH} if unset."
     )
-    values: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
+    values: list[EnumValue] = Field(
         default_factory=list, description="The allowed values of an enum field."
     )
 
