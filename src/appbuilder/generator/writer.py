@@ -47,8 +47,13 @@ def write_tree(files: FileTree, target: Path, *, force: bool = False) -> Path:
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
             os.replace(target, old / "tree")
-            os.replace(staging, target)
-            shutil.rmtree(old)
+            try:
+                os.replace(staging, target)
+            except OSError:
+                os.replace(old / "tree", target)  # put the good tree back
+                raise
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, target)
     except BaseException:

@@ -15,6 +15,9 @@ from decimal import Decimal
 from appbuilder.errors import SpecError
 from appbuilder.spec.model import (
     MAX_ENTITIES,
+    MAX_ENUM_VALUES,
+    MAX_FIELDS,
+    MAX_RELATIONS,
     SIZED_TYPES,
     AppSpec,
     EntitySpec,
@@ -222,8 +225,6 @@ def _check_duplicate(path: str, name: str, seen: dict[str, str]) -> Iterable[Pro
 
 
 def _check_entity(path: str, entity: EntitySpec, spec: AppSpec) -> Iterable[Problem]:
-    from appbuilder.spec.model import MAX_FIELDS, MAX_RELATIONS  # noqa: PLC0415
-
     if not entity.fields:
         yield (f"{path}.fields", "empty-entity", "An entity needs at least one field.")
     if len(entity.fields) > MAX_FIELDS:
@@ -266,8 +267,6 @@ def _check_field(path: str, item: FieldSpec) -> Iterable[Problem]:
 
 
 def _check_enum_values(path: str, values: list[str]) -> Iterable[Problem]:
-    from appbuilder.spec.model import MAX_ENUM_VALUES  # noqa: PLC0415
-
     if len(values) > MAX_ENUM_VALUES:
         yield (path, "max-count", f"At most {MAX_ENUM_VALUES} values.")
     if len(set(values)) != len(values):
