@@ -230,6 +230,30 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
         ("entities.Post.fields.state.values['<b>']", "string_pattern_mismatch"),
     ),
     (
+        "checkout amount not decimal",
+        spec(
+            {
+                **entity("Bill", {"name": "total", "type": "integer"}),
+                "checkout": {"amount_field": "total"},
+            }
+        ),
+        ("entities.Bill.checkout.amount_field", "required-decimal"),
+    ),
+    (
+        "checkout paid value unknown",
+        spec(
+            {
+                **entity(
+                    "Bill",
+                    {"name": "total", "type": "decimal"},
+                    {"name": "state", "type": "enum", "values": ["open"]},
+                ),
+                "checkout": {"amount_field": "total", "status_field": "state"},
+            }
+        ),
+        ("entities.Bill.checkout.paid_value", "enum-value"),
+    ),
+    (
         "name too long",
         spec(entity("P" * 41, "a")),
         (f"entities.{'P' * 41}.name", "string_too_long"),

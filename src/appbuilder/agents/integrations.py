@@ -26,6 +26,7 @@ class IntegrationsAgent(TemplateAgent):
         if model.has("payments"):
             files += [
                 Render("integrations/payments.py.jinja", "app/integrations/payments.py"),
+                Render("integrations/payments_service.py.jinja", "app/services/payments.py"),
                 Render("integrations/payments_router.py.jinja", "app/routers/payments.py"),
                 Render("integrations/test_payments.py.jinja", "tests/test_payments.py"),
             ]

@@ -127,6 +127,16 @@ class RelationSpec(_Strict):
     )
 
 
+class CheckoutSpec(_Strict):
+    """Rows of this entity can be paid through Stripe Checkout (turns on ``payments``)."""
+
+    amount_field: Name = Field(description="A decimal field holding the amount to charge.")
+    status_field: Name | None = Field(
+        default=None, description="An enum field set to ``paid_value`` once Stripe confirms."
+    )
+    paid_value: EnumValue = "paid"
+
+
 class EntitySpec(_Strict):
     """A kind of record the app stores, lists and edits."""
 
@@ -136,6 +146,7 @@ class EntitySpec(_Strict):
     description: Annotated[str, StringConstraints(max_length=500)] = ""
     fields: list[FieldSpec] = Field(default_factory=list)
     relations: list[RelationSpec] = Field(default_factory=list)
+    checkout: CheckoutSpec | None = None
 
 
 class Integrations(_Strict):

@@ -45,6 +45,15 @@ class ManyToMany:
     table: str
 
 
+@dataclass(frozen=True)
+class Checkout:
+    """How a row is paid: the amount to charge and the field that records payment."""
+
+    amount: AppField
+    status: AppField | None
+    paid_value: str
+
+
 @dataclass
 class AppEntity:
     names: Names
@@ -54,6 +63,7 @@ class AppEntity:
     many: tuple[ManyToMany, ...] = ()
     children: tuple[Link, ...] = field(default=())
     added_by_feature: str | None = None
+    checkout: Checkout | None = None
 
     @property
     def title_field(self) -> AppField | None:
@@ -86,6 +96,10 @@ class AppModel:
 
     def has(self, feature: str) -> bool:
         return feature in self.features
+
+    @property
+    def payable(self) -> tuple[AppEntity, ...]:
+        return tuple(e for e in self.entities if e.checkout is not None)
 
     def entity(self, pascal: str) -> AppEntity:
         return next(e for e in self.entities if e.names.pascal == pascal)

@@ -20,6 +20,7 @@ from appbuilder.spec.model import (
     MAX_RELATIONS,
     SIZED_TYPES,
     AppSpec,
+    CheckoutSpec,
     EntitySpec,
     FieldSpec,
     FieldType,
@@ -36,7 +37,7 @@ from appbuilder.spec.reserved import (
     SHADOWED_NAMES,
     SQL_RESERVED,
 )
-from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Link, ManyToMany
+from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
 
 Problem = tuple[str, str, str]
 
@@ -58,6 +59,8 @@ def effective_spec(spec: AppSpec) -> AppSpec:
     for feature, needs in _IMPLIED:
         if feature in features:
             features.add(needs)
+    if any(e.checkout for e in spec.entities):
+        features.add("payments")
     stripe = spec.integrations.stripe or "payments" in features
     smtp = spec.integrations.smtp or "email" in features
     s3 = spec.integrations.s3
@@ -243,6 +246,35 @@ def _check_entity(path: str, entity: EntitySpec, spec: AppSpec) -> Iterable[Prob
         yield from _check_duplicate(relation_path, relation.name, members)
         yield from _check_relation(relation_path, entity, relation, spec)
     yield from _check_columns(path, entity)
+    if entity.checkout is not None:
+        yield from _check_checkout(f"{path}.checkout", entity, entity.checkout)
+
+
+def _check_checkout(path: str, entity: EntitySpec, checkout: CheckoutSpec) -> Iterable[Problem]:
+    fields = {f.name: f for f in entity.fields}
+    amount = fields.get(checkout.amount_field)
+    if amount is None or amount.type is not FieldType.DECIMAL or not amount.required:
+        yield (
+            f"{path}.amount_field",
+            "required-decimal",
+            f"{checkout.amount_field!r} must be a required decimal field of {entity.name}.",
+        )
+    name = checkout.status_field
+    if name is None:
+        return
+    status = fields.get(name)
+    if status is None or status.type is not FieldType.ENUM:
+        yield (
+            f"{path}.status_field",
+            "enum-field",
+            f"{name!r} must be an enum field of {entity.name}.",
+        )
+    elif checkout.paid_value not in status.values or len(status.values) < 2:
+        yield (
+            f"{path}.paid_value",
+            "enum-value",
+            f"{checkout.paid_value!r} must be one of {name!r}'s values, beside an unpaid one.",
+        )
 
 
 def _check_field(path: str, item: FieldSpec) -> Iterable[Problem]:
@@ -430,6 +462,7 @@ def _build(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 ),
                 children=tuple(children.get(entity.name, ())),
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
+                checkout=_checkout(entity),
             )
         )
     return AppModel(
@@ -444,6 +477,19 @@ def _build(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         entities=tuple(entities),
         spec_hash=spec_hash(original),
         primary_name=names_for(spec.entities[0].name).pascal,
+    )
+
+
+def _checkout(entity: EntitySpec) -> Checkout | None:
+    checkout = entity.checkout
+    if checkout is None:
+        return None
+    fields = {f.name: f for f in entity.fields}
+    status = checkout.status_field
+    return Checkout(
+        amount=_field(fields[checkout.amount_field]),
+        status=_field(fields[status]) if status else None,
+        paid_value=checkout.paid_value,
     )
 
 
