@@ -21,7 +21,7 @@ _FORMATTED_SUFFIXES = (".py",)
 
 
 def _ruff(args: list[str], cwd: Path) -> None:
-    command = [sys.executable, "-m", "ruff", *args, "--no-cache", "--quiet", "."]
+    command = [sys.executable, "-m", "ruff", *args, "--no-cache", "."]
     done = subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
         command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
