@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,4 +39,4 @@ def open_database() -> Iterator[Database]:
 
 
 def report_error(error: AppBuilderError) -> None:
-    err_console.print(f"[bold red]Error:[/] {error.message}", highlight=False)
+    err_console.print(f"[bold red]Error:[/] {escape(error.message)}", highlight=False)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -73,7 +75,7 @@ def generate(
     ensure_writable_target(target, force=force)
     plan = make_plan(model)
     console.print(
-        f"Building [bold]{model.name}[/] ({model.template.value}): "
+        f"Building [bold]{escape(model.name)}[/] ({model.template.value}): "
         + " → ".join(" + ".join(a.value.lower() for a in stage) for stage in plan.stages),
         highlight=False,
     )
@@ -92,21 +94,22 @@ def generate(
 
 def _report_failure(result: GenerationResult, target: Path) -> None:
     assert result.verification is not None  # noqa: S101 - only called after verifying
-    kept = target.with_name(f"{target.name}.failed")
-    write_tree(result.files, kept, force=True)
+    # A fresh folder each time: never replace something the user has under that name.
+    kept = Path(tempfile.mkdtemp(prefix=f"{target.name}.failed-", dir=target.parent))
+    write_tree(result.files, kept)
     err_console.print(result.verification.failing_output[-6000:], markup=False, highlight=False)
     err_console.print(
         f"[bold red]Error:[/] the generated app failed its own checks "
-        f"({result.verification.summary()}). Nothing was written to {target}; "
-        f"the failing tree is in {kept} for inspection.",
+        f"({escape(result.verification.summary())}). Nothing was written to "
+        f"{escape(str(target))}; the failing tree is in {escape(str(kept))} for inspection.",
         highlight=False,
     )
 
 
 def _summary(result: GenerationResult, target: Path, seconds: float) -> None:
     table = Table(show_header=False, box=None)
-    table.add_row("App", f"{result.model.name} ({result.model.template.value})")
-    table.add_row("Folder", str(target))
+    table.add_row("App", f"{escape(result.model.name)} ({result.model.template.value})")
+    table.add_row("Folder", escape(str(target)))
     table.add_row("Files", f"{len(result.files)} ({line_count(result.files)} lines)")
     steps = ", ".join(f"{r.agent.value.lower()} {r.duration_ms} ms" for r in result.records)
     table.add_row("Agents", steps)
@@ -117,4 +120,6 @@ def _summary(result: GenerationResult, target: Path, seconds: float) -> None:
     table.add_row("Tree hash", result.tree_hash)
     table.add_row("Time", f"{seconds:.1f} s")
     console.print(table)
-    console.print(f"Start it: [bold]cd {target} && make run[/]  (then open http://127.0.0.1:8000)")
+    console.print(
+        f"Start it: [bold]cd {escape(str(target))} && make run[/]  (then open http://127.0.0.1:8000)"
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from appbuilder.cli._runtime import console
@@ -33,8 +34,8 @@ def validate(
     spec, model = load(file, template=template)
     entities = ", ".join(e.names.pascal for e in model.entities)
     console.print(
-        f"[green]valid[/]: {spec.name!r} ({spec.template.value}), {len(model.entities)} "
-        f"entities ({entities}); features: {', '.join(sorted(model.features)) or 'none'}; "
+        f"[green]valid[/]: {escape(repr(spec.name))} ({spec.template.value}), "
+        f"{len(model.entities)} entities ({escape(entities)}); features: {', '.join(sorted(model.features)) or 'none'}; "
         f"spec hash {model.spec_hash[:12]}",
         highlight=False,
     )

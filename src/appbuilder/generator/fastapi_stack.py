@@ -189,7 +189,7 @@ def py_str(value: str) -> str:
 
 
 def toml_str(value: str) -> str:
-    return json.dumps(str(value), ensure_ascii=False)
+    return json.dumps(str(value))  # ASCII escapes: control characters stay valid TOML
 
 
 def html_text(value: str) -> str:

@@ -28,11 +28,22 @@ def write_files(files: FileTree, folder: Path) -> None:
 
 
 def ensure_writable_target(target: Path, *, force: bool) -> None:
-    """Refuse a non-empty target folder unless ``force``; refuse files and links always."""
+    """Refuse a non-empty target folder unless ``force``; refuse files and links always.
+
+    Even with ``force``, never replace the current folder, one of its parents, the home
+    folder or a git repository: replacing a folder deletes everything in it.
+    """
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise RefusedError(f"{target} exists and is not a folder.")
-    if target.is_dir() and any(target.iterdir()) and not force:
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    if not force:
         raise RefusedError(f"{target} is not empty; pass --force to replace it.")
+    resolved = target.resolve()
+    if resolved in {Path.cwd().resolve(), *Path.cwd().resolve().parents, Path.home().resolve()}:
+        raise RefusedError(f"Refusing to replace {target}: it holds the current or home folder.")
+    if (resolved / ".git").exists():
+        raise RefusedError(f"Refusing to replace {target}: it is a git repository.")
 
 
 def write_tree(files: FileTree, target: Path, *, force: bool = False) -> Path:

@@ -51,7 +51,7 @@ def pluralize(word: str) -> str:
 
 
 def _plural_words(parts: list[str]) -> list[str]:
-    return [*parts[:-1], pluralize(parts[-1])]
+    return [*parts[:-1], pluralize(parts[-1])] if parts else parts
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,13 @@ def names_for(name: str, label: str | None = None, plural_label: str | None = No
     parts = words(name)
     plural = _plural_words(parts)
     human = label or " ".join(parts).capitalize()
-    human_plural = plural_label or (
-        " ".join(_plural_words(words(label))).capitalize()
-        if label
-        else " ".join(plural).capitalize()
-    )
+    if plural_label:
+        human_plural = plural_label
+    elif label:
+        # A label in words we can't pluralise (another script) is used as it is.
+        human_plural = " ".join(_plural_words(words(label))).capitalize() or label
+    else:
+        human_plural = " ".join(plural).capitalize()
     return Names(
         pascal="".join(part.capitalize() for part in parts),
         snake="_".join(parts),
@@ -96,4 +98,5 @@ def slugify(name: str) -> str:
 
 
 def is_python_keyword(identifier: str) -> bool:
-    return keyword.iskeyword(identifier) or keyword.issoftkeyword(identifier)
+    """Hard keywords only: soft ones (match, case, type, _) are valid identifiers."""
+    return keyword.iskeyword(identifier)

@@ -26,12 +26,27 @@ SQL_RESERVED = _words(
     """
 )
 
-#: Attribute and parameter names the generated models, services and routes already use.
+#: Attribute names the generated models, schemas and services already use.
 FRAMEWORK_ATTRIBUTES = _words(
-    "metadata registry query session id created_at updated_at self cls sort q limit offset"
+    """
+    metadata registry query session id created_at updated_at self cls sort q limit offset
+    not_null
+    """
 )
 
-#: Python builtins and names an entity's class, module or local variable would shadow.
+#: Builtins and imported names that field annotations refer to: a field spelled like one
+#: would shadow it for the fields after it in the same class.
+ANNOTATION_NAMES = _words(
+    "bool int str float bytes list dict set tuple object date datetime decimal any json_value"
+)
+
+#: Locals and parameters of generated list routes and services: a yes/no or choice field
+#: (which becomes a filter parameter) must not be spelled like one.
+FILTER_LOCALS = _words(
+    "service statement column order rows total items size page_number user request response"
+)
+
+#: Names an entity's class or its ``<snake>`` variable would shadow.
 SHADOWED_NAMES = _words(
     """
     class type date datetime decimal json object list dict str int float bool set enum field
@@ -39,14 +54,30 @@ SHADOWED_NAMES = _words(
     """
 )
 
-#: Module, table and URL names the generated app owns (``app/<name>.py``, ``/<name>``).
-GENERATED_MODULES = _words(
+#: Classes the generated modules import or define beside the entity classes.
+RESERVED_CLASSES = _words(
     """
-    main db models schemas settings pages pagination security dependencies health healthz
-    static templates routers tests web api auth admin email emails storage payments feed
-    uploads keys api_keys users migrations alembic_version login logout signup app common
-    home accounts docs redoc doc errors validators integrations mailer fakes factories
-    conftest user_sessions payment upload
+    Base Timestamped Mapped Any Decimal Text String Integer Boolean Numeric Date DateTime Json
+    Column Table ForeignKey Annotated Literal Field BaseModel Request Response Query Depends
+    Select Session Settings Page
+    """
+)
+
+#: ``app/{routers,services,schemas,pages}/<snake>.py`` and names ``app/main.py`` imports.
+MODULE_NAMES = _words(
+    """
+    main db models schemas settings pages pagination security dependencies health static
+    templates routers tests web api auth admin email storage payments feed uploads api_keys
+    migrations app common home accounts errors validators integrations mailer fakes
+    factories conftest
+    """
+)
+
+#: ``<plural_snake>`` tables and ``/<kebab-plural>`` URLs the generated app already owns.
+TABLE_AND_URL_NAMES = _words(
+    """
+    users user_sessions api_keys payments uploads alembic_version static docs redoc admin
+    login logout signup healthz api feed
     """
 )
 

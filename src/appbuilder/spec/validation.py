@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
 from appbuilder.errors import SpecError
 from appbuilder.spec.model import (
+    DEFAULT_STRING_LENGTH,
     MAX_ENTITIES,
     MAX_ENUM_VALUES,
     MAX_FIELDS,
@@ -31,17 +33,24 @@ from appbuilder.spec.model import (
 )
 from appbuilder.spec.names import is_python_keyword, is_wellformed, names_for, slugify
 from appbuilder.spec.reserved import (
+    ANNOTATION_NAMES,
     FEATURE_CLASSES,
+    FILTER_LOCALS,
     FRAMEWORK_ATTRIBUTES,
-    GENERATED_MODULES,
+    MODULE_NAMES,
+    RESERVED_CLASSES,
     SHADOWED_NAMES,
     SQL_RESERVED,
+    TABLE_AND_URL_NAMES,
 )
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
 
 Problem = tuple[str, str, str]
 
 _IMPLIED = (("admin", "auth"), ("api_keys", "auth"))
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_WEB_URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 _UNIQUE_TYPES = frozenset(
     {FieldType.STRING, FieldType.EMAIL, FieldType.URL, FieldType.INTEGER, FieldType.DATE}
 )
@@ -133,7 +142,8 @@ def _check_members(model: AppModel) -> Iterable[Problem]:
                     f"entities.{entity.names.pascal}",
                     "same-identifier",
                     f"The {what} {name!r} clashes with the {seen[name]} of that name; "
-                    "rename one (one_to_many links take an 'inverse').",
+                    "rename the field, or declare the link on the other side as "
+                    "one_to_many with an 'inverse' name.",
                 )
             seen.setdefault(name, what)
         for many in entity.many:
@@ -151,7 +161,7 @@ def _check(spec: AppSpec) -> list[Problem]:
     for entity in spec.entities:
         path = f"entities.{entity.name}"
         problems += _check_name(path, entity.name, "entity", spec.features)
-        problems += _check_duplicate(path, entity.name, entity_snakes)
+        problems += _check_duplicate(path, entity.name, entity_snakes, entity=True)
         problems += _check_entity(path, entity, spec)
     # Creation order is only defined once names are unique and targets known.
     return problems or list(_check_cycles(spec))
@@ -191,15 +201,24 @@ def _check_name(path: str, name: str, what: str, features: Iterable[str]) -> Ite
         yield from _check_entity_name(path, name, features)
     elif names.snake in FRAMEWORK_ATTRIBUTES or names.snake.startswith("model_"):
         yield (path, "reserved-word", f"{name!r} is used by the generated models itself.")
+    elif what == "field" and names.snake in ANNOTATION_NAMES:
+        yield (path, "reserved-word", f"{name!r} would shadow the type of the same name.")
 
 
 def _check_entity_name(path: str, name: str, features: Iterable[str]) -> Iterable[Problem]:
     names = names_for(name)
-    if names.snake in SHADOWED_NAMES:
+    if names.snake in SHADOWED_NAMES or names.pascal in RESERVED_CLASSES:
         yield (path, "reserved-word", f"{name!r} would shadow a Python name of the same spelling.")
         return
-    if names.snake in GENERATED_MODULES or names.plural_snake in GENERATED_MODULES:
+    if names.snake in MODULE_NAMES:
         yield (path, "reserved-word", f"{name!r} clashes with a module the generator writes.")
+        return
+    if names.plural_snake in TABLE_AND_URL_NAMES:
+        yield (
+            path,
+            "reserved-word",
+            f"{name!r} clashes with the table or URL {names.plural_snake!r} the app has.",
+        )
         return
     for feature in features:
         if names.pascal in FEATURE_CLASSES.get(feature, ()):
@@ -210,21 +229,28 @@ def _check_entity_name(path: str, name: str, features: Iterable[str]) -> Iterabl
             )
 
 
-def _check_duplicate(path: str, name: str, seen: dict[str, str]) -> Iterable[Problem]:
+def _check_duplicate(
+    path: str, name: str, seen: dict[str, str], *, entity: bool = False
+) -> Iterable[Problem]:
+    """Two names clash if a spelling the generator uses is the same: for entities the
+    class, table and module (``Item2`` and ``Item 2``; ``Specie`` and ``Species``)."""
     if not is_wellformed(name):
         return
-    snake = names_for(name).snake
-    if snake in seen:
-        if seen[snake] == name:
-            yield (path, "duplicate", f"{name!r} is declared twice.")
-        else:
-            yield (
-                path,
-                "same-identifier",
-                f"{name!r} and {seen[snake]!r} both become the identifier {snake!r}.",
-            )
-    else:
-        seen[snake] = name
+    names = names_for(name)
+    spellings = (names.snake, names.pascal, names.plural_snake) if entity else (names.snake,)
+    for spelling in dict.fromkeys(spellings):
+        if spelling in seen:
+            if seen[spelling] == name:
+                yield (path, "duplicate", f"{name!r} is declared twice.")
+            else:
+                yield (
+                    path,
+                    "same-identifier",
+                    f"{name!r} and {seen[spelling]!r} both become {spelling!r}.",
+                )
+            return
+    for spelling in spellings:
+        seen[spelling] = name
 
 
 def _check_entity(path: str, entity: EntitySpec, spec: AppSpec) -> Iterable[Problem]:
@@ -243,6 +269,8 @@ def _check_entity(path: str, entity: EntitySpec, spec: AppSpec) -> Iterable[Prob
     for relation in entity.relations:
         relation_path = f"{path}.relations.{relation.name}"
         yield from _check_name(relation_path, relation.name, "relation", ())
+        if relation.inverse is not None:
+            yield from _check_name(f"{relation_path}.inverse", relation.inverse, "relation", ())
         yield from _check_duplicate(relation_path, relation.name, members)
         yield from _check_relation(relation_path, entity, relation, spec)
     yield from _check_columns(path, entity)
@@ -278,6 +306,13 @@ def _check_checkout(path: str, entity: EntitySpec, checkout: CheckoutSpec) -> It
 
 
 def _check_field(path: str, item: FieldSpec) -> Iterable[Problem]:
+    filterable = item.type in {FieldType.BOOLEAN, FieldType.ENUM}
+    if filterable and is_wellformed(item.name) and names_for(item.name).snake in FILTER_LOCALS:
+        yield (
+            f"{path}.name",
+            "reserved-word",
+            f"This {item.type.value} field becomes a list filter; {item.name!r} is taken there.",
+        )
     if item.max_length is not None and item.type not in SIZED_TYPES:
         yield (
             f"{path}.max_length",
@@ -327,8 +362,36 @@ def _check_default(path: str, item: FieldSpec) -> Iterable[Problem]:
         yield (path, "type", f"The default must be a {item.type.value}.")
     elif item.type is FieldType.ENUM and default not in item.values:
         yield (path, "enum-value", f"The default {default!r} is not one of the values.")
-    elif isinstance(default, str) and len(default) > (item.max_length or 200):
-        yield (path, "max-length", "The default is longer than max_length.")
+    else:
+        reason = _default_breaks_rule(item, default)
+        if reason:
+            yield (path, "default-value", f"The default {default!r} {reason}.")
+
+
+def _default_breaks_rule(item: FieldSpec, default: object) -> str | None:
+    """The same rules the generated app applies to a value sent by a client."""
+    if isinstance(default, str):
+        if not default.strip() or len(default) > (item.max_length or DEFAULT_STRING_LENGTH):
+            return f"must be 1 to {item.max_length or DEFAULT_STRING_LENGTH} characters"
+        if item.type is FieldType.EMAIL and not _EMAIL.match(default):
+            return "is not an email address"
+        if item.type is FieldType.URL and not _WEB_URL.match(default):
+            return "is not an http(s) URL"
+    if (
+        isinstance(default, int)
+        and not isinstance(default, bool)
+        and not INT_MIN <= default <= INT_MAX
+    ):
+        return f"is outside {INT_MIN}..{INT_MAX}"
+    if isinstance(default, Decimal):
+        exponent = default.as_tuple().exponent
+        if (
+            not default.is_finite()
+            or (isinstance(exponent, int) and exponent < -2)
+            or abs(default) >= 10**10
+        ):
+            return "must have at most 10 digits before the point and 2 after"
+    return None
 
 
 def _check_relation(
@@ -506,7 +569,7 @@ def _field(item: FieldSpec) -> AppField:
         unique=item.unique,
         indexed=item.indexed,
         default=item.default,
-        max_length=(item.max_length or 200) if sized else None,
+        max_length=(item.max_length or DEFAULT_STRING_LENGTH) if sized else None,
         values=tuple(item.values),
     )
 
