@@ -33,9 +33,10 @@ def validate(
     """Check a spec against every rule; list all problems at once."""
     spec, model = load(file, template=template)
     entities = ", ".join(e.names.pascal for e in model.entities)
+    features = ", ".join(sorted(model.features)) or "none"
     console.print(
         f"[green]valid[/]: {escape(repr(spec.name))} ({spec.template.value}), "
-        f"{len(model.entities)} entities ({escape(entities)}); features: {', '.join(sorted(model.features)) or 'none'}; "
+        f"{len(model.entities)} entities ({escape(entities)}); features: {features}; "
         f"spec hash {model.spec_hash[:12]}",
         highlight=False,
     )
