@@ -246,12 +246,85 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
                 **entity(
                     "Bill",
                     {"name": "total", "type": "decimal"},
-                    {"name": "state", "type": "enum", "values": ["open"]},
+                    {"name": "state", "type": "enum", "values": ["open"], "default": "open"},
                 ),
                 "checkout": {"amount_field": "total", "status_field": "state"},
             }
         ),
         ("entities.Bill.checkout.paid_value", "enum-value"),
+    ),
+    (
+        "checkout status without unpaid default",
+        spec(
+            {
+                **entity(
+                    "Bill",
+                    {"name": "total", "type": "decimal"},
+                    {"name": "state", "type": "enum", "values": ["open", "paid"]},
+                ),
+                "checkout": {"amount_field": "total", "status_field": "state"},
+            }
+        ),
+        ("entities.Bill.checkout.status_field", "unpaid-default"),
+    ),
+    (
+        "decimal default with 3 places",
+        spec(entity("Bill", {"name": "total", "type": "decimal", "default": 1.234})),
+        ("entities.Bill.fields.total.default", "default-value"),
+    ),
+    (
+        "integer default out of range",
+        spec(entity("Bill", {"name": "count", "type": "integer", "default": 2**40})),
+        ("entities.Bill.fields.count.default", "default-value"),
+    ),
+    (
+        "url default with a script scheme",
+        spec(entity("Bill", {"name": "site", "type": "url", "default": "javascript:alert(1)"})),
+        ("entities.Bill.fields.site.default", "default-value"),
+    ),
+    (
+        "filter field named like a local",
+        spec(entity("Bill", "title", {"name": "service", "type": "enum", "values": ["a"]})),
+        ("entities.Bill.fields.service.name", "reserved-word"),
+    ),
+    (
+        "field shadowing a type",
+        spec(entity("Bill", {"name": "bool", "type": "boolean"})),
+        ("entities.Bill.fields.bool", "reserved-word"),
+    ),
+    (
+        "class name of an import",
+        spec(entity("Text", "title")),
+        ("entities.Text", "reserved-word"),
+    ),
+    (
+        "same class name",
+        spec(entity("Item2", "a"), entity("Item 2", "b")),
+        ("entities.Item 2", "same-identifier"),
+    ),
+    (
+        "same table name",
+        spec(entity("Specie", "a"), entity("Species", "b")),
+        ("entities.Species", "same-identifier"),
+    ),
+    (
+        "bad inverse",
+        spec(
+            entity(
+                "Team",
+                "a",
+                relations=[
+                    {
+                        "name": "players",
+                        "kind": "one_to_many",
+                        "target": "Player",
+                        "inverse": "class",
+                    }
+                ],
+            ),
+            entity("Player", "b"),
+        ),
+        ("entities.Team.relations.players.inverse", "reserved-word"),
     ),
     (
         "name too long",
@@ -353,6 +426,20 @@ def test_entities_come_in_creation_order_whatever_the_declared_order() -> None:
         "Invoice",
         "Line",
     ]
+
+
+def test_names_that_only_look_reserved_are_accepted() -> None:
+    names = ["Account", "Email", "Page", "Template", "Key", "Match", "Payment", "Upload"]
+    model = resolve(build_spec(spec(*(entity(name, "title") for name in names))))
+    assert len(model.entities) == len(names)
+
+
+def test_labels_in_other_scripts_are_used_as_they_are() -> None:
+    model = resolve(build_spec(spec({**entity("Order line", "title"), "label": "Заказ"})))
+    assert (model.entities[0].names.label, model.entities[0].names.plural_label) == (
+        "Заказ",
+        "Заказ",
+    )
 
 
 def test_names_are_normalised_once() -> None:

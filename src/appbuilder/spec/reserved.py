@@ -59,7 +59,7 @@ RESERVED_CLASSES = _words(
     """
     Base Timestamped Mapped Any Decimal Text String Integer Boolean Numeric Date DateTime Json
     Column Table ForeignKey Annotated Literal Field BaseModel Request Response Query Depends
-    Select Session Settings Page
+    Select Session Settings
     """
 )
 
@@ -67,7 +67,7 @@ RESERVED_CLASSES = _words(
 MODULE_NAMES = _words(
     """
     main db models schemas settings pages pagination security dependencies health static
-    templates routers tests web api auth admin email storage payments feed uploads api_keys
+    templates routers tests web api auth admin storage payments feed uploads api_keys
     migrations app common home accounts errors validators integrations mailer fakes
     factories conftest
     """
@@ -75,11 +75,16 @@ MODULE_NAMES = _words(
 
 #: ``<plural_snake>`` tables and ``/<kebab-plural>`` URLs the generated app already owns.
 TABLE_AND_URL_NAMES = _words(
-    """
-    users user_sessions api_keys payments uploads alembic_version static docs redoc admin
-    login logout signup healthz api feed
-    """
+    "alembic_version static docs redoc admin login logout signup healthz api feed"
 )
+
+#: Tables a feature adds, by feature.
+FEATURE_TABLES = {
+    "auth": ("users", "user_sessions"),
+    "api_keys": ("api_keys",),
+    "payments": ("payments",),
+    "file_uploads": ("uploads",),
+}
 
 #: Classes the generator writes when a feature is on, by feature.
 FEATURE_CLASSES = {

@@ -74,6 +74,12 @@ class AppEntity:
         return None
 
     @property
+    def writable_fields(self) -> tuple[AppField, ...]:
+        """Fields clients may set: a checkout's status changes only when Stripe confirms."""
+        status = self.checkout.status if self.checkout else None
+        return tuple(f for f in self.fields if status is None or f.names != status.names)
+
+    @property
     def searchable(self) -> tuple[AppField, ...]:
         textual = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL}
         return tuple(f for f in self.fields if f.type in textual)

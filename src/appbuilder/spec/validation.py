@@ -35,6 +35,7 @@ from appbuilder.spec.names import is_python_keyword, is_wellformed, names_for, s
 from appbuilder.spec.reserved import (
     ANNOTATION_NAMES,
     FEATURE_CLASSES,
+    FEATURE_TABLES,
     FILTER_LOCALS,
     FRAMEWORK_ATTRIBUTES,
     MODULE_NAMES,
@@ -213,7 +214,8 @@ def _check_entity_name(path: str, name: str, features: Iterable[str]) -> Iterabl
     if names.snake in MODULE_NAMES:
         yield (path, "reserved-word", f"{name!r} clashes with a module the generator writes.")
         return
-    if names.plural_snake in TABLE_AND_URL_NAMES:
+    feature_tables = {t for f in features for t in FEATURE_TABLES.get(f, ())}
+    if names.plural_snake in TABLE_AND_URL_NAMES | feature_tables:
         yield (
             path,
             "reserved-word",
@@ -296,6 +298,12 @@ def _check_checkout(path: str, entity: EntitySpec, checkout: CheckoutSpec) -> It
             f"{path}.status_field",
             "enum-field",
             f"{name!r} must be an enum field of {entity.name}.",
+        )
+    elif status.default is None or status.default == checkout.paid_value:
+        yield (
+            f"{path}.status_field",
+            "unpaid-default",
+            f"{name!r} needs a default other than {checkout.paid_value!r}: new rows start unpaid.",
         )
     elif checkout.paid_value not in status.values or len(status.values) < 2:
         yield (
