@@ -95,7 +95,25 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
         field["default"] = rng.random() < 0.5
     if kind == "integer" and rng.random() < 0.3:
         field["default"] = rng.randint(-5, 5)
+    if rng.random() < 0.2:
+        field.update(_more_default(rng, kind))
+        if len(str(field.get("default", ""))) > field.get("max_length", 200):
+            field["max_length"] = 80
+    if rng.random() < 0.15:
+        field["label"] = rng.choice(["Número", "Größe (cm)", "Due date", "Заметка", "A/B group"])
     return field
+
+
+def _more_default(rng: random.Random, kind: str) -> dict[str, Any]:
+    """Defaults of the kinds that are easy to get wrong in generated forms and schemas."""
+    choices: dict[str, list[Any]] = {
+        "decimal": [9.99, 0, 12345.5],
+        "string": ["n/a", "draft 'one'"],
+        "text": ["Multi\nline", "{{ not a template }}"],
+        "email": ["someone@example.com"],
+        "url": ["https://example.com/start"],
+    }
+    return {"default": rng.choice(choices[kind])} if kind in choices else {}
 
 
 def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[str, Any]]:
@@ -119,6 +137,16 @@ def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[st
         )
     if rng.random() < 0.15:
         relations.append({"name": "parent node", "target": names[index]})
+    later = names[index + 1 :]
+    if later and rng.random() < 0.2:
+        relations.append(
+            {
+                "name": "owned items",
+                "kind": "one_to_many",
+                "target": rng.choice(later),
+                "inverse": f"owner {index}",
+            }
+        )
     return relations
 
 
