@@ -23,6 +23,8 @@ from appbuilder.generator.files import UnsafePathError, check_path, manifest, tr
         ("app/ma in.py", "path-characters"),
         ("app/\x00.py", "path-characters"),
         ("app/$(rm).py", "path-characters"),
+        (".git/hooks/post-checkout", "no-git"),
+        ("app/.git/config", "no-git"),
     ],
 )
 def test_unsafe_paths_are_refused_with_their_rule(path: str, rule: str) -> None:

@@ -413,6 +413,19 @@ def test_one_to_many_is_the_same_link_seen_from_the_parent() -> None:
     assert [e.names.pascal for e in model.entities] == ["Team", "Player"]
 
 
+def test_one_to_many_links_take_their_on_delete() -> None:
+    relation = {
+        "name": "players",
+        "kind": "one_to_many",
+        "target": "Player",
+        "on_delete": "cascade",
+    }
+    model = resolve(
+        build_spec(spec(entity("Team", "name", relations=[relation]), entity("Player", "name")))
+    )
+    assert model.entity("Player").links[0].on_delete.value == "cascade"
+
+
 def test_entities_come_in_creation_order_whatever_the_declared_order() -> None:
     data = spec(
         entity(

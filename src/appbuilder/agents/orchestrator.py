@@ -23,7 +23,7 @@ from appbuilder.agents.frontend import FrontendAgent
 from appbuilder.agents.integrations import IntegrationsAgent, needs_integrations
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import AppBuilderError
-from appbuilder.generator.files import FileTree, tree_hash
+from appbuilder.generator.files import FileTree, check_path, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.verify import Verification, verify_tree
 from appbuilder.spec.model import AppSpec
@@ -219,6 +219,7 @@ class Orchestrator:
         owner: dict[str, AgentType] = {}
         for agent, output in outputs.items():
             for path, content in output.files.items():
+                check_path(path)  # whatever produced it: template, LLM or plug-in
                 if path in owner:
                     raise GenerationError(
                         f"The {owner[path].value} and {agent.value} agents both wrote {path!r}.",

@@ -45,6 +45,8 @@ def check_path(path: str) -> str:
         raise UnsafePathError(path, "inside-folder", "'.', '..' and empty parts are not allowed")
     if not all(_SAFE_PART.match(part) for part in parts):
         raise UnsafePathError(path, "path-characters", "only letters, digits and ._@+- are used")
+    if ".git" in parts:
+        raise UnsafePathError(path, "no-git", "a generated tree never writes git's own files")
     return path
 
 

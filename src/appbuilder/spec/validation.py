@@ -435,11 +435,11 @@ def _check_relation(
             )
     if kind is RelationKind.MANY_TO_MANY and target is entity:
         yield (f"{path}.target", "not-supported", "A many_to_many link to itself is not supported.")
-    if kind is not RelationKind.MANY_TO_ONE and relation.on_delete is not None:
+    if kind is RelationKind.MANY_TO_MANY and relation.on_delete is not None:
         yield (
             f"{path}.on_delete",
             "not-applicable",
-            "on_delete is set on the many_to_one side (or on one_to_many's target).",
+            "many_to_many links are removed with either row; on_delete does not apply.",
         )
 
 
