@@ -89,12 +89,7 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
         field["values"] = rng.sample(
             ["draft", "open", "closed", "on_hold", "archived"], rng.randint(1, 4)
         )
-        if rng.random() < 0.5:
-            field["default"] = field["values"][0]
-    if kind == "boolean" and rng.random() < 0.5:
-        field["default"] = rng.random() < 0.5
-    if kind == "integer" and rng.random() < 0.3:
-        field["default"] = rng.randint(-5, 5)
+    field.update(_simple_default(rng, field))
     if rng.random() < 0.2:
         field.update(_more_default(rng, kind))
         if len(str(field.get("default", ""))) > field.get("max_length", 200):
@@ -102,6 +97,19 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
     if rng.random() < 0.15:
         field["label"] = rng.choice(["Número", "Größe (cm)", "Due date", "Заметка", "A/B group"])
     return field
+
+
+def _simple_default(rng: random.Random, field: dict[str, Any]) -> dict[str, Any]:
+    if rng.random() < 0.5:
+        return {}
+    kind = field["type"]
+    if kind == "enum":
+        return {"default": field["values"][0]}
+    if kind == "boolean":
+        return {"default": rng.random() < 0.5}
+    if kind == "integer":
+        return {"default": rng.randint(-5, 5)}
+    return {}
 
 
 def _more_default(rng: random.Random, kind: str) -> dict[str, Any]:
