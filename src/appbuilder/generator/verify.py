@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -65,6 +66,8 @@ class Verification:
         state = "passed" if self.passed else "FAILED"
         failed = [c.name for c in self.checks if not c.passed]
         tail = f"; failing: {', '.join(failed)}" if failed else ""
+        if not self.network_isolated:
+            tail += "; network not isolated (no unshare here)"
         return (
             f"{state}: {self.tests_passed} tests passed, "
             f"{self.tests_failed} failed in {self.duration_ms / 1000:.1f} s{tail}"
@@ -111,6 +114,18 @@ def clean_environment(home: Path, extra: dict[str, str] | None = None) -> dict[s
     return env
 
 
+#: Generous for a test suite, small enough that a runaway one can't take the machine down.
+MEMORY_LIMIT = 4 * 2**30
+FILE_SIZE_LIMIT = 2**30
+
+
+def _limit_resources() -> None:
+    """Runs in the child before exec: cap its address space and file sizes, no core dumps."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def _run(
     command: list[str],
     cwd: Path,
@@ -127,6 +142,7 @@ def _run(
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_limit_resources,  # noqa: PLW1509 - only sets rlimits, before exec
         )
         code: int | None = None
         while code is None:

@@ -94,3 +94,10 @@ def test_cancelling_stops_the_subprocess() -> None:
     result = verify_tree(tree(body), cancel=cancel)
     assert not result.passed
     assert "cancelled" in result.failing_output
+
+
+def test_a_runaway_test_hits_the_memory_limit() -> None:
+    body = "def test_hog() -> None:\n    hog = bytearray(8 * 2**30)\n    assert hog\n"
+    result = verify_tree(tree(body), checks=("tests",))
+    assert not result.passed
+    assert "MemoryError" in result.failing_output
