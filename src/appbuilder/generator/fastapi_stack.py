@@ -126,6 +126,7 @@ def read_type(item: AppField) -> str:
         FieldType.ENUM: "str",
         FieldType.DATETIME: "UtcDatetime",
         FieldType.JSON: "JsonValue",
+        FieldType.DECIMAL: "Money",
     }
     base = special.get(item.type, _PY[item.type])
     return base if item.required or item.type is FieldType.JSON else f"{base} | None"
