@@ -90,3 +90,17 @@ def test_templates_lists_all_five_with_entities() -> None:
         assert name in out
     assert "Post" in out
     assert "Order item" in out
+
+
+def test_syntax_errors_say_where(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: App\nentities: [unclosed\n")
+    result = uab("spec", "validate", str(broken))
+    assert result.returncode == 1
+    assert "(line 3, column 1)" in result.stderr
+
+
+def test_markup_in_user_text_is_printed_as_it_is(tmp_path: Path) -> None:
+    spec = tmp_path / "markup.yaml"
+    spec.write_text('name: "My [/bold] App"\nentities: [{name: Note, fields: [{name: title}]}]\n')
+    assert "My [/bold] App" in ok("spec", "validate", str(spec))

@@ -8,7 +8,7 @@ import pytest
 
 from appbuilder.errors import RefusedError
 from appbuilder.generator.files import UnsafePathError
-from appbuilder.generator.writer import write_tree
+from appbuilder.generator.writer import LOCAL_STATE, write_tree
 
 
 def listing(folder: Path) -> dict[str, bytes]:
@@ -16,7 +16,7 @@ def listing(folder: Path) -> dict[str, bytes]:
 
 
 def test_writes_exactly_the_tree(tmp_path: Path) -> None:
-    target = write_tree({"app/main.py": b"x = 1\n", "README.md": b"# hi\n"}, tmp_path / "out")
+    target = write_tree({"app/main.py": b"x = 1\n", "README.md": b"# hi\n"}, tmp_path / "out").path
     assert listing(target) == {"app/main.py": b"x = 1\n", "README.md": b"# hi\n"}
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind
 
@@ -55,3 +55,36 @@ def test_files_and_links_are_never_replaced(tmp_path: Path) -> None:
         with pytest.raises(RefusedError, match="not a folder"):
             write_tree({"a.py": b"a\n"}, tmp_path / name, force=True)
     assert (tmp_path / "file").read_text() == "keep"
+
+
+def test_regenerating_keeps_the_users_local_files(tmp_path: Path) -> None:
+    target = tmp_path / "app"
+    write_tree({"app/main.py": b"v1\n", ".env.example": b"X=1\n"}, target)
+    (target / ".env").write_text("SECRET_KEY=mine")
+    (target / "app.db").write_bytes(b"rows")
+    (target / ".venv" / "bin").mkdir(parents=True)
+    (target / "notes.txt").write_text("not kept: not local state")
+    written = write_tree(
+        {"app/main.py": b"v2\n", ".env.example": b"X=2\n"}, target, force=True, keep=LOCAL_STATE
+    )
+    assert written.kept == (".env", ".venv", "app.db")
+    assert (target / ".env").read_text() == "SECRET_KEY=mine"
+    assert (target / "app.db").read_bytes() == b"rows"
+    assert (target / ".venv" / "bin").is_dir()
+    assert not (target / "notes.txt").exists()
+    assert (target / "app" / "main.py").read_bytes() == b"v2\n"
+
+
+def test_the_current_folder_and_git_repositories_are_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    with pytest.raises(RefusedError, match="git repository"):
+        write_tree({"a.py": b"a\n"}, repo, force=True)
+    here = tmp_path / "here"
+    (here / "work").mkdir(parents=True)
+    monkeypatch.chdir(here / "work")
+    with pytest.raises(RefusedError, match="current or home folder"):
+        write_tree({"a.py": b"a\n"}, here, force=True)
+    assert (here / "work").is_dir()

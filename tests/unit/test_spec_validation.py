@@ -484,3 +484,25 @@ def test_merge_keeps_unnamed_items_and_merges_named_ones() -> None:
     item = next(e for e in merged["entities"] if e["name"].lower() == "item")
     assert item["label"] == "Thing"
     assert item["fields"]  # kept
+
+
+def test_unknown_keys_name_the_allowed_ones() -> None:
+    data = spec(
+        entity("Post", "title", relations=[{"name": "x", "type": "many_to_many", "target": "Post"}])
+    )
+    with pytest.raises(SpecError) as raised:
+        build_spec(data)
+    assert "allowed here: name, kind, target" in raised.value.message
+
+
+def test_a_template_flag_that_contradicts_the_spec_is_an_error() -> None:
+    with pytest.raises(SpecError) as raised:
+        build_spec({"template": "blog"}, template=ProjectTemplate.API)
+    assert raised.value.problems[0][:2] == ("template", "conflict")
+
+
+def test_changing_a_preset_fields_type_drops_the_old_types_settings() -> None:
+    data = {"entities": [{"name": "Post", "fields": [{"name": "title", "type": "integer"}]}]}
+    model = resolve(build_spec(data, template=ProjectTemplate.BLOG))
+    title = next(f for f in model.entity("Post").fields if f.names.snake == "title")
+    assert (title.type.value, title.max_length) == ("integer", None)

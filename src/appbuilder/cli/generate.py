@@ -16,7 +16,7 @@ from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator
 from appbuilder.cli._runtime import console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.generator.files import line_count
-from appbuilder.generator.writer import ensure_writable_target, write_tree
+from appbuilder.generator.writer import LOCAL_STATE, ensure_writable_target, write_tree
 from appbuilder.spec.loading import load
 
 
@@ -88,8 +88,8 @@ def generate(
     if verify and not result.succeeded:
         _report_failure(result, target)
         raise typer.Exit(1)
-    write_tree(result.files, target, force=force)
-    _summary(result, target, time.perf_counter() - started)
+    written = write_tree(result.files, target, force=force, keep=LOCAL_STATE)
+    _summary(result, target, time.perf_counter() - started, written.kept)
 
 
 def _report_failure(result: GenerationResult, target: Path) -> None:
@@ -106,13 +106,18 @@ def _report_failure(result: GenerationResult, target: Path) -> None:
     )
 
 
-def _summary(result: GenerationResult, target: Path, seconds: float) -> None:
+def _summary(result: GenerationResult, target: Path, seconds: float, kept: tuple[str, ...]) -> None:
     table = Table(show_header=False, box=None)
     table.add_row("App", f"{escape(result.model.name)} ({result.model.template.value})")
     table.add_row("Folder", escape(str(target)))
+    if kept:
+        table.add_row("Kept", escape(", ".join(kept)) + " (your local files)")
     table.add_row("Files", f"{len(result.files)} ({line_count(result.files)} lines)")
-    steps = ", ".join(f"{r.agent.value.lower()} {r.duration_ms} ms" for r in result.records)
-    table.add_row("Agents", steps)
+    verify_ms = result.verification.duration_ms if result.verification else 0
+    steps = [f"{r.agent.value.lower()} {r.duration_ms} ms" for r in result.records[:-1]]
+    own = result.records[-1].duration_ms - verify_ms
+    steps.append(f"orchestrator {own} ms (plan, merge, format)")
+    table.add_row("Agents", ", ".join(steps))
     if result.verification is None:
         table.add_row("Verification", "[yellow]skipped (--no-verify): not proven to work[/]")
     else:

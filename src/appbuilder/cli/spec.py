@@ -58,7 +58,7 @@ def templates() -> None:
         labels = [names_for(e.name, e.label).label for e in spec.entities]
         table.add_row(
             template.value,
-            spec.description,
+            spec.description or "Only the entities you describe.",
             ", ".join(labels) or "only the ones you describe",
             ", ".join(spec.features),
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from appbuilder.errors import RefusedError
@@ -46,28 +48,63 @@ def ensure_writable_target(target: Path, *, force: bool) -> None:
         raise RefusedError(f"Refusing to replace {target}: it is a git repository.")
 
 
-def write_tree(files: FileTree, target: Path, *, force: bool = False) -> Path:
-    """Write ``files`` as the whole content of ``target``, replacing it only when complete."""
+#: What a generated app's user creates beside the generated files (settings, a virtual
+#: environment, SQLite data, uploads): carried over when the app is generated again.
+LOCAL_STATE = (".env", ".venv", "uploads", "*.db", "*.db-wal", "*.db-shm")
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    kept: tuple[str, ...] = ()
+
+
+def write_tree(
+    files: FileTree, target: Path, *, force: bool = False, keep: tuple[str, ...] = ()
+) -> Written:
+    """Write ``files`` as the whole content of ``target``, replacing it only when complete.
+
+    Top-level entries of the old folder matching ``keep`` (and not generated) move over.
+    """
     target = target.absolute()
     ensure_writable_target(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    kept: list[str] = []
     try:
         write_files(files, staging)
         staging.chmod(0o755)
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            os.replace(target, old / "tree")
-            try:
-                os.replace(staging, target)
-            except OSError:
-                os.replace(old / "tree", target)  # put the good tree back
-                raise
-            finally:
-                shutil.rmtree(old, ignore_errors=True)
+            kept = _carry_over(target, staging, keep, files)
+            _swap(target, staging, kept)
         else:
             os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target
+    return Written(target, tuple(kept))
+
+
+def _carry_over(old: Path, new: Path, keep: tuple[str, ...], files: FileTree) -> list[str]:
+    generated = {path.split("/", 1)[0] for path in files}
+    kept = []
+    for entry in sorted(old.iterdir()):
+        wanted = any(fnmatch(entry.name, pattern) for pattern in keep)
+        if wanted and entry.name not in generated:
+            os.replace(entry, new / entry.name)
+            kept.append(entry.name)
+    return kept
+
+
+def _swap(target: Path, staging: Path, kept: list[str]) -> None:
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.replace(target, old / "tree")
+    try:
+        os.replace(staging, target)
+    except OSError:
+        for name in kept:  # put everything back as it was
+            os.replace(staging / name, old / "tree" / name)
+        os.replace(old / "tree", target)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)

@@ -12,11 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from appbuilder.enums import ProjectTemplate
 from appbuilder.errors import SpecError
-from appbuilder.spec.model import AppSpec
+from appbuilder.spec.model import (
+    AppSpec,
+    CheckoutSpec,
+    Deployment,
+    EntitySpec,
+    FieldSpec,
+    Integrations,
+    RelationSpec,
+)
 from appbuilder.spec.names import is_wellformed, names_for
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.validation import resolve
@@ -40,11 +49,22 @@ def read_spec_file(path: Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise SpecError([("file", "syntax", f"{path} could not be parsed: {detail}")]) from error
+        raise SpecError(
+            [("file", "syntax", f"{path} could not be parsed: {_why(error)}")]
+        ) from error
     if not isinstance(data, dict):
         raise SpecError([("file", "type", f"{path} must hold a mapping at its top level.")])
     return data
+
+
+def _why(error: Exception) -> str:
+    """The parser's reason with the line and column where it has them."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{error.problem or error.context} (line {mark.line + 1}, column {mark.column + 1})"
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} (line {error.lineno}, column {error.colno})"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _key(item: Any) -> str | None:
@@ -53,7 +73,11 @@ def _key(item: Any) -> str | None:
 
 
 def _merge_named(base: list[Any], extra: list[Any], nested: tuple[str, ...]) -> list[Any]:
-    """Merge two lists of named mappings: same name → merged (``nested`` lists recursively)."""
+    """Merge two lists of named mappings: same name → merged (``nested`` lists recursively).
+
+    An item that changes its ``type`` or ``kind`` replaces the preset's item whole, so the
+    preset's settings for the old type (a string's max_length) don't linger.
+    """
     result = [dict(item) if isinstance(item, dict) else item for item in base]
     index = {_key(item): i for i, item in enumerate(result) if _key(item) is not None}
     for item in extra:
@@ -61,7 +85,12 @@ def _merge_named(base: list[Any], extra: list[Any], nested: tuple[str, ...]) -> 
         if key is None or key not in index:
             result.append(item)
             continue
-        merged = {**result[index[key]], **item}
+        old = result[index[key]]
+        defaults = {"type": "string", "kind": "many_to_one"}  # the models' own defaults
+        changed = isinstance(old, dict) and any(
+            key in item and item[key] != old.get(key, default) for key, default in defaults.items()
+        )
+        merged = dict(item) if changed else {**old, **item}
         for name in nested:
             if isinstance(result[index[key]].get(name), list) and isinstance(item.get(name), list):
                 merged[name] = _merge_named(result[index[key]][name], item[name], ())
@@ -93,6 +122,17 @@ def build_spec(
     """The AppSpec for user data over its template's preset (``template`` wins over the data's)."""
     data = dict(data or {})
     chosen = template or _template_of(data)
+    if template is not None and "template" in data and _template_of(data) is not template:
+        raise SpecError(
+            [
+                (
+                    "template",
+                    "conflict",
+                    f"The spec says template {data['template']!r} but --template says "
+                    f"{template.value!r}; drop one of them.",
+                )
+            ]
+        )
     combined = merge_specs(preset(chosen), data)
     combined["template"] = chosen.value
     if name is not None:
@@ -138,4 +178,26 @@ def _problem(data: Any, error: Any) -> tuple[str, str, str]:
         else:
             path += f".{loc}"
             node = node.get(loc) if isinstance(node, dict) else None
-    return (path.lstrip(".") or "spec", error["type"], error["msg"])
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message += _allowed_keys(path)
+    return (path.lstrip(".") or "spec", error["type"], message)
+
+
+_KEYS: dict[str, type[BaseModel]] = {
+    ".relations.": RelationSpec,
+    ".fields.": FieldSpec,
+    ".checkout.": CheckoutSpec,
+    "entities.": EntitySpec,
+    "integrations.": Integrations,
+    "deployment.": Deployment,
+}
+
+
+def _allowed_keys(path: str) -> str:
+    """Name the keys that are allowed where an unknown one was found ("did you mean kind?")."""
+    parent = path.lstrip(".").rsplit(".", 1)[0] + "."
+    for marker, model in _KEYS.items():
+        if marker in parent or parent.startswith(marker):
+            return f"; allowed here: {', '.join(model.model_fields)}"
+    return f"; allowed here: {', '.join(AppSpec.model_fields)}"

@@ -170,10 +170,20 @@ def _check(spec: AppSpec) -> list[Problem]:
 
 def _check_app(spec: AppSpec) -> Iterable[Problem]:
     slug = spec.slug if spec.slug is not None else slugify(spec.name)
-    if not slug or slug != slugify(slug):
+    if spec.slug is None and not slug:
+        yield (
+            "name",
+            "slug-format",
+            f"{spec.name!r} has no letters or digits to name the app's folder; set 'slug:'.",
+        )
+    elif not slug or slug != slugify(slug):
         yield ("slug", "slug-format", f"{slug!r} is not a slug: use lower-case words and '-'.")
     if not spec.entities:
-        yield ("entities", "required", "An app needs at least one entity.")
+        yield (
+            "entities",
+            "required",
+            "An app needs at least one entity: describe them in a spec file (--spec).",
+        )
     if len(spec.entities) > MAX_ENTITIES:
         yield ("entities", "max-count", f"At most {MAX_ENTITIES} entities are allowed.")
 

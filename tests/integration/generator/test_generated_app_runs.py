@@ -29,7 +29,7 @@ def free_port() -> int:
 @pytest.fixture
 def served_blog(unverified_blog: GenerationResult, tmp_path: Path) -> Iterator[str]:
     """What `make run` does, with this interpreter: migrate, then serve with uvicorn."""
-    folder = write_tree(unverified_blog.files, tmp_path / "blog")
+    folder = write_tree(unverified_blog.files, tmp_path / "blog").path
     env = clean_environment(tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'blog.db'}"})
     subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"],
@@ -94,7 +94,7 @@ def test_the_generated_test_suite_passes_on_postgresql(
 def test_the_app_refuses_the_default_secret_in_production(
     unverified_blog: GenerationResult, tmp_path: Path
 ) -> None:
-    folder = write_tree(unverified_blog.files, tmp_path / "blog")
+    folder = write_tree(unverified_blog.files, tmp_path / "blog").path
     env = clean_environment(tmp_path, {"ENVIRONMENT": "production"})
     done = subprocess.run(
         [sys.executable, "-c", "import app.main"],
