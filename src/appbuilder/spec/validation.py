@@ -136,6 +136,7 @@ def _check_members(model: AppModel) -> Iterable[Problem]:
             *((m.names.snake, "many_to_many link") for m in entity.many),
             *((f"{m.names.snake}_ids", "many_to_many ids") for m in entity.many),
             *((c.inverse.snake, f"inverse of {c.owner}.{c.names.snake}") for c in entity.children),
+            *([("owner_id", "owner column the auth feature adds")] if model.has("auth") else []),
         ]
         for name, what in members:
             if name in seen:
