@@ -88,3 +88,21 @@ def test_the_current_folder_and_git_repositories_are_never_replaced(
     with pytest.raises(RefusedError, match="current or home folder"):
         write_tree({"a.py": b"a\n"}, here, force=True)
     assert (here / "work").is_dir()
+
+
+def test_a_failure_after_carrying_files_over_gives_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "app"
+    write_tree({"app/main.py": b"v1\n"}, target)
+    (target / ".env").write_text("SECRET_KEY=mine")
+
+    def broken_swap(*_args: object) -> None:
+        raise OSError("device busy")
+
+    monkeypatch.setattr("appbuilder.generator.writer._swap", broken_swap)
+    with pytest.raises(OSError, match="device busy"):
+        write_tree({"app/main.py": b"v2\n"}, target, force=True, keep=LOCAL_STATE)
+    assert (target / ".env").read_text() == "SECRET_KEY=mine"
+    assert (target / "app" / "main.py").read_bytes() == b"v1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app"]

@@ -42,7 +42,8 @@ def ensure_writable_target(target: Path, *, force: bool) -> None:
     if not force:
         raise RefusedError(f"{target} is not empty; pass --force to replace it.")
     resolved = target.resolve()
-    if resolved in {Path.cwd().resolve(), *Path.cwd().resolve().parents, Path.home().resolve()}:
+    cwd, home = Path.cwd().resolve(), Path.home().resolve()
+    if resolved in {cwd, *cwd.parents, home, *home.parents}:
         raise RefusedError(f"Refusing to replace {target}: it holds the current or home folder.")
     if (resolved / ".git").exists():
         raise RefusedError(f"Refusing to replace {target}: it is a git repository.")
@@ -75,25 +76,30 @@ def write_tree(
         write_files(files, staging)
         staging.chmod(0o755)
         if target.exists():
-            kept = _carry_over(target, staging, keep, files)
+            _carry_over(target, staging, keep, files, kept)
             _swap(target, staging, kept)
         else:
             os.replace(staging, target)
     except BaseException:
+        if target.is_dir():  # not swapped: give the user's files back before cleaning up
+            for name in kept:
+                if (staging / name).exists() or (staging / name).is_symlink():
+                    os.replace(staging / name, target / name)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Written(target, tuple(kept))
 
 
-def _carry_over(old: Path, new: Path, keep: tuple[str, ...], files: FileTree) -> list[str]:
+def _carry_over(
+    old: Path, new: Path, keep: tuple[str, ...], files: FileTree, kept: list[str]
+) -> None:
+    """Move matching entries (links as links) into the new tree, recording each as it goes."""
     generated = {path.split("/", 1)[0] for path in files}
-    kept = []
     for entry in sorted(old.iterdir()):
         wanted = any(fnmatch(entry.name, pattern) for pattern in keep)
         if wanted and entry.name not in generated:
             os.replace(entry, new / entry.name)
             kept.append(entry.name)
-    return kept
 
 
 def _swap(target: Path, staging: Path, kept: list[str]) -> None:
