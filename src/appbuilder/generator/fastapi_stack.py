@@ -97,8 +97,14 @@ def column(item: AppField) -> str:
 
 
 _SCHEMA_TYPES: dict[FieldType, str] = {
-    FieldType.STRING: "Annotated[str, StringConstraints(min_length=1, max_length={length})]",
-    FieldType.TEXT: f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT})]",
+    FieldType.STRING: (
+        "Annotated[str, StringConstraints(min_length=1, max_length={length}), "
+        "AfterValidator(no_nul)]"
+    ),
+    FieldType.TEXT: (
+        f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT}), "
+        "AfterValidator(no_nul)]"
+    ),
     FieldType.EMAIL: (
         "Annotated[str, StringConstraints(max_length={length}), AfterValidator(email_address)]"
     ),

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
+from email_validator import EmailNotValidError, validate_email
+
 from appbuilder.errors import SpecError
 from appbuilder.spec.model import (
     DEFAULT_STRING_LENGTH,
@@ -50,7 +52,6 @@ Problem = tuple[str, str, str]
 
 _IMPLIED = (("admin", "auth"), ("api_keys", "auth"))
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WEB_URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 _UNIQUE_TYPES = frozenset(
     {FieldType.STRING, FieldType.EMAIL, FieldType.URL, FieldType.INTEGER, FieldType.DATE}
@@ -387,15 +388,19 @@ def _check_default(path: str, item: FieldSpec) -> Iterable[Problem]:
             yield (path, "default-value", f"The default {default!r} {reason}.")
 
 
+def _is_email(value: str) -> bool:
+    """The check the generated app makes (email-validator, no DNS), so a default passes it."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
 def _default_breaks_rule(item: FieldSpec, default: object) -> str | None:
     """The same rules the generated app applies to a value sent by a client."""
     if isinstance(default, str):
-        if not default.strip() or len(default) > (item.max_length or DEFAULT_STRING_LENGTH):
-            return f"must be 1 to {item.max_length or DEFAULT_STRING_LENGTH} characters"
-        if item.type is FieldType.EMAIL and not _EMAIL.match(default):
-            return "is not an email address"
-        if item.type is FieldType.URL and not _WEB_URL.match(default):
-            return "is not an http(s) URL"
+        return _text_default_breaks_rule(item, default)
     if (
         isinstance(default, int)
         and not isinstance(default, bool)
@@ -404,12 +409,22 @@ def _default_breaks_rule(item: FieldSpec, default: object) -> str | None:
         return f"is outside {INT_MIN}..{INT_MAX}"
     if isinstance(default, Decimal):
         exponent = default.as_tuple().exponent
-        if (
-            not default.is_finite()
-            or (isinstance(exponent, int) and exponent < -2)
-            or abs(default) >= 10**10
-        ):
+        too_precise = isinstance(exponent, int) and exponent < -2
+        if not default.is_finite() or too_precise or abs(default) >= 10**10:
             return "must have at most 10 digits before the point and 2 after"
+    return None
+
+
+def _text_default_breaks_rule(item: FieldSpec, default: str) -> str | None:
+    limit = item.max_length or DEFAULT_STRING_LENGTH
+    if not default.strip() or len(default) > limit:
+        return f"must be 1 to {limit} characters"
+    if "\x00" in default:
+        return "contains a NUL character"
+    if item.type is FieldType.EMAIL and not _is_email(default):
+        return "is not an email address the app would accept"
+    if item.type is FieldType.URL and not _WEB_URL.match(default):
+        return "is not an http(s) URL"
     return None
 
 
