@@ -67,7 +67,7 @@ class Verification:
         failed = [c.name for c in self.checks if not c.passed]
         tail = f"; failing: {', '.join(failed)}" if failed else ""
         if not self.network_isolated:
-            tail += "; network not isolated (no unshare here)"
+            tail += "; network not isolated"
         return (
             f"{state}: {self.tests_passed} tests passed, "
             f"{self.tests_failed} failed in {self.duration_ms / 1000:.1f} s{tail}"
