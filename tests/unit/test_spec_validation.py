@@ -506,3 +506,27 @@ def test_changing_a_preset_fields_type_drops_the_old_types_settings() -> None:
     model = resolve(build_spec(data, template=ProjectTemplate.BLOG))
     title = next(f for f in model.entity("Post").fields if f.names.snake == "title")
     assert (title.type.value, title.max_length) == ("integer", None)
+
+
+def test_a_template_feature_can_be_left_out() -> None:
+    data = {"without_features": ["comments", "rss"]}
+    model = resolve(build_spec(data, template=ProjectTemplate.BLOG))
+    assert not {"comments", "rss"} & model.features
+    assert "Comment" not in {e.names.pascal for e in model.entities}
+    shop = resolve(
+        build_spec(
+            {
+                "without_features": ["payments"],
+                "entities": [{"name": "CustomerOrder", "checkout": None}],
+            },
+            template=ProjectTemplate.ECOMMERCE,
+        )
+    )
+    assert "payments" not in shop.features
+    assert not shop.integrations.stripe
+
+
+def test_a_feature_another_one_needs_cannot_be_left_out() -> None:
+    with pytest.raises(SpecError) as raised:
+        resolve(build_spec({"without_features": ["auth"]}, template=ProjectTemplate.API))
+    assert ("without_features", "needed") in [(p, r) for p, r, _ in raised.value.problems]

@@ -177,5 +177,8 @@ class AppSpec(_Strict):
     pages: bool = Field(default=True, description="Server-rendered HTML pages (off for APIs).")
     entities: list[EntitySpec] = Field(default_factory=list)
     features: list[Feature] = Field(default_factory=list)
+    without_features: list[Feature] = Field(
+        default_factory=list, description="Template features this app leaves out."
+    )
     integrations: Integrations = Field(default_factory=Integrations)
     deployment: Deployment = Field(default_factory=Deployment)

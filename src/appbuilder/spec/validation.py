@@ -66,14 +66,15 @@ def spec_hash(spec: AppSpec) -> str:
 
 def effective_spec(spec: AppSpec) -> AppSpec:
     """The spec with implied features and integrations, and the entities features add."""
-    features: set[str] = set(spec.features)
+    features: set[str] = {f for f in spec.features if f not in spec.without_features}
     for feature, needs in _IMPLIED:
         if feature in features:
             features.add(needs)
     if any(e.checkout for e in spec.entities):
         features.add("payments")
-    stripe = spec.integrations.stripe or "payments" in features
-    smtp = spec.integrations.smtp or "email" in features
+    without = set(spec.without_features)
+    stripe = (spec.integrations.stripe and "payments" not in without) or "payments" in features
+    smtp = (spec.integrations.smtp and "email" not in without) or "email" in features
     s3 = spec.integrations.s3
     features |= {name for name, on in (("payments", stripe), ("email", smtp)) if on}
     if s3:
@@ -188,6 +189,13 @@ def _check_app(spec: AppSpec) -> Iterable[Problem]:
         )
     if len(spec.entities) > MAX_ENTITIES:
         yield ("entities", "max-count", f"At most {MAX_ENTITIES} entities are allowed.")
+    for feature, needs in _IMPLIED:
+        if feature in spec.features and needs in spec.without_features:
+            yield (
+                "without_features",
+                "needed",
+                f"{needs!r} can't be left out while {feature!r} is on: {feature} needs it.",
+            )
 
 
 def _check_name(path: str, name: str, what: str, features: Iterable[str]) -> Iterable[Problem]:
