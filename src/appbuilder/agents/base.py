@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from appbuilder.enums import AgentType, GenerationStatus
-from appbuilder.generator.files import FileTree, check_path, manifest
+from appbuilder.generator.files import FileTree, manifest
 from appbuilder.generator.render import render
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
@@ -98,9 +98,7 @@ class TemplateAgent:
         base = {"app": task.model, "spec": task.spec}
         files: dict[str, bytes] = {}
         for item in self.files(task.model):
-            files[check_path(item.path)] = render(
-                task.spec.stack, item.template, {**base, **item.extra}
-            )
+            files[item.path] = render(task.spec.stack, item.template, {**base, **item.extra})
         record = StepRecord(
             agent=self.agent_type,
             prompt=self.summary(task),

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from appbuilder.agents.auth import AuthAgent
@@ -23,7 +23,7 @@ from appbuilder.agents.frontend import FrontendAgent
 from appbuilder.agents.integrations import IntegrationsAgent, needs_integrations
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import AppBuilderError
-from appbuilder.generator.files import FileTree, check_path, tree_hash
+from appbuilder.generator.files import FileTree, UnsafePathError, check_path, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.verify import Verification, verify_tree
 from appbuilder.spec.model import AppSpec
@@ -70,7 +70,6 @@ class GenerationResult:
     records: list[StepRecord]
     verification: Verification | None
     duration_ms: int
-    agent_files: dict[AgentType, list[str]] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -172,7 +171,6 @@ class Orchestrator:
             records=records,
             verification=verification,
             duration_ms=_ms(started),
-            agent_files={a: sorted(o.files) for a, o in outputs.items()},
         )
 
     def _run_stages(
@@ -219,7 +217,13 @@ class Orchestrator:
         owner: dict[str, AgentType] = {}
         for agent, output in outputs.items():
             for path, content in output.files.items():
-                check_path(path)  # whatever produced it: template, LLM or plug-in
+                # The one check for every agent, template or LLM: nothing past this point
+                # can name a path outside the app's folder.
+                try:
+                    check_path(path)
+                except UnsafePathError as error:
+                    message = f"The {agent.value} agent wrote an unsafe path: {error.message}"
+                    raise GenerationError(message, records) from error
                 if path in owner:
                     raise GenerationError(
                         f"The {owner[path].value} and {agent.value} agents both wrote {path!r}.",

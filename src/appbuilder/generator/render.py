@@ -33,6 +33,7 @@ def environment(stack: str) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=False,  # blueprints ship with the package: no stat per render
     )
     env.filters.update(filters)
     return env

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
+from functools import cache
 
 _WORD_BOUNDARY = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _IDENTIFIER_CHARS = re.compile(r"^[A-Za-z][A-Za-z0-9 _-]*$")
@@ -65,11 +66,8 @@ class Names:
     label: str
     plural_label: str
 
-    @property
-    def camel(self) -> str:
-        return self.pascal[:1].lower() + self.pascal[1:]
 
-
+@cache  # validation and generation ask for the same few names over and over
 def names_for(name: str, label: str | None = None, plural_label: str | None = None) -> Names:
     """All spellings of ``name``; ``label`` overrides the human one (``CustomerOrder`` → Order)."""
     parts = words(name)

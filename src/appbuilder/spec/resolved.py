@@ -5,7 +5,7 @@ Built only by ``validation.resolve``, so a value of these types is always a vali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from appbuilder.enums import ProjectTemplate
@@ -54,14 +54,14 @@ class Checkout:
     paid_value: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppEntity:
     names: Names
     description: str
     fields: tuple[AppField, ...]
     links: tuple[Link, ...] = ()
     many: tuple[ManyToMany, ...] = ()
-    children: tuple[Link, ...] = field(default=())
+    children: tuple[Link, ...] = ()
     added_by_feature: str | None = None
     checkout: Checkout | None = None
 

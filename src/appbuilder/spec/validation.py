@@ -89,6 +89,10 @@ def effective_spec(spec: AppSpec) -> AppSpec:
     )
 
 
+#: The entity a feature adds when the spec has none of that name.
+_FEATURE_ENTITY = {"tags": "Tag", "comments": "Comment"}
+
+
 def _with_feature_entities(entities: list[EntitySpec], features: set[str]) -> list[EntitySpec]:
     if not entities:
         return entities
@@ -98,9 +102,11 @@ def _with_feature_entities(entities: list[EntitySpec], features: set[str]) -> li
     owner = names_for(primary.name).snake if is_wellformed(primary.name) else "item"
     if "tags" in features and "tag" not in known:
         tag = FieldSpec(name="name", max_length=50, unique=True)
-        result.append(EntitySpec(name="Tag", fields=[tag]))
+        result.append(EntitySpec(name=_FEATURE_ENTITY["tags"], fields=[tag]))
         if not any(r.name == "tags" for r in primary.relations):
-            link = RelationSpec(name="tags", kind=RelationKind.MANY_TO_MANY, target="Tag")
+            link = RelationSpec(
+                name="tags", kind=RelationKind.MANY_TO_MANY, target=_FEATURE_ENTITY["tags"]
+            )
             result[0] = primary.model_copy(update={"relations": [*primary.relations, link]})
     if "comments" in features and "comment" not in known:
         fields = [
@@ -108,7 +114,9 @@ def _with_feature_entities(entities: list[EntitySpec], features: set[str]) -> li
             FieldSpec(name="body", type=FieldType.TEXT),
         ]
         parent = RelationSpec(name=owner, target=primary.name, required=True)
-        result.append(EntitySpec(name="Comment", fields=fields, relations=[parent]))
+        result.append(
+            EntitySpec(name=_FEATURE_ENTITY["comments"], fields=fields, relations=[parent])
+        )
     return result
 
 
@@ -599,7 +607,7 @@ def _checkout(entity: EntitySpec) -> Checkout | None:
 
 
 def _feature_of(name: str) -> str:
-    return {"Tag": "tags", "Comment": "comments"}[name]
+    return next(feature for feature, entity in _FEATURE_ENTITY.items() if entity == name)
 
 
 def _field(item: FieldSpec) -> AppField:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,14 +13,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import URL
 
+from tests.servers import free_port, wait_until_up
+
 UAB = str(Path(sys.executable).with_name("uab"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -39,22 +32,11 @@ def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
         text=True,
     ) as process:
         try:
-            _wait_until_up(url, process)
+            wait_until_up(url, process)
             yield url, output
         finally:
             process.send_signal(signal.SIGTERM)
             output.append(process.communicate(timeout=30)[0])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while process.poll() is None and time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("server did not come up")
 
 
 def test_serve_migrates_in_development_and_answers(empty_database_url: URL) -> None:

@@ -3,11 +3,8 @@ own test suite passes on PostgreSQL too."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,12 +17,7 @@ from appbuilder.generator.verify import clean_environment, verify_tree
 from appbuilder.generator.writer import write_tree
 from tests.integration.conftest import Backend
 from tests.integration.generator.conftest import generate
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.servers import free_port, wait_until_up
 
 
 @pytest.fixture
@@ -50,12 +42,7 @@ def served_blog(unverified_blog: GenerationResult, tmp_path: Path) -> Iterator[s
         stderr=subprocess.DEVNULL,
     ) as server:
         try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{url}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_until_up(url, server)
             yield url
         finally:
             server.terminate()
@@ -110,4 +97,3 @@ def test_the_app_refuses_the_default_secret_in_production(
     )
     assert done.returncode != 0
     assert "SECRET_KEY" in done.stderr
-    assert os.environ.get("ENVIRONMENT") is None

@@ -85,21 +85,14 @@ def test_two_agents_writing_one_path_fail_the_run() -> None:
         Orchestrator(agents).generate(spec, model, verify=False)  # type: ignore[arg-type]
 
 
-def test_an_unsafe_path_from_an_agent_fails_its_step() -> None:
-    class Escaping(Wrapped):
-        def run(self, task: AgentInput) -> AgentOutput:
-            from appbuilder.generator.files import check_path  # noqa: PLC0415
-
-            check_path("../../etc/cron.d/evil")
-            return super().run(task)
-
-    agents = {**default_agents(), AgentType.DEVOPS: Escaping(AgentType.DEVOPS)}
+def test_an_unsafe_path_from_an_agent_fails_the_run() -> None:
+    evil = Wrapped(AgentType.DEVOPS, {"../../etc/cron.d/evil": b"* * * * * root sh\n"})
+    agents = {**default_agents(), AgentType.DEVOPS: evil}
     spec, model = blog()
-    with pytest.raises(GenerationError) as raised:
+    with pytest.raises(GenerationError, match="DEVOPS agent wrote an unsafe path") as raised:
         Orchestrator(agents).generate(spec, model, verify=False)  # type: ignore[arg-type]
-    failed = raised.value.records[-1]
-    assert (failed.agent, failed.status) == (AgentType.DEVOPS, GenerationStatus.FAILED)
-    assert "inside" in (failed.error or "") or ".." in (failed.error or "")
+    assert "../../etc/cron.d/evil" in raised.value.message
+    assert AgentType.DEVOPS in [r.agent for r in raised.value.records]
 
 
 def test_a_failing_agent_is_recorded_and_stops_the_run() -> None:

@@ -1,0 +1,33 @@
+"""Real servers on loopback for tests and benchmarks: a free port, and waiting until one
+answers. One place, so every caller gets the same deadline and the same failure."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[Any], *, path: str = "/healthz", timeout: float = 60
+) -> None:
+    """Return once the server answers any HTTP response at ``path``; fail if it dies first."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}{path}", timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.1)
+        else:
+            return
+    raise AssertionError(f"the server at {url} did not come up (exit code {process.poll()})")
