@@ -56,6 +56,20 @@ class GenerationStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class RunStatus(StrEnum):
+    """One generation run: queued until a worker claims it, then running to an end state."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+#: Run states that hold the project: at most one such run per project (a partial unique index).
+ACTIVE_RUN_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+
+
 class DeploymentStatus(StrEnum):
     """Lifecycle of one deployment attempt; the seed names the model but not its states."""
 

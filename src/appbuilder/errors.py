@@ -117,6 +117,12 @@ class QuotaExceededError(AppBuilderError):
     code = "quota_exceeded"
 
 
+class ConcurrencyLimitError(QuotaExceededError):
+    """Too many runs at once for the plan: try again when one ends (or upgrade)."""
+
+    code = "too_many_runs"
+
+
 class RateLimitedError(AppBuilderError):
     """Too many attempts; retry after ``retry_after`` seconds."""
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 import pydantic
@@ -88,6 +89,21 @@ class Settings(BaseSettings):
     auth_max_failures_per_account: int = Field(default=5, ge=1)
     auth_max_failures_per_client: int = Field(default=20, ge=1)
 
+    #: where generation runs are queued: procrastinate on PostgreSQL, the embedded queue
+    #: (threads of `uab serve` / `uab worker`) on SQLite; "embedded" also works on PostgreSQL
+    queue: Literal["auto", "embedded", "procrastinate"] = "auto"
+    #: runs executed at once by the embedded queue of one process
+    runner_threads: int = Field(default=2, ge=1, le=64)
+    #: how often a running run proves it is alive
+    run_heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
+    #: a run (embedded) or a worker (procrastinate) silent this long is presumed dead, and
+    #: its run is resumed elsewhere
+    run_lease_seconds: float = Field(default=30.0, ge=1)
+    #: deadline of a run's verification (the generated app's own checks and tests)
+    run_verify_timeout_seconds: float = Field(default=900.0, ge=10)
+    #: larger files are listed but not shown by GET /api/projects/{id}/files/{path}
+    file_view_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     #: requests with a larger body are refused with 413 before they are read
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: emit JSON log lines (default: in production)
@@ -121,6 +137,17 @@ class Settings(BaseSettings):
             echo=self.database_echo,
         )
 
+    @property
+    def projects_dir(self) -> Path:
+        """Each project's generated app, as a git repository, under its id."""
+        return self.data_dir / "projects"
+
+    @property
+    def uses_procrastinate(self) -> bool:
+        if self.queue == "auto":
+            return not self.database.is_sqlite
+        return self.queue == "procrastinate"
+
     def secret_key_value(self) -> str:
         """The key that signs and encrypts; generated once per data directory outside production."""
         if self.secret_key is not None:
@@ -131,6 +158,11 @@ class Settings(BaseSettings):
         """Refuse settings that are unsafe for the chosen environment."""
         problems = []
         database = self.database
+        if self.queue == "procrastinate" and database.is_sqlite:
+            problems.append(
+                "UAB_QUEUE=procrastinate needs PostgreSQL (UAB_DATABASE_URL); "
+                "on SQLite runs use the embedded queue."
+            )
         if self.env is Environment.PRODUCTION:
             problems += _production_secret_problems(self.secret_key)
             if database.url.get_backend_name() == "postgresql" and not _sets_sslmode(database.url):

@@ -23,6 +23,13 @@ from appbuilder.errors import MigrationError, RefusedError
 from appbuilder.services.seed import seed
 
 OUR_TABLES = set(Base.metadata.tables)
+#: procrastinate's job queue, installed on PostgreSQL by revision 0003
+QUEUE_TABLES = {
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_workers",
+}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -38,10 +45,22 @@ def _enum_types(engine: Engine) -> set[str]:
         )
 
 
+def _queue_functions(engine: Engine) -> int:
+    if engine.dialect.name != "postgresql":
+        return 0
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'procrastinate%'")
+            ).scalar_one()
+        )
+
+
 def test_upgrade_from_empty_builds_every_table(empty_engine: Engine) -> None:
     assert migrate.current_revision(empty_engine) is None
     migrate.upgrade(empty_engine)
-    assert _tables(empty_engine) == OUR_TABLES
+    queue = QUEUE_TABLES if empty_engine.dialect.name == "postgresql" else set()
+    assert _tables(empty_engine) == OUR_TABLES | queue
     assert migrate.current_revision(empty_engine) == migrate.head_revision()
 
 
@@ -61,18 +80,21 @@ def test_upgrade_downgrade_upgrade(empty_engine: Engine) -> None:
     migrate.downgrade(empty_engine, "base")
     assert _tables(empty_engine) == set()
     assert _enum_types(empty_engine) == set()
+    assert _queue_functions(empty_engine) == 0
     assert migrate.current_revision(empty_engine) is None
     migrate.upgrade(empty_engine)
-    assert _tables(empty_engine) == OUR_TABLES
+    queue = QUEUE_TABLES if empty_engine.dialect.name == "postgresql" else set()
+    assert _tables(empty_engine) == OUR_TABLES | queue
     assert migrate.schema_drift(empty_engine) == []
 
 
 def test_postgresql_enum_types_are_created(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine)
     if empty_engine.dialect.name == "postgresql":
-        assert _enum_types(empty_engine) == {
+        ours = {t for t in _enum_types(empty_engine) if not t.startswith("procrastinate_")}
+        assert ours == {
             "user_role", "subscription_tier", "project_template", "project_status",
-            "agent_type", "generation_status", "deployment_status",
+            "agent_type", "generation_status", "deployment_status", "run_status",
         }  # fmt: skip
     else:
         assert _enum_types(empty_engine) == set()
@@ -82,6 +104,7 @@ def test_drop_everything_leaves_an_empty_database(engine: Engine) -> None:
     migrate.drop_everything(engine)
     assert inspect(engine).get_table_names() == []
     assert _enum_types(engine) == set()
+    assert _queue_functions(engine) == 0
 
 
 def test_revision_autogenerates_what_changed(engine: Engine, tmp_path: Path) -> None:

@@ -38,6 +38,8 @@ SEED_FIELDS = {
         ("prompt", False), ("response", False), ("status", False), ("tokens_used", False),
         ("duration_ms", True), ("error_message", True), ("created_at", False),
         ("completed_at", True),
+        # beyond the seed: the run a step belongs to (issue 5)
+        ("run_id", True),
     ],
 }  # fmt: skip
 
@@ -81,7 +83,7 @@ def table(name: str) -> Table:
 def test_tables_are_plural_snake_case() -> None:
     assert set(Base.metadata.tables) == {
         "users", "projects", "generations", "api_keys", "deployments",
-        "auth_sessions", "login_failures",
+        "auth_sessions", "login_failures", "generation_runs", "run_events",
     }  # fmt: skip
 
 
@@ -124,7 +126,7 @@ def test_enum_columns_are_enforced_by_the_database() -> None:
 
 def test_generation_has_real_foreign_keys_to_project_and_user() -> None:
     targets = {fk.target_fullname for fk in table("generations").foreign_keys}
-    assert targets == {"projects.id", "users.id"}
+    assert targets == {"projects.id", "users.id", "generation_runs.id"}
 
 
 @pytest.mark.parametrize(("table_name", "column", "unique"), SEED_INDEXES)

@@ -8,11 +8,12 @@ one tree; two agents writing one path is a bug in the blueprints and fails the r
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from appbuilder.agents.auth import AuthAgent
 from appbuilder.agents.backend import BackendAgent
@@ -23,7 +24,7 @@ from appbuilder.agents.frontend import FrontendAgent
 from appbuilder.agents.integrations import IntegrationsAgent, needs_integrations
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import AppBuilderError
-from appbuilder.generator.files import FileTree, UnsafePathError, check_path, tree_hash
+from appbuilder.generator.files import FileTree, UnsafePathError, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.verify import Verification, verify_tree
 from appbuilder.spec.model import AppSpec
@@ -48,6 +49,56 @@ class Event:
     kind: EventKind
     agent: AgentType | None = None
     detail: str = ""
+    #: the finished or failed step's record
+    record: StepRecord | None = None
+
+
+class RunCancelled(AppBuilderError):  # noqa: N818 - a state, not a failure
+    """The run was asked to stop; raised at the next step boundary."""
+
+    code = "cancelled"
+
+
+class Journal(Protocol):
+    """Where a run keeps its progress, so a later attempt can resume it.
+
+    The orchestrator asks it which steps an earlier attempt finished (their outputs are
+    recomputed, as agents are deterministic, and checked against the recorded manifest,
+    but not recorded again) and tells it when steps start and end. ``cancel`` is set when
+    the run should stop; ``checkpoint`` raises ``RunCancelled`` between steps.
+    """
+
+    cancel: threading.Event
+
+    def completed(self, agent: AgentType) -> StepRecord | None: ...
+
+    def started(self, agent: AgentType) -> None: ...
+
+    def finished(self, record: StepRecord) -> None: ...
+
+    def checkpoint(self) -> None: ...
+
+
+@dataclass
+class MemoryJournal:
+    """A run that lives only as long as this process: ``uab generate`` on the command line."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    records: dict[AgentType, StepRecord] = field(default_factory=dict)
+
+    def completed(self, agent: AgentType) -> StepRecord | None:
+        record = self.records.get(agent)
+        return record if record and record.status is GenerationStatus.COMPLETED else None
+
+    def started(self, agent: AgentType) -> None:
+        pass
+
+    def finished(self, record: StepRecord) -> None:
+        self.records[record.agent] = record
+
+    def checkpoint(self) -> None:
+        if self.cancel.is_set():
+            raise RunCancelled("The run was cancelled.")
 
 
 class GenerationError(AppBuilderError):
@@ -133,10 +184,23 @@ class Orchestrator:
         self.on_event = on_event or (lambda _event: None)
 
     def generate(
-        self, spec: AppSpec, model: AppModel, *, verify: bool = True, timeout: float = 600
+        self,
+        spec: AppSpec,
+        model: AppModel,
+        *,
+        verify: bool = True,
+        timeout: float = 600,
+        journal: Journal | None = None,
     ) -> GenerationResult:
+        """Build, or with a journal from an earlier attempt, finish building the app.
+
+        Raises GenerationError when a step fails (verification failing is not an error:
+        the result says so) and RunCancelled when the journal's run is cancelled.
+        """
+        journal = journal or MemoryJournal()
         started = time.perf_counter()
         plan = make_plan(model)
+        journal.started(AgentType.ORCHESTRATOR)
         self.on_event(
             Event(
                 "planned",
@@ -144,24 +208,25 @@ class Orchestrator:
             )
         )
         records: list[StepRecord] = []
-        outputs = self._run_stages(spec, model, plan, records)
+        outputs = self._run_stages(spec, model, plan, records, journal)
         files = format_tree(self._merge(outputs, records))
         digest = tree_hash(files)
         verification = None
         if verify:
+            journal.checkpoint()
             self.on_event(Event("verifying"))
-            verification = verify_tree(files, timeout=timeout)
+            verification = verify_tree(files, timeout=timeout, cancel=journal.cancel)
+            journal.checkpoint()
             self.on_event(Event("verified", detail=verification.summary()))
-        records.append(
-            self._record(
-                model=model,
-                plan=plan,
-                files=files,
-                digest=digest,
-                verification=verification,
-                started=started,
-            )
+        record = self._record(
+            model=model,
+            plan=plan,
+            files=files,
+            digest=digest,
+            verification=verification,
+            started=started,
         )
+        records.append(record)
         return GenerationResult(
             spec=spec,
             model=model,
@@ -174,13 +239,21 @@ class Orchestrator:
         )
 
     def _run_stages(
-        self, spec: AppSpec, model: AppModel, plan: Plan, records: list[StepRecord]
+        self,
+        spec: AppSpec,
+        model: AppModel,
+        plan: Plan,
+        records: list[StepRecord],
+        journal: Journal,
     ) -> dict[AgentType, AgentOutput]:
         outputs: dict[AgentType, AgentOutput] = {}
         for stage in plan.stages:
+            journal.checkpoint()
             task = AgentInput(spec, model, plan, {a: o.files for a, o in outputs.items()})
             with ThreadPoolExecutor(max_workers=len(stage)) as pool:
-                futures = {agent: pool.submit(self._run_one, agent, task) for agent in stage}
+                futures = {
+                    agent: pool.submit(self._run_or_replay, agent, task, journal) for agent in stage
+                }
             for agent, future in futures.items():
                 output = future.result()
                 records.append(output.record)
@@ -196,6 +269,30 @@ class Orchestrator:
                 )
         return outputs
 
+    def _run_or_replay(self, agent: AgentType, task: AgentInput, journal: Journal) -> AgentOutput:
+        done = journal.completed(agent)
+        if done is None:
+            journal.started(agent)
+            output = self._run_one(agent, task)
+            journal.finished(output.record)
+            return output
+        # Finished by an earlier attempt: recompute its files, keep its record.
+        output = self.agents[agent].run(task)
+        recorded = _recorded_manifest(done)
+        if recorded is not None and recorded != manifest(output.files):
+            failed = StepRecord(
+                agent,
+                done.prompt,
+                "",
+                GenerationStatus.FAILED,
+                0,
+                0,
+                f"The {agent.value} agent's output differs from what an earlier attempt "
+                "recorded; the run cannot resume safely.",
+            )
+            return AgentOutput(files={}, record=failed)
+        return AgentOutput(files=output.files, record=done)
+
     def _run_one(self, agent: AgentType, task: AgentInput) -> AgentOutput:
         self.on_event(Event("agent_started", agent))
         started = time.perf_counter()
@@ -203,12 +300,12 @@ class Orchestrator:
             output = self.agents[agent].run(task)
         except Exception as error:
             message = f"{type(error).__name__}: {error}"
-            self.on_event(Event("agent_failed", agent, message))
             record = StepRecord(
                 agent, f"{agent.value} step", "", GenerationStatus.FAILED, 0, _ms(started), message
             )
+            self.on_event(Event("agent_failed", agent, message, record))
             return AgentOutput(files={}, record=record)
-        self.on_event(Event("agent_finished", agent, f"{len(output.files)} files"))
+        self.on_event(Event("agent_finished", agent, f"{len(output.files)} files", output.record))
         return output
 
     @staticmethod
@@ -272,6 +369,13 @@ class Orchestrator:
             duration_ms=_ms(started),
             error=verification.failing_output[-4000:] if failed and verification else None,
         )
+
+
+def _recorded_manifest(record: StepRecord) -> object:
+    try:
+        return json.loads(record.response)["files"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _ms(since: float) -> int:

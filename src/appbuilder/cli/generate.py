@@ -65,8 +65,26 @@ def generate(
     timeout: Annotated[
         float, typer.Option(help="Seconds the verification may take.", min=10)
     ] = 600,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Queue a run for this project (as its owner) instead of building locally; "
+            "its files go to the project's history.",
+        ),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="With --project: print the run's progress.")
+    ] = False,
 ) -> None:
-    """Generate an app, prove it works by running its own tests, and write it out."""
+    """Generate an app, prove it works by running its own tests, and write it out.
+
+    With --project, queue a run of that project instead (the API's POST /generate), and
+    with --follow print its live progress until it ends."""
+    if project is not None:
+        _run_project(project, spec_file, verify=verify, follow=follow)
+        return
     if template is None and spec_file is None:
         raise typer.BadParameter("give --template, --spec or both", param_hint="--template")
     started = time.perf_counter()
@@ -90,6 +108,46 @@ def generate(
         raise typer.Exit(1)
     written = write_tree(result.files, target, force=force, keep=LOCAL_STATE)
     _summary(result, target, time.perf_counter() - started, written.kept)
+
+
+def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follow: bool) -> None:
+    from appbuilder.cli._runtime import open_database  # noqa: PLC0415 - database commands only
+    from appbuilder.cli.follow import follow as follow_run  # noqa: PLC0415
+    from appbuilder.jobs import setup  # noqa: PLC0415
+    from appbuilder.services import runs  # noqa: PLC0415
+    from appbuilder.spec.loading import read_spec_file  # noqa: PLC0415
+
+    override = read_spec_file(spec_file) if spec_file is not None else None
+    with open_database() as db:
+        settings = db.settings
+        # On the embedded queue, a follower executes the run itself (unless a server or
+        # worker on the same database takes it first): nothing else needs to be running.
+        runner = (
+            None
+            if settings.uses_procrastinate or not follow
+            else setup.embedded_runner(settings, db.sessions, threads=1)
+        )
+        dispatcher = setup.dispatcher(settings, runner)
+        with db.sessions.begin() as session:
+            owner = runs.owner_of_project(session, project_id)
+            run = runs.start_run(
+                session, dispatcher, owner, project_id, spec=override, verify=verify
+            )
+            run_id = run.id
+        console.print(f"Run [bold]{run_id}[/] queued for project {escape(project_id)}.")
+        if not follow:
+            hint = "a worker (uab worker)" if settings.uses_procrastinate else "uab serve/worker"
+            console.print(f"It runs under {hint}; follow it with: uab generate -p {project_id} -f")
+            return
+        if runner is not None:
+            runner.start()
+        try:
+            status = follow_run(db.sessions, run_id)
+        finally:
+            if runner is not None:
+                runner.stop(grace=1)
+    if status != "COMPLETED":
+        raise typer.Exit(1)
 
 
 def _report_failure(result: GenerationResult, target: Path) -> None:

@@ -14,6 +14,7 @@ from appbuilder.cli import db, spec
 from appbuilder.cli._runtime import report_error
 from appbuilder.cli.generate import generate
 from appbuilder.cli.serve import serve
+from appbuilder.cli.worker import worker
 from appbuilder.errors import AppBuilderError
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(spec.app, name="spec")
 app.command()(serve)
 app.command()(generate)
+app.command()(worker)
 app.command()(spec.templates)
 
 

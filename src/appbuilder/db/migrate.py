@@ -24,6 +24,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
 
 import appbuilder.db.models  # noqa: F401  (registers every table)
+from appbuilder.db import queue_schema
 from appbuilder.db.base import Base
 from appbuilder.errors import MigrationError, RefusedError
 
@@ -156,6 +157,9 @@ def schema_drift(bind: Bind) -> list[Any]:
                 "compare_type": True,
                 "compare_server_default": True,
                 "render_as_batch": connection.dialect.name == "sqlite",
+                "include_name": lambda name, type_, _parent: (
+                    not (type_ == "table" and queue_schema.is_queue_object(name))
+                ),
             },
         )
         return list(compare_metadata(context, Base.metadata))
@@ -164,6 +168,8 @@ def schema_drift(bind: Bind) -> list[Any]:
 def drop_everything(bind: Bind) -> None:
     """Drop every table in the database's default schema, ours or not, and our enum types."""
     with _begin(bind) as connection:
+        if connection.dialect.name == "postgresql":
+            queue_schema.uninstall(connection)
         existing = MetaData()
         existing.reflect(connection)
         existing.drop_all(connection)

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from appbuilder.db.models import Generation, Project, User
+from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.enums import BUSY_PROJECT_STATUSES, ProjectStatus, ProjectTemplate
 from appbuilder.errors import ConflictError, NotFoundError, ValidationError
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.project_lifecycle import change_status
-from appbuilder.services.quotas import ensure_can_create_project, ensure_can_start_generation
+from appbuilder.services.quotas import ensure_can_create_project
 from appbuilder.spec.features import KNOWN_FEATURES
 
 MAX_NAME_LENGTH = 100
@@ -101,6 +101,7 @@ class ProjectWithGenerationPage:
     project: Project
     owner: OwnerSummary
     generations: Page[Generation]
+    latest_run: GenerationRun | None = None
 
 
 def get_project_with_generation_page(
@@ -108,8 +109,17 @@ def get_project_with_generation_page(
 ) -> ProjectWithGenerationPage:
     """Like get_project_with_generations, with the generations paginated (for the API)."""
     project, owner = _project_and_owner(session, project_id, owner_id)
+    latest = session.scalar(
+        select(GenerationRun)
+        .where(GenerationRun.project_id == project_id)
+        .order_by(GenerationRun.created_at.desc(), GenerationRun.id.desc())
+        .limit(1)
+    )
     return ProjectWithGenerationPage(
-        project=project, owner=owner, generations=_generation_page(session, project_id, page)
+        project=project,
+        owner=owner,
+        generations=_generation_page(session, project_id, page),
+        latest_run=latest,
     )
 
 
@@ -274,6 +284,24 @@ class ProjectChanges:
     status: ProjectStatus | None = None
 
 
+def _check_manual_status(project: Project, new: ProjectStatus) -> None:
+    """GENERATING belongs to runs: entered by starting one, left when it ends."""
+    if new is ProjectStatus.GENERATING:
+        raise ConflictError(
+            f"Start a generation with POST /api/projects/{project.id}/generate; "
+            "a run moves the project to GENERATING and back.",
+            status=project.status.value,
+            requested=new.value,
+        )
+    if project.status is ProjectStatus.GENERATING:
+        raise ConflictError(
+            "A run owns this project's status until it ends; cancel it with "
+            "POST /api/runs/{run_id}/cancel.",
+            status=project.status.value,
+            requested=new.value,
+        )
+
+
 def update_project(
     session: Session, project_id: str, changes: ProjectChanges, *, owner_id: str
 ) -> Project:
@@ -288,11 +316,8 @@ def update_project(
         project.config = changes.config
     if changes.features is not None:
         project.features = _clean_features(changes.features)
-    if changes.status is not None:
-        if changes.status is ProjectStatus.GENERATING and project.status is not changes.status:
-            owner = session.get(User, project.user_id)
-            assert owner is not None  # noqa: S101 - the foreign key guarantees it
-            ensure_can_start_generation(session, owner)
+    if changes.status is not None and changes.status is not project.status:
+        _check_manual_status(project, changes.status)
         change_status(project, changes.status)
     session.flush()
     return project

@@ -1,8 +1,9 @@
 """Tier quotas: one table, enforced here in the service layer so every interface (API,
 CLI, jobs) obeys the same limits.
 
-A "generation" for quota purposes is one run of the pipeline, which always has exactly
-one ORCHESTRATOR step; tokens are the sum over every step. Months are UTC calendar months.
+A "generation" for quota purposes is one run (a GenerationRun row, whatever its outcome);
+"at once" counts the user's queued and running runs; tokens are the sum over every step.
+Months are UTC calendar months.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from appbuilder.db.models import Generation, Project, User
+from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.db.types import utcnow
-from appbuilder.enums import AgentType, ProjectStatus, ProjectTemplate, SubscriptionTier
-from appbuilder.errors import QuotaExceededError
+from appbuilder.enums import ACTIVE_RUN_STATUSES, ProjectTemplate, SubscriptionTier
+from appbuilder.errors import ConcurrencyLimitError, QuotaExceededError
 
 ALL_TEMPLATES = frozenset(ProjectTemplate)
 DEPLOY_TARGETS = ("git", "docker", "ssh", "kubernetes")
@@ -104,30 +105,29 @@ def month_start(now: datetime | None = None) -> datetime:
     return datetime(now.year, now.month, 1, tzinfo=UTC)
 
 
-def _project_counts(session: Session, user_id: str) -> tuple[int, int]:
-    """(projects, projects generating now), in one statement."""
-    total, running = session.execute(
-        select(func.count(), func.count().filter(Project.status == ProjectStatus.GENERATING)).where(
-            Project.user_id == user_id
-        )
-    ).one()
-    return total or 0, running or 0
+def _project_count(session: Session, user_id: str) -> int:
+    return session.scalar(select(func.count()).where(Project.user_id == user_id)) or 0
 
 
 def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
     since = month_start()
-    projects, running = _project_counts(session, user_id)
-    runs, tokens = session.execute(
+    projects = _project_count(session, user_id)
+    runs, running = session.execute(
         select(
-            func.count().filter(Generation.agent_type == AgentType.ORCHESTRATOR),
-            func.coalesce(func.sum(Generation.tokens_used), 0),
-        ).where(Generation.user_id == user_id, Generation.created_at >= since)
+            func.count().filter(GenerationRun.created_at >= since),
+            func.count().filter(GenerationRun.status.in_(ACTIVE_RUN_STATUSES)),
+        ).where(GenerationRun.user_id == user_id)
     ).one()
+    tokens = session.scalar(
+        select(func.coalesce(func.sum(Generation.tokens_used), 0)).where(
+            Generation.user_id == user_id, Generation.created_at >= since
+        )
+    )
     return {
         "projects": projects,
         "generations_per_month": runs or 0,
         "tokens_per_month": int(tokens or 0),
-        "concurrent_generations": running,
+        "concurrent_generations": running or 0,
     }
 
 
@@ -158,7 +158,11 @@ def lowest_tier_lifting(limit: str, needed: int | ProjectTemplate | str) -> Subs
 def _refuse(user: User, limit: str, used: int | str, allowed: object, needed: object) -> None:
     upgrade = lowest_tier_lifting(limit, needed)  # type: ignore[arg-type]
     hint = f" Upgrade to {upgrade.value} to lift it." if upgrade else ""
-    raise QuotaExceededError(
+    error = QuotaExceededError
+    if limit == "concurrent_generations":
+        error = ConcurrencyLimitError
+        hint = " Wait for one to finish or cancel it." + hint
+    raise error(
         f"Your {user.subscription_tier.value} plan allows {_describe(limit, allowed)}.{hint}",
         limit=limit,
         used=used,
@@ -186,7 +190,7 @@ def ensure_can_create_project(session: Session, user: User, template: ProjectTem
     if template not in limits.templates:
         _refuse(user, "templates", template.value, limits.templates, template)
     if limits.projects is not None:
-        count, _running = _project_counts(session, user.id)
+        count = _project_count(session, user.id)
         if count >= limits.projects:
             _refuse(user, "projects", count, limits.projects, count + 1)
 

@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from appbuilder import __version__
 from appbuilder.db import migrate
 from appbuilder.db.session import make_engine, make_session_factory
+from appbuilder.jobs import setup
 from appbuilder.services import auth
 from appbuilder.settings import Environment, Settings, get_settings
-from appbuilder.web.api import admin, health, keys, projects, usage
+from appbuilder.web.api import admin, files, health, keys, projects, runs, usage
 from appbuilder.web.api import auth as auth_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
@@ -43,7 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = app.state.runner
+        if runner is not None:
+            runner.start()
         yield
+        if runner is not None:
+            await run_in_threadpool(runner.stop, settings.run_lease_seconds)
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -59,9 +66,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.head_revision = migrate.head_revision()
+    # The embedded queue runs jobs in this process; with procrastinate, workers do.
+    runner = (
+        None if settings.uses_procrastinate else setup.embedded_runner(settings, app.state.sessions)
+    )
+    app.state.runner = runner
+    app.state.dispatcher = setup.dispatcher(settings, runner)
 
     install_error_handlers(app)
-    for module in (health, auth_api, keys, projects, usage, admin):
+    for module in (health, auth_api, keys, projects, runs, files, usage, admin):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response carries the id

@@ -28,6 +28,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PermissionDeniedError.code: 403,
     errors.QuotaExceededError.code: 402,
     errors.RateLimitedError.code: 429,
+    errors.ConcurrencyLimitError.code: 429,
     errors.ExternalToolError.code: 502,
 }
 HTTP_CODES = {

@@ -23,6 +23,7 @@ from appbuilder.enums import (
     GenerationStatus,
     ProjectStatus,
     ProjectTemplate,
+    RunStatus,
     SubscriptionTier,
     UserRole,
 )
@@ -188,8 +189,11 @@ class ProjectOut(BaseModel):
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
     @property
     def allowed_next_statuses(self) -> list[ProjectStatus]:
-        """Statuses this project may move to next (PATCH status)."""
-        return list(ALLOWED_NEXT[self.status])
+        """Statuses this project may move to next by PATCH; GENERATING is entered and left
+        by runs (POST /api/projects/{id}/generate, POST /api/runs/{id}/cancel)."""
+        if self.status is ProjectStatus.GENERATING:
+            return []
+        return [s for s in ALLOWED_NEXT[self.status] if s is not ProjectStatus.GENERATING]
 
 
 class ProjectPage(BaseModel):
@@ -217,6 +221,7 @@ class GenerationOut(BaseModel):
     error_message: str | None
     created_at: datetime
     completed_at: datetime | None
+    run_id: str | None
 
 
 class GenerationPage(BaseModel):
@@ -230,6 +235,70 @@ class ProjectDetail(ProjectOut):
 
     user: OwnerOut
     generations: GenerationPage
+    latest_run: RunOut | None = Field(
+        default=None, description="The newest run: its status, and why it failed if it did."
+    )
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spec: dict[str, Any] | None = Field(
+        default=None,
+        description="An AppSpec (see `uab spec schema`) laid over the project's template "
+        "preset, instead of the spec saved in the project's config.",
+    )
+    verify: bool = Field(
+        default=True,
+        description="Run the generated app's own checks and tests before committing it.",
+    )
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    project_id: str
+    user_id: str
+    status: RunStatus
+    previous_status: ProjectStatus
+    spec_hash: str
+    verify: bool
+    cancel_requested: bool
+    attempts: int
+    error_message: str | None
+    tree_hash: str | None
+    commit_sha: str | None
+    files_count: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunDetail(RunOut):
+    steps: list[GenerationOut]
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class FileEntryOut(BaseModel):
+    path: str
+    size: int
+
+
+class FileTreeOut(BaseModel):
+    commit: str
+    files: list[FileEntryOut]
+
+
+class FileContentOut(BaseModel):
+    path: str
+    commit: str
+    size: int
+    binary: bool = Field(description="Not UTF-8 text: use /download for its bytes.")
+    too_large: bool = Field(description="Larger than the server's view limit: use /download.")
+    content: str | None = Field(description="The text, when neither binary nor too large.")
 
 
 class DeploymentOut(BaseModel):

@@ -10,6 +10,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 import appbuilder.db.models  # noqa: F401  (registers every table)
+from appbuilder.db import queue_schema
 from appbuilder.db.base import Base
 from appbuilder.db.session import make_engine
 from appbuilder.db.types import EncryptedText, UTCDateTime
@@ -31,6 +32,11 @@ def render_item(
     return False
 
 
+def include_name(name: str | None, type_: str, _parent: Any) -> bool:
+    """The job queue's tables belong to procrastinate, installed by revision 0003."""
+    return not (type_ == "table" and queue_schema.is_queue_object(name))
+
+
 def configure_options(connection: Connection) -> dict[str, Any]:
     return {
         "target_metadata": target_metadata,
@@ -38,6 +44,7 @@ def configure_options(connection: Connection) -> dict[str, Any]:
         "compare_type": True,
         "compare_server_default": True,
         "render_item": render_item,
+        "include_name": include_name,
     }
 
 

@@ -6,6 +6,7 @@ from appbuilder.db.models.deployment import Deployment
 from appbuilder.db.models.generation import Generation
 from appbuilder.db.models.login_failure import LoginFailure
 from appbuilder.db.models.project import Project
+from appbuilder.db.models.run import GenerationRun, RunEvent
 from appbuilder.db.models.user import User
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "AuthSession",
     "Deployment",
     "Generation",
+    "GenerationRun",
     "LoginFailure",
     "Project",
+    "RunEvent",
     "User",
 ]

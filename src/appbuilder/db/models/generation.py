@@ -5,16 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, Integer, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from appbuilder.db.base import Base
-from appbuilder.db.models._columns import created_at_column, enum_type, id_column, owner_column
+from appbuilder.db.models._columns import (
+    ID_COLUMN_LENGTH,
+    created_at_column,
+    enum_type,
+    id_column,
+    owner_column,
+)
 from appbuilder.db.types import UTCDateTime
 from appbuilder.enums import AgentType, GenerationStatus
 
 if TYPE_CHECKING:
     from appbuilder.db.models.project import Project
+    from appbuilder.db.models.run import GenerationRun
     from appbuilder.db.models.user import User
 
 
@@ -48,9 +55,14 @@ class Generation(Base):
 
     created_at: Mapped[datetime] = created_at_column()
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the run this step belongs to (rows from before runs existed have none)
+    run_id: Mapped[str | None] = mapped_column(
+        String(ID_COLUMN_LENGTH), ForeignKey("generation_runs.id", ondelete="CASCADE"), index=True
+    )
 
     project: Mapped[Project] = relationship(back_populates="generations", lazy="raise")
     user: Mapped[User] = relationship(back_populates="generations", lazy="raise")
+    run: Mapped[GenerationRun | None] = relationship(back_populates="generations", lazy="raise")
 
     def __repr__(self) -> str:
         return f"Generation(id={self.id!r}, agent={self.agent_type!s}, status={self.status!s})"

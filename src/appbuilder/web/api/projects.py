@@ -10,7 +10,6 @@ from pydantic import TypeAdapter
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
-from appbuilder.errors import PermissionDeniedError
 from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
@@ -28,6 +27,7 @@ from appbuilder.web.schemas import (
     ProjectOut,
     ProjectPage,
     ProjectPatch,
+    RunOut,
 )
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=AUTH_RESPONSES)
@@ -117,6 +117,7 @@ def get_project(
             items=GENERATIONS.validate_python(found.generations.items, from_attributes=True),
             next_cursor=found.generations.next_cursor,
         ),
+        latest_run=None if found.latest_run is None else RunOut.model_validate(found.latest_run),
     )
 
 
@@ -129,12 +130,7 @@ def update_project(
     project_id: ProjectId, body: ProjectPatch, principal: Writer, session: SessionDep
 ) -> ProjectOut:
     """Change fields; a status change must follow the lifecycle (409 names the allowed ones).
-    Moving to GENERATING starts a run: it needs `generations:write` and counts against quotas."""
-    if body.status is ProjectStatus.GENERATING and not principal.has(Scope.GENERATIONS_WRITE):
-        raise PermissionDeniedError(
-            "Starting a generation needs the 'generations:write' scope.",
-            scope=Scope.GENERATIONS_WRITE.value,
-        )
+    GENERATING is not set by hand: POST /generate starts a run, and the run ends it."""
     project = projects.update_project(
         session,
         project_id,

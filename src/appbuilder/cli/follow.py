@@ -1,0 +1,63 @@
+"""Following a run from the terminal: the same event log the SSE stream serves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.markup import escape
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.cli._runtime import console
+from appbuilder.jobs import events
+
+POLL_SECONDS = 0.25
+
+
+def _finished(data: dict[str, Any]) -> str:
+    colour = "green" if data.get("status") == "COMPLETED" else "red"
+    tail = f", commit {str(data['commit'])[:12]}" if data.get("commit") else ""
+    error = f": {escape(str(data['error']))}" if data.get("error") else ""
+    return (
+        f"[bold {colour}]Run {data.get('status')}[/]{error}{tail}; "
+        f"project {data.get('project_status')}"
+    )
+
+
+def _agent(data: dict[str, Any]) -> str:
+    return str(data.get("agent", "")).lower()
+
+
+_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "queued": lambda d: "Queued: " + " → ".join(" + ".join(s) for s in d.get("plan", [])),
+    "started": lambda d: (
+        f"{'Resumed' if d.get('resumed') else 'Started'} (attempt {d.get('attempt')})"
+    ),
+    "step_started": lambda d: f"  [cyan]▸[/] {_agent(d)} running",
+    "step_finished": lambda d: f"  [green]✓[/] {_agent(d)} {d.get('duration_ms')} ms",
+    "step_failed": lambda d: f"  [red]✗[/] {_agent(d)} failed: {escape(str(d.get('error')))}",
+    "log": lambda d: f"  {escape(str(d.get('line')))}",
+    events.FINISHED: _finished,
+}
+
+
+def describe(kind: str, data: dict[str, Any]) -> str:
+    """One terminal line for one event."""
+    line = _LINES.get(kind)
+    return line(data) if line else f"  {escape(kind)}"
+
+
+def follow(sessions: sessionmaker[Session], run_id: str) -> str:
+    """Print the run's events until it finishes; returns its final status."""
+    seen = 0
+    while True:
+        with sessions() as session:
+            batch = events.read(session, run_id, seen)
+        for event in batch:
+            console.print(describe(event.kind, event.data), highlight=False)
+            seen = event.seq
+            if event.kind == events.FINISHED:
+                return str(event.data.get("status"))
+        if not batch:
+            time.sleep(POLL_SECONDS)

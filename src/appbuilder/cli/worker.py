@@ -1,0 +1,52 @@
+"""``uab worker``: executes generation runs, as many processes and machines as you like."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from appbuilder.cli._runtime import console, open_database
+from appbuilder.jobs import setup
+
+
+def worker(
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=64, help="Runs at once.")
+    ] = 2,
+) -> None:
+    """Run generation jobs until stopped (SIGTERM or Ctrl-C finishes the current runs).
+
+    On PostgreSQL this is a procrastinate worker; workers also re-queue the runs of
+    workers that died. On SQLite it runs the embedded queue, like `uab serve` does.
+    """
+    with open_database() as db:
+        settings = db.settings
+        context = setup.run_context(settings, db.sessions)
+        if settings.uses_procrastinate:
+            from appbuilder.jobs.queue import Queue  # noqa: PLC0415 - PostgreSQL only
+
+            console.print(f"Worker: procrastinate, {concurrency} at once. Ctrl-C to stop.")
+            Queue(settings.database.url).run_worker(
+                context,
+                concurrency=concurrency,
+                heartbeat=settings.run_heartbeat_seconds,
+                stalled_after=settings.run_lease_seconds,
+            )
+            return
+        runner = setup.embedded_runner(settings, db.sessions, threads=concurrency)
+        stop = threading.Event()
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        console.print(f"Worker: embedded queue, {concurrency} at once. Ctrl-C to stop.")
+        runner.start()
+        stop.wait()
+        console.print("Stopping: finishing the current runs...")
+        runner.stop(grace=settings.run_lease_seconds)

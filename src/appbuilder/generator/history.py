@@ -1,0 +1,203 @@
+"""A project's output as a git repository: one commit per successful run.
+
+Commits are written with ``git fast-import`` straight from the in-memory tree (one process,
+no temporary files), then the work tree is reset to it so the folder can be used as it is
+(``make run``). Reads go through git objects, never the file system, so a request can only
+ever see what a commit holds: no path can reach outside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from appbuilder.errors import ExternalToolError, NotFoundError
+from appbuilder.generator.files import FileTree, check_path
+
+BRANCH = "main"
+AUTHOR = "Ultimate App Builder <builder@appbuilder.invalid>"
+#: how much of a file's start decides "binary" (git's own rule: a NUL byte in the first 8000)
+BINARY_SNIFF = 8000
+_GIT_ENV = {
+    # no system or user configuration (signing, hooks, templates) can change what we write
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_TERMINAL_PROMPT": "0",
+    "LC_ALL": "C",
+}
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    size: int
+    sha: str
+
+
+@dataclass(frozen=True)
+class Blob:
+    path: str
+    size: int
+    content: bytes | None  # None when larger than the limit asked for
+
+    @property
+    def binary(self) -> bool:
+        return self.content is not None and (
+            b"\0" in self.content[:BINARY_SNIFF] or not _is_utf8(self.content)
+        )
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class ProjectHistory:
+    """The repository of one project at ``path`` (created on the first commit)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def exists(self) -> bool:
+        return (self.path / ".git").is_dir()
+
+    def _git(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
+        env = {**os.environ, **_GIT_ENV}
+        try:
+            done = subprocess.run(  # noqa: S603 - fixed git arguments, no shell
+                ["git", *args],  # noqa: S607 - git from PATH, like a user's own
+                cwd=self.path,
+                input=stdin,
+                capture_output=True,
+                env=env,
+                check=False,
+            )
+        except FileNotFoundError as error:
+            message = "git is not installed; it keeps each project's history."
+            raise ExternalToolError(message) from error
+        if check and done.returncode != 0:
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise ExternalToolError(
+                f"git {args[0]} failed: {lines[-1] if lines else done.returncode}"
+            )
+        return done.stdout
+
+    def _init(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.exists:
+            self._git("init", "--quiet", f"--initial-branch={BRANCH}")
+        # A writer killed mid-commit leaves lock files; only one run writes at a time (its
+        # lease), so a lock found here is stale.
+        for lock in (f"refs/heads/{BRANCH}.lock", "index.lock", "HEAD.lock"):
+            (self.path / ".git" / lock).unlink(missing_ok=True)
+
+    def head(self) -> str | None:
+        if not self.exists:
+            return None
+        out = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}", check=False)
+        return out.decode().strip() or None
+
+    def find_commit(self, marker: str) -> str | None:
+        """The newest commit whose message contains ``marker`` (a run id), if any."""
+        if self.head() is None:
+            return None
+        out = self._git("log", "--format=%H", "-F", f"--grep={marker}", "-n", "1", BRANCH)
+        return out.decode().strip() or None
+
+    def commit(self, files: FileTree, message: str, *, when: datetime, marker: str) -> str:
+        """Commit ``files`` as the whole tree; idempotent per ``marker`` (a retried run that
+        already committed gets its commit back instead of a second one)."""
+        self._init()
+        existing = self.find_commit(marker)
+        if existing:
+            return existing
+        parent = self.head()
+        stamp = f"{int(when.timestamp())} +0000"
+        encoded = message.encode("utf-8")
+        stream = bytearray()
+        stream += f"commit refs/heads/{BRANCH}\n".encode()
+        stream += f"author {AUTHOR} {stamp}\ncommitter {AUTHOR} {stamp}\n".encode()
+        stream += f"data {len(encoded)}\n".encode() + encoded + b"\n"
+        if parent:
+            stream += f"from {parent}\n".encode()
+        stream += b"deleteall\n"
+        for path, content in sorted(files.items()):
+            check_path(path)
+            stream += f"M 100644 inline {path}\ndata {len(content)}\n".encode()
+            stream += content + b"\n"
+        stream += b"done\n"
+        self._git("fast-import", "--quiet", "--done", stdin=bytes(stream))
+        self._git("reset", "--hard", "--quiet", BRANCH)
+        head = self.head()
+        if head is None:  # pragma: no cover - fast-import succeeded, so the ref exists
+            raise ExternalToolError("git fast-import wrote no commit")
+        return head
+
+    def resolve(self, commit: str | None) -> str:
+        """A full commit id of this repository: ``commit`` (hex, checked) or the latest."""
+        head = self.head()
+        if head is None:
+            raise NotFoundError("Generated files of project", "(none yet: run a generation)")
+        if commit is None:
+            return head
+        out = self._git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", check=False)
+        sha = out.decode().strip()
+        if not sha:
+            raise NotFoundError("Commit", commit)
+        return sha
+
+    def tree(self, commit: str) -> list[TreeEntry]:
+        out = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", commit)
+        entries = []
+        for line in out.split(b"\0"):
+            if not line:
+                continue
+            meta, path = line.split(b"\t", 1)
+            _mode, _kind, sha, size = meta.split()
+            entries.append(TreeEntry(path.decode("utf-8", "replace"), int(size), sha.decode()))
+        return entries
+
+    def read(self, commit: str, path: str, *, limit: int) -> Blob:
+        """One file of a commit; its content only when it is at most ``limit`` bytes."""
+        check_path(path)
+        spec = f"{commit}:{path}"
+        kind = self._git("cat-file", "-t", spec, check=False).decode().strip()
+        if kind != "blob":
+            raise NotFoundError("File", path)
+        size = int(self._git("cat-file", "-s", spec).decode().strip())
+        content = self._git("cat-file", "blob", spec) if size <= limit else None
+        return Blob(path, size, content)
+
+    def diff(self, old: str, new: str) -> str:
+        out = self._git(
+            "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--binary", old, new
+        )
+        return out.decode("utf-8", "replace")
+
+    def archive(self, commit: str, prefix: str) -> Iterator[bytes]:
+        """A zip of the commit, streamed as git writes it."""
+        env = {**os.environ, **_GIT_ENV}
+        process = subprocess.Popen(  # noqa: S603 - fixed git arguments, no shell
+            ["git", "archive", "--format=zip", f"--prefix={prefix}/", commit],  # noqa: S607
+            cwd=self.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        assert process.stdout is not None  # noqa: S101 - asked for a pipe
+        try:
+            while chunk := process.stdout.read(64 * 1024):
+                yield chunk
+        finally:
+            process.stdout.close()
+            if process.poll() is None:
+                process.kill()
+            process.wait()

@@ -1,0 +1,49 @@
+"""The run event log: what the live progress stream and ``--follow`` read.
+
+Events are numbered 1, 2, 3... per run. The number comes from the run row, incremented in
+the same transaction that inserts the event: that row lock is held until commit, so events
+become visible in number order and a reader that asks for "after N" never skips one that
+commits late (which ids from a sequence would allow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from appbuilder.db.models import GenerationRun, RunEvent
+
+#: the kind of the last event of every run
+FINISHED = "finished"
+MAX_EVENTS_PER_READ = 500
+
+
+@dataclass(frozen=True)
+class EventOut:
+    seq: int
+    kind: str
+    data: dict[str, Any]
+
+
+def append(session: Session, run_id: str, kind: str, **data: Any) -> int:
+    seq = session.execute(
+        update(GenerationRun)
+        .where(GenerationRun.id == run_id)
+        .values(event_seq=GenerationRun.event_seq + 1)
+        .returning(GenerationRun.event_seq)
+    ).scalar_one()
+    session.add(RunEvent(run_id=run_id, seq=seq, kind=kind, data=data))
+    return int(seq)
+
+
+def read(session: Session, run_id: str, after: int = 0) -> list[EventOut]:
+    rows = session.execute(
+        select(RunEvent.seq, RunEvent.kind, RunEvent.data)
+        .where(RunEvent.run_id == run_id, RunEvent.seq > after)
+        .order_by(RunEvent.seq)
+        .limit(MAX_EVENTS_PER_READ)
+    ).all()
+    return [EventOut(seq, kind, data) for seq, kind, data in rows]

@@ -1,0 +1,163 @@
+"""The embedded queue: runs execute in threads of the process that serves the API (or of
+``uab worker``), with nothing to install.
+
+The runs table is the queue. A thread claims the oldest QUEUED run whose backoff has
+passed, or a RUNNING run whose heartbeat went stale (its process died: this is how runs
+are picked up after a restart), in the same transaction that marks it taken. Several
+processes on one database share the work safely: the claim is a single write under the
+database's lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.db.models import GenerationRun
+from appbuilder.db.types import new_id, utcnow
+from appbuilder.enums import RunStatus
+from appbuilder.jobs.pipeline import RunContext, execute_run, fail_for_good, is_transient
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def _claimable(lease: float) -> object:
+    now = utcnow()
+    return or_(
+        and_(
+            GenerationRun.status == RunStatus.QUEUED,
+            or_(GenerationRun.not_before.is_(None), GenerationRun.not_before <= now),
+        ),
+        and_(
+            GenerationRun.status == RunStatus.RUNNING,
+            or_(
+                GenerationRun.heartbeat_at.is_(None),
+                GenerationRun.heartbeat_at < now - timedelta(seconds=lease),
+            ),
+        ),
+    )
+
+
+def reserve_next(sessions: sessionmaker[Session], lease: float) -> str | None:
+    """Mark the next claimable run as taken (a fresh heartbeat) and return its id."""
+    with sessions.begin() as session:
+        run_id: str | None = session.scalar(
+            select(GenerationRun.id)
+            .where(_claimable(lease))  # type: ignore[arg-type]
+            .order_by(GenerationRun.created_at, GenerationRun.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if run_id is None:
+            return None
+        # RUNNING with a fresh heartbeat and a placeholder claim: no other thread or
+        # process can take it before execute_run claims it for real.
+        session.execute(
+            update(GenerationRun)
+            .where(GenerationRun.id == run_id)
+            .values(status=RunStatus.RUNNING, heartbeat_at=utcnow(), claim=new_id())
+        )
+        return run_id
+
+
+class InProcessRunner:
+    def __init__(
+        self,
+        context: RunContext,
+        *,
+        threads: int = 2,
+        poll_seconds: float = 1.0,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        self.context = context
+        self.threads = threads
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._workers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for number in range(self.threads):
+            thread = threading.Thread(target=self._loop, name=f"uab-runner-{number}", daemon=True)
+            thread.start()
+            self._workers.append(thread)
+
+    def wake(self) -> None:
+        """A run was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self, grace: float = 30.0) -> bool:
+        """Take no new runs; wait up to ``grace`` seconds for the current ones. A run still
+        going after that is left to its lease: the next process resumes it. True when
+        every thread finished."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._workers:
+            thread.join(grace)
+        return not any(t.is_alive() for t in self._workers)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                run_id = reserve_next(self.context.sessions, self.lease_seconds)
+            except Exception:
+                log.warning("could not look for queued runs", exc_info=True)
+                run_id = None
+            if run_id is None:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            self.run_one(run_id)
+
+    def run_one(self, run_id: str) -> None:
+        try:
+            execute_run(self.context, run_id)
+        except Exception as error:
+            if is_transient(error) and self._back_off(run_id):
+                log.warning("run %s: transient failure, will retry: %s", run_id, error)
+                return
+            log.exception("run %s failed for good", run_id)
+            try:
+                fail_for_good(self.context, run_id, f"Internal error: {type(error).__name__}")
+            except Exception:
+                log.exception("run %s: could not record the failure", run_id)
+
+    def _back_off(self, run_id: str) -> bool:
+        """Queue the run again after 2, 4, 8... seconds; False when attempts ran out."""
+        try:
+            with self.context.sessions.begin() as session:
+                run = session.get(GenerationRun, run_id)
+                if run is None or not run.active or run.attempts >= MAX_ATTEMPTS:
+                    return False
+                run.status = RunStatus.QUEUED
+                run.claim = None
+                run.not_before = utcnow() + timedelta(seconds=2**run.attempts)
+                return True
+        except Exception:
+            # still unreachable: the lease expires and a later poll takes the run again
+            return True
+
+
+class EmbeddedDispatcher:
+    """The embedded queue's side of starting a run: the QUEUED row is the job, so there is
+    nothing to insert; after commit, the local runner (if this process has one) is woken."""
+
+    def __init__(self, runner: InProcessRunner | None = None) -> None:
+        self.runner = runner
+
+    def enqueue(self, session: Session, run: GenerationRun) -> None:
+        pass
+
+    def cancel_waiting(self, session: Session, run: GenerationRun) -> None:
+        pass
+
+    def notify(self) -> None:
+        if self.runner is not None:
+            self.runner.wake()

@@ -1,0 +1,78 @@
+"""A project's generated files, read from its history (one commit per completed run).
+
+Versions are named by run id (what users see), never by a raw path: the run must be the
+project's and completed, and files are read from git objects, so nothing outside the
+project's repository is reachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from appbuilder.db.models import GenerationRun, Project
+from appbuilder.enums import RunStatus
+from appbuilder.errors import NotFoundError
+from appbuilder.generator.history import Blob, ProjectHistory, TreeEntry
+from appbuilder.jobs.pipeline import project_folder
+from appbuilder.services.projects import get_project
+
+
+@dataclass(frozen=True)
+class Version:
+    project: Project
+    history: ProjectHistory
+    commit: str
+    run_id: str | None
+
+
+def _completed_run(session: Session, project_id: str, run_id: str | None) -> GenerationRun:
+    query = select(GenerationRun).where(
+        GenerationRun.project_id == project_id,
+        GenerationRun.status == RunStatus.COMPLETED,
+        GenerationRun.commit_sha.is_not(None),
+    )
+    if run_id is not None:
+        query = query.where(GenerationRun.id == run_id)
+    run = session.scalar(query.order_by(GenerationRun.finished_at.desc()).limit(1))
+    if run is None:
+        if run_id is not None:
+            raise NotFoundError("Completed run", run_id)
+        raise NotFoundError("Generated files of project", project_id)
+    return run
+
+
+def version(
+    session: Session,
+    projects_dir: Path,
+    project_id: str,
+    run_id: str | None,
+    *,
+    owner_id: str | None,
+) -> Version:
+    """The project's files as a run left them (default: the latest completed run)."""
+    project = get_project(session, project_id, owner_id=owner_id)
+    run = _completed_run(session, project.id, run_id)
+    history = ProjectHistory(project_folder(projects_dir, project.id))
+    assert run.commit_sha is not None  # noqa: S101 - selected for it
+    return Version(project, history, history.resolve(run.commit_sha), run.id)
+
+
+def tree(found: Version) -> list[TreeEntry]:
+    return found.history.tree(found.commit)
+
+
+def read(found: Version, path: str, *, limit: int) -> Blob:
+    return found.history.read(found.commit, path, limit=limit)
+
+
+def archive(found: Version) -> Iterator[bytes]:
+    return found.history.archive(found.commit, prefix=found.project.id)
+
+
+def diff(old: Version, new: Version) -> str:
+    return new.history.diff(old.commit, new.commit)

@@ -1,0 +1,219 @@
+"""Generation runs as users see them: start, cancel, read, follow.
+
+Starting a run is one transaction: quotas are checked under the user's lock, the run and
+its PENDING steps are inserted, the project becomes GENERATING and the job is enqueued. A
+project can't have two active runs: the check here names the running one, and a partial
+unique index catches the race two simultaneous requests would otherwise win together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from appbuilder.agents.orchestrator import make_plan
+from appbuilder.db.models import Generation, GenerationRun, Project, User
+from appbuilder.enums import (
+    ACTIVE_RUN_STATUSES,
+    BUSY_PROJECT_STATUSES,
+    AgentType,
+    GenerationStatus,
+    ProjectStatus,
+)
+from appbuilder.errors import ConflictError, NotFoundError
+from appbuilder.jobs import events
+from appbuilder.jobs.dispatch import Dispatcher
+from appbuilder.jobs.pipeline import settle_cancelled
+from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
+from appbuilder.services.project_lifecycle import change_status
+from appbuilder.services.projects import get_project
+from appbuilder.services.quotas import ensure_can_start_generation
+from appbuilder.spec.loading import build_spec
+from appbuilder.spec.model import AppSpec
+from appbuilder.spec.validation import resolve
+
+ORCHESTRATOR_PROMPT = "Plan the agents, merge their files, verify the app, commit it."
+
+
+def _owned_by(owner_id: str | None) -> ColumnElement[bool]:
+    return true() if owner_id is None else GenerationRun.user_id == owner_id
+
+
+def active_run(session: Session, project_id: str) -> GenerationRun | None:
+    return session.scalar(
+        select(GenerationRun).where(
+            GenerationRun.project_id == project_id,
+            GenerationRun.status.in_(ACTIVE_RUN_STATUSES),
+        )
+    )
+
+
+def spec_for(project: Project, override: dict[str, Any] | None) -> AppSpec:
+    """The project's spec: its template's preset, the spec saved in its config (or the
+    request's), its name, description and features."""
+    saved = project.config.get("spec") if isinstance(project.config, dict) else None
+    data = dict(override if override is not None else (saved if isinstance(saved, dict) else {}))
+    if data.get("template") == project.template.value:
+        del data["template"]  # saying the project's own template again is fine
+    data.setdefault("description", project.description or "")
+    features = [*data.get("features", []), *project.features]
+    data["features"] = list(dict.fromkeys(features))
+    return build_spec(data, template=project.template, name=project.name)
+
+
+def start_run(
+    session: Session,
+    dispatcher: Dispatcher,
+    user: User,
+    project_id: str,
+    *,
+    spec: dict[str, Any] | None = None,
+    verify: bool = True,
+) -> GenerationRun:
+    project = get_project(session, project_id, owner_id=user.id, for_update=True)
+    running = active_run(session, project.id)
+    if running is not None:
+        raise ConflictError(
+            f"Project {project.id!r} is already generating (run {running.id!r}); "
+            "wait for it or cancel it.",
+            run_id=running.id,
+            run_status=running.status.value,
+        )
+    if project.status in BUSY_PROJECT_STATUSES:
+        raise ConflictError(
+            f"A {project.status.value} project can't start a generation.",
+            status=project.status.value,
+        )
+    chosen = spec_for(project, spec)
+    model = resolve(chosen)  # SpecError (422) lists every problem
+    ensure_can_start_generation(session, user)
+    previous = project.status
+    change_status(project, ProjectStatus.GENERATING)
+    run = GenerationRun(
+        project_id=project.id,
+        user_id=user.id,
+        previous_status=previous,
+        spec=chosen.model_dump(mode="json"),
+        spec_hash=model.spec_hash,
+        verify=verify,
+    )
+    session.add(run)
+    try:
+        session.flush()
+    except IntegrityError as error:  # the partial unique index: a simultaneous start won
+        raise ConflictError(f"Project {project.id!r} is already generating.") from error
+    plan = make_plan(model)
+    steps = [(a, plan.reasons[a]) for a in plan.agents]
+    steps.append((AgentType.ORCHESTRATOR, ORCHESTRATOR_PROMPT))
+    session.add_all(
+        Generation(
+            run_id=run.id,
+            project_id=project.id,
+            user_id=user.id,
+            agent_type=agent,
+            prompt=prompt,
+            response="",
+            status=GenerationStatus.PENDING,
+        )
+        for agent, prompt in steps
+    )
+    events.append(
+        session,
+        run.id,
+        "queued",
+        plan=[[a.value for a in stage] for stage in plan.stages],
+        spec_hash=model.spec_hash,
+        verify=verify,
+    )
+    dispatcher.enqueue(session, run)
+    session.flush()
+    return run
+
+
+def owner_of_project(session: Session, project_id: str) -> User:
+    """For the command line, which acts as the project's owner (it has the database)."""
+    project = get_project(session, project_id, owner_id=None)
+    return session.get_one(User, project.user_id)
+
+
+def get_run(session: Session, run_id: str, *, owner_id: str | None) -> GenerationRun:
+    run = session.scalar(
+        select(GenerationRun).where(GenerationRun.id == run_id, _owned_by(owner_id))
+    )
+    if run is None:
+        raise NotFoundError("Run", run_id)
+    return run
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: GenerationRun
+    steps: list[Generation]
+
+
+def get_run_detail(session: Session, run_id: str, *, owner_id: str | None) -> RunDetail:
+    run = get_run(session, run_id, owner_id=owner_id)
+    steps = list(
+        session.scalars(
+            select(Generation)
+            .where(Generation.run_id == run.id)
+            .order_by(Generation.created_at, Generation.id)
+        )
+    )
+    return RunDetail(run, steps)
+
+
+RUNS_NEWEST_FIRST = SortKey(GenerationRun.created_at, GenerationRun.id, descending=True)
+
+
+def list_project_runs(
+    session: Session, project_id: str, page: PageRequest, *, owner_id: str | None
+) -> Page[GenerationRun]:
+    get_project(session, project_id, owner_id=owner_id)
+    query = select(GenerationRun).where(GenerationRun.project_id == project_id)
+    rows = session.scalars(paginate(query, RUNS_NEWEST_FIRST, page)).all()
+    return to_page(rows, page, RUNS_NEWEST_FIRST)
+
+
+def cancel_run(
+    session: Session, dispatcher: Dispatcher, run_id: str, *, owner_id: str | None
+) -> GenerationRun:
+    """A queued run ends CANCELLED at once; a running one is asked to stop, and its worker
+    ends it at the next step boundary (or kills its verification). Cancelling a run that
+    already ended is a 409 naming its state."""
+    run = session.scalar(
+        select(GenerationRun)
+        .where(GenerationRun.id == run_id, _owned_by(owner_id))
+        .with_for_update()
+    )
+    if run is None:
+        raise NotFoundError("Run", run_id)
+    if not run.active:
+        raise ConflictError(
+            f"Run {run.id!r} already ended {run.status.value}.", run_status=run.status.value
+        )
+    if run.cancel_requested:
+        return run
+    run.cancel_requested = True
+    if run.claim is None:  # nobody has taken it: no worker will come to end it
+        dispatcher.cancel_waiting(session, run)
+        settle_cancelled(session, run)
+    else:
+        events.append(session, run.id, "log", line="Cancel requested; stopping at the next step.")
+    session.flush()
+    return run
+
+
+def read_events(
+    session: Session, run_id: str, after: int, *, owner_id: str | None
+) -> tuple[GenerationRun, list[events.EventOut]]:
+    run = get_run(session, run_id, owner_id=owner_id)
+    return run, events.read(session, run.id, after)
+
+
+def project_of(session: Session, run: GenerationRun) -> Project:
+    return session.get_one(Project, run.project_id)

@@ -1,0 +1,127 @@
+"""A project's generated files: the tree, one file, a zip, a diff between two runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from appbuilder.security.scopes import Scope
+from appbuilder.services import project_files
+from appbuilder.services.auth import Principal
+from appbuilder.web.deps import SessionDep, owner_filter, require
+from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, Responses, describe, merge
+from appbuilder.web.schemas import ID_PATTERN, FileContentOut, FileEntryOut, FileTreeOut
+
+router = APIRouter(prefix="/api/projects/{project_id}", tags=["files"], responses=AUTH_RESPONSES)
+
+Reader = Annotated[Principal, Depends(require(Scope.PROJECTS_READ))]
+ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+RunId = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        pattern=ID_PATTERN,
+        description="A completed run of this project (default: the latest).",
+    ),
+]
+BAD_PATH: Responses = {422: describe("The path is not a safe relative path; details name the rule")}
+
+
+def _version(
+    request: Request, session: SessionDep, project_id: str, run: str | None, principal: Principal
+) -> project_files.Version:
+    return project_files.version(
+        session,
+        request.app.state.settings.projects_dir,
+        project_id,
+        run,
+        owner_id=owner_filter(principal),
+    )
+
+
+@router.get("/files", response_model=FileTreeOut, responses=NOT_FOUND)
+def list_files(
+    project_id: ProjectId,
+    principal: Reader,
+    session: SessionDep,
+    request: Request,
+    run: RunId = None,
+) -> FileTreeOut:
+    """Every file of the project as a run left it, with sizes."""
+    found = _version(request, session, project_id, run, principal)
+    entries = project_files.tree(found)
+    return FileTreeOut(
+        commit=found.commit, files=[FileEntryOut(path=e.path, size=e.size) for e in entries]
+    )
+
+
+@router.get(
+    "/files/{path:path}", response_model=FileContentOut, responses=merge(NOT_FOUND, BAD_PATH)
+)
+def read_file(
+    project_id: ProjectId,
+    path: Annotated[str, Path(min_length=1, max_length=1024)],
+    principal: Reader,
+    session: SessionDep,
+    request: Request,
+    run: RunId = None,
+) -> FileContentOut:
+    """One file's text. Binary files and files over the view limit come without content
+    (`binary` / `too_large` say which); `/download` has every byte."""
+    found = _version(request, session, project_id, run, principal)
+    blob = project_files.read(found, path, limit=request.app.state.settings.file_view_max_bytes)
+    binary = blob.binary
+    return FileContentOut(
+        path=blob.path,
+        commit=found.commit,
+        size=blob.size,
+        binary=binary,
+        too_large=blob.content is None,
+        content=None if binary or blob.content is None else blob.content.decode("utf-8"),
+    )
+
+
+@router.get(
+    "/download",
+    response_class=StreamingResponse,
+    responses=merge(NOT_FOUND, {200: {"content": {"application/zip": {}}, "description": "zip"}}),
+)
+def download(
+    project_id: ProjectId,
+    principal: Reader,
+    session: SessionDep,
+    request: Request,
+    run: RunId = None,
+) -> StreamingResponse:
+    """The project's files as a zip, streamed (default: the latest completed run)."""
+    found = _version(request, session, project_id, run, principal)
+    name = f"{found.project.id}-{found.commit[:12]}.zip"
+    return StreamingResponse(
+        project_files.archive(found),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/diff",
+    response_class=PlainTextResponse,
+    responses=merge(NOT_FOUND, {200: {"content": {"text/x-diff": {}}, "description": "diff"}}),
+)
+def diff(
+    project_id: ProjectId,
+    principal: Reader,
+    session: SessionDep,
+    request: Request,
+    from_run: Annotated[str, Query(alias="from", min_length=1, max_length=64, pattern=ID_PATTERN)],
+    to_run: Annotated[
+        str | None, Query(alias="to", min_length=1, max_length=64, pattern=ID_PATTERN)
+    ] = None,
+) -> PlainTextResponse:
+    """A unified diff from one completed run's files to another's (default: the latest)."""
+    old = _version(request, session, project_id, from_run, principal)
+    new = _version(request, session, project_id, to_run, principal)
+    return PlainTextResponse(project_files.diff(old, new), media_type="text/x-diff")

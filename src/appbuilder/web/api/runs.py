@@ -1,0 +1,191 @@
+"""Generation runs: start one, follow it live, cancel it, read its steps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from appbuilder.db.models import GenerationRun
+from appbuilder.jobs import events
+from appbuilder.security.scopes import Scope
+from appbuilder.services import runs
+from appbuilder.services.auth import Principal
+from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from appbuilder.web.deps import SessionDep, owner_filter, require
+from appbuilder.web.errors import (
+    AUTH_RESPONSES,
+    CONFLICT,
+    NOT_FOUND,
+    QUOTA,
+    Responses,
+    describe,
+    merge,
+)
+from appbuilder.web.schemas import (
+    ID_PATTERN,
+    GenerationOut,
+    RunDetail,
+    RunIn,
+    RunOut,
+    RunPage,
+)
+
+router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
+
+Starter = Annotated[Principal, Depends(require(Scope.GENERATIONS_WRITE))]
+Reader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
+Id = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+
+#: how often the stream looks for new events (the worker may be another process)
+POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 15.0
+TOO_MANY: Responses = {429: describe("Too many runs at once for the plan; details name the limit")}
+
+
+@router.post(
+    "/projects/{project_id}/generate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunOut,
+    responses=merge(NOT_FOUND, CONFLICT, QUOTA, TOO_MANY),
+)
+def start_generation(
+    project_id: Id,
+    principal: Starter,
+    session: SessionDep,
+    request: Request,
+    body: RunIn | None = None,
+) -> RunOut:
+    """Queue a run that builds the project (202 with the run). Follow it at
+    `/api/runs/{id}/events`. 409 names the project's run already in progress."""
+    body = body or RunIn()
+    run = runs.start_run(
+        session,
+        request.app.state.dispatcher,
+        principal.user,
+        project_id,
+        spec=body.spec,
+        verify=body.verify,
+    )
+    out = RunOut.model_validate(run)
+    session.commit()
+    request.app.state.dispatcher.notify()
+    return out
+
+
+@router.get("/projects/{project_id}/runs", response_model=RunPage, responses=NOT_FOUND)
+def list_runs(
+    project_id: Id,
+    principal: Reader,
+    session: SessionDep,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> RunPage:
+    """A project's runs, newest first."""
+    page = runs.list_project_runs(
+        session,
+        project_id,
+        PageRequest(limit=limit, cursor=cursor),
+        owner_id=owner_filter(principal),
+    )
+    return RunPage(
+        items=[RunOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/runs/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
+def get_run(run_id: Id, principal: Reader, session: SessionDep) -> RunDetail:
+    """A run with its steps (one Generation row per agent, in order)."""
+    found = runs.get_run_detail(session, run_id, owner_id=owner_filter(principal))
+    return RunDetail(
+        **RunOut.model_validate(found.run).model_dump(),
+        steps=[GenerationOut.model_validate(g) for g in found.steps],
+    )
+
+
+@router.post(
+    "/runs/{run_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunOut,
+    responses=merge(NOT_FOUND, CONFLICT),
+)
+def cancel_run(run_id: Id, principal: Starter, session: SessionDep, request: Request) -> RunOut:
+    """Stop a run: a queued one ends CANCELLED now; a running one at its next step (its
+    verification is killed). The project returns to its status from before the run."""
+    run = runs.cancel_run(
+        session, request.app.state.dispatcher, run_id, owner_id=owner_filter(principal)
+    )
+    return RunOut.model_validate(run)
+
+
+def _frame(event: events.EventOut) -> bytes:
+    data = json.dumps(event.data, ensure_ascii=True, separators=(",", ":"))
+    return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
+
+
+@router.get(
+    "/runs/{run_id}/events",
+    responses=merge(
+        NOT_FOUND,
+        {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+    ),
+    response_class=StreamingResponse,
+)
+def run_events(
+    run_id: Id,
+    principal: Reader,
+    session: SessionDep,
+    request: Request,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**31)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**31)] = None,
+) -> StreamingResponse:
+    """Live progress as Server-Sent Events (`queued`, `started`, `step_started`,
+    `step_finished`, `step_failed`, `log`, `finished`), read from the database so it works
+    whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
+    exactly what you missed. The stream ends after `finished`."""
+    owner = owner_filter(principal)
+    runs.get_run(session, run_id, owner_id=owner)  # 404 before the stream starts
+    sessions = request.app.state.sessions
+    start = last_event_id if last_event_id is not None else (after or 0)
+
+    def read(seen: int) -> list[events.EventOut]:
+        with sessions() as reader:
+            return runs.read_events(reader, run_id, seen, owner_id=owner)[1]
+
+    async def stream() -> AsyncIterator[bytes]:
+        seen = start
+        quiet = 0.0
+        yield b"retry: 1000\n\n"
+        while True:
+            batch = await run_in_threadpool(read, seen)
+            for event in batch:
+                yield _frame(event)
+                seen = event.seq
+                if event.kind == events.FINISHED:
+                    return
+            if batch:
+                quiet = 0.0
+                continue
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL_SECONDS)
+            quiet += POLL_SECONDS
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield b": keep-alive\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+__all__ = ["GenerationRun", "router"]
