@@ -8,6 +8,8 @@ where the OS lets an unprivileged process drop it (``unshare -rn`` on Linux).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import re
 import resource
@@ -119,8 +121,24 @@ MEMORY_LIMIT = 4 * 2**30
 FILE_SIZE_LIMIT = 2**30
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+@cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name and sys.platform == "linux" else None
+
+
+_libc()  # resolved in the parent: the child between fork and exec must not search
+
+
 def _limit_resources() -> None:
-    """Runs in the child before exec: cap its address space and file sizes, no core dumps."""
+    """Runs in the child before exec: cap its address space and file sizes, no core dumps,
+    and die with the worker: a worker killed mid-verification leaves no orphan behind."""
+    libc = _libc()
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

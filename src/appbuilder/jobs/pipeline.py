@@ -310,6 +310,26 @@ def _orchestrator_row(session: Session, run_id: str) -> Generation:
     ).one()
 
 
+def _step_event(
+    session: Session,
+    run_id: str,
+    status: GenerationStatus,
+    duration_ms: int | None,
+    error: str | None = None,
+) -> None:
+    """The orchestrator's own step ends with the run."""
+    events.append(
+        session,
+        run_id,
+        "step_finished" if status is GenerationStatus.COMPLETED else "step_failed",
+        agent=AgentType.ORCHESTRATOR.value,
+        status=status.value,
+        duration_ms=duration_ms,
+        tokens_used=0,
+        error=error[-ERROR_LIMIT:] if error else None,
+    )
+
+
 def _close_open_steps(session: Session, run_id: str, status: GenerationStatus) -> None:
     session.execute(
         update(Generation)
@@ -340,6 +360,7 @@ def _settle_completed(
     record = result.records[-1]
     with journal.tx() as session:
         _write_record(session, _orchestrator_row(session, journal.run_id).id, record)
+        _step_event(session, journal.run_id, record.status, record.duration_ms)
         run = session.get_one(GenerationRun, journal.run_id)
         run.tree_hash = result.tree_hash
         run.commit_sha = sha
@@ -369,6 +390,7 @@ def _settle_failed(
             row.status = GenerationStatus.FAILED
             row.error_message = message[-ERROR_LIMIT:]
             row.completed_at = utcnow()
+        _step_event(session, journal.run_id, GenerationStatus.FAILED, row.duration_ms, message)
         _close_open_steps(session, journal.run_id, GenerationStatus.CANCELLED)
         run = session.get_one(GenerationRun, journal.run_id)
         run.error_message = message[-ERROR_LIMIT:]

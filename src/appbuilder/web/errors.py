@@ -108,7 +108,14 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.AppBuilderError)  # noqa: S101 - registered for this type
     status = STATUS_BY_CODE.get(exc.code, 500)
     details = dict(exc.details)
-    if isinstance(exc, errors.ValidationError):
+    if isinstance(exc, errors.SpecError):  # every problem of the request's spec at once
+        details = {
+            "fields": [
+                {"path": f"spec.{path}", "type": rule, "message": message}
+                for path, rule, message in exc.problems
+            ]
+        }
+    elif isinstance(exc, errors.ValidationError):
         details = {"fields": [{"path": exc.field, "type": exc.rule, "message": exc.message}]}
     headers: dict[str, str] = {}
     if isinstance(exc, errors.RateLimitedError):

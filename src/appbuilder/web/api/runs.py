@@ -155,16 +155,17 @@ def run_events(
     sessions = request.app.state.sessions
     start = last_event_id if last_event_id is not None else (after or 0)
 
-    def read(seen: int) -> list[events.EventOut]:
+    def read(seen: int) -> tuple[bool, list[events.EventOut]]:
         with sessions() as reader:
-            return runs.read_events(reader, run_id, seen, owner_id=owner)[1]
+            run, batch = runs.read_events(reader, run_id, seen, owner_id=owner)
+            return run.active, batch
 
     async def stream() -> AsyncIterator[bytes]:
         seen = start
         quiet = 0.0
         yield b"retry: 1000\n\n"
         while True:
-            batch = await run_in_threadpool(read, seen)
+            active, batch = await run_in_threadpool(read, seen)
             for event in batch:
                 yield _frame(event)
                 seen = event.seq
@@ -173,6 +174,8 @@ def run_events(
             if batch:
                 quiet = 0.0
                 continue
+            if not active:  # reconnected after the end: nothing more will come
+                return
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL_SECONDS)
