@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     #: a run (embedded) or a worker (procrastinate) silent this long is presumed dead, and
     #: its run is resumed elsewhere
     run_lease_seconds: float = Field(default=30.0, ge=1)
+    #: on shutdown, how long `uab serve` / `uab worker` (embedded queue) let current runs
+    #: finish before releasing them back to the queue
+    run_shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     #: deadline of a run's verification (the generated app's own checks and tests)
     run_verify_timeout_seconds: float = Field(default=900.0, ge=10)
     #: larger files are listed but not shown by GET /api/projects/{id}/files/{path}

@@ -49,4 +49,4 @@ def worker(
         runner.start()
         stop.wait()
         console.print("Stopping: finishing the current runs...")
-        runner.stop(grace=settings.run_lease_seconds)
+        runner.stop(grace=settings.run_shutdown_grace_seconds)

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,10 @@ class LeaseLost(Exception):  # noqa: N818 - a state, not a failure
     """Another execution claimed this run (this one was presumed dead): stop writing."""
 
 
+class Released(Exception):  # noqa: N818 - a state, not a failure
+    """The process is shutting down: hand the run back to the queue at this step."""
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What an execution needs from its process: the database and a few settings."""
@@ -66,6 +70,8 @@ class RunContext:
     verify_timeout: float = 900.0
     #: the agents to run (default: the built-in template agents; LLM agents plug in here)
     agents: Mapping[AgentType, Agent] | None = None
+    #: set when the process shuts down: runs are released at their next step boundary
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 def project_folder(projects_dir: Path, project_id: str) -> Path:
@@ -139,6 +145,8 @@ class DbJournal:
     def checkpoint(self) -> None:
         if self.lost.is_set():
             raise LeaseLost
+        if self.ctx.stopping.is_set():
+            raise Released
         if self.cancel.is_set():
             raise RunCancelled("The run was cancelled.")
         with self.ctx.sessions() as session:
@@ -226,6 +234,8 @@ def _heartbeat(ctx: RunContext, journal: DbJournal, stop: threading.Event) -> No
     """Keeps the lease fresh while a long step (verification) runs, and turns a cancel
     request into the event that kills the verification's processes."""
     while not stop.wait(ctx.heartbeat_seconds):
+        if ctx.stopping.is_set():
+            journal.cancel.set()  # stops the verification; checkpoint then releases the run
         try:
             with ctx.sessions.begin() as session:
                 held = session.execute(
@@ -252,31 +262,43 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
         project_name = session.get_one(Project, project_id).name
     if journal.done:
         journal.log("Resuming: " + ", ".join(sorted(a.value for a in journal.done)) + " done.")
+    outcome = _generate(ctx, journal, spec, verify)
+    if isinstance(outcome, RunStatus):
+        return outcome
+    if outcome.verification is not None and not outcome.verification.passed:
+        message = f"Verification failed: {outcome.verification.summary()}"
+        return _settle_failed(journal, message, result=outcome)
+    history = ProjectHistory(project_folder(ctx.projects_dir, project_id))
+    sha = history.commit(
+        outcome.files,
+        _commit_message(run_id, project_name, outcome),
+        when=utcnow(),
+        marker=f"Run: {run_id}",
+    )
+    journal.log(f"Committed {sha[:12]} ({len(outcome.files)} files).")
+    return _settle_completed(journal, outcome, sha, history.path)
+
+
+def _generate(
+    ctx: RunContext, journal: DbJournal, spec: AppSpec, verify: bool
+) -> GenerationResult | RunStatus:
+    """The orchestrator's result, or the run's end when it stopped early."""
     orchestrator = Orchestrator(ctx.agents, on_event=_narrator(journal))
     try:
-        result = orchestrator.generate(
+        return orchestrator.generate(
             spec, resolve(spec), verify=verify, timeout=ctx.verify_timeout, journal=journal
         )
+    except Released:
+        return _release(journal)
     except RunCancelled:
-        return _settle_cancelled(journal)
+        # a stopping process kills its verification the way a cancel does: tell them apart
+        return _release(journal) if ctx.stopping.is_set() else _settle_cancelled(journal)
     except GenerationError as error:
         return _settle_failed(journal, error.message)
     except (LeaseLost, DBAPIError):
         raise
     except AppBuilderError as error:
         return _settle_failed(journal, error.message)
-    if result.verification is not None and not result.verification.passed:
-        message = f"Verification failed: {result.verification.summary()}"
-        return _settle_failed(journal, message, result=result)
-    history = ProjectHistory(project_folder(ctx.projects_dir, project_id))
-    sha = history.commit(
-        result.files,
-        _commit_message(run_id, project_name, result),
-        when=utcnow(),
-        marker=f"Run: {run_id}",
-    )
-    journal.log(f"Committed {sha[:12]} ({len(result.files)} files).")
-    return _settle_completed(journal, result, sha, history.path)
 
 
 def _commit_message(run_id: str, project_name: str, result: GenerationResult) -> str:
@@ -396,6 +418,24 @@ def _settle_failed(
         run.error_message = message[-ERROR_LIMIT:]
         session.get_one(Project, run.project_id).status = ProjectStatus.ERROR
         return _finish(session, run, RunStatus.FAILED, error=run.error_message)
+
+
+def _release(journal: DbJournal) -> RunStatus:
+    """Back to the queue: the next execution resumes from the first unfinished step."""
+    with journal.tx() as session:
+        session.execute(
+            update(Generation)
+            .where(
+                Generation.run_id == journal.run_id,
+                Generation.status == GenerationStatus.RUNNING,
+            )
+            .values(status=GenerationStatus.PENDING)
+        )
+        run = session.get_one(GenerationRun, journal.run_id)
+        run.status = RunStatus.QUEUED
+        run.claim = None
+        events.append(session, run.id, "log", line="Released by a stopping worker; will resume.")
+        return RunStatus.QUEUED
 
 
 def _settle_cancelled(journal: DbJournal) -> RunStatus:

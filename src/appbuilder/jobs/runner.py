@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -25,6 +26,8 @@ from appbuilder.jobs.pipeline import RunContext, execute_run, fail_for_good, is_
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+#: how long a released run may take to reach its step boundary on shutdown
+RELEASE_SECONDS = 30.0
 
 
 def _claimable(lease: float) -> object:
@@ -94,13 +97,17 @@ class InProcessRunner:
         self._wake.set()
 
     def stop(self, grace: float = 30.0) -> bool:
-        """Take no new runs; wait up to ``grace`` seconds for the current ones. A run still
-        going after that is left to its lease: the next process resumes it. True when
-        every thread finished."""
+        """Take no new runs; give the current ones ``grace`` seconds to finish, then release
+        them at their next step boundary (a verification in progress is stopped) so the
+        next process resumes them. True when every thread ended."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + grace
         for thread in self._workers:
-            thread.join(grace)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.context.stopping.set()
+        for thread in self._workers:
+            thread.join(RELEASE_SECONDS)
         return not any(t.is_alive() for t in self._workers)
 
     def _loop(self) -> None:

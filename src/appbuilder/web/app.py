@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             runner.start()
         yield
         if runner is not None:
-            await run_in_threadpool(runner.stop, settings.run_lease_seconds)
+            await run_in_threadpool(runner.stop, settings.run_shutdown_grace_seconds)
         app.state.engine.dispose()
 
     app = FastAPI(

@@ -241,7 +241,22 @@ class ProjectDetail(ProjectOut):
 
 
 class RunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"verify": True},
+                {
+                    "spec": {
+                        "entities": [
+                            {"name": "Note", "fields": [{"name": "title", "type": "string"}]}
+                        ]
+                    },
+                    "verify": False,
+                },
+            ]
+        },
+    )
     spec: dict[str, Any] | None = Field(
         default=None,
         description="An AppSpec (see `uab spec schema`) laid over the project's template "

@@ -49,8 +49,16 @@ class LiveServer:
 
 @pytest.fixture
 def api_settings(database_url: URL) -> Settings:
-    """Settings of the server under test; tests may override fields before it starts."""
-    return Settings(database_url=database_url.render_as_string(hide_password=False))
+    """Settings of the server under test; tests may override fields before it starts.
+
+    Runs started on SQLite execute in the server (the embedded queue); on PostgreSQL they
+    wait for a worker, which these tests don't start (tests/integration/jobs do). On
+    shutdown the server releases its runs at once instead of letting them finish."""
+    return Settings(
+        database_url=database_url.render_as_string(hide_password=False),
+        run_heartbeat_seconds=0.5,
+        run_shutdown_grace_seconds=0,
+    )
 
 
 @pytest.fixture

@@ -40,26 +40,30 @@ def test_parallel_creates_cannot_pass_the_project_quota(api: Api, base_url: str)
     assert statuses == Counter({201: 3, 402: PARALLEL - 3})
 
 
-def test_starting_a_generation_counts_against_the_quota(api: Api) -> None:
-    owner = api.account(tier=SubscriptionTier.FREE)
-    first, second = api.project(owner)["id"], api.project(owner)["id"]
-    started = api.patch(
-        f"/api/projects/{first}", json={"status": "GENERATING"}, headers=owner.headers
-    )
-    assert started.status_code == 200
-    refused = api.patch(
-        f"/api/projects/{second}", json={"status": "GENERATING"}, headers=owner.headers
-    )
-    assert refused.status_code == 402
-    assert refused.json()["error"]["details"]["limit"] == "concurrent_generations"
+def test_parallel_starts_of_one_project_make_one_run(api: Api, base_url: str) -> None:
+    owner = api.account()
+    project = api.project(owner)["id"]
+    start = ("POST", f"/api/projects/{project}/generate", {"verify": True}, owner.headers)
+    statuses = _parallel(base_url, [start] * PARALLEL)
+    assert statuses == Counter({202: 1, 409: PARALLEL - 1})
+    runs = api.get(f"/api/projects/{project}/runs", headers=owner.headers).json()["items"]
+    assert len(runs) == 1
+
+
+def test_parallel_starts_cannot_pass_the_runs_at_once_quota(api: Api, base_url: str) -> None:
+    owner = api.account(tier=SubscriptionTier.FREE)  # one run at a time
+    projects = [api.project(owner)["id"] for _ in range(3)]
+    starts = [
+        ("POST", f"/api/projects/{p}/generate", {"verify": True}, owner.headers) for p in projects
+    ]
+    statuses = _parallel(base_url, starts)
+    assert statuses == Counter({202: 1, 429: 2})
 
 
 def test_starting_a_generation_needs_the_scope(api: Api) -> None:
     owner = api.account()
     project = api.project(owner)["id"]
     key = api.api_key(owner, "projects:write", "projects:read")
-    refused = api.patch(
-        f"/api/projects/{project}", json={"status": "GENERATING"}, headers=key.headers
-    )
+    refused = api.post(f"/api/projects/{project}/generate", json={}, headers=key.headers)
     assert refused.status_code == 403
     assert refused.json()["error"]["details"]["scope"] == "generations:write"

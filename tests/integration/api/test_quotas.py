@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from appbuilder.db.models import Generation, Project, User
+from appbuilder.db.models import Generation, GenerationRun, User
 from appbuilder.db.session import make_session_factory, transaction
 from appbuilder.enums import AgentType, ProjectStatus, SubscriptionTier
 from appbuilder.errors import QuotaExceededError
@@ -100,9 +100,15 @@ def test_usage_reports_every_limit(api: Api, engine: Engine) -> None:
                     tokens_used=tokens,
                 )
             )
-        row = session.get(Project, project["id"])
-        assert row is not None
-        row.status = ProjectStatus.GENERATING
+        session.add(
+            GenerationRun(
+                project_id=project["id"],
+                user_id=owner.id,
+                previous_status=ProjectStatus.DRAFT,
+                spec={},
+                spec_hash="0" * 64,
+            )
+        )
     usage = api.get("/api/usage", headers=owner.headers).json()
     assert usage["tier"] == "FREE"
     assert {line["limit"]: (line["used"], line["allowed"]) for line in usage["limits"]} == {
@@ -119,9 +125,10 @@ def test_generation_quotas_are_enforced_in_the_service(api: Api, engine: Engine)
     """For the generation issue: a FREE user with a run in progress cannot start another."""
     owner = api.account(tier=SubscriptionTier.FREE)
     project = api.project(owner)
-    api.patch(
-        f"/api/projects/{project['id']}", json={"status": "GENERATING"}, headers=owner.headers
+    started = api.post(
+        f"/api/projects/{project['id']}/generate", json={"verify": True}, headers=owner.headers
     )
+    assert started.status_code == 202
     with transaction(make_session_factory(engine)) as session:
         user = session.get(User, owner.id)
         assert user is not None

@@ -86,8 +86,8 @@ def read_file(
 
 @router.get(
     "/download",
-    response_class=StreamingResponse,
     responses=merge(NOT_FOUND, {200: {"content": {"application/zip": {}}, "description": "zip"}}),
+    response_model=None,
 )
 def download(
     project_id: ProjectId,
@@ -108,8 +108,8 @@ def download(
 
 @router.get(
     "/diff",
-    response_class=PlainTextResponse,
     responses=merge(NOT_FOUND, {200: {"content": {"text/x-diff": {}}, "description": "diff"}}),
+    response_model=None,
 )
 def diff(
     project_id: ProjectId,

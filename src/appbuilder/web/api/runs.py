@@ -61,11 +61,10 @@ def start_generation(
     principal: Starter,
     session: SessionDep,
     request: Request,
-    body: RunIn | None = None,
+    body: RunIn = RunIn(),  # noqa: B008 - immutable pydantic default: no body means defaults
 ) -> RunOut:
     """Queue a run that builds the project (202 with the run). Follow it at
     `/api/runs/{id}/events`. 409 names the project's run already in progress."""
-    body = body or RunIn()
     run = runs.start_run(
         session,
         request.app.state.dispatcher,
@@ -136,7 +135,7 @@ def _frame(event: events.EventOut) -> bytes:
         NOT_FOUND,
         {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
     ),
-    response_class=StreamingResponse,
+    response_model=None,
 )
 def run_events(
     run_id: Id,
