@@ -1,0 +1,243 @@
+"""Runs executed by real `uab worker` processes: procrastinate on PostgreSQL, the embedded
+queue on SQLite. A worker killed with SIGKILL mid-run is replaced, and the run resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.agents.orchestrator import Orchestrator
+from appbuilder.db.models import Generation, GenerationRun, Project, RunEvent
+from appbuilder.db.session import make_session_factory
+from appbuilder.enums import ProjectTemplate, RunStatus
+from appbuilder.generator.files import tree_hash
+from appbuilder.generator.history import ProjectHistory
+from appbuilder.jobs import setup
+from appbuilder.services import runs
+from appbuilder.settings import get_settings
+from appbuilder.spec.model import AppSpec
+from appbuilder.spec.validation import resolve
+from tests.factories import make_project, make_user
+
+FINAL = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+UAB = str(Path(sys.executable).with_name("uab"))
+
+
+@pytest.fixture
+def fast_leases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers presume a silent peer dead after 3 s (production: 30 s)."""
+    monkeypatch.setenv("UAB_RUN_LEASE_SECONDS", "3")
+    monkeypatch.setenv("UAB_RUN_HEARTBEAT_SECONDS", "0.5")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Callable[[int], subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(concurrency: int = 1) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"worker-{len(started)}.log").open("wb") as log:
+            process = subprocess.Popen(
+                [UAB, "worker", "--concurrency", str(concurrency)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def queue_run(
+    sessions: sessionmaker[Session], template: ProjectTemplate, *, verify: bool
+) -> tuple[str, str]:
+    settings = get_settings()
+    with sessions.begin() as session:
+        user = make_user(session)
+        project = make_project(session, user, template=template, name="Stock keeper")
+        run = runs.start_run(
+            session, setup.dispatcher(settings, None), user, project.id, verify=verify
+        )
+        return run.id, project.id
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def run_row(sessions: sessionmaker[Session], run_id: str) -> GenerationRun:
+    with sessions() as session:
+        return session.get_one(GenerationRun, run_id)
+
+
+def event_kinds(sessions: sessionmaker[Session], run_id: str) -> list[tuple[str, dict[str, str]]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(RunEvent.kind, RunEvent.data)
+            .where(RunEvent.run_id == run_id)
+            .order_by(RunEvent.seq)
+        ).all()
+    return [(kind, data) for kind, data in rows]
+
+
+def steps(sessions: sessionmaker[Session], run_id: str) -> dict[str, Generation]:
+    with sessions() as session:
+        rows = session.scalars(select(Generation).where(Generation.run_id == run_id)).all()
+    return {row.agent_type.value: row for row in rows}
+
+
+@pytest.mark.usefixtures("fast_leases")
+def test_a_killed_worker_s_run_resumes_on_another_with_an_identical_tree(
+    sessions: sessionmaker[Session], workers: Callable[[int], subprocess.Popen[bytes]]
+) -> None:
+    first = workers(1)
+    run_id, project_id = queue_run(sessions, ProjectTemplate.API, verify=True)
+
+    def verifying() -> bool:
+        return any(
+            kind == "log" and data.get("line", "").startswith("Verifying")
+            for kind, data in event_kinds(sessions, run_id)
+        )
+
+    wait_until(verifying)
+    os.killpg(first.pid, signal.SIGKILL)  # mid-verification, no chance to clean up
+    first.wait()
+    before = steps(sessions, run_id)
+    assert before.pop("ORCHESTRATOR").status.value == "RUNNING"
+    assert {s.status.value for s in before.values()} == {"COMPLETED"}
+    assert run_row(sessions, run_id).status is RunStatus.RUNNING
+
+    workers(1)  # a new worker notices the dead one and resumes its run
+    wait_until(lambda: run_row(sessions, run_id).status in FINAL)
+    run = run_row(sessions, run_id)
+    assert run.status is RunStatus.COMPLETED, run.error_message
+    assert run.attempts == 2
+
+    # no step completed twice: the agents' rows are untouched, each finished once
+    after = steps(sessions, run_id)
+    for agent, row in before.items():
+        assert after[agent].completed_at == row.completed_at
+        assert after[agent].response == row.response
+    assert after["ORCHESTRATOR"].status.value == "COMPLETED"
+    kinds = event_kinds(sessions, run_id)
+    finished = Counter(data["agent"] for kind, data in kinds if kind == "step_finished")
+    assert finished == Counter(dict.fromkeys(after, 1))  # once each
+    assert [data.get("resumed") for kind, data in kinds if kind == "started"] == [False, True]
+    assert [kind for kind, _ in kinds].count("finished") == 1
+
+    # byte-identical to an uninterrupted run of the same spec, and that is what was committed
+    spec = AppSpec.model_validate(run.spec)
+    expected = Orchestrator().generate(spec, resolve(spec), verify=False)
+    assert run.tree_hash == expected.tree_hash
+    history = ProjectHistory(get_settings().projects_dir / project_id)
+    assert run.commit_sha is not None
+    committed = {
+        entry.path: history.read(run.commit_sha, entry.path, limit=10**7).content or b""
+        for entry in history.tree(run.commit_sha)
+    }
+    assert tree_hash(committed) == expected.tree_hash
+    with sessions() as session:
+        project = session.get_one(Project, project_id)
+        assert project.status.value == "READY"
+        assert project.generated_path == str(history.path)
+    assert (history.path / "app" / "main.py").read_bytes() == expected.files["app/main.py"]
+
+
+def test_workers_drain_the_queue_each_run_exactly_once(
+    sessions: sessionmaker[Session],
+    workers: Callable[[int], subprocess.Popen[bytes]],
+    engine: Engine,
+) -> None:
+    queued = [queue_run(sessions, ProjectTemplate.BLOG, verify=False)[0] for _ in range(6)]
+    workers(2)
+    workers(2)
+    wait_until(lambda: all(run_row(sessions, r).status in FINAL for r in queued))
+    for run_id in queued:
+        run = run_row(sessions, run_id)
+        assert run.status is RunStatus.COMPLETED, run.error_message
+        assert run.attempts == 1
+        kinds = [kind for kind, _ in event_kinds(sessions, run_id)]
+        assert kinds.count("started") == 1
+        assert kinds.count("finished") == 1
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            jobs = connection.execute(
+                text("SELECT status, count(*) FROM procrastinate_jobs GROUP BY status")
+            ).all()
+        assert dict(jobs) == {"succeeded": len(queued)}
+
+
+def test_cancelling_a_queued_run_withdraws_its_job(pg_engine: Engine) -> None:
+    """PostgreSQL only (procrastinate's job table): no worker runs, the job waits."""
+    engine = pg_engine
+    sessions = make_session_factory(engine)
+    run_id, project_id = queue_run(sessions, ProjectTemplate.BLOG, verify=True)
+    with sessions.begin() as session:
+        run = runs.cancel_run(
+            session, setup.dispatcher(get_settings(), None), run_id, owner_id=None
+        )
+        assert run.status is RunStatus.CANCELLED
+    with engine.connect() as connection:
+        status = connection.execute(text("SELECT status FROM procrastinate_jobs")).scalar_one()
+    assert status == "cancelled"
+    with sessions() as session:
+        assert session.get_one(Project, project_id).status.value == "DRAFT"
+    assert {s.status.value for s in steps(sessions, run_id).values()} == {"CANCELLED"}
+
+
+def test_follow_from_the_command_line(sessions: sessionmaker[Session], engine: Engine) -> None:
+    """`uab generate --project ID --follow` prints the run's events until it ends; on SQLite
+    it executes the run itself, on PostgreSQL a worker does."""
+    with sessions.begin() as session:
+        user = make_user(session)
+        project = make_project(session, user, template=ProjectTemplate.API, name="Ledger")
+        project_id = project.id
+    worker = None
+    if engine.dialect.name == "postgresql":
+        worker = subprocess.Popen([UAB, "worker"], start_new_session=True)
+    try:
+        done = subprocess.run(
+            [UAB, "generate", "--project", project_id, "--follow", "--no-verify"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Run ")
+    assert "queued" in lines[0]
+    assert any("✓ database" in line for line in lines)
+    assert "Run COMPLETED" in lines[-1]
+    assert "project READY" in lines[-1]
