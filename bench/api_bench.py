@@ -40,7 +40,7 @@ CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
 @contextmanager
 def server(command: list[str], env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own commands
+    process = subprocess.Popen(
         [*command, "--port", str(port)],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -59,7 +59,7 @@ def server(command: list[str], env: dict[str, str]) -> Iterator[str]:
 
 
 def wrk(url: str, token: str, connections: str = CONNECTIONS) -> dict[str, float]:
-    output = subprocess.run(  # noqa: S603
+    output = subprocess.run(
         [shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{DURATION}", "--latency",
          "-H", f"Authorization: Bearer {token}", url],
         capture_output=True, text=True, check=True,
