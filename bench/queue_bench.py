@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +60,15 @@ def recreate(url: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
+
+
+def fresh_database(url: str) -> tuple[Engine, sessionmaker[Session], Queue]:
+    """An empty, migrated database (procrastinate's schema included) and its queue."""
+    recreate(url)
+    settings = Settings(database_url=url)
+    engine = make_engine(settings.database)
+    migrate.upgrade(engine)
+    return engine, make_session_factory(engine), Queue(settings.database.url)
 
 
 def setup_projects(sessions: sessionmaker[Session], count: int) -> list[tuple[str, str]]:
@@ -154,12 +163,7 @@ def check_exactly_once(sessions: sessionmaker[Session], ids: list[str]) -> str:
 
 
 def drain(url: str, workers: int, env: dict[str, str], logs: Path) -> dict[str, object]:
-    recreate(url)
-    settings = Settings(database_url=url)
-    engine = make_engine(settings.database)
-    migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
-    queue = Queue(settings.database.url)
+    engine, sessions, queue = fresh_database(url)
     ids = [enqueue(sessions, queue, u, p) for u, p in setup_projects(sessions, RUNS)]
     started = time.perf_counter()
     processes = start_workers(workers, env, logs)
@@ -193,12 +197,7 @@ def _delay_ms(created: datetime, first: datetime) -> float:
 
 
 def latency(url: str, env: dict[str, str], logs: Path) -> dict[str, object]:
-    recreate(url)
-    settings = Settings(database_url=url)
-    engine = make_engine(settings.database)
-    migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
-    queue = Queue(settings.database.url)
+    engine, sessions, queue = fresh_database(url)
     projects = setup_projects(sessions, LATENCY_SAMPLES)
     processes = start_workers(1, env, logs)
     time.sleep(3)  # the worker is up and listening
