@@ -10,6 +10,7 @@ from rich.markup import escape
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.cli._runtime import console
+from appbuilder.db.session import reading
 from appbuilder.jobs import events
 
 POLL_SECONDS = 0.25
@@ -52,7 +53,7 @@ def follow(sessions: sessionmaker[Session], run_id: str) -> str:
     """Print the run's events until it finishes; returns its final status."""
     seen = 0
     while True:
-        with sessions() as session:
+        with reading(sessions) as session:
             batch = events.read(session, run_id, seen)
         for event in batch:
             console.print(describe(event.kind, event.data), highlight=False)

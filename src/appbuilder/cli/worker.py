@@ -18,7 +18,9 @@ def worker(
         int, typer.Option("--concurrency", "-c", min=1, max=64, help="Runs at once.")
     ] = 2,
 ) -> None:
-    """Run generation jobs until stopped (SIGTERM or Ctrl-C finishes the current runs).
+    """Run generation jobs until stopped. SIGTERM or Ctrl-C: take no new runs, let the
+    current ones finish for UAB_RUN_SHUTDOWN_GRACE_SECONDS, then hand them back to the
+    queue at their next step (a second Ctrl-C hands them back at once).
 
     On PostgreSQL this is a procrastinate worker; workers also re-queue the runs of
     workers that died. On SQLite it runs the embedded queue, like `uab serve` does.
@@ -35,6 +37,7 @@ def worker(
                 concurrency=concurrency,
                 heartbeat=settings.run_heartbeat_seconds,
                 stalled_after=settings.run_lease_seconds,
+                grace=settings.run_shutdown_grace_seconds,
             )
             return
         runner = setup.embedded_runner(settings, db.sessions, threads=concurrency)

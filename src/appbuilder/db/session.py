@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from appbuilder.settings import DatabaseSettings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "uab_read_only"
 
 
 def make_engine(database: DatabaseSettings) -> Engine:
@@ -65,7 +66,11 @@ def _install_sqlite_behaviour(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads and
         # then writes while another connection commits fails at once with "database is
         # locked" (the busy timeout does not apply to that upgrade); this one waits instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sessions made by ``reading()`` only read, so they don't queue for that lock.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -78,3 +83,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commits if the block ends normally, rolls back on any exception."""
     with factory.begin() as session:
         yield session
+
+
+def reading(factory: sessionmaker[Session]) -> Session:
+    """A session for reads only (pollers: live progress, cancel checks). On SQLite it
+    doesn't take the write lock, so frequent polling doesn't hold up the writers."""
+    engine: Engine = factory.kw["bind"]
+    return factory(bind=engine.execution_options(**{READ_ONLY: True}))

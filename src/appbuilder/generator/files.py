@@ -26,6 +26,7 @@ class UnsafePathError(ValidationError):
     def __init__(self, path: str, rule: str, reason: str) -> None:
         super().__init__("path", rule, f"Refusing to write {path!r}: {reason}.")
         self.details["path"] = path
+        self.reason = reason
 
 
 class ManifestEntry(TypedDict):

@@ -8,15 +8,17 @@ ever see what a commit holds: no path can reach outside the repository.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from appbuilder.errors import ExternalToolError, NotFoundError
-from appbuilder.generator.files import FileTree, check_path
+from appbuilder.errors import ExternalToolError, NotFoundError, ValidationError
+from appbuilder.generator.files import FileTree, UnsafePathError, check_path
 
 BRANCH = "main"
 AUTHOR = "Ultimate App Builder <builder@appbuilder.invalid>"
@@ -94,10 +96,20 @@ class ProjectHistory:
         self.path.mkdir(parents=True, exist_ok=True)
         if not self.exists:
             self._git("init", "--quiet", f"--initial-branch={BRANCH}")
-        # A writer killed mid-commit leaves lock files; only one run writes at a time (its
-        # lease), so a lock found here is stale.
-        for lock in (f"refs/heads/{BRANCH}.lock", "index.lock", "HEAD.lock"):
-            (self.path / ".git" / lock).unlink(missing_ok=True)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time (an advisory lock the OS drops with a dead process); a
+        writer killed mid-commit leaves git's lock files, which are stale once we hold it."""
+        self._init()
+        with (self.path / ".git" / "uab-writer.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                for lock in (f"refs/heads/{BRANCH}.lock", "index.lock", "HEAD.lock"):
+                    (self.path / ".git" / lock).unlink(missing_ok=True)
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def head(self) -> str | None:
         if not self.exists:
@@ -115,7 +127,10 @@ class ProjectHistory:
     def commit(self, files: FileTree, message: str, *, when: datetime, marker: str) -> str:
         """Commit ``files`` as the whole tree; idempotent per ``marker`` (a retried run that
         already committed gets its commit back instead of a second one)."""
-        self._init()
+        with self._writing():
+            return self._commit(files, message, when=when, marker=marker)
+
+    def _commit(self, files: FileTree, message: str, *, when: datetime, marker: str) -> str:
         existing = self.find_commit(marker)
         if existing:
             return existing
@@ -167,7 +182,12 @@ class ProjectHistory:
 
     def read(self, commit: str, path: str, *, limit: int) -> Blob:
         """One file of a commit; its content only when it is at most ``limit`` bytes."""
-        check_path(path)
+        try:
+            check_path(path)
+        except UnsafePathError as error:
+            raise ValidationError(
+                "path", error.rule, f"{path!r} is not a file path of this project: {error.reason}"
+            ) from error
         spec = f"{commit}:{path}"
         kind = self._git("cat-file", "-t", spec, check=False).decode().strip()
         if kind != "blob":
@@ -176,11 +196,13 @@ class ProjectHistory:
         content = self._git("cat-file", "blob", spec) if size <= limit else None
         return Blob(path, size, content)
 
-    def diff(self, old: str, new: str) -> str:
-        out = self._git(
-            "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--binary", old, new
-        )
-        return out.decode("utf-8", "replace")
+    def diff(self, old: str, new: str, *, limit: int) -> str:
+        """A unified diff, cut at ``limit`` bytes (with a last line saying so)."""
+        out = self._git("diff", "--no-color", "--no-ext-diff", "--no-textconv", old, new)
+        if len(out) <= limit:
+            return out.decode("utf-8", "replace")
+        cut = out[:limit].decode("utf-8", "ignore")
+        return f"{cut}\n# diff cut at {limit} bytes of {len(out)}; download both versions\n"
 
     def archive(self, commit: str, prefix: str) -> Iterator[bytes]:
         """A zip of the commit, streamed as git writes it."""

@@ -16,5 +16,8 @@ class Dispatcher(Protocol):
     def cancel_waiting(self, session: Session, run: GenerationRun) -> None:
         """Withdraw the job of a run no worker has taken yet."""
 
+    def job_ended(self, session: Session, run: GenerationRun) -> bool:
+        """True when no worker will ever run this run's job again."""
+
     def notify(self) -> None:
         """Called after the transaction committed."""

@@ -34,6 +34,7 @@ from appbuilder.agents.orchestrator import (
     RunCancelled,
 )
 from appbuilder.db.models import Generation, GenerationRun, Project
+from appbuilder.db.session import reading
 from appbuilder.db.types import new_id, utcnow
 from appbuilder.enums import AgentType, GenerationStatus, ProjectStatus, RunStatus
 from appbuilder.errors import AppBuilderError
@@ -50,6 +51,8 @@ FINAL_GENERATION_STATES = (
     GenerationStatus.CANCELLED,
 )
 ERROR_LIMIT = 4000
+#: executions of one run before it is given up (crashes, transient failures, releases)
+MAX_ATTEMPTS = 6
 
 
 class LeaseLost(Exception):  # noqa: N818 - a state, not a failure
@@ -149,7 +152,7 @@ class DbJournal:
             raise Released
         if self.cancel.is_set():
             raise RunCancelled("The run was cancelled.")
-        with self.ctx.sessions() as session:
+        with reading(self.ctx.sessions) as session:
             wanted = session.scalar(
                 select(GenerationRun.cancel_requested).where(GenerationRun.id == self.run_id)
             )
@@ -197,6 +200,11 @@ def claim_run(sessions: sessionmaker[Session], run_id: str) -> str | None:
             select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
         ).scalar_one_or_none()
         if run is None or not run.active:
+            return None
+        if run.attempts >= MAX_ATTEMPTS:
+            # a run that keeps killing its worker (memory, a crashing agent) must not
+            # be picked up forever
+            _give_up(session, run, f"Gave up after {run.attempts} attempts.")
             return None
         resumed = run.attempts > 0
         run.status = RunStatus.RUNNING
@@ -269,6 +277,8 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
         message = f"Verification failed: {outcome.verification.summary()}"
         return _settle_failed(journal, message, result=outcome)
     history = ProjectHistory(project_folder(ctx.projects_dir, project_id))
+    with journal.tx():
+        pass  # still ours: an execution that lost the run must not commit for it
     sha = history.commit(
         outcome.files,
         _commit_message(run_id, project_name, outcome),
@@ -451,18 +461,41 @@ def settle_cancelled(session: Session, run: GenerationRun) -> RunStatus:
     return _finish(session, run, RunStatus.CANCELLED)
 
 
+def _give_up(session: Session, run: GenerationRun, message: str) -> None:
+    session.execute(
+        update(Generation)
+        .where(Generation.run_id == run.id, Generation.status == GenerationStatus.RUNNING)
+        .values(status=GenerationStatus.FAILED, completed_at=utcnow(), error_message=message)
+    )
+    _close_open_steps(session, run.id, GenerationStatus.CANCELLED)
+    run.error_message = message[-ERROR_LIMIT:]
+    session.get_one(Project, run.project_id).status = ProjectStatus.ERROR
+    _finish(session, run, RunStatus.FAILED, error=run.error_message)
+
+
 def fail_for_good(ctx: RunContext, run_id: str, message: str) -> None:
     """The queue gave up retrying (or met a bug): end the run FAILED, whoever holds it."""
     with ctx.sessions.begin() as session:
         run = session.execute(
             select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
         ).scalar_one_or_none()
+        if run is not None and run.active:
+            _give_up(session, run, message)
+
+
+def end_orphan(ctx: RunContext, run_id: str) -> None:
+    """A run whose job will never run again: CANCELLED if a cancel was asked for (the
+    project gets its status back), else FAILED."""
+    with ctx.sessions.begin() as session:
+        run = session.execute(
+            select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
+        ).scalar_one_or_none()
         if run is None or not run.active:
             return
-        _close_open_steps(session, run_id, GenerationStatus.FAILED)
-        run.error_message = message[-ERROR_LIMIT:]
-        session.get_one(Project, run.project_id).status = ProjectStatus.ERROR
-        _finish(session, run, RunStatus.FAILED, error=run.error_message)
+        if run.cancel_requested:
+            settle_cancelled(session, run)
+        else:
+            _give_up(session, run, "The run's job ended before the run did; start it again.")
 
 
 def is_transient(error: BaseException) -> bool:

@@ -21,11 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from appbuilder.db.models import GenerationRun
 from appbuilder.db.types import new_id, utcnow
 from appbuilder.enums import RunStatus
-from appbuilder.jobs.pipeline import RunContext, execute_run, fail_for_good, is_transient
+from appbuilder.jobs.pipeline import (
+    MAX_ATTEMPTS,
+    RunContext,
+    execute_run,
+    fail_for_good,
+    is_transient,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
 #: how long a released run may take to reach its step boundary on shutdown
 RELEASE_SECONDS = 30.0
 
@@ -164,6 +169,9 @@ class EmbeddedDispatcher:
 
     def cancel_waiting(self, session: Session, run: GenerationRun) -> None:
         pass
+
+    def job_ended(self, session: Session, run: GenerationRun) -> bool:  # noqa: ARG002
+        return False  # the row is the job: a stale lease brings it back to a runner
 
     def notify(self) -> None:
         if self.runner is not None:

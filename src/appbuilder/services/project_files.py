@@ -74,5 +74,9 @@ def archive(found: Version) -> Iterator[bytes]:
     return found.history.archive(found.commit, prefix=found.project.id)
 
 
+#: larger diffs are cut (a whole regenerated app is a few hundred KiB)
+MAX_DIFF_BYTES = 4 * 1024 * 1024
+
+
 def diff(old: Version, new: Version) -> str:
-    return new.history.diff(old.commit, new.commit)
+    return new.history.diff(old.commit, new.commit, limit=MAX_DIFF_BYTES)

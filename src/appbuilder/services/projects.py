@@ -10,7 +10,12 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun, Project, User
-from appbuilder.enums import BUSY_PROJECT_STATUSES, ProjectStatus, ProjectTemplate
+from appbuilder.enums import (
+    ACTIVE_RUN_STATUSES,
+    BUSY_PROJECT_STATUSES,
+    ProjectStatus,
+    ProjectTemplate,
+)
 from appbuilder.errors import ConflictError, NotFoundError, ValidationError
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.project_lifecycle import change_status
@@ -284,8 +289,9 @@ class ProjectChanges:
     status: ProjectStatus | None = None
 
 
-def _check_manual_status(project: Project, new: ProjectStatus) -> None:
-    """GENERATING belongs to runs: entered by starting one, left when it ends."""
+def _check_manual_status(session: Session, project: Project, new: ProjectStatus) -> None:
+    """GENERATING belongs to runs: entered by starting one, left when it ends. (A project
+    left GENERATING with no run, from before runs existed or from seed data, may leave.)"""
     if new is ProjectStatus.GENERATING:
         raise ConflictError(
             f"Start a generation with POST /api/projects/{project.id}/generate; "
@@ -293,12 +299,19 @@ def _check_manual_status(project: Project, new: ProjectStatus) -> None:
             status=project.status.value,
             requested=new.value,
         )
-    if project.status is ProjectStatus.GENERATING:
+    active = session.scalar(
+        select(GenerationRun.id).where(
+            GenerationRun.project_id == project.id,
+            GenerationRun.status.in_(ACTIVE_RUN_STATUSES),
+        )
+    )
+    if active is not None:
         raise ConflictError(
-            "A run owns this project's status until it ends; cancel it with "
-            "POST /api/runs/{run_id}/cancel.",
+            f"Run {active!r} owns this project's status until it ends; cancel it with "
+            f"POST /api/runs/{active}/cancel.",
             status=project.status.value,
             requested=new.value,
+            run_id=active,
         )
 
 
@@ -317,7 +330,7 @@ def update_project(
     if changes.features is not None:
         project.features = _clean_features(changes.features)
     if changes.status is not None and changes.status is not project.status:
-        _check_manual_status(project, changes.status)
+        _check_manual_status(session, project, changes.status)
         change_status(project, changes.status)
     session.flush()
     return project

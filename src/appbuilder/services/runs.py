@@ -15,16 +15,15 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from appbuilder.agents.orchestrator import make_plan
+from appbuilder.agents.orchestrator import DEPENDS_ON, make_plan
 from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.enums import (
     ACTIVE_RUN_STATUSES,
-    BUSY_PROJECT_STATUSES,
     AgentType,
     GenerationStatus,
     ProjectStatus,
 )
-from appbuilder.errors import ConflictError, NotFoundError
+from appbuilder.errors import ConflictError, NotFoundError, SpecError
 from appbuilder.jobs import events
 from appbuilder.jobs.dispatch import Dispatcher
 from appbuilder.jobs.pipeline import settle_cancelled
@@ -36,6 +35,8 @@ from appbuilder.spec.loading import build_spec
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.validation import resolve
 
+#: steps in plan order, the orchestrator's own (plan, merge, verify, commit) last
+STEP_ORDER = (*DEPENDS_ON, AgentType.ORCHESTRATOR)
 ORCHESTRATOR_PROMPT = "Plan the agents, merge their files, verify the app, commit it."
 
 
@@ -60,8 +61,10 @@ def spec_for(project: Project, override: dict[str, Any] | None) -> AppSpec:
     if data.get("template") == project.template.value:
         del data["template"]  # saying the project's own template again is fine
     data.setdefault("description", project.description or "")
-    features = [*data.get("features", []), *project.features]
-    data["features"] = list(dict.fromkeys(features))
+    asked = data.get("features", [])
+    if not isinstance(asked, list) or not all(isinstance(f, str) for f in asked):
+        raise SpecError([("features", "list_type", "features must be a list of feature names.")])
+    data["features"] = list(dict.fromkeys([*asked, *project.features]))
     return build_spec(data, template=project.template, name=project.name)
 
 
@@ -83,7 +86,7 @@ def start_run(
             run_id=running.id,
             run_status=running.status.value,
         )
-    if project.status in BUSY_PROJECT_STATUSES:
+    if project.status is ProjectStatus.DEPLOYING:
         raise ConflictError(
             f"A {project.status.value} project can't start a generation.",
             status=project.status.value,
@@ -91,7 +94,9 @@ def start_run(
     chosen = spec_for(project, spec)
     model = resolve(chosen)  # SpecError (422) lists every problem
     ensure_can_start_generation(session, user)
-    previous = project.status
+    # GENERATING with no active run (data from before runs existed, or seed data): there is
+    # no earlier status to give back on cancel, so DRAFT stands in for it
+    previous = ProjectStatus.DRAFT if project.status is ProjectStatus.GENERATING else project.status
     change_status(project, ProjectStatus.GENERATING)
     run = GenerationRun(
         project_id=project.id,
@@ -157,14 +162,8 @@ class RunDetail:
 
 def get_run_detail(session: Session, run_id: str, *, owner_id: str | None) -> RunDetail:
     run = get_run(session, run_id, owner_id=owner_id)
-    steps = list(
-        session.scalars(
-            select(Generation)
-            .where(Generation.run_id == run.id)
-            .order_by(Generation.created_at, Generation.id)
-        )
-    )
-    return RunDetail(run, steps)
+    steps = session.scalars(select(Generation).where(Generation.run_id == run.id)).all()
+    return RunDetail(run, sorted(steps, key=lambda g: STEP_ORDER.index(g.agent_type)))
 
 
 RUNS_NEWEST_FIRST = SortKey(GenerationRun.created_at, GenerationRun.id, descending=True)
@@ -199,7 +198,8 @@ def cancel_run(
     if run.cancel_requested:
         return run
     run.cancel_requested = True
-    if run.claim is None:  # nobody has taken it: no worker will come to end it
+    if run.claim is None or dispatcher.job_ended(session, run):
+        # nobody has taken it, or its job will never run again: no worker will end it
         dispatcher.cancel_waiting(session, run)
         settle_cancelled(session, run)
     else:

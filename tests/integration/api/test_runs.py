@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
 from appbuilder.db.models import GenerationRun, Project
 from appbuilder.enums import ProjectStatus, SubscriptionTier
@@ -212,8 +212,11 @@ def test_file_paths_cannot_leave_the_project(api: Api, path: str) -> None:
     run = start(api, owner, project["id"], verify=False).json()
     assert wait_for(api, owner, run["id"])["status"] == "COMPLETED"
     response = api.get(f"/api/projects/{project['id']}/files/{path}", headers=owner.headers)
-    assert response.status_code in {404, 422}, response.text
-    assert "root:" not in response.text
+    assert response.status_code == 422, response.text
+    field = response.json()["error"]["details"]["fields"][0]
+    assert field["path"] == "path"
+    assert field["type"] in {"inside-folder", "relative-path", "no-git"}
+    assert "not a file path of this project" in field["message"]
 
 
 def test_other_users_runs_and_files_are_not_found(api: Api) -> None:
@@ -249,6 +252,26 @@ def test_a_bad_spec_override_is_refused_and_nothing_starts(api: Api) -> None:
     detail = api.get(f"/api/projects/{project['id']}", headers=owner.headers).json()
     assert detail["status"] == "DRAFT"
     assert detail["latest_run"] is None
+
+
+@pytest.mark.parametrize("features", [5, [{"a": 1}], "auth"])
+def test_a_spec_override_with_bad_features_is_a_422(api: Api, features: object) -> None:
+    owner = api.account()
+    project = api.project(owner, template="BLOG")
+    response = start(api, owner, project["id"], spec={"features": features})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"]["fields"][0]["path"] == "spec.features"
+
+
+def test_deleting_a_project_deletes_its_files(api: Api, api_settings: Settings) -> None:
+    owner = api.account()
+    project = api.project(owner, template="API")
+    run = start(api, owner, project["id"], verify=False).json()
+    assert wait_for(api, owner, run["id"])["status"] == "COMPLETED"
+    folder = api_settings.projects_dir / project["id"]
+    assert (folder / ".git").is_dir()
+    assert api.delete(f"/api/projects/{project['id']}", headers=owner.headers).status_code == 204
+    assert not folder.exists()
 
 
 def test_scopes_and_manual_generating(api: Api) -> None:
@@ -300,3 +323,23 @@ def test_runs_at_once_is_429_and_runs_per_month_is_402(api: Api, engine: Engine)
     assert monthly.status_code == 402, monthly.text
     assert monthly.json()["error"]["details"]["limit"] == "generations_per_month"
     assert monthly.json()["error"]["details"]["used"] == 20
+
+
+def test_a_project_left_generating_without_a_run_can_start_again(api: Api, engine: Engine) -> None:
+    """Projects GENERATING from before runs existed (or seed data) are not stuck."""
+    owner = api.account()
+    first, second = api.project(owner), api.project(owner)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Project)
+            .where(Project.id.in_([first["id"], second["id"]]))
+            .values(status=ProjectStatus.GENERATING)
+        )
+    started = start(api, owner, first["id"], verify=False)
+    assert started.status_code == 202, started.text
+    assert started.json()["previous_status"] == "DRAFT"
+    assert wait_for(api, owner, started.json()["id"])["status"] == "COMPLETED"
+    moved = api.patch(
+        f"/api/projects/{second['id']}", json={"status": "ERROR"}, headers=owner.headers
+    )
+    assert moved.status_code == 200, moved.text

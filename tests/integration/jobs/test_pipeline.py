@@ -18,7 +18,7 @@ from appbuilder.db.models import Generation, GenerationRun, Project, RunEvent
 from appbuilder.db.session import make_session_factory
 from appbuilder.enums import AgentType, GenerationStatus, ProjectTemplate, RunStatus
 from appbuilder.jobs import setup
-from appbuilder.jobs.pipeline import RunContext, execute_run
+from appbuilder.jobs.pipeline import MAX_ATTEMPTS, RunContext, execute_run
 from appbuilder.jobs.runner import EmbeddedDispatcher, InProcessRunner, reserve_next
 from appbuilder.services import runs
 from appbuilder.settings import get_settings
@@ -151,3 +151,19 @@ def test_an_execution_that_lost_its_run_stops_writing(sessions: sessionmaker[Ses
         )
         assert database is not None
         assert database.status is GenerationStatus.RUNNING  # the stale result was not written
+
+
+def test_a_run_that_keeps_crashing_is_given_up(sessions: sessionmaker[Session]) -> None:
+    run_id = queue(sessions)
+    with sessions.begin() as session:
+        session.execute(
+            update(GenerationRun)
+            .where(GenerationRun.id == run_id)
+            .values(status=RunStatus.RUNNING, attempts=MAX_ATTEMPTS, claim="dead-worker")
+        )
+    assert execute_run(context(sessions), run_id) is None
+    with sessions() as session:
+        run = session.get_one(GenerationRun, run_id)
+        assert run.status is RunStatus.FAILED
+        assert run.error_message == f"Gave up after {MAX_ATTEMPTS} attempts."
+        assert session.get_one(Project, run.project_id).status.value == "ERROR"

@@ -23,6 +23,8 @@ from appbuilder.enums import ProjectTemplate, RunStatus
 from appbuilder.generator.files import tree_hash
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.jobs import setup
+from appbuilder.jobs.pipeline import claim_run
+from appbuilder.jobs.queue import Queue
 from appbuilder.services import runs
 from appbuilder.settings import get_settings
 from appbuilder.spec.model import AppSpec
@@ -241,3 +243,63 @@ def test_follow_from_the_command_line(sessions: sessionmaker[Session], engine: E
     assert any("✓ database" in line for line in lines)
     assert "Run COMPLETED" in lines[-1]
     assert "project READY" in lines[-1]
+
+
+@pytest.mark.usefixtures("fast_leases")
+def test_a_stopping_worker_releases_its_run_to_another(
+    sessions: sessionmaker[Session],
+    workers: Callable[[int], subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM with no grace: the run goes back to the queue at once (its verification
+    stopped) and another worker finishes it; nothing is done twice."""
+    monkeypatch.setenv("UAB_RUN_SHUTDOWN_GRACE_SECONDS", "0")
+    first = workers(1)
+    run_id, _ = queue_run(sessions, ProjectTemplate.API, verify=True)
+    wait_until(
+        lambda: any(
+            kind == "log" and data.get("line", "").startswith("Verifying")
+            for kind, data in event_kinds(sessions, run_id)
+        )
+    )
+    os.killpg(first.pid, signal.SIGTERM)
+    assert first.wait(60) == 0
+    lines = [data.get("line", "") for kind, data in event_kinds(sessions, run_id)]
+    assert "Released by a stopping worker; will resume." in lines
+    assert run_row(sessions, run_id).status is RunStatus.QUEUED
+
+    workers(1)
+    wait_until(lambda: run_row(sessions, run_id).status in FINAL)
+    run = run_row(sessions, run_id)
+    assert run.status is RunStatus.COMPLETED, run.error_message
+    assert run.attempts == 2
+    kinds = event_kinds(sessions, run_id)
+    finished = Counter(data["agent"] for kind, data in kinds if kind == "step_finished")
+    assert set(finished.values()) == {1}
+    assert [kind for kind, _ in kinds].count("finished") == 1
+
+
+def test_a_run_whose_job_ended_is_settled(pg_engine: Engine) -> None:
+    """PostgreSQL: a job that ended without ending its run (retries exhausted while the
+    database was down, or cancelled by hand) leaves no run stuck RUNNING."""
+    sessions = make_session_factory(pg_engine)
+    settings = get_settings()
+    stuck, cancelled = (queue_run(sessions, ProjectTemplate.BLOG, verify=True)[0] for _ in range(2))
+    for run_id in (stuck, cancelled):
+        assert claim_run(sessions, run_id) is not None  # a worker took it...
+    with pg_engine.begin() as connection:  # ...and its job ended anyway
+        connection.execute(text("UPDATE procrastinate_jobs SET status = 'failed'"))
+
+    queue = Queue(settings.database.url)
+    with sessions.begin() as session:  # cancel sees the job ended: settles at once
+        assert runs.cancel_run(session, queue, cancelled, owner_id=None).status is (
+            RunStatus.CANCELLED
+        )
+    queue.context = setup.run_context(settings, sessions)
+    assert queue.reconcile() == 1
+    run = run_row(sessions, stuck)
+    assert run.status is RunStatus.FAILED
+    assert "job ended before the run did" in (run.error_message or "")
+    with sessions() as session:
+        assert session.get_one(Project, run.project_id).status.value == "ERROR"
+    assert queue.reconcile() == 0

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import TypeAdapter
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
+from appbuilder.jobs.pipeline import project_folder
 from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
@@ -145,9 +147,15 @@ def update_project(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=merge(NOT_FOUND, CONFLICT),
 )
-def delete_project(project_id: ProjectId, principal: Writer, session: SessionDep) -> None:
-    """Delete a project with its history (refused while it generates or deploys)."""
+def delete_project(
+    project_id: ProjectId, principal: Writer, session: SessionDep, request: Request
+) -> None:
+    """Delete a project with its history and generated files (refused while it generates
+    or deploys)."""
     projects.delete_project(session, project_id, owner_id=principal.user.id)
+    session.commit()
+    # the files go once the rows are gone: a failed delete keeps both
+    shutil.rmtree(project_folder(request.app.state.settings.projects_dir, project_id), True)
 
 
 @router.get(

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from appbuilder.db.models import GenerationRun
+from appbuilder.db.session import reading
 from appbuilder.jobs import events
 from appbuilder.security.scopes import Scope
 from appbuilder.services import runs
@@ -155,7 +156,7 @@ def run_events(
     start = last_event_id if last_event_id is not None else (after or 0)
 
     def read(seen: int) -> tuple[bool, list[events.EventOut]]:
-        with sessions() as reader:
+        with reading(sessions) as reader:
             run, batch = runs.read_events(reader, run_id, seen, owner_id=owner)
             return run.active, batch
 
