@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.agents.base import AgentInput, AgentOutput
@@ -167,3 +168,22 @@ def test_a_run_that_keeps_crashing_is_given_up(sessions: sessionmaker[Session]) 
         assert run.status is RunStatus.FAILED
         assert run.error_message == f"Gave up after {MAX_ATTEMPTS} attempts."
         assert session.get_one(Project, run.project_id).status.value == "ERROR"
+
+
+def test_the_database_refuses_a_second_active_run_of_a_project(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The last line of defence behind start_run's check (two racing requests)."""
+    run_id = queue(sessions)
+    with sessions() as session:
+        first = session.get_one(GenerationRun, run_id)
+        twin = GenerationRun(
+            project_id=first.project_id,
+            user_id=first.user_id,
+            previous_status=first.previous_status,
+            spec=first.spec,
+            spec_hash=first.spec_hash,
+        )
+        session.add(twin)
+        with pytest.raises(IntegrityError):
+            session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -48,6 +49,8 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 #: how often the stream looks for new events (the worker may be another process)
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
+#: a stream ends after this long (clients reconnect with Last-Event-ID and miss nothing)
+MAX_STREAM_SECONDS = 3600.0
 TOO_MANY: Responses = {429: describe("Too many runs at once for the plan; details name the limit")}
 
 
@@ -163,8 +166,9 @@ def run_events(
     async def stream() -> AsyncIterator[bytes]:
         seen = start
         quiet = 0.0
+        ends = time.monotonic() + MAX_STREAM_SECONDS
         yield b"retry: 1000\n\n"
-        while True:
+        while time.monotonic() < ends:
             active, batch = await run_in_threadpool(read, seen)
             for event in batch:
                 yield _frame(event)
