@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.models import GenerationRun
+from appbuilder.db.session import reading
 from appbuilder.db.types import new_id, utcnow
 from appbuilder.enums import RunStatus
 from appbuilder.jobs.pipeline import (
@@ -54,6 +55,9 @@ def _claimable(lease: float) -> object:
 
 def reserve_next(sessions: sessionmaker[Session], lease: float) -> str | None:
     """Mark the next claimable run as taken (a fresh heartbeat) and return its id."""
+    with reading(sessions) as session:  # an idle poll takes no write lock
+        if session.scalar(select(GenerationRun.id).where(_claimable(lease)).limit(1)) is None:  # type: ignore[arg-type]
+            return None
     with sessions.begin() as session:
         run_id: str | None = session.scalar(
             select(GenerationRun.id)
