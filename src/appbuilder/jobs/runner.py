@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.models import GenerationRun
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 RELEASE_SECONDS = 30.0
 
 
-def _claimable(lease: float) -> object:
+def _claimable(lease: float) -> ColumnElement[bool]:
     now = utcnow()
     return or_(
         and_(
@@ -56,12 +56,12 @@ def _claimable(lease: float) -> object:
 def reserve_next(sessions: sessionmaker[Session], lease: float) -> str | None:
     """Mark the next claimable run as taken (a fresh heartbeat) and return its id."""
     with reading(sessions) as session:  # an idle poll takes no write lock
-        if session.scalar(select(GenerationRun.id).where(_claimable(lease)).limit(1)) is None:  # type: ignore[arg-type]
+        if session.scalar(select(GenerationRun.id).where(_claimable(lease)).limit(1)) is None:
             return None
     with sessions.begin() as session:
         run_id: str | None = session.scalar(
             select(GenerationRun.id)
-            .where(_claimable(lease))  # type: ignore[arg-type]
+            .where(_claimable(lease))
             .order_by(GenerationRun.created_at, GenerationRun.id)
             .limit(1)
             .with_for_update(skip_locked=True)
