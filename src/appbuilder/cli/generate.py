@@ -19,6 +19,8 @@ from appbuilder.generator.files import line_count
 from appbuilder.generator.writer import LOCAL_STATE, ensure_writable_target, write_tree
 from appbuilder.spec.loading import load
 
+DEFAULT_TIMEOUT = 600.0
+
 
 class _Display:
     """A live line per agent, fed by the orchestrator's events from its worker threads."""
@@ -64,7 +66,7 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty folder.")] = False,
     timeout: Annotated[
         float, typer.Option(help="Seconds the verification may take.", min=10)
-    ] = 600,
+    ] = DEFAULT_TIMEOUT,
     project: Annotated[
         str | None,
         typer.Option(
@@ -83,6 +85,21 @@ def generate(
     With --project, queue a run of that project instead (the API's POST /generate), and
     with --follow print its live progress until it ends."""
     if project is not None:
+        clashing = {
+            "--template": template is not None,
+            "--name": name is not None,
+            "--output": output is not None,
+            "--force": force,
+            "--timeout": timeout != DEFAULT_TIMEOUT,
+        }
+        if any(clashing.values()):
+            given = ", ".join(option for option, used in clashing.items() if used)
+            raise typer.BadParameter(
+                f"{given} can't be used with --project: the project has its template and "
+                "name, its files go to its history, and UAB_RUN_VERIFY_TIMEOUT_SECONDS "
+                "bounds its verification.",
+                param_hint="--project",
+            )
         _run_project(project, spec_file, verify=verify, follow=follow)
         return
     if template is None and spec_file is None:
@@ -112,7 +129,7 @@ def generate(
 
 def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follow: bool) -> None:
     from appbuilder.cli._runtime import open_database  # noqa: PLC0415 - database commands only
-    from appbuilder.cli.follow import follow as follow_run  # noqa: PLC0415
+    from appbuilder.cli.runs import follow_until_end, warn_without_workers  # noqa: PLC0415
     from appbuilder.jobs import setup  # noqa: PLC0415
     from appbuilder.services import runs  # noqa: PLC0415
     from appbuilder.spec.loading import read_spec_file  # noqa: PLC0415
@@ -135,14 +152,16 @@ def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follo
             )
             run_id = run.id
         console.print(f"Run [bold]{run_id}[/] queued for project {escape(project_id)}.")
+        if runner is None:
+            warn_without_workers(settings, db.sessions)
         if not follow:
-            hint = "a worker (uab worker)" if settings.uses_procrastinate else "uab serve/worker"
-            console.print(f"It runs under {hint}; follow it with: uab generate -p {project_id} -f")
+            hint = "`uab worker`" if settings.uses_procrastinate else "`uab serve` or `uab worker`"
+            console.print(f"It runs under {hint}; watch it with `uab runs follow {run_id}`.")
             return
         if runner is not None:
             runner.start()
         try:
-            status = follow_run(db.sessions, run_id)
+            status = follow_until_end(settings, db.sessions, run_id)
         finally:
             if runner is not None:
                 runner.stop(grace=1)

@@ -10,6 +10,9 @@ from appbuilder.cli._runtime import console, open_database
 from appbuilder.db import migrate
 from appbuilder.settings import Environment
 
+#: on shutdown, how long open requests (live-progress streams) may take to end
+STREAM_SHUTDOWN_SECONDS = 5
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -54,4 +57,6 @@ def serve(
         server_header=False,
         proxy_headers=bool(forwarded_allow_ips),
         forwarded_allow_ips=forwarded_allow_ips or None,
+        # open event streams would hold shutdown forever; clients reconnect and resume
+        timeout_graceful_shutdown=STREAM_SHUTDOWN_SECONDS,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import threading
 from types import FrameType
@@ -9,8 +10,10 @@ from typing import Annotated
 
 import typer
 
-from appbuilder.cli._runtime import console, open_database
+from appbuilder.cli._runtime import console, err_console, open_database
 from appbuilder.jobs import setup
+from appbuilder.settings import Environment
+from appbuilder.web.observability import configure_logging
 
 
 def worker(
@@ -28,6 +31,9 @@ def worker(
     with open_database() as db:
         settings = db.settings
         context = setup.run_context(settings, db.sessions)
+        configure_logging(json_lines=settings.env is Environment.PRODUCTION)
+        if shutil.which("git") is None:
+            err_console.print("[yellow]Warning:[/] git is not on the PATH: runs can't keep files.")
         if settings.uses_procrastinate:
             from appbuilder.jobs.queue import Queue  # noqa: PLC0415 - PostgreSQL only
 
@@ -41,9 +47,12 @@ def worker(
             )
             return
         runner = setup.embedded_runner(settings, db.sessions, threads=concurrency)
+        context = runner.context
         stop = threading.Event()
 
         def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            if stop.is_set():  # a second signal: hand the runs back now
+                context.stopping.set()
             stop.set()
 
         signal.signal(signal.SIGTERM, on_signal)

@@ -195,6 +195,7 @@ def claim_run(sessions: sessionmaker[Session], run_id: str) -> str | None:
     """Take the run for this execution: a new claim token, or None when there is nothing
     to do (finished, or gone with its project)."""
     claim = new_id()
+    log.info("run %s: taking it", run_id)
     with sessions.begin() as session:
         run = session.execute(
             select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
@@ -275,16 +276,22 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
         return outcome
     if outcome.verification is not None and not outcome.verification.passed:
         message = f"Verification failed: {outcome.verification.summary()}"
+        reason = _last_line(outcome.verification.failing_output)
+        if reason:
+            message += f" ({reason})"
         return _settle_failed(journal, message, result=outcome)
     history = ProjectHistory(project_folder(ctx.projects_dir, project_id))
     with journal.tx():
         pass  # still ours: an execution that lost the run must not commit for it
-    sha = history.commit(
-        outcome.files,
-        _commit_message(run_id, project_name, outcome),
-        when=utcnow(),
-        marker=f"Run: {run_id}",
-    )
+    try:
+        sha = history.commit(
+            outcome.files,
+            _commit_message(run_id, project_name, outcome),
+            when=utcnow(),
+            marker=f"Run: {run_id}",
+        )
+    except AppBuilderError as error:  # git missing or failing: say so on the run
+        return _settle_failed(journal, f"Could not keep the files: {error.message}")
     journal.log(f"Committed {sha[:12]} ({len(outcome.files)} files).")
     return _settle_completed(journal, outcome, sha, history.path)
 
@@ -309,6 +316,13 @@ def _generate(
         raise
     except AppBuilderError as error:
         return _settle_failed(journal, error.message)
+
+
+def _last_line(text: str, limit: int = 300) -> str:
+    """The last non-empty line of a check's output: "[tests timed out after 10 s]", or
+    pytest's summary."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else ""
 
 
 def _commit_message(run_id: str, project_name: str, result: GenerationResult) -> str:
@@ -371,6 +385,8 @@ def _close_open_steps(session: Session, run_id: str, status: GenerationStatus) -
 
 
 def _finish(session: Session, run: GenerationRun, status: RunStatus, **data: Any) -> RunStatus:
+    error = f" ({data['error']})" if data.get("error") else ""
+    log.info("run %s: %s%s", run.id, status.value, error)
     run.status = status
     run.finished_at = utcnow()
     run.claim = None

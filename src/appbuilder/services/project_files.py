@@ -42,7 +42,7 @@ def _completed_run(session: Session, project_id: str, run_id: str | None) -> Gen
     if run is None:
         if run_id is not None:
             raise NotFoundError("Completed run", run_id)
-        raise NotFoundError("Generated files of project", project_id)
+        raise NotFoundError("Completed run of project", project_id)
     return run
 
 

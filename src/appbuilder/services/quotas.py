@@ -175,6 +175,8 @@ def _refuse(user: User, limit: str, used: int | str, allowed: object, needed: ob
 def _describe(limit: str, allowed: object) -> str:
     if isinstance(allowed, frozenset):
         return f"{limit.replace('_', ' ')}: {', '.join(sorted(allowed))}"
+    if limit == "concurrent_generations":
+        return f"{allowed} run{'' if allowed == 1 else 's'} at once"
     return f"{allowed} {limit.replace('_', ' ')}"
 
 

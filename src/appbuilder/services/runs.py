@@ -56,8 +56,11 @@ def active_run(session: Session, project_id: str) -> GenerationRun | None:
 def spec_for(project: Project, override: dict[str, Any] | None) -> AppSpec:
     """The project's spec: its template's preset, the spec saved in its config (or the
     request's), its name, description and features."""
-    saved = project.config.get("spec") if isinstance(project.config, dict) else None
-    data = dict(override if override is not None else (saved if isinstance(saved, dict) else {}))
+    saved = project.config.get("spec", {}) if isinstance(project.config, dict) else {}
+    if override is None and not isinstance(saved, dict):
+        problem = ("config.spec", "dict_type", "The project's config.spec must be an object.")
+        raise SpecError([problem])
+    data = dict(override if override is not None else saved)
     if data.get("template") == project.template.value:
         del data["template"]  # saying the project's own template again is fine
     data.setdefault("description", project.description or "")

@@ -128,8 +128,8 @@ def build_spec(
                 (
                     "template",
                     "conflict",
-                    f"The spec says template {data['template']!r} but --template says "
-                    f"{template.value!r}; drop one of them.",
+                    f"The spec says template {data['template']!r} but the template chosen "
+                    f"(--template, or the project's) is {template.value!r}; drop one of them.",
                 )
             ]
         )

@@ -193,7 +193,8 @@ def _check_app(spec: AppSpec) -> Iterable[Problem]:
         yield (
             "entities",
             "required",
-            "An app needs at least one entity: describe them in a spec file (--spec).",
+            "An app needs at least one entity: describe them in its spec "
+            "(a spec file with --spec, or the project's config.spec).",
         )
     if len(spec.entities) > MAX_ENTITIES:
         yield ("entities", "max-count", f"At most {MAX_ENTITIES} entities are allowed.")

@@ -187,3 +187,13 @@ def test_the_database_refuses_a_second_active_run_of_a_project(
         session.add(twin)
         with pytest.raises(IntegrityError):
             session.flush()
+
+
+def test_a_verification_that_times_out_says_so(sessions: sessionmaker[Session]) -> None:
+    run_id = queue(sessions, verify=True)
+    assert execute_run(context(sessions, verify_timeout=2), run_id) is RunStatus.FAILED
+    with sessions() as session:
+        run = session.get_one(GenerationRun, run_id)
+    assert run.error_message is not None
+    assert run.error_message.startswith("Verification failed: FAILED")
+    assert "timed out after" in run.error_message

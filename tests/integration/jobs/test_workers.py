@@ -4,6 +4,7 @@ queue on SQLite. A worker killed with SIGKILL mid-run is replaced, and the run r
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -243,6 +244,25 @@ def test_follow_from_the_command_line(sessions: sessionmaker[Session], engine: E
     assert any("✓ database" in line for line in lines)
     assert "Run COMPLETED" in lines[-1]
     assert "project READY" in lines[-1]
+
+    # watching it again replays it from the start; options of a local build are refused
+    run_id = lines[0].split()[1]
+    again = subprocess.run(
+        [UAB, "runs", "follow", run_id], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0].startswith("Queued:")
+    assert "Run COMPLETED" in again.stdout
+    clash = subprocess.run(
+        [UAB, "generate", "--project", project_id, "--template", "blog", "-o", "out"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert clash.returncode == 2
+    message = " ".join(re.sub("[│╭╮╰╯─]", " ", clash.stderr).split())
+    assert "--template, --output can't be used with --project" in message
 
 
 @pytest.mark.usefixtures("fast_leases")
