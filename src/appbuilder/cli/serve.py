@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
 from appbuilder.cli._runtime import console, open_database
 from appbuilder.db import migrate
 from appbuilder.settings import Environment
+from appbuilder.web.api.runs import shutting_down
 
 #: on shutdown, how long open requests (live-progress streams) may take to end
 STREAM_SHUTDOWN_SECONDS = 5
@@ -46,17 +48,25 @@ def serve(
             migrate.upgrade(db.engine)
             console.print(f"Database at revision {migrate.current_revision(db.engine)}.")
     console.print(f"Serving on http://{host}:{port} (docs at /docs).")
-    uvicorn.run(
-        "appbuilder.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=bool(forwarded_allow_ips),
-        forwarded_allow_ips=forwarded_allow_ips or None,
-        # open event streams would hold shutdown forever; clients reconnect and resume
-        timeout_graceful_shutdown=STREAM_SHUTDOWN_SECONDS,
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": bool(forwarded_allow_ips),
+        "forwarded_allow_ips": forwarded_allow_ips or None,
+        # a stream that didn't end by itself is cut then; clients reconnect and resume
+        "timeout_graceful_shutdown": STREAM_SHUTDOWN_SECONDS,
+    }
+    if workers > 1:
+        uvicorn.run("appbuilder.web.app:create_app", workers=workers, **options)
+        return
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            shutting_down.set()  # live-progress streams end at their next poll
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config("appbuilder.web.app:create_app", **options)).run()

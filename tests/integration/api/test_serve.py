@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,3 +96,39 @@ def test_forwarded_addresses_are_not_trusted_by_default(empty_database_url: URL)
             for i in range(3)
         ]
     assert statuses == [401, 401, 429]
+
+
+def test_stopping_the_server_ends_live_progress_streams(database_url: URL) -> None:
+    """SIGTERM while a client follows a run that won't end (no worker on PostgreSQL, a
+    released run on SQLite): the stream ends, the process exits, nothing is logged as an
+    error. The serving() helper fails the test if the process hasn't exited in 30 s."""
+    env = {"UAB_ENV": "development", "UAB_RUN_SHUTDOWN_GRACE_SECONDS": "0"}
+    with serving(env=env) as (url, output):
+        account = {"email": "stream@example.com", "password": "correct-horse-42"}
+        httpx.post(f"{url}/api/auth/register", json=account)
+        token = httpx.post(f"{url}/api/auth/login", json=account).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        project = httpx.post(
+            f"{url}/api/projects", json={"name": "Blog", "template": "BLOG"}, headers=headers
+        ).json()
+        run = httpx.post(
+            f"{url}/api/projects/{project['id']}/generate", json={}, headers=headers
+        ).json()
+        received: list[str] = []
+
+        def listen() -> None:
+            with httpx.stream(
+                "GET", f"{url}/api/runs/{run['id']}/events", headers=headers, timeout=60
+            ) as stream:
+                received.extend(stream.iter_lines())
+
+        listener = threading.Thread(target=listen)
+        listener.start()
+        deadline = time.monotonic() + 30
+        while not any(line.startswith("event: queued") for line in received):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    listener.join(30)
+    assert not listener.is_alive()  # the server ended the stream
+    assert "ERROR" not in output[0]
+    assert "Exception in ASGI application" not in output[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -49,6 +50,8 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 #: how often the stream looks for new events (the worker may be another process)
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
+#: set when the server begins to shut down: open streams end (clients reconnect elsewhere)
+shutting_down = threading.Event()
 #: a stream ends after this long (clients reconnect with Last-Event-ID and miss nothing)
 MAX_STREAM_SECONDS = 3600.0
 TOO_MANY: Responses = {429: describe("Too many runs at once for the plan; details name the limit")}
@@ -168,7 +171,7 @@ def run_events(
         quiet = 0.0
         ends = time.monotonic() + MAX_STREAM_SECONDS
         yield b"retry: 1000\n\n"
-        while time.monotonic() < ends:
+        while time.monotonic() < ends and not shutting_down.is_set():
             active, batch = await run_in_threadpool(read, seen)
             for event in batch:
                 yield _frame(event)
