@@ -62,6 +62,14 @@ def recreate(url: str) -> None:
     admin.dispose()
 
 
+def cpu_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (workers, PostgreSQL, git, ruff), from
+    /proc/stat: what bounds how far more workers can scale on these cores."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def fresh_database(url: str) -> tuple[Engine, sessionmaker[Session], Queue]:
     """An empty, migrated database (procrastinate's schema included) and its queue."""
     recreate(url)
@@ -166,10 +174,12 @@ def drain(url: str, workers: int, env: dict[str, str], logs: Path) -> dict[str, 
     engine, sessions, queue = fresh_database(url)
     ids = [enqueue(sessions, queue, u, p) for u, p in setup_projects(sessions, RUNS)]
     started = time.perf_counter()
+    busy_before = cpu_busy_seconds()
     processes = start_workers(workers, env, logs)
     while finished(sessions, ids) < len(ids):
         time.sleep(0.05)
     seconds = time.perf_counter() - started
+    cores_busy = (cpu_busy_seconds() - busy_before) / seconds
     stop_workers(processes)
     verdict = check_exactly_once(sessions, ids)
     with sessions() as session:
@@ -184,6 +194,7 @@ def drain(url: str, workers: int, env: dict[str, str], logs: Path) -> dict[str, 
     engine.dispose()
     return {
         "workers": workers,
+        "cores_busy": cores_busy,
         "seconds": seconds,
         "window": window,
         "throughput": len(ids) / window,
@@ -259,7 +270,8 @@ def main() -> None:
         print(
             f"drain {RUNS} runs, {result['workers']} worker(s): {result['window']:.1f} s from "
             f"first start to last end ({result['seconds']:.1f} s with process start-up), "
-            f"{result['throughput']:.2f} runs/s, median run {result['run_median_s']:.2f} s; "
+            f"{result['throughput']:.2f} runs/s, median run {result['run_median_s']:.2f} s, "
+            f"machine busy {result['cores_busy']:.2f} of {os.cpu_count()} cores; "
             f"{result['verdict']}"
         )
     ratio = float(results[1]["throughput"]) / float(results[0]["throughput"])  # type: ignore[arg-type]
