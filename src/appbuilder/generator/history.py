@@ -12,7 +12,7 @@ import fcntl
 import os
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -114,6 +114,13 @@ class ProjectHistory:
     def head(self) -> str | None:
         if not self.exists:
             return None
+        # the loose ref, read directly (a git process per look-up costs more than the
+        # commit itself); rev-parse when git packed it
+        loose = self.path / ".git" / "refs" / "heads" / BRANCH
+        with suppress(OSError):
+            tip = loose.read_text(encoding="ascii").strip()
+            if len(tip) == 40:
+                return tip
         out = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}", check=False)
         return out.decode().strip() or None
 
@@ -124,16 +131,17 @@ class ProjectHistory:
         out = self._git("log", "--format=%H", "-F", f"--grep={marker}", "-n", "1", BRANCH)
         return out.decode().strip() or None
 
-    def commit(self, files: FileTree, message: str, *, when: datetime, marker: str) -> str:
+    def commit(
+        self, files: FileTree, message: str, *, when: datetime, marker: str, retry: bool = True
+    ) -> str:
         """Commit ``files`` as the whole tree; idempotent per ``marker`` (a retried run that
-        already committed gets its commit back instead of a second one)."""
+        already committed gets its commit back instead of a second one). ``retry=False``
+        (a first attempt: it can't have committed) skips that search."""
         with self._writing():
-            return self._commit(files, message, when=when, marker=marker)
+            existing = self.find_commit(marker) if retry else None
+            return existing or self._commit(files, message, when=when)
 
-    def _commit(self, files: FileTree, message: str, *, when: datetime, marker: str) -> str:
-        existing = self.find_commit(marker)
-        if existing:
-            return existing
+    def _commit(self, files: FileTree, message: str, *, when: datetime) -> str:
         parent = self.head()
         stamp = f"{int(when.timestamp())} +0000"
         encoded = message.encode("utf-8")

@@ -289,6 +289,8 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
             _commit_message(run_id, project_name, outcome),
             when=utcnow(),
             marker=f"Run: {run_id}",
+            # only a run that got this far before can have committed already
+            retry=bool(journal.done),
         )
     except AppBuilderError as error:  # git missing or failing: say so on the run
         return _settle_failed(journal, f"Could not keep the files: {error.message}")
