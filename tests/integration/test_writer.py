@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -97,10 +98,15 @@ def test_a_failure_after_carrying_files_over_gives_them_back(
     write_tree({"app/main.py": b"v1\n"}, target)
     (target / ".env").write_text("SECRET_KEY=mine")
 
-    def broken_swap(*_args: object) -> None:
-        raise OSError("device busy")
+    real_replace = os.replace
 
-    monkeypatch.setattr("appbuilder.generator.writer._swap", broken_swap)
+    def replace(src: Path, dst: Path) -> None:
+        # the one step a full disk or a busy mount can break: the new tree into place
+        if Path(dst) == target and Path(src).name.startswith(".app."):
+            raise OSError("device busy")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("appbuilder.generator.writer.os.replace", replace)
     with pytest.raises(OSError, match="device busy"):
         write_tree({"app/main.py": b"v2\n"}, target, force=True, keep=LOCAL_STATE)
     assert (target / ".env").read_text() == "SECRET_KEY=mine"

@@ -52,6 +52,10 @@ class StepRecord:
     duration_ms: int
     error: str | None = None
 
+    @classmethod
+    def failed(cls, agent: AgentType, prompt: str, error: str, duration_ms: int = 0) -> StepRecord:
+        return cls(agent, prompt, "", GenerationStatus.FAILED, 0, duration_ms, error)
+
 
 @dataclass(frozen=True)
 class AgentOutput:

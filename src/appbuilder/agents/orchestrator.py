@@ -121,6 +121,8 @@ class GenerationResult:
     records: list[StepRecord]
     verification: Verification | None
     duration_ms: int
+    #: the orchestrator's own work between the agents and verification: merge and format
+    assemble_ms: int = 0
 
     @property
     def succeeded(self) -> bool:
@@ -209,7 +211,9 @@ class Orchestrator:
         )
         records: list[StepRecord] = []
         outputs = self._run_stages(spec, model, plan, records, journal)
+        assembling = time.perf_counter()
         files = format_tree(self._merge(outputs, records))
+        assemble_ms = _ms(assembling)
         digest = tree_hash(files)
         verification = None
         if verify:
@@ -236,6 +240,7 @@ class Orchestrator:
             records=records,
             verification=verification,
             duration_ms=_ms(started),
+            assemble_ms=assemble_ms,
         )
 
     def _run_stages(
@@ -280,17 +285,11 @@ class Orchestrator:
         output = self.agents[agent].run(task)
         recorded = _recorded_manifest(done)
         if recorded is not None and recorded != manifest(output.files):
-            failed = StepRecord(
-                agent,
-                done.prompt,
-                "",
-                GenerationStatus.FAILED,
-                0,
-                0,
+            message = (
                 f"The {agent.value} agent's output differs from what an earlier attempt "
-                "recorded; the run cannot resume safely.",
+                "recorded; the run cannot resume safely."
             )
-            return AgentOutput(files={}, record=failed)
+            return AgentOutput(files={}, record=StepRecord.failed(agent, done.prompt, message))
         return AgentOutput(files=output.files, record=done)
 
     def _run_one(self, agent: AgentType, task: AgentInput) -> AgentOutput:
@@ -300,9 +299,7 @@ class Orchestrator:
             output = self.agents[agent].run(task)
         except Exception as error:
             message = f"{type(error).__name__}: {error}"
-            record = StepRecord(
-                agent, f"{agent.value} step", "", GenerationStatus.FAILED, 0, _ms(started), message
-            )
+            record = StepRecord.failed(agent, f"{agent.value} step", message, _ms(started))
             self.on_event(Event("agent_failed", agent, message, record))
             return AgentOutput(files={}, record=record)
         self.on_event(Event("agent_finished", agent, f"{len(output.files)} files", output.record))

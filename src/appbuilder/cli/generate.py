@@ -16,7 +16,12 @@ from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator
 from appbuilder.cli._runtime import console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.generator.files import line_count
-from appbuilder.generator.writer import LOCAL_STATE, ensure_writable_target, write_tree
+from appbuilder.generator.writer import (
+    LOCAL_STATE,
+    ensure_writable_target,
+    write_files,
+    write_tree,
+)
 from appbuilder.spec.loading import load
 
 DEFAULT_TIMEOUT = 600.0
@@ -173,7 +178,7 @@ def _report_failure(result: GenerationResult, target: Path) -> None:
     assert result.verification is not None  # noqa: S101 - only called after verifying
     # A fresh folder each time: never replace something the user has under that name.
     kept = Path(tempfile.mkdtemp(prefix=f"{target.name}.failed-", dir=target.parent))
-    write_tree(result.files, kept)
+    write_files(result.files, kept)
     err_console.print(result.verification.failing_output[-6000:], markup=False, highlight=False)
     err_console.print(
         f"[bold red]Error:[/] the generated app failed its own checks "
@@ -190,10 +195,8 @@ def _summary(result: GenerationResult, target: Path, seconds: float, kept: tuple
     if kept:
         table.add_row("Kept", escape(", ".join(kept)) + " (your local files)")
     table.add_row("Files", f"{len(result.files)} ({line_count(result.files)} lines)")
-    verify_ms = result.verification.duration_ms if result.verification else 0
     steps = [f"{r.agent.value.lower()} {r.duration_ms} ms" for r in result.records[:-1]]
-    own = result.records[-1].duration_ms - verify_ms
-    steps.append(f"orchestrator {own} ms (plan, merge, format)")
+    steps.append(f"orchestrator {result.assemble_ms} ms (merge, format)")
     table.add_row("Agents", ", ".join(steps))
     if result.verification is None:
         table.add_row("Verification", "[yellow]skipped (--no-verify): not proven to work[/]")

@@ -77,11 +77,11 @@ def write_tree(
         staging.chmod(0o755)
         if target.exists():
             _carry_over(target, staging, keep, files, kept)
-            _swap(target, staging, kept)
+            _swap(target, staging)
         else:
             os.replace(staging, target)
     except BaseException:
-        if target.is_dir():  # not swapped: give the user's files back before cleaning up
+        if target.is_dir():  # the old tree is in place: give the user's files back to it
             for name in kept:
                 if (staging / name).exists() or (staging / name).is_symlink():
                     os.replace(staging / name, target / name)
@@ -102,14 +102,14 @@ def _carry_over(
             kept.append(entry.name)
 
 
-def _swap(target: Path, staging: Path, kept: list[str]) -> None:
+def _swap(target: Path, staging: Path) -> None:
+    """The new tree in place of the old; on failure the old tree goes back (the caller
+    then returns the carried-over files to it)."""
     old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
     os.replace(target, old / "tree")
     try:
         os.replace(staging, target)
     except OSError:
-        for name in kept:  # put everything back as it was
-            os.replace(staging / name, old / "tree" / name)
         os.replace(old / "tree", target)
         raise
     finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ from appbuilder.agents.orchestrator import (
     RunCancelled,
 )
 from appbuilder.db.models import Generation, GenerationRun, Project
-from appbuilder.db.session import reading
 from appbuilder.db.types import new_id, utcnow
 from appbuilder.enums import AgentType, GenerationStatus, ProjectStatus, RunStatus
 from appbuilder.errors import AppBuilderError
@@ -110,9 +109,29 @@ class DbJournal:
             if row.status is GenerationStatus.COMPLETED
         }
 
-    def tx(self) -> AbstractContextManager[Session]:
+    @contextmanager
+    def tx(self) -> Iterator[Session]:
         """A transaction that first proves this execution still holds the run."""
-        return _claimed(self.ctx.sessions, self.run_id, self.claim)
+        with self.ctx.sessions.begin() as session:
+            self.renew(session)
+            yield session
+
+    def renew(self, session: Session) -> None:
+        """Refresh the lease; note a cancel request; LeaseLost if another execution took
+        the run. (Every write and every heartbeat goes through here, so checkpoints need
+        no query of their own.)"""
+        wanted = session.execute(
+            update(GenerationRun)
+            .where(GenerationRun.id == self.run_id, GenerationRun.claim == self.claim)
+            .values(heartbeat_at=utcnow())
+            .returning(GenerationRun.cancel_requested)
+        ).scalar_one_or_none()
+        if wanted is None:
+            self.lost.set()
+            self.cancel.set()  # a verification in progress stops
+            raise LeaseLost
+        if wanted:
+            self.cancel.set()
 
     def completed(self, agent: AgentType) -> StepRecord | None:
         return self.done.get(agent)
@@ -129,17 +148,7 @@ class DbJournal:
     def finished(self, record: StepRecord) -> None:
         with self.tx() as session:
             _write_record(session, self.rows[record.agent], record)
-            kind = "step_finished" if record.status is GenerationStatus.COMPLETED else "step_failed"
-            events.append(
-                session,
-                self.run_id,
-                kind,
-                agent=record.agent.value,
-                status=record.status.value,
-                duration_ms=record.duration_ms,
-                tokens_used=record.tokens_used,
-                error=record.error,
-            )
+            _step_event(session, self.run_id, record)
 
     def log(self, line: str) -> None:
         with self.tx() as session:
@@ -152,27 +161,6 @@ class DbJournal:
             raise Released
         if self.cancel.is_set():
             raise RunCancelled("The run was cancelled.")
-        with reading(self.ctx.sessions) as session:
-            wanted = session.scalar(
-                select(GenerationRun.cancel_requested).where(GenerationRun.id == self.run_id)
-            )
-        if wanted:
-            self.cancel.set()
-            raise RunCancelled("The run was cancelled.")
-
-
-@contextmanager
-def _claimed(sessions: sessionmaker[Session], run_id: str, claim: str) -> Iterator[Session]:
-    with sessions.begin() as session:
-        held = session.execute(
-            update(GenerationRun)
-            .where(GenerationRun.id == run_id, GenerationRun.claim == claim)
-            .values(heartbeat_at=utcnow())
-            .returning(GenerationRun.id)
-        ).scalar_one_or_none()
-        if held is None:
-            raise LeaseLost
-        yield session
 
 
 def _write_record(session: Session, generation_id: str, record: StepRecord) -> None:
@@ -197,10 +185,8 @@ def claim_run(sessions: sessionmaker[Session], run_id: str) -> str | None:
     claim = new_id()
     log.info("run %s: taking it", run_id)
     with sessions.begin() as session:
-        run = session.execute(
-            select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
-        ).scalar_one_or_none()
-        if run is None or not run.active:
+        run = _active_run(session, run_id)
+        if run is None:
             return None
         if run.attempts >= MAX_ATTEMPTS:
             # a run that keeps killing its worker (memory, a crashing agent) must not
@@ -247,20 +233,11 @@ def _heartbeat(ctx: RunContext, journal: DbJournal, stop: threading.Event) -> No
             journal.cancel.set()  # stops the verification; checkpoint then releases the run
         try:
             with ctx.sessions.begin() as session:
-                held = session.execute(
-                    update(GenerationRun)
-                    .where(GenerationRun.id == journal.run_id, GenerationRun.claim == journal.claim)
-                    .values(heartbeat_at=utcnow())
-                    .returning(GenerationRun.cancel_requested)
-                ).scalar_one_or_none()
+                journal.renew(session)
+        except LeaseLost:
+            return
         except DBAPIError:
             log.warning("run %s: heartbeat failed; retrying", journal.run_id, exc_info=True)
-            continue
-        if held is None:
-            journal.lost.set()
-            journal.cancel.set()
-        elif held:
-            journal.cancel.set()
 
 
 def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
@@ -281,8 +258,8 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
             message += f" ({reason})"
         return _settle_failed(journal, message, result=outcome)
     history = ProjectHistory(project_folder(ctx.projects_dir, project_id))
-    with journal.tx():
-        pass  # still ours: an execution that lost the run must not commit for it
+    with journal.tx():  # still ours: an execution that lost the run must not commit for it
+        pass
     try:
         sha = history.commit(
             outcome.files,
@@ -358,23 +335,16 @@ def _orchestrator_row(session: Session, run_id: str) -> Generation:
     ).one()
 
 
-def _step_event(
-    session: Session,
-    run_id: str,
-    status: GenerationStatus,
-    duration_ms: int | None,
-    error: str | None = None,
-) -> None:
-    """The orchestrator's own step ends with the run."""
+def _step_event(session: Session, run_id: str, record: StepRecord) -> None:
     events.append(
         session,
         run_id,
-        "step_finished" if status is GenerationStatus.COMPLETED else "step_failed",
-        agent=AgentType.ORCHESTRATOR.value,
-        status=status.value,
-        duration_ms=duration_ms,
-        tokens_used=0,
-        error=error[-ERROR_LIMIT:] if error else None,
+        "step_finished" if record.status is GenerationStatus.COMPLETED else "step_failed",
+        agent=record.agent.value,
+        status=record.status.value,
+        duration_ms=record.duration_ms,
+        tokens_used=record.tokens_used,
+        error=record.error[-ERROR_LIMIT:] if record.error else None,
     )
 
 
@@ -410,7 +380,7 @@ def _settle_completed(
     record = result.records[-1]
     with journal.tx() as session:
         _write_record(session, _orchestrator_row(session, journal.run_id).id, record)
-        _step_event(session, journal.run_id, record.status, record.duration_ms)
+        _step_event(session, journal.run_id, record)
         run = session.get_one(GenerationRun, journal.run_id)
         run.tree_hash = result.tree_hash
         run.commit_sha = sha
@@ -434,18 +404,14 @@ def _settle_failed(
 ) -> RunStatus:
     with journal.tx() as session:
         row = _orchestrator_row(session, journal.run_id)
-        if result is not None:
-            _write_record(session, row.id, result.records[-1])
-        else:
-            row.status = GenerationStatus.FAILED
-            row.error_message = message[-ERROR_LIMIT:]
-            row.completed_at = utcnow()
-        _step_event(session, journal.run_id, GenerationStatus.FAILED, row.duration_ms, message)
-        _close_open_steps(session, journal.run_id, GenerationStatus.CANCELLED)
-        run = session.get_one(GenerationRun, journal.run_id)
-        run.error_message = message[-ERROR_LIMIT:]
-        session.get_one(Project, run.project_id).status = ProjectStatus.ERROR
-        return _finish(session, run, RunStatus.FAILED, error=run.error_message)
+        record = (
+            result.records[-1]
+            if result is not None
+            else StepRecord.failed(AgentType.ORCHESTRATOR, row.prompt, message)
+        )
+        _write_record(session, row.id, record)
+        _step_event(session, journal.run_id, record)
+        return _fail(session, session.get_one(GenerationRun, journal.run_id), message)
 
 
 def _release(journal: DbJournal) -> RunStatus:
@@ -479,25 +445,37 @@ def settle_cancelled(session: Session, run: GenerationRun) -> RunStatus:
     return _finish(session, run, RunStatus.CANCELLED)
 
 
+def _fail(session: Session, run: GenerationRun, message: str) -> RunStatus:
+    """FAILED: steps that never ran CANCELLED, the project in ERROR with the reason."""
+    _close_open_steps(session, run.id, GenerationStatus.CANCELLED)
+    run.error_message = message[-ERROR_LIMIT:]
+    session.get_one(Project, run.project_id).status = ProjectStatus.ERROR
+    return _finish(session, run, RunStatus.FAILED, error=run.error_message)
+
+
 def _give_up(session: Session, run: GenerationRun, message: str) -> None:
+    """FAILED from outside the execution: the step it was in FAILED too."""
     session.execute(
         update(Generation)
         .where(Generation.run_id == run.id, Generation.status == GenerationStatus.RUNNING)
         .values(status=GenerationStatus.FAILED, completed_at=utcnow(), error_message=message)
     )
-    _close_open_steps(session, run.id, GenerationStatus.CANCELLED)
-    run.error_message = message[-ERROR_LIMIT:]
-    session.get_one(Project, run.project_id).status = ProjectStatus.ERROR
-    _finish(session, run, RunStatus.FAILED, error=run.error_message)
+    _fail(session, run, message)
+
+
+def _active_run(session: Session, run_id: str) -> GenerationRun | None:
+    """The run, locked, if it hasn't ended (gone with its project, or finished: None)."""
+    run = session.execute(
+        select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
+    ).scalar_one_or_none()
+    return run if run is not None and run.active else None
 
 
 def fail_for_good(ctx: RunContext, run_id: str, message: str) -> None:
     """The queue gave up retrying (or met a bug): end the run FAILED, whoever holds it."""
     with ctx.sessions.begin() as session:
-        run = session.execute(
-            select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
-        ).scalar_one_or_none()
-        if run is not None and run.active:
+        run = _active_run(session, run_id)
+        if run is not None:
             _give_up(session, run, message)
 
 
@@ -505,10 +483,8 @@ def end_orphan(ctx: RunContext, run_id: str) -> None:
     """A run whose job will never run again: CANCELLED if a cancel was asked for (the
     project gets its status back), else FAILED."""
     with ctx.sessions.begin() as session:
-        run = session.execute(
-            select(GenerationRun).where(GenerationRun.id == run_id).with_for_update()
-        ).scalar_one_or_none()
-        if run is None or not run.active:
+        run = _active_run(session, run_id)
+        if run is None:
             return
         if run.cancel_requested:
             settle_cancelled(session, run)

@@ -211,12 +211,12 @@ def cancel_run(
     return run
 
 
-def read_events(
-    session: Session, run_id: str, after: int, *, owner_id: str | None
-) -> tuple[GenerationRun, list[events.EventOut]]:
-    run = get_run(session, run_id, owner_id=owner_id)
-    return run, events.read(session, run.id, after)
-
-
-def project_of(session: Session, run: GenerationRun) -> Project:
-    return session.get_one(Project, run.project_id)
+def poll_events(session: Session, run_id: str, after: int) -> tuple[list[events.EventOut], bool]:
+    """The run's events after ``after`` and, when there are none, whether the run has ended
+    (or is gone with its project): then nothing more will come. Callers check ownership
+    once, before polling."""
+    batch = events.read(session, run_id, after)
+    if batch:
+        return batch, False
+    status = session.scalar(select(GenerationRun.status).where(GenerationRun.id == run_id))
+    return [], status not in ACTIVE_RUN_STATUSES

@@ -318,7 +318,6 @@ def test_runs_at_once_is_429_and_runs_per_month_is_402(api: Api, engine: Engine)
                 for n in range(19)
             ],
         )
-        assert connection.scalar(select(Project.status).where(Project.id == second["id"]))
     monthly = start(api, owner, second["id"], verify=False)
     assert monthly.status_code == 402, monthly.text
     assert monthly.json()["error"]["details"]["limit"] == "generations_per_month"

@@ -92,7 +92,12 @@ def test_an_unsafe_path_from_an_agent_fails_the_run() -> None:
     with pytest.raises(GenerationError, match="DEVOPS agent wrote an unsafe path") as raised:
         Orchestrator(agents).generate(spec, model, verify=False)  # type: ignore[arg-type]
     assert "../../etc/cron.d/evil" in raised.value.message
-    assert AgentType.DEVOPS in [r.agent for r in raised.value.records]
+    # every agent's step was recorded and succeeded; the run failed at the merge, so the
+    # orchestrator recorded no step of its own
+    records = raised.value.records
+    assert records[-1].agent is AgentType.DEVOPS
+    assert {r.status for r in records} == {GenerationStatus.COMPLETED}
+    assert AgentType.ORCHESTRATOR not in {r.agent for r in records}
 
 
 def test_a_failing_agent_is_recorded_and_stops_the_run() -> None:

@@ -156,15 +156,13 @@ def run_events(
     `step_finished`, `step_failed`, `log`, `finished`), read from the database so it works
     whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
     exactly what you missed. The stream ends after `finished`."""
-    owner = owner_filter(principal)
-    runs.get_run(session, run_id, owner_id=owner)  # 404 before the stream starts
+    runs.get_run(session, run_id, owner_id=owner_filter(principal))  # 404 before streaming
     sessions = request.app.state.sessions
     start = last_event_id if last_event_id is not None else (after or 0)
 
-    def read(seen: int) -> tuple[bool, list[events.EventOut]]:
+    def read(seen: int) -> tuple[list[events.EventOut], bool]:
         with reading(sessions) as reader:
-            run, batch = runs.read_events(reader, run_id, seen, owner_id=owner)
-            return run.active, batch
+            return runs.poll_events(reader, run_id, seen)
 
     async def stream() -> AsyncIterator[bytes]:
         seen = start
@@ -172,7 +170,7 @@ def run_events(
         ends = time.monotonic() + MAX_STREAM_SECONDS
         yield b"retry: 1000\n\n"
         while time.monotonic() < ends and not shutting_down.is_set():
-            active, batch = await run_in_threadpool(read, seen)
+            batch, ended = await run_in_threadpool(read, seen)
             for event in batch:
                 yield _frame(event)
                 seen = event.seq
@@ -181,7 +179,7 @@ def run_events(
             if batch:
                 quiet = 0.0
                 continue
-            if not active:  # reconnected after the end: nothing more will come
+            if ended:  # reconnected after the end: nothing more will come
                 return
             if await request.is_disconnected():
                 return
