@@ -140,3 +140,29 @@ class WrongPasswordError(ValidationError):
 
     def __init__(self, field: str) -> None:
         super().__init__(field, "matches", f"The {field.replace('_', ' ')} is wrong.")
+
+
+class UnsafePathError(ValidationError):
+    """A generated path would leave the output folder or cannot be written portably."""
+
+    def __init__(self, path: str, rule: str, reason: str) -> None:
+        super().__init__("path", rule, f"Refusing to write {path!r}: {reason}.")
+        self.details["path"] = path
+        self.reason = reason
+
+
+class RunCancelled(AppBuilderError):  # noqa: N818 - a state, not a failure
+    """The run was asked to stop; raised at the next step boundary."""
+
+    code = "cancelled"
+
+
+class GenerationError(AppBuilderError):
+    """A run failed; ``records`` holds every step recorded up to the failure (the
+    orchestrator's ``StepRecord``s: typed loosely, as this module sits below the agents)."""
+
+    code = "generation_failed"
+
+    def __init__(self, message: str, records: list[Any]) -> None:
+        super().__init__(message)
+        self.records = records

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from appbuilder.errors import RefusedError
-from appbuilder.generator.files import UnsafePathError
+from appbuilder.errors import RefusedError, UnsafePathError
 from appbuilder.generator.writer import LOCAL_STATE, write_tree
 
 

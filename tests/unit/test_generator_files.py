@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appbuilder.generator.files import UnsafePathError, check_path, manifest, tree_hash
+from appbuilder.errors import UnsafePathError
+from appbuilder.generator.files import check_path, manifest, tree_hash
 
 
 @pytest.mark.parametrize(

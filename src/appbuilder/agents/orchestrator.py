@@ -23,8 +23,8 @@ from appbuilder.agents.devops import DevopsAgent
 from appbuilder.agents.frontend import FrontendAgent
 from appbuilder.agents.integrations import IntegrationsAgent, needs_integrations
 from appbuilder.enums import AgentType, GenerationStatus
-from appbuilder.errors import AppBuilderError
-from appbuilder.generator.files import FileTree, UnsafePathError, check_path, manifest, tree_hash
+from appbuilder.errors import GenerationError, RunCancelled, UnsafePathError
+from appbuilder.generator.files import FileTree, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.verify import Verification, verify_tree
 from appbuilder.spec.model import AppSpec
@@ -51,12 +51,6 @@ class Event:
     detail: str = ""
     #: the finished or failed step's record
     record: StepRecord | None = None
-
-
-class RunCancelled(AppBuilderError):  # noqa: N818 - a state, not a failure
-    """The run was asked to stop; raised at the next step boundary."""
-
-    code = "cancelled"
 
 
 class Journal(Protocol):
@@ -99,16 +93,6 @@ class MemoryJournal:
     def checkpoint(self) -> None:
         if self.cancel.is_set():
             raise RunCancelled("The run was cancelled.")
-
-
-class GenerationError(AppBuilderError):
-    """A run failed; ``records`` holds every step recorded up to the failure."""
-
-    code = "generation_failed"
-
-    def __init__(self, message: str, records: list[StepRecord]) -> None:
-        super().__init__(message)
-        self.records = records
 
 
 @dataclass

@@ -12,21 +12,12 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import TypedDict
 
-from appbuilder.errors import ValidationError
+from appbuilder.errors import UnsafePathError
 
 FileTree = Mapping[str, bytes]
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 MAX_PATH_LENGTH = 240
-
-
-class UnsafePathError(ValidationError):
-    """A generated path would leave the output folder or cannot be written portably."""
-
-    def __init__(self, path: str, rule: str, reason: str) -> None:
-        super().__init__("path", rule, f"Refusing to write {path!r}: {reason}.")
-        self.details["path"] = path
-        self.reason = reason
 
 
 class ManifestEntry(TypedDict):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from appbuilder.errors import ExternalToolError, NotFoundError, ValidationError
-from appbuilder.generator.files import FileTree, UnsafePathError, check_path
+from appbuilder.errors import ExternalToolError, NotFoundError, UnsafePathError, ValidationError
+from appbuilder.generator.files import FileTree, check_path
 
 BRANCH = "main"
 AUTHOR = "Ultimate App Builder <builder@appbuilder.invalid>"

@@ -26,17 +26,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.agents.base import Agent, StepRecord
-from appbuilder.agents.orchestrator import (
-    Event,
-    GenerationError,
-    GenerationResult,
-    Orchestrator,
-    RunCancelled,
-)
+from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator
 from appbuilder.db.models import Generation, GenerationRun, Project
 from appbuilder.db.types import new_id, utcnow
 from appbuilder.enums import AgentType, GenerationStatus, ProjectStatus, RunStatus
-from appbuilder.errors import AppBuilderError
+from appbuilder.errors import AppBuilderError, GenerationError, RunCancelled
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.jobs import events
 from appbuilder.spec.model import AppSpec

@@ -19,18 +19,46 @@ from appbuilder.web.observability import REQUEST_ID_HEADER, request_id_var
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_CODE: dict[str, int] = {
-    errors.ValidationError.code: 422,
-    errors.NotFoundError.code: 404,
-    errors.ConflictError.code: 409,
-    errors.RefusedError.code: 409,
-    errors.AuthenticationError.code: 401,
-    errors.PermissionDeniedError.code: 403,
-    errors.QuotaExceededError.code: 402,
-    errors.RateLimitedError.code: 429,
-    errors.ConcurrencyLimitError.code: 429,
-    errors.ExternalToolError.code: 502,
+#: status per error class; an error without an entry takes its nearest mapped ancestor's
+#: (its MRO is walked), so a new subclass of NotFoundError is a 404 without being listed
+STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
+    errors.AppBuilderError: 500,
+    errors.ConfigurationError: 500,
+    errors.MigrationError: 500,
+    errors.DecryptionError: 500,
+    errors.GenerationError: 500,
+    errors.ValidationError: 422,
+    errors.NotFoundError: 404,
+    errors.ConflictError: 409,
+    errors.RefusedError: 409,
+    errors.RunCancelled: 409,
+    errors.AuthenticationError: 401,
+    errors.PermissionDeniedError: 403,
+    errors.QuotaExceededError: 402,
+    errors.RateLimitedError: 429,
+    errors.ConcurrencyLimitError: 429,
+    errors.ExternalToolError: 502,
 }
+#: errors that are ours to fix, not the client's: answered with a generic 500 message
+SERVER_ERRORS = frozenset(
+    {
+        errors.ConfigurationError,
+        errors.MigrationError,
+        errors.DecryptionError,
+        errors.GenerationError,
+    }
+)
+
+
+def mapped_class(error_type: type[errors.AppBuilderError]) -> type[errors.AppBuilderError]:
+    """The nearest class in ``error_type``'s MRO that has a status of its own."""
+    return next(c for c in error_type.__mro__ if c in STATUS_BY_ERROR)
+
+
+def status_for(error: errors.AppBuilderError) -> int:
+    return STATUS_BY_ERROR[mapped_class(type(error))]
+
+
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -106,7 +134,7 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.AppBuilderError)  # noqa: S101 - registered for this type
-    status = STATUS_BY_CODE.get(exc.code, 500)
+    status = status_for(exc)
     details = dict(exc.details)
     if isinstance(exc, errors.SpecError):  # every problem of the request's spec at once
         details = {
