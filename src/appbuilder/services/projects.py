@@ -17,13 +17,12 @@ from appbuilder.enums import (
     ProjectTemplate,
 )
 from appbuilder.errors import ConflictError, NotFoundError, ValidationError
+from appbuilder.rules import MAX_DESCRIPTION_LENGTH, MAX_PROJECT_NAME_LENGTH, has_unstorable_text
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.project_lifecycle import change_status
 from appbuilder.services.quotas import ensure_can_create_project
 from appbuilder.spec.features import KNOWN_FEATURES
 
-MAX_NAME_LENGTH = 100
-MAX_DESCRIPTION_LENGTH = 10_000
 MAX_CONFIG_BYTES = 64 * 1024
 
 
@@ -182,9 +181,11 @@ def delete_project(session: Session, project_id: str, *, owner_id: str | None) -
 
 def _clean_name(name: str) -> str:
     cleaned = name.strip()
-    if not 1 <= len(cleaned) <= MAX_NAME_LENGTH:
+    if not 1 <= len(cleaned) <= MAX_PROJECT_NAME_LENGTH:
         raise ValidationError(
-            "name", "length", f"name must be 1 to {MAX_NAME_LENGTH} characters (blanks trimmed)."
+            "name",
+            "length",
+            f"name must be 1 to {MAX_PROJECT_NAME_LENGTH} characters (blanks trimmed).",
         )
     return cleaned
 
@@ -196,30 +197,10 @@ def _check_description(description: str | None) -> None:
         )
 
 
-def _bad_text(value: object) -> bool:
-    """Text PostgreSQL's jsonb (NUL) or UTF-8 (unpaired surrogates) would refuse; refused on
-    both databases alike."""
-    if isinstance(value, str):
-        return "\x00" in value or _unencodable(value)
-    if isinstance(value, dict):
-        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_bad_text(item) for item in value)
-    return False
-
-
-def _unencodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _check_config(config: dict[str, Any]) -> None:
     if not isinstance(config, dict):
         raise ValidationError("config", "type", "config must be a JSON object.")
-    if _bad_text(config):
+    if has_unstorable_text(config):
         raise ValidationError(
             "config", "text", "config must not contain NUL characters or unpaired surrogates."
         )

@@ -5,7 +5,7 @@ carries an example for the interactive docs."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -27,25 +27,20 @@ from appbuilder.enums import (
     SubscriptionTier,
     UserRole,
 )
+from appbuilder.rules import (
+    MAX_EMAIL_LENGTH,
+    MAX_FEATURES,
+    Description,
+    KeyName,
+    Password,
+    PersonName,
+    ProjectName,
+    Text,
+)
 from appbuilder.security.scopes import Scope
+from appbuilder.services import pagination
 from appbuilder.services.project_lifecycle import ALLOWED_NEXT
 
-#: ids are cuid2 strings; anything else cannot name a row (and never reaches the database)
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-
-
-def _clean_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
-    return value
-
-
-#: text from clients: refused here what PostgreSQL or UTF-8 would refuse later
-Text = Annotated[str, AfterValidator(_clean_text)]
 MAX_KEY_LIFETIME = timedelta(days=3650)
 
 
@@ -66,6 +61,27 @@ def _example(example: dict[str, Any]) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
 
 
+ItemOut = TypeVar("ItemOut", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[ItemOut]):
+    """One page of a list; ``next_cursor`` (null on the last page) asks for the next."""
+
+    items: list[ItemOut]
+    next_cursor: str | None
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """``Page[ProjectOut]`` is named ``ProjectPage`` in the OpenAPI document."""
+        item: str = getattr(params[0], "__name__", "Item")
+        return item.removesuffix("Out") + "Page"
+
+    @classmethod
+    def of(cls, page: pagination.Page[Any]) -> Self:
+        """A service's page of rows, each item validated from its attributes."""
+        return cls.model_validate(page, from_attributes=True)
+
+
 # --- accounts ---------------------------------------------------------------------------
 
 
@@ -73,23 +89,23 @@ class RegisterIn(BaseModel):
     model_config = _example(
         {"email": "ada@example.com", "password": "analytical-engine-1843", "name": "Ada"}
     )
-    email: EmailStr = Field(max_length=320)
-    password: Text = Field(min_length=1, max_length=200)
-    name: Text | None = Field(default=None, max_length=200)
+    email: EmailStr = Field(max_length=MAX_EMAIL_LENGTH)
+    password: Password
+    name: PersonName | None = None
 
 
 class LoginIn(BaseModel):
     model_config = _example({"email": "ada@example.com", "password": "analytical-engine-1843"})
-    email: Text = Field(min_length=1, max_length=320)
-    password: Text = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=1, max_length=MAX_EMAIL_LENGTH)
+    password: Password
 
 
 class PasswordChangeIn(BaseModel):
     model_config = _example(
         {"current_password": "analytical-engine-1843", "new_password": "difference-engine-1822"}
     )
-    current_password: Text = Field(min_length=1, max_length=200)
-    new_password: Text = Field(min_length=1, max_length=200)
+    current_password: Password
+    new_password: Password
 
 
 class UserOut(BaseModel):
@@ -119,7 +135,7 @@ class ApiKeyIn(BaseModel):
     model_config = _example(
         {"name": "CI deploys", "scopes": ["projects:read", "projects:write"], "expires_at": None}
     )
-    name: Text = Field(min_length=1, max_length=100)
+    name: KeyName
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     expires_at: Expiry | None = None
 
@@ -154,19 +170,19 @@ class ProjectIn(BaseModel):
             "features": ["auth", "payments"],
         }
     )
-    name: Text = Field(min_length=1, max_length=100)
-    description: Text | None = Field(default=None, max_length=10_000)
+    name: ProjectName
+    description: Description | None = None
     template: ProjectTemplate
     config: dict[str, Any] = Field(default_factory=dict)
-    features: list[Text] = Field(default_factory=list, max_length=50)
+    features: list[Text] = Field(default_factory=list, max_length=MAX_FEATURES)
 
 
 class ProjectPatch(BaseModel):
     model_config = _example({"name": "Plant shop EU", "status": "GENERATING"})
-    name: Text | None = Field(default=None, min_length=1, max_length=100)
-    description: Text | None = Field(default=None, max_length=10_000)
+    name: ProjectName | None = None
+    description: Description | None = None
     config: dict[str, Any] | None = None
-    features: list[Text] | None = Field(default=None, max_length=50)
+    features: list[Text] | None = Field(default=None, max_length=MAX_FEATURES)
     status: ProjectStatus | None = None
 
 
@@ -196,11 +212,6 @@ class ProjectOut(BaseModel):
         return [s for s in ALLOWED_NEXT[self.status] if s is not ProjectStatus.GENERATING]
 
 
-class ProjectPage(BaseModel):
-    items: list[ProjectOut]
-    next_cursor: str | None
-
-
 class OwnerOut(BaseModel):
     id: str
     email: str
@@ -224,17 +235,12 @@ class GenerationOut(BaseModel):
     run_id: str | None
 
 
-class GenerationPage(BaseModel):
-    items: list[GenerationOut]
-    next_cursor: str | None
-
-
 class ProjectDetail(ProjectOut):
     """The seed's "project with generations": the project, its owner's public fields, and
     its generations newest first, one page at a time."""
 
     user: OwnerOut
-    generations: GenerationPage
+    generations: Page[GenerationOut]
     latest_run: RunOut | None = Field(
         default=None, description="The newest run: its status, and why it failed if it did."
     )
@@ -292,11 +298,6 @@ class RunDetail(RunOut):
     steps: list[GenerationOut]
 
 
-class RunPage(BaseModel):
-    items: list[RunOut]
-    next_cursor: str | None
-
-
 class FileEntryOut(BaseModel):
     path: str
     size: int
@@ -344,11 +345,6 @@ class UsageOut(BaseModel):
     limits: list[UsageLineOut]
     templates: list[ProjectTemplate]
     deploy_targets: list[str]
-
-
-class UserPage(BaseModel):
-    items: list[UserOut]
-    next_cursor: str | None
 
 
 class UserAdminPatch(BaseModel):

@@ -5,24 +5,19 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from appbuilder.enums import SubscriptionTier, UserRole
+from appbuilder.rules import MAX_SEARCH_LENGTH, Text
 from appbuilder.security.scopes import Scope
 from appbuilder.services import admin
 from appbuilder.services.auth import Principal
-from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.services.users import get_user
 from appbuilder.web.deps import SessionDep, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, merge
-from appbuilder.web.schemas import (
-    ID_PATTERN,
-    PlatformUsageOut,
-    Text,
-    UserAdminPatch,
-    UserOut,
-    UserPage,
-)
+from appbuilder.web.params import Cursor, Limit, RowId
+from appbuilder.web.schemas import Page, PlatformUsageOut, UserAdminPatch, UserOut
 
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
 router = APIRouter(
@@ -31,25 +26,25 @@ router = APIRouter(
     responses=AUTH_RESPONSES,
     dependencies=[Depends(require(Scope.ADMIN))],
 )
-UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+UserId = RowId
 
 
-@router.get("/users", response_model=UserPage)
+@router.get("/users", response_model=Page[UserOut])
 def list_users(
     session: SessionDep,
-    q: Annotated[Text | None, Query(max_length=200, description="Part of email or name")] = None,
+    q: Annotated[
+        Text | None, Query(max_length=MAX_SEARCH_LENGTH, description="Part of email or name")
+    ] = None,
     role: UserRole | None = None,
     tier: SubscriptionTier | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> UserPage:
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Page[UserOut]:
     """Find users by email or name, role and tier; newest first."""
     page = admin.search_users(
         session, PageRequest(limit=limit, cursor=cursor), query=q, role=role, tier=tier
     )
-    return UserPage(
-        items=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor
-    )
+    return Page[UserOut].of(page)
 
 
 @router.get("/users/{user_id}", response_model=UserOut, responses=NOT_FOUND)

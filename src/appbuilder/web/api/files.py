@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from appbuilder.rules import ID_PATTERN
 from appbuilder.security.scopes import Scope
 from appbuilder.services import project_files
 from appbuilder.services.auth import Principal
 from appbuilder.web.deps import SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, Responses, describe, merge
-from appbuilder.web.schemas import ID_PATTERN, FileContentOut, FileEntryOut, FileTreeOut
+from appbuilder.web.schemas import FileContentOut, FileEntryOut, FileTreeOut
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["files"], responses=AUTH_RESPONSES)
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, status
 
 from appbuilder.security.scopes import Scope
 from appbuilder.services import api_keys
 from appbuilder.services.auth import Principal
 from appbuilder.web.deps import SessionDep, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND
-from appbuilder.web.schemas import ID_PATTERN, ApiKeyCreated, ApiKeyIn, ApiKeyOut
+from appbuilder.web.params import RowId
+from appbuilder.web.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"], responses=AUTH_RESPONSES)
 KeysPrincipal = Annotated[Principal, Depends(require(Scope.KEYS_MANAGE))]
-KeyId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+KeyId = RowId
 
 
 @router.post(

@@ -6,8 +6,7 @@ from __future__ import annotations
 import shutil
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
-from pydantic import TypeAdapter
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
@@ -15,19 +14,18 @@ from appbuilder.jobs.pipeline import project_folder
 from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
-from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.web.deps import SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
+from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
-    ID_PATTERN,
     DeploymentOut,
     GenerationOut,
-    GenerationPage,
     OwnerOut,
+    Page,
     ProjectDetail,
     ProjectIn,
     ProjectOut,
-    ProjectPage,
     ProjectPatch,
     RunOut,
 )
@@ -37,14 +35,8 @@ router = APIRouter(prefix="/api", tags=["projects"], responses=AUTH_RESPONSES)
 Reader = Annotated[Principal, Depends(require(Scope.PROJECTS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.PROJECTS_WRITE))]
 HistoryReader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
-ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
-Cursor = Annotated[str | None, Query(max_length=512)]
+ProjectId = RowId
 Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at"]
-
-
-PROJECTS = TypeAdapter(list[ProjectOut])
-GENERATIONS = TypeAdapter(list[GenerationOut])
 
 
 def project_out(project: Project) -> ProjectOut:
@@ -71,7 +63,7 @@ def create_project(body: ProjectIn, principal: Writer, session: SessionDep) -> P
     return project_out(project)
 
 
-@router.get("/projects", response_model=ProjectPage)
+@router.get("/projects", response_model=Page[ProjectOut])
 def list_projects(
     principal: Reader,
     session: SessionDep,
@@ -80,7 +72,7 @@ def list_projects(
     sort: Sort = "-created_at",
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> ProjectPage:
+) -> Page[ProjectOut]:
     """Your projects, filtered and sorted; follow `next_cursor` for the next page."""
     page = projects.list_user_projects(
         session,
@@ -90,10 +82,7 @@ def list_projects(
         template=template,
         sort=sort,
     )
-    return ProjectPage(
-        items=PROJECTS.validate_python(page.items, from_attributes=True),
-        next_cursor=page.next_cursor,
-    )
+    return Page[ProjectOut].of(page)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectDetail, responses=NOT_FOUND)
@@ -115,10 +104,7 @@ def get_project(
     return ProjectDetail.model_construct(
         **dict(project_out(found.project)),
         user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),
-        generations=GenerationPage(
-            items=GENERATIONS.validate_python(found.generations.items, from_attributes=True),
-            next_cursor=found.generations.next_cursor,
-        ),
+        generations=Page[GenerationOut].of(found.generations),
         latest_run=None if found.latest_run is None else RunOut.model_validate(found.latest_run),
     )
 
@@ -159,7 +145,7 @@ def delete_project(
 
 
 @router.get(
-    "/projects/{project_id}/generations", response_model=GenerationPage, responses=NOT_FOUND
+    "/projects/{project_id}/generations", response_model=Page[GenerationOut], responses=NOT_FOUND
 )
 def list_generations(
     project_id: ProjectId,
@@ -167,7 +153,7 @@ def list_generations(
     session: SessionDep,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> GenerationPage:
+) -> Page[GenerationOut]:
     """A project's agent steps, newest first."""
     page = projects.list_project_generations(
         session,
@@ -175,14 +161,12 @@ def list_generations(
         PageRequest(limit=limit, cursor=cursor),
         owner_id=owner_filter(principal),
     )
-    return GenerationPage(
-        items=[GenerationOut.model_validate(g) for g in page.items], next_cursor=page.next_cursor
-    )
+    return Page[GenerationOut].of(page)
 
 
 @router.get("/generations/{generation_id}", response_model=GenerationOut, responses=NOT_FOUND)
 def get_generation(
-    generation_id: Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)],
+    generation_id: RowId,
     principal: HistoryReader,
     session: SessionDep,
 ) -> GenerationOut:
@@ -204,7 +188,7 @@ def list_deployments(
 
 @router.get("/deployments/{deployment_id}", response_model=DeploymentOut, responses=NOT_FOUND)
 def get_deployment(
-    deployment_id: Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)],
+    deployment_id: RowId,
     principal: Reader,
     session: SessionDep,
 ) -> DeploymentOut:

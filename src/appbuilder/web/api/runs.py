@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -19,7 +19,7 @@ from appbuilder.jobs import events
 from appbuilder.security.scopes import Scope
 from appbuilder.services import runs
 from appbuilder.services.auth import Principal
-from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.web.deps import SessionDep, owner_filter, require
 from appbuilder.web.errors import (
     AUTH_RESPONSES,
@@ -30,22 +30,14 @@ from appbuilder.web.errors import (
     describe,
     merge,
 )
-from appbuilder.web.schemas import (
-    ID_PATTERN,
-    GenerationOut,
-    RunDetail,
-    RunIn,
-    RunOut,
-    RunPage,
-)
+from appbuilder.web.params import Cursor, Limit, RowId
+from appbuilder.web.schemas import GenerationOut, Page, RunDetail, RunIn, RunOut
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
 
 Starter = Annotated[Principal, Depends(require(Scope.GENERATIONS_WRITE))]
 Reader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
-Id = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
-Cursor = Annotated[str | None, Query(max_length=512)]
+Id = RowId
 
 #: how often the stream looks for new events (the worker may be another process)
 POLL_SECONDS = 0.25
@@ -86,14 +78,14 @@ def start_generation(
     return out
 
 
-@router.get("/projects/{project_id}/runs", response_model=RunPage, responses=NOT_FOUND)
+@router.get("/projects/{project_id}/runs", response_model=Page[RunOut], responses=NOT_FOUND)
 def list_runs(
     project_id: Id,
     principal: Reader,
     session: SessionDep,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> RunPage:
+) -> Page[RunOut]:
     """A project's runs, newest first."""
     page = runs.list_project_runs(
         session,
@@ -101,9 +93,7 @@ def list_runs(
         PageRequest(limit=limit, cursor=cursor),
         owner_id=owner_filter(principal),
     )
-    return RunPage(
-        items=[RunOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor
-    )
+    return Page[RunOut].of(page)
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
