@@ -12,8 +12,8 @@ import typer
 
 from appbuilder.cli._runtime import console, err_console, open_database
 from appbuilder.jobs import setup
+from appbuilder.logs import configure_logging
 from appbuilder.settings import Environment
-from appbuilder.web.observability import configure_logging
 
 
 def worker(

@@ -13,13 +13,14 @@ from appbuilder import __version__
 from appbuilder.db import migrate
 from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.jobs import setup
+from appbuilder.logs import configure_logging
 from appbuilder.services import auth
 from appbuilder.settings import Environment, Settings, get_settings
 from appbuilder.web.api import admin, files, health, keys, projects, runs, usage
 from appbuilder.web.api import auth as auth_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
-from appbuilder.web.observability import RequestIdMiddleware, configure_logging
+from appbuilder.web.observability import RequestIdMiddleware
 
 DESCRIPTION = """
 Describe an application; a team of agents builds it, proves it works, and ships it.

@@ -15,7 +15,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appbuilder import errors
-from appbuilder.web.observability import REQUEST_ID_HEADER, request_id_var
+from appbuilder.logs import request_id_var
+from appbuilder.web.observability import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 

@@ -2,67 +2,54 @@
 
 Every request gets an id (the client's ``X-Request-ID`` if it is a sane one, else a new
 one); it is echoed in the response and stamped on every log line written while the
-request runs. Logs are JSON lines in production (or with UAB_LOG_JSON=true) and readable
-text elsewhere.
+request runs (``appbuilder.logs`` formats the lines).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
-import sys
 import time
-from contextvars import ContextVar
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from appbuilder.logs import request_id_var
+
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_log = logging.getLogger("appbuilder.access")
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
+def _request_id(scope: Scope) -> str:
+    """The client's id when it is a sane one, else a new one."""
+    incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+    return incoming if _VALID_ID.match(incoming) else secrets.token_hex(8)
 
 
-class JsonFormatter(logging.Formatter):
-    _EXTRA = ("method", "path", "status", "duration_ms", "client")
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "-"),
-        }
-        entry.update({k: getattr(record, k) for k in self._EXTRA if hasattr(record, k)})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+def _stamp(message: Message, request_id: str) -> None:
+    """Put our request id header on a response start, replacing any the app set."""
+    name = REQUEST_ID_HEADER.encode()
+    headers = [h for h in message.get("headers", []) if h[0] != name]
+    headers.append((name, request_id.encode()))
+    message["headers"] = headers
 
 
-def configure_logging(*, json_lines: bool, level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        JsonFormatter()
-        if json_lines
-        else logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+def _log_access(scope: Scope, status: int, started: float) -> None:
+    method, path = scope["method"], scope["path"]
+    access_log.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "client": (scope.get("client") or ("-",))[0],
+        },
     )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True  # replaced by our access line
 
 
 class RequestIdMiddleware:
@@ -75,8 +62,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming if _VALID_ID.match(incoming) else secrets.token_hex(8)
+        request_id = _request_id(scope)
         request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -85,26 +71,10 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [
-                    h for h in message.get("headers", []) if h[0] != REQUEST_ID_HEADER.encode()
-                ]
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message["headers"] = headers
+                _stamp(message, request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            access_log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client": (scope.get("client") or ("-",))[0],
-                },
-            )
+            _log_access(scope, status, started)

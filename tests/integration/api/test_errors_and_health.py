@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import URL
 
 from appbuilder.enums import UserRole
+from appbuilder.logs import JsonFormatter, RequestIdFilter
 from appbuilder.settings import Settings
-from appbuilder.web.observability import JsonFormatter, RequestIdFilter
 from tests.integration.api.conftest import Api, LiveServer
 
 
