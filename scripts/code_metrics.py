@@ -11,6 +11,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.unit.test_architecture import report  # noqa: E402 - needs the path above
+from tests.unit.test_architecture import report  # after the path above
 
 print(report())

@@ -31,24 +31,10 @@ def create_api_key(
     API key with only ``keys:manage`` cannot mint itself a stronger key), nor more than the
     user's role allows.
     """
-    if not scopes:
-        raise ValidationError("scopes", "min_items", "Give the key at least one scope.")
-    allowed = ROLE_SCOPES[user.role] if granter_scopes is None else granter_scopes
-    beyond = set(scopes) - (allowed & ROLE_SCOPES[user.role])
-    if beyond:
-        raise PermissionDeniedError(
-            f"This credential cannot grant: {', '.join(sorted(beyond))}.",
-            scopes=sorted(beyond),
-        )
+    _check_grant(user, scopes, granter_scopes)
     if expires_at is not None and expires_at <= utcnow():
         raise ValidationError("expires_at", "future", "expires_at must be in the future.")
-    active = session.scalars(
-        select(ApiKey.id).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
-    ).all()
-    if len(active) >= MAX_ACTIVE_KEYS:
-        raise ConflictError(
-            f"You have {MAX_ACTIVE_KEYS} active keys; revoke one first.", limit=MAX_ACTIVE_KEYS
-        )
+    _check_room(session, user)
     new = generate_api_key()
     key = ApiKey(
         user_id=user.id,
@@ -61,6 +47,28 @@ def create_api_key(
     session.add(key)
     session.flush()
     return key, new.full_key
+
+
+def _check_grant(user: User, scopes: list[Scope], granter_scopes: frozenset[Scope] | None) -> None:
+    if not scopes:
+        raise ValidationError("scopes", "min_items", "Give the key at least one scope.")
+    allowed = ROLE_SCOPES[user.role] if granter_scopes is None else granter_scopes
+    beyond = set(scopes) - (allowed & ROLE_SCOPES[user.role])
+    if beyond:
+        raise PermissionDeniedError(
+            f"This credential cannot grant: {', '.join(sorted(beyond))}.",
+            scopes=sorted(beyond),
+        )
+
+
+def _check_room(session: Session, user: User) -> None:
+    active = session.scalars(
+        select(ApiKey.id).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+    ).all()
+    if len(active) >= MAX_ACTIVE_KEYS:
+        raise ConflictError(
+            f"You have {MAX_ACTIVE_KEYS} active keys; revoke one first.", limit=MAX_ACTIVE_KEYS
+        )
 
 
 def list_api_keys(session: Session, user_id: str) -> list[ApiKey]:

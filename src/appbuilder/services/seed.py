@@ -167,12 +167,20 @@ def _ensure_project(session: Session, owner: User, spec: SeedProject, report: Se
     session.add(project)
     session.flush()
     report.projects_created += 1
-    for index, generation in enumerate(_history(project, spec.status)):
+    _add_history(session, project, spec.status, report)
+
+
+def _add_history(
+    session: Session, project: Project, status: ProjectStatus, report: SeedReport
+) -> None:
+    """The project's agent steps, a minute apart and ending now, and its deployment."""
+    now = utcnow()
+    for index, generation in enumerate(_history(project, status)):
         generation.created_at = now - timedelta(minutes=len(PIPELINE) - index)
         session.add(generation)
         report.generations_created += 1
-    if spec.status in {ProjectStatus.DEPLOYED, ProjectStatus.DEPLOYING}:
-        session.add(_deployment(project, spec.status))
+    if status in {ProjectStatus.DEPLOYED, ProjectStatus.DEPLOYING}:
+        session.add(_deployment(project, status))
         report.deployments_created += 1
 
 

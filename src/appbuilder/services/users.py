@@ -39,7 +39,7 @@ def normalise_email(email: str) -> str:
 def get_user_with_latest_projects(
     session: Session, user_id: str, limit: int = LATEST_PROJECTS
 ) -> UserWithProjects:
-    """The seed's "user with projects": the user and their latest projects, newest first."""
+    """A user and their latest projects, newest first (a profile page's query)."""
     user = get_user(session, user_id)
     projects = session.scalars(
         select(Project)
@@ -62,16 +62,9 @@ def other_super_admins(session: Session, user_id: str) -> int:
     return len(others)
 
 
-def delete_user(session: Session, user_id: str) -> None:
-    """Delete an account and everything it owns (projects, generations, deployments, keys).
-
-    Refused while one of its projects is generating or deploying (work would be cut off
-    mid-write), and for the last super admin (nobody could manage roles any more).
-    """
-    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
-    if user is None:
-        raise NotFoundError("User", user_id)
-    # Lock the projects too: none may start generating between this check and the delete.
+def _refuse_while_busy(session: Session, user_id: str) -> None:
+    """Locks the user's projects too: none may start generating between this check and the
+    delete."""
     statuses = session.scalars(
         select(Project.status).where(Project.user_id == user_id).with_for_update()
     ).all()
@@ -83,6 +76,18 @@ def delete_user(session: Session, user_id: str) -> None:
             user_id=user_id,
             busy_projects=busy,
         )
+
+
+def delete_user(session: Session, user_id: str) -> None:
+    """Delete an account and everything it owns (projects, generations, deployments, keys).
+
+    Refused while one of its projects is generating or deploying (work would be cut off
+    mid-write), and for the last super admin (nobody could manage roles any more).
+    """
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise NotFoundError("User", user_id)
+    _refuse_while_busy(session, user_id)
     if user.role is UserRole.SUPER_ADMIN and not other_super_admins(session, user_id):
         raise ConflictError(
             "This is the last super admin; make another user SUPER_ADMIN first.",

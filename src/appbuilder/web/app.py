@@ -35,33 +35,20 @@ list each bad field in `details.fields`. Every response carries an `X-Request-ID
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    settings.check()
-    configure_logging(
-        json_lines=settings.log_json
-        if settings.log_json is not None
-        else settings.env is Environment.PRODUCTION
-    )
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the embedded queue with the server; on shutdown give its runs the grace time."""
+    runner = app.state.runner
+    if runner is not None:
+        runner.start()
+    yield
+    if runner is not None:
+        await run_in_threadpool(runner.stop, app.state.settings.run_shutdown_grace_seconds)
+    app.state.engine.dispose()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner = app.state.runner
-        if runner is not None:
-            runner.start()
-        yield
-        if runner is not None:
-            await run_in_threadpool(runner.stop, settings.run_shutdown_grace_seconds)
-        app.state.engine.dispose()
 
-    app = FastAPI(
-        title="Ultimate App Builder",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        responses=COMMON_RESPONSES,
-    )
-    auth.prepare()
+def _attach_state(app: FastAPI, settings: Settings) -> None:
+    """What routes reach through ``app.state``: settings, database, the queue's hand-off."""
     engine = make_engine(settings.database)
     app.state.settings = settings
     app.state.engine = engine
@@ -74,6 +61,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runner = runner
     app.state.dispatcher = setup.dispatcher(settings, runner)
 
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check()
+    json_lines = settings.log_json
+    configure_logging(
+        json_lines=json_lines if json_lines is not None else settings.env is Environment.PRODUCTION
+    )
+    app = FastAPI(
+        title="Ultimate App Builder",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        responses=COMMON_RESPONSES,
+    )
+    auth.prepare()
+    _attach_state(app, settings)
     install_error_handlers(app)
     for module in (health, auth_api, keys, projects, runs, files, usage, admin):
         app.include_router(module.router)

@@ -236,8 +236,8 @@ class GenerationOut(BaseModel):
 
 
 class ProjectDetail(ProjectOut):
-    """The seed's "project with generations": the project, its owner's public fields, and
-    its generations newest first, one page at a time."""
+    """A project with its owner's public fields and its generations, newest first, one page
+    at a time."""
 
     user: OwnerOut
     generations: Page[GenerationOut]
