@@ -169,6 +169,25 @@ def test_openapi_documents_both_auth_schemes_and_examples(api: Api) -> None:
             assert schema.get("examples"), f"{method.upper()} {path} has no example"
 
 
+def test_every_list_is_documented_as_one_generic_page(api: Api) -> None:
+    spec = api.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    lists = {
+        "/api/projects": "ProjectOut",
+        "/api/projects/{project_id}/generations": "GenerationOut",
+        "/api/projects/{project_id}/runs": "RunOut",
+        "/api/admin/users": "UserOut",
+    }
+    for path, item in lists.items():
+        ok = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        page = schemas[ok["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert page["title"] == item.removesuffix("Out") + "Page"
+        assert page["required"] == ["items", "next_cursor"]
+        assert page["properties"]["items"]["items"]["$ref"].endswith(f"/{item}")
+    detail = schemas["ProjectDetail"]["properties"]["generations"]["$ref"].rsplit("/", 1)[1]
+    assert schemas[detail]["title"] == "GenerationPage"
+
+
 @pytest.mark.parametrize(
     "body",
     [
