@@ -6,11 +6,12 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
-from appbuilder.cli._runtime import console, open_database
+from appbuilder.cli._runtime import Database, console, err_console, open_database
 from appbuilder.db import migrate
+from appbuilder.services import runs
 from appbuilder.settings import Environment
-from appbuilder.web.api.runs import shutting_down
 
 #: on shutdown, how long open requests (live-progress streams) may take to end
 STREAM_SHUTDOWN_SECONDS = 5
@@ -47,9 +48,10 @@ def serve(
         ):
             migrate.upgrade(db.engine)
             console.print(f"Database at revision {migrate.current_revision(db.engine)}.")
+        _warn_without_workers(db)
+        settings = db.settings
     console.print(f"Serving on http://{host}:{port} (docs at /docs).")
     options: dict[str, Any] = {
-        "factory": True,
         "host": host,
         "port": port,
         "log_config": None,
@@ -61,12 +63,28 @@ def serve(
         "timeout_graceful_shutdown": STREAM_SHUTDOWN_SECONDS,
     }
     if workers > 1:
-        uvicorn.run("appbuilder.web.app:create_app", workers=workers, **options)
+        uvicorn.run("appbuilder.web.app:create_app", factory=True, workers=workers, **options)
         return
+    from appbuilder.web.app import create_app  # noqa: PLC0415 - only this command serves
+
+    app = create_app(settings)
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            shutting_down.set()  # live-progress streams end at their next poll
+            app.state.shutting_down.set()  # live-progress streams end at their next poll
             super().handle_exit(sig, frame)
 
-    Server(uvicorn.Config("appbuilder.web.app:create_app", **options)).run()
+    Server(uvicorn.Config(app, **options)).run()
+
+
+def _warn_without_workers(db: Database) -> None:
+    """On PostgreSQL, runs wait for a `uab worker`: say so at start when none is alive."""
+    try:
+        alive = runs.workers_alive(db.settings, db.sessions)
+    except SQLAlchemyError:  # no schema yet: readiness says so
+        return
+    if alive == 0:
+        err_console.print(
+            "[yellow]No worker is running:[/] queued runs wait until one starts "
+            "(`uab worker`, on this or another machine)."
+        )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -48,7 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = app.state.runner
         if runner is not None:
             runner.start()
+        app.state.unclaimed.start()
         yield
+        app.state.shutting_down.set()
+        app.state.unclaimed.stop()
         if runner is not None:
             await run_in_threadpool(runner.stop, settings.run_shutdown_grace_seconds)
         app.state.engine.dispose()
@@ -72,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runner = runner
     app.state.dispatcher = setup.dispatcher(settings, runner)
+    app.state.unclaimed = setup.UnclaimedWatcher(settings, app.state.sessions)
+    #: set when the server begins to shut down: open live-progress streams end
+    app.state.shutting_down = threading.Event()
 
     install_error_handlers(app)
     for module in (health, auth_api, keys, projects, runs, files, usage, admin):

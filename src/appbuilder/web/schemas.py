@@ -28,7 +28,7 @@ from appbuilder.enums import (
     UserRole,
 )
 from appbuilder.security.scopes import Scope
-from appbuilder.services.project_lifecycle import ALLOWED_NEXT
+from appbuilder.services.project_lifecycle import next_actions, user_next_statuses
 
 #: ids are cuid2 strings; anything else cannot name a row (and never reaches the database)
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -189,11 +189,16 @@ class ProjectOut(BaseModel):
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
     @property
     def allowed_next_statuses(self) -> list[ProjectStatus]:
-        """Statuses this project may move to next by PATCH; GENERATING is entered and left
-        by runs (POST /api/projects/{id}/generate, POST /api/runs/{id}/cancel)."""
-        if self.status is ProjectStatus.GENERATING:
-            return []
-        return [s for s in ALLOWED_NEXT[self.status] if s is not ProjectStatus.GENERATING]
+        """Statuses you may set next by PATCH (deployments recorded by hand); the system
+        sets the others (runs: GENERATING, READY; failures: ERROR)."""
+        return user_next_statuses(self.status)
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
+    @property
+    def next_actions(self) -> list[str]:
+        """What you can do next: `generate` (POST .../generate), `cancel` (its run, POST
+        /api/runs/{id}/cancel), `download` (GET .../download)."""
+        return next_actions(self.status)
 
 
 class ProjectPage(BaseModel):
@@ -290,6 +295,9 @@ class RunOut(BaseModel):
 
 class RunDetail(RunOut):
     steps: list[GenerationOut]
+    notice: str | None = Field(
+        default=None, description="Why the run waits, when no worker has taken it in time."
+    )
 
 
 class RunPage(BaseModel):
@@ -371,3 +379,11 @@ class PlatformUsageOut(BaseModel):
 class HealthOut(BaseModel):
     status: str = Field(examples=["ok"])
     revision: str | None = None
+
+
+class ReadyOut(HealthOut):
+    queue: str = Field(description="Where runs wait: `procrastinate` or `embedded`.")
+    workers: int = Field(
+        description="Workers with a recent heartbeat (procrastinate: `uab worker` processes; "
+        "0 means queued runs wait); embedded: this process's runner threads."
+    )

@@ -19,9 +19,11 @@ from appbuilder.db.models import Generation, GenerationRun, Project, RunEvent
 from appbuilder.db.session import make_session_factory
 from appbuilder.enums import AgentType, GenerationStatus, ProjectTemplate, RunStatus
 from appbuilder.jobs import setup
-from appbuilder.jobs.pipeline import MAX_ATTEMPTS, RunContext, execute_run
-from appbuilder.jobs.runner import EmbeddedDispatcher, InProcessRunner, reserve_next
+from appbuilder.jobs.runner import EmbeddedDispatcher, InProcessRunner
 from appbuilder.services import runs
+from appbuilder.services.runs.claims import MAX_ATTEMPTS, reserve_next
+from appbuilder.services.runs.execution import execute_run
+from appbuilder.services.runs.journal import RunContext
 from appbuilder.settings import get_settings
 from tests.factories import make_project, make_user
 

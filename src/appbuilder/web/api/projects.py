@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
@@ -11,7 +10,6 @@ from pydantic import TypeAdapter
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
-from appbuilder.jobs.pipeline import project_folder
 from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
@@ -152,10 +150,12 @@ def delete_project(
 ) -> None:
     """Delete a project with its history and generated files (refused while it generates
     or deploys)."""
-    projects.delete_project(session, project_id, owner_id=principal.user.id)
-    session.commit()
-    # the files go once the rows are gone: a failed delete keeps both
-    shutil.rmtree(project_folder(request.app.state.settings.projects_dir, project_id), True)
+    projects.delete_project(
+        session,
+        project_id,
+        owner_id=principal.user.id,
+        projects_dir=request.app.state.settings.projects_dir,
+    )
 
 
 @router.get(
