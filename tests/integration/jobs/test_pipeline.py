@@ -64,6 +64,7 @@ def test_a_failing_step_ends_the_run_failed_and_the_project_in_error(
         assert "BACKEND agent failed: RuntimeError: the model answered nonsense" in (
             run.error_message or ""
         )
+        assert not run.platform_failure  # the app's failure: charged like any run
         project = session.get_one(Project, run.project_id)
         assert project.status.value == "ERROR"
         steps = {
@@ -169,6 +170,7 @@ def test_a_run_that_keeps_crashing_is_given_up(sessions: sessionmaker[Session]) 
         run = session.get_one(GenerationRun, run_id)
         assert run.status is RunStatus.FAILED
         assert run.error_message == f"Gave up after {MAX_ATTEMPTS} attempts."
+        assert run.platform_failure  # ours: not charged against the monthly quota
         assert session.get_one(Project, run.project_id).status.value == "ERROR"
 
 
