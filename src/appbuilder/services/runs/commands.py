@@ -97,15 +97,27 @@ def start_run(
     ensure_can_start_generation(session, user)
     if spec is not None:
         _keep_spec(project, spec)
+    run = _insert_run(session, project, chosen, model, verify=verify)
+    _add_steps(session, run, model)
+    dispatcher.enqueue(session, run)
+    session.flush()
+    after_commit(session, dispatcher.notify)
+    return run
+
+
+def _insert_run(
+    session: Session, project: Project, spec: AppSpec, model: AppModel, *, verify: bool
+) -> GenerationRun:
+    """The run row, the project GENERATING; a simultaneous start is a 409."""
     # GENERATING with no active run (data from before runs existed, or seed data): there is
     # no earlier status to give back on cancel, so DRAFT stands in for it
     previous = ProjectStatus.DRAFT if project.status is ProjectStatus.GENERATING else project.status
     change_status(project, ProjectStatus.GENERATING)
     run = GenerationRun(
         project_id=project.id,
-        user_id=user.id,
+        user_id=project.user_id,
         previous_status=previous,
-        spec=chosen.model_dump(mode="json"),
+        spec=spec.model_dump(mode="json"),
         spec_hash=model.spec_hash,
         verify=verify,
     )
@@ -114,10 +126,6 @@ def start_run(
         session.flush()
     except IntegrityError as error:  # the partial unique index: a simultaneous start won
         raise ConflictError(f"Project {project.id!r} is already generating.") from error
-    _add_steps(session, run, model)
-    dispatcher.enqueue(session, run)
-    session.flush()
-    after_commit(session, dispatcher.notify)
     return run
 
 

@@ -102,15 +102,22 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
         if reason:
             message += f" ({reason})"
         return settle_failed(journal, message, result=outcome)
+    return _keep(ctx, journal, outcome, project_id, project_name)
+
+
+def _keep(
+    ctx: RunContext, journal: DbJournal, outcome: GenerationResult, project_id: str, name: str
+) -> RunStatus:
+    """Commit the tree to the project's history and settle the run COMPLETED."""
     history = ProjectHistory(project_folder(ctx.projects_dir, project_id))
     with journal.tx():  # still ours: an execution that lost the run must not commit for it
         pass
     try:
         sha = history.commit(
             outcome.files,
-            _commit_message(run_id, project_name, outcome),
+            _commit_message(journal.run_id, name, outcome),
             when=utcnow(),
-            marker=f"Run: {run_id}",
+            marker=f"Run: {journal.run_id}",
             # only a run that got this far before can have committed already
             retry=bool(journal.done),
         )
