@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runner = runner
     app.state.dispatcher = setup.dispatcher(settings, runner)
-    app.state.unclaimed = setup.UnclaimedWatcher(settings, app.state.sessions)
+    app.state.unclaimed = setup.UnclaimedWatcher(settings)
     #: set when the server begins to shut down: open live-progress streams end
     app.state.shutting_down = threading.Event()
 

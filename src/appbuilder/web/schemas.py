@@ -285,6 +285,8 @@ class RunOut(BaseModel):
     cancel_requested: bool
     attempts: int
     error_message: str | None
+    #: FAILED because of the platform, not the app: not charged against the quota
+    platform_failure: bool
     tree_hash: str | None
     commit_sha: str | None
     files_count: int | None
