@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     #: on shutdown, how long `uab serve` / `uab worker` (embedded queue) let current runs
     #: finish before releasing them back to the queue
     run_shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    #: a run no worker has taken after this long says so (its events, GET /api/runs/{id})
+    run_unclaimed_warning_seconds: float = Field(default=10.0, gt=0)
     #: deadline of a run's verification (the generated app's own checks and tests)
     run_verify_timeout_seconds: float = Field(default=900.0, ge=10)
     #: larger files are listed but not shown by GET /api/projects/{id}/files/{path}

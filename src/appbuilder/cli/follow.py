@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.cli._runtime import console
 from appbuilder.db.session import reading
-from appbuilder.jobs import events
+from appbuilder.services import runs
+from appbuilder.settings import Settings
 
 POLL_SECONDS = 0.25
+#: how often a quiet follower checks whether its run waits for a worker
+WAITING_CHECK_SECONDS = 1.0
 
 
 def _finished(data: dict[str, Any]) -> str:
@@ -39,7 +42,8 @@ _LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "step_finished": lambda d: f"  [green]✓[/] {_agent(d)} {d.get('duration_ms')} ms",
     "step_failed": lambda d: f"  [red]✗[/] {_agent(d)} failed: {escape(str(d.get('error')))}",
     "log": lambda d: f"  {escape(str(d.get('line')))}",
-    events.FINISHED: _finished,
+    "waiting": lambda d: f"  [yellow]{escape(str(d.get('line')))}[/]",
+    runs.FINISHED: _finished,
 }
 
 
@@ -49,16 +53,24 @@ def describe(kind: str, data: dict[str, Any]) -> str:
     return line(data) if line else f"  {escape(kind)}"
 
 
-def follow(sessions: sessionmaker[Session], run_id: str) -> str:
-    """Print the run's events until it finishes; returns its final status."""
+def follow(sessions: sessionmaker[Session], run_id: str, settings: Settings | None = None) -> str:
+    """Print the run's events until it finishes; returns its final status. With
+    ``settings``, a run no worker takes in time gets its ``waiting`` event from here too
+    (no server may be running to give it)."""
     seen = 0
+    quiet = 0.0
     while True:
         with reading(sessions) as session:
-            batch = events.read(session, run_id, seen)
+            batch, _ = runs.poll_events(session, run_id, seen)
         for event in batch:
             console.print(describe(event.kind, event.data), highlight=False)
             seen = event.seq
-            if event.kind == events.FINISHED:
+            if event.kind == runs.FINISHED:
                 return str(event.data.get("status"))
-        if not batch:
-            time.sleep(POLL_SECONDS)
+        if batch:
+            continue
+        time.sleep(POLL_SECONDS)
+        quiet += POLL_SECONDS
+        if settings is not None and quiet >= WAITING_CHECK_SECONDS:
+            quiet = 0.0
+            runs.check_unclaimed(settings, sessions, run_id)

@@ -1,11 +1,13 @@
-"""``uab runs``: follow or cancel a generation run from the terminal (as its owner)."""
+"""``uab runs``: list, follow or cancel generation runs from the terminal (as their owner)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
+from rich.markup import escape
+from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.cli._runtime import console, err_console, open_database
@@ -14,24 +16,14 @@ from appbuilder.jobs import setup
 from appbuilder.services import runs as run_service
 from appbuilder.settings import Settings
 
-app = typer.Typer(help="Follow or cancel generation runs.", no_args_is_help=True)
+app = typer.Typer(help="List, follow or cancel generation runs.", no_args_is_help=True)
 
 RunId = Annotated[str, typer.Argument(help="The run's id (from POST /generate or -p).")]
 
 
 def warn_without_workers(settings: Settings, sessions: sessionmaker[Session]) -> None:
     """On PostgreSQL nothing runs a queued run unless a `uab worker` is alive: say so."""
-    if not settings.uses_procrastinate:
-        return
-    with sessions() as session:
-        alive = session.execute(
-            text(
-                "SELECT count(*) FROM procrastinate_workers "
-                "WHERE last_heartbeat > now() - make_interval(secs => :secs)"
-            ),
-            {"secs": settings.run_lease_seconds},
-        ).scalar_one()
-    if not alive:
+    if run_service.workers_alive(settings, sessions) == 0:
         err_console.print(
             "[yellow]No worker is running:[/] the run waits until one starts "
             "(`uab worker`, on this or another machine)."
@@ -41,7 +33,7 @@ def warn_without_workers(settings: Settings, sessions: sessionmaker[Session]) ->
 def follow_until_end(settings: Settings, sessions: sessionmaker[Session], run_id: str) -> str:
     """Print the run's events until it ends; Ctrl-C stops watching, not the run."""
     try:
-        return follow_run(sessions, run_id)
+        return follow_run(sessions, run_id, settings)
     except KeyboardInterrupt:
         err_console.print(
             f"Stopped watching. The run goes on ({_where(settings)}); watch it again with "
@@ -54,6 +46,37 @@ def _where(settings: Settings) -> str:
     return (
         "under `uab worker`" if settings.uses_procrastinate else "under `uab serve` or `uab worker`"
     )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else "-"
+
+
+@app.command("list")
+def list_runs(
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Only this project's runs.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500, help="How many.")] = 20,
+) -> None:
+    """The newest runs (of every project, or of one), newest first."""
+    with open_database() as db, db.sessions() as session:
+        found = run_service.list_runs(session, owner_id=None, project_id=project, limit=limit)
+        if not found:
+            console.print("No runs yet. Start one with `uab generate --project <id>`.")
+            return
+        table = Table("Run", "Status", "Project", "Created", "Finished", "Error")
+        for row in found:
+            run = row.run
+            table.add_row(
+                run.id,
+                run.status.value,
+                f"{escape(row.project_name)} ({run.project_id})",
+                _when(run.created_at),
+                _when(run.finished_at),
+                escape((run.error_message or "")[:80]),
+            )
+        console.print(table)
 
 
 @app.command()

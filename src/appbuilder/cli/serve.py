@@ -6,11 +6,12 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
-from appbuilder.cli._runtime import console, open_database
+from appbuilder.cli._runtime import Database, console, err_console, open_database
 from appbuilder.db import migrate
-from appbuilder.settings import Environment
-from appbuilder.web.api.runs import shutting_down
+from appbuilder.services import runs
+from appbuilder.settings import Environment, Settings
 
 #: on shutdown, how long open requests (live-progress streams) may take to end
 STREAM_SHUTDOWN_SECONDS = 5
@@ -39,17 +40,9 @@ def serve(
     """Run the REST API (OpenAPI at /openapi.json, interactive docs at /docs)."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    with open_database() as db:
-        if (
-            migrate_first
-            if migrate_first is not None
-            else db.settings.env is Environment.DEVELOPMENT
-        ):
-            migrate.upgrade(db.engine)
-            console.print(f"Database at revision {migrate.current_revision(db.engine)}.")
+    settings = _prepare(migrate_first)
     console.print(f"Serving on http://{host}:{port} (docs at /docs).")
     options: dict[str, Any] = {
-        "factory": True,
         "host": host,
         "port": port,
         "log_config": None,
@@ -61,12 +54,50 @@ def serve(
         "timeout_graceful_shutdown": STREAM_SHUTDOWN_SECONDS,
     }
     if workers > 1:
-        uvicorn.run("appbuilder.web.app:create_app", workers=workers, **options)
+        uvicorn.run("appbuilder.web.app:create_app", factory=True, workers=workers, **options)
         return
+    _serve_one(settings, options)
+
+
+def _serve_one(settings: Settings, options: dict[str, Any]) -> None:
+    """One process: on the first signal the app's open event streams end at their next
+    poll (its ``shutting_down`` flag), before uvicorn waits for open requests."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from appbuilder.web.app import create_app  # noqa: PLC0415 - only this command serves
+
+    app = create_app(settings)
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            shutting_down.set()  # live-progress streams end at their next poll
+            app.state.shutting_down.set()
             super().handle_exit(sig, frame)
 
-    Server(uvicorn.Config("appbuilder.web.app:create_app", **options)).run()
+    Server(uvicorn.Config(app, **options)).run()
+
+
+def _prepare(migrate_first: bool | None) -> Settings:
+    """Migrations (by default only in development), and a word when no worker is seen."""
+    with open_database() as db:
+        if (
+            migrate_first
+            if migrate_first is not None
+            else db.settings.env is Environment.DEVELOPMENT
+        ):
+            migrate.upgrade(db.engine)
+            console.print(f"Database at revision {migrate.current_revision(db.engine)}.")
+        _warn_without_workers(db)
+        return db.settings
+
+
+def _warn_without_workers(db: Database) -> None:
+    """On PostgreSQL, runs wait for a `uab worker`: say so at start when none is alive."""
+    try:
+        alive = runs.workers_alive(db.settings, db.sessions)
+    except SQLAlchemyError:  # no schema yet: readiness says so
+        return
+    if alive == 0:
+        err_console.print(
+            "[yellow]No worker is running:[/] queued runs wait until one starts "
+            "(`uab worker`, on this or another machine)."
+        )

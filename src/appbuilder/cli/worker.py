@@ -35,16 +35,8 @@ def worker(
         if shutil.which("git") is None:
             err_console.print("[yellow]Warning:[/] git is not on the PATH: runs can't keep files.")
         if settings.uses_procrastinate:
-            from appbuilder.jobs.queue import Queue  # noqa: PLC0415 - PostgreSQL only
-
             console.print(f"Worker: procrastinate, {concurrency} at once. Ctrl-C to stop.")
-            Queue(settings.database.url).run_worker(
-                context,
-                concurrency=concurrency,
-                heartbeat=settings.run_heartbeat_seconds,
-                stalled_after=settings.run_lease_seconds,
-                grace=settings.run_shutdown_grace_seconds,
-            )
+            setup.procrastinate_worker(settings, context, concurrency)
             return
         runner = setup.embedded_runner(settings, db.sessions, threads=concurrency)
         context = runner.context

@@ -1,2 +1,3 @@
-"""Generation runs as durable jobs: the pipeline, the event log, and the two queues that
-carry runs to it (procrastinate on PostgreSQL, an in-process runner on SQLite)."""
+"""The queues that carry runs to services/runs: procrastinate on PostgreSQL (``queue``), an
+in-process runner on SQLite (``runner``), and ``setup``, which builds the one a deployment
+uses. Thin adapters: the run domain itself lives in ``appbuilder.services.runs``."""

@@ -26,14 +26,14 @@ from sqlalchemy.orm import Session
 
 from appbuilder.db.models import GenerationRun
 from appbuilder.enums import RunStatus
-from appbuilder.jobs.pipeline import (
+from appbuilder.services.runs.claims import (
     MAX_ATTEMPTS,
-    RunContext,
-    end_orphan,
-    execute_run,
     fail_for_good,
     is_transient,
+    reconcile_orphans,
 )
+from appbuilder.services.runs.execution import execute_run
+from appbuilder.services.runs.journal import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,20 @@ def _driver_connection(session: Session) -> psycopg.Connection[Any]:
     return connection
 
 
+def _orphans(session: Session) -> list[str]:
+    """Active runs whose procrastinate job ended (or is gone)."""
+    found = session.execute(
+        text(
+            "SELECT r.id FROM generation_runs r "
+            "LEFT JOIN procrastinate_jobs j ON j.id = r.job_id "
+            "WHERE r.status IN ('QUEUED', 'RUNNING') AND r.job_id IS NOT NULL "
+            "AND (j.id IS NULL OR j.status::text IN "
+            "('succeeded', 'failed', 'cancelled', 'aborted'))"
+        )
+    )
+    return list(found.scalars().all())
+
+
 class Queue:
     """One procrastinate app per process; the worker sets ``context`` before running."""
 
@@ -88,7 +102,7 @@ class Queue:
                 log.warning("run %s: transient failure, will retry: %s", run_id, error)
                 raise RetryLaterError(str(error)) from error
             log.exception("run %s failed for good", run_id)
-            fail_for_good(self.context, run_id, f"Internal error: {type(error).__name__}")
+            fail_for_good(self.context.sessions, run_id, f"Internal error: {type(error).__name__}")
             return
         if outcome is RunStatus.QUEUED:  # released by this stopping worker: run it again
             raise RetryLaterError("released by a stopping worker")
@@ -153,24 +167,7 @@ class Queue:
         cancel was asked for, else FAILED. Returns how many."""
         if self.context is None:  # pragma: no cover - set by the worker before it starts
             return 0
-        with self.context.sessions() as session:
-            orphans = (
-                session.execute(
-                    text(
-                        "SELECT r.id FROM generation_runs r "
-                        "LEFT JOIN procrastinate_jobs j ON j.id = r.job_id "
-                        "WHERE r.status IN ('QUEUED', 'RUNNING') AND r.job_id IS NOT NULL "
-                        "AND (j.id IS NULL OR j.status::text IN "
-                        "('succeeded', 'failed', 'cancelled', 'aborted'))"
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        for run_id in orphans:
-            log.warning("run %s: its job ended without ending the run; settling it", run_id)
-            end_orphan(self.context, run_id)
-        return len(orphans)
+        return reconcile_orphans(self.context.sessions, _orphans)
 
     def run_worker(
         self,

@@ -1,5 +1,6 @@
 """The embedded queue: runs execute in threads of the process that serves the API (or of
-``uab worker``), with nothing to install.
+``uab worker``), with nothing to install. A thin adapter: which run is next, and what to do
+when an execution dies, are decided in services/runs.
 
 The runs table is the queue. A thread claims the oldest QUEUED run whose backoff has
 passed, or a RUNNING run whose heartbeat went stale (its process died: this is how runs
@@ -13,69 +14,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from appbuilder.db.models import GenerationRun
-from appbuilder.db.session import reading
-from appbuilder.db.types import new_id, utcnow
-from appbuilder.enums import RunStatus
-from appbuilder.jobs.pipeline import (
-    MAX_ATTEMPTS,
-    RunContext,
-    execute_run,
-    fail_for_good,
-    is_transient,
-)
+from appbuilder.services.runs.claims import back_off, fail_for_good, is_transient, reserve_next
+from appbuilder.services.runs.execution import execute_run
+from appbuilder.services.runs.journal import RunContext
 
 log = logging.getLogger(__name__)
 
 #: how long a released run may take to reach its step boundary on shutdown
 RELEASE_SECONDS = 30.0
-
-
-def _claimable(lease: float) -> ColumnElement[bool]:
-    now = utcnow()
-    return or_(
-        and_(
-            GenerationRun.status == RunStatus.QUEUED,
-            or_(GenerationRun.not_before.is_(None), GenerationRun.not_before <= now),
-        ),
-        and_(
-            GenerationRun.status == RunStatus.RUNNING,
-            or_(
-                GenerationRun.heartbeat_at.is_(None),
-                GenerationRun.heartbeat_at < now - timedelta(seconds=lease),
-            ),
-        ),
-    )
-
-
-def reserve_next(sessions: sessionmaker[Session], lease: float) -> str | None:
-    """Mark the next claimable run as taken (a fresh heartbeat) and return its id."""
-    with reading(sessions) as session:  # an idle poll takes no write lock
-        if session.scalar(select(GenerationRun.id).where(_claimable(lease)).limit(1)) is None:
-            return None
-    with sessions.begin() as session:
-        run_id: str | None = session.scalar(
-            select(GenerationRun.id)
-            .where(_claimable(lease))
-            .order_by(GenerationRun.created_at, GenerationRun.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if run_id is None:
-            return None
-        # RUNNING with a fresh heartbeat and a placeholder claim: no other thread or
-        # process can take it before execute_run claims it for real.
-        session.execute(
-            update(GenerationRun)
-            .where(GenerationRun.id == run_id)
-            .values(status=RunStatus.RUNNING, heartbeat_at=utcnow(), claim=new_id())
-        )
-        return run_id
 
 
 class InProcessRunner:
@@ -136,29 +86,16 @@ class InProcessRunner:
         try:
             execute_run(self.context, run_id)
         except Exception as error:
-            if is_transient(error) and self._back_off(run_id):
+            if is_transient(error) and back_off(self.context.sessions, run_id):
                 log.warning("run %s: transient failure, will retry: %s", run_id, error)
                 return
             log.exception("run %s failed for good", run_id)
             try:
-                fail_for_good(self.context, run_id, f"Internal error: {type(error).__name__}")
+                fail_for_good(
+                    self.context.sessions, run_id, f"Internal error: {type(error).__name__}"
+                )
             except Exception:
                 log.exception("run %s: could not record the failure", run_id)
-
-    def _back_off(self, run_id: str) -> bool:
-        """Queue the run again after 2, 4, 8... seconds; False when attempts ran out."""
-        try:
-            with self.context.sessions.begin() as session:
-                run = session.get(GenerationRun, run_id)
-                if run is None or not run.active or run.attempts >= MAX_ATTEMPTS:
-                    return False
-                run.status = RunStatus.QUEUED
-                run.claim = None
-                run.not_before = utcnow() + timedelta(seconds=2**run.attempts)
-                return True
-        except Exception:
-            # still unreachable: the lease expires and a later poll takes the run again
-            return True
 
 
 class EmbeddedDispatcher:

@@ -18,8 +18,8 @@ from appbuilder.db.models import GenerationRun, Project
 from appbuilder.enums import RunStatus
 from appbuilder.errors import NotFoundError
 from appbuilder.generator.history import Blob, ProjectHistory, TreeEntry
-from appbuilder.jobs.pipeline import project_folder
-from appbuilder.services.projects import get_project
+from appbuilder.services.projects import get_project, project_folder
+from appbuilder.spec.names import slugify
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Version:
     history: ProjectHistory
     commit: str
     run_id: str | None
+    #: the app's slug as the run built it: the zip's name and its folder
+    slug: str
 
 
 def _completed_run(session: Session, project_id: str, run_id: str | None) -> GenerationRun:
@@ -59,7 +61,16 @@ def version(
     run = _completed_run(session, project.id, run_id)
     history = ProjectHistory(project_folder(projects_dir, project.id))
     assert run.commit_sha is not None  # noqa: S101 - selected for it
-    return Version(project, history, history.resolve(run.commit_sha), run.id)
+    return Version(project, history, history.resolve(run.commit_sha), run.id, _slug(run, project))
+
+
+def _slug(run: GenerationRun, project: Project) -> str:
+    """The slug the run's spec gave the app (its name's, unless set), else the project id."""
+    spec = run.spec if isinstance(run.spec, dict) else {}
+    given = spec.get("slug")
+    name = spec.get("name")
+    slug = given if isinstance(given, str) else slugify(name if isinstance(name, str) else "")
+    return slug if slug and slug == slugify(slug) else project.id
 
 
 def tree(found: Version) -> list[TreeEntry]:
@@ -71,7 +82,7 @@ def read(found: Version, path: str, *, limit: int) -> Blob:
 
 
 def archive(found: Version) -> Iterator[bytes]:
-    return found.history.archive(found.commit, prefix=found.project.id)
+    return found.history.archive(found.commit, prefix=found.slug)
 
 
 #: larger diffs are cut (a whole regenerated app is a few hundred KiB)

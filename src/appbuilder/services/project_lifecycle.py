@@ -1,5 +1,10 @@
 """The project state machine: DRAFT → GENERATING → READY → DEPLOYING → DEPLOYED, any state
-→ ERROR, and READY / ERROR / DEPLOYED → GENERATING to regenerate."""
+→ ERROR, and READY / ERROR / DEPLOYED → GENERATING to regenerate.
+
+Most statuses belong to the system: runs enter and leave GENERATING, a completed run sets
+READY, failures set ERROR. Users may set by hand (PATCH) only what records a deployment
+done outside (DEPLOYING, DEPLOYED), and see what they can do next as ``next_actions``.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,48 @@ ALLOWED_NEXT: dict[ProjectStatus, tuple[ProjectStatus, ...]] = {
 
 def allowed_next(status: ProjectStatus) -> list[ProjectStatus]:
     return list(ALLOWED_NEXT[status])
+
+
+#: statuses a user may set by PATCH (deployments are recorded by hand until targets exist)
+USER_SETTABLE = frozenset({S.DEPLOYING, S.DEPLOYED})
+#: what a user can do next with a project in each status (the API's endpoints:
+#: generate = POST /generate, cancel = POST /api/runs/{id}/cancel of its latest run,
+#: download = GET /download; deployments are not offered until deploy targets exist)
+NEXT_ACTIONS: dict[ProjectStatus, tuple[str, ...]] = {
+    S.DRAFT: ("generate",),
+    S.GENERATING: ("cancel",),
+    S.READY: ("generate", "download"),
+    S.DEPLOYING: (),
+    S.DEPLOYED: ("generate", "download"),
+    S.ERROR: ("generate",),
+}
+
+
+def user_next_statuses(status: ProjectStatus) -> list[ProjectStatus]:
+    """The statuses a user may move a project to next by hand."""
+    return [s for s in ALLOWED_NEXT[status] if s in USER_SETTABLE]
+
+
+def next_actions(status: ProjectStatus) -> list[str]:
+    return list(NEXT_ACTIONS[status])
+
+
+def check_user_status(project: Project, new: ProjectStatus) -> None:
+    """A status change asked for by a user (PATCH): only a user-settable status, and only
+    one the state machine allows next; the 409 says what the user can do instead."""
+    allowed = user_next_statuses(project.status)
+    if new in allowed:
+        return
+    owner = "" if new in USER_SETTABLE else f"{new.value} is set by the system, not by hand; "
+    raise ConflictError(
+        f"A {project.status.value} project cannot become {new.value}: {owner}"
+        f"allowed next: {', '.join(s.value for s in allowed) or 'none by hand'}; "
+        f"you can: {', '.join(next_actions(project.status)) or 'wait'}.",
+        status=project.status.value,
+        requested=new.value,
+        allowed_next=[s.value for s in allowed],
+        next_actions=next_actions(project.status),
+    )
 
 
 def change_status(project: Project, new: ProjectStatus) -> None:

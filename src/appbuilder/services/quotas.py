@@ -1,8 +1,11 @@
 """Tier quotas: one table, enforced here in the service layer so every interface (API,
 CLI, jobs) obeys the same limits.
 
-A "generation" for quota purposes is one run (a GenerationRun row, whatever its outcome);
-"at once" counts the user's queued and running runs; tokens are the sum over every step.
+A "generation" for quota purposes is one run charged to the user: every run except those
+CANCELLED and those FAILED because of the platform (``platform_failure``: the queue gave up,
+git failed). A run that failed because of the app it was asked to build (a step refused the
+spec, the app's own tests failed) is charged: it used the workers like a successful one.
+"At once" counts the user's queued and running runs; tokens are the sum over every step.
 Months are UTC calendar months.
 """
 
@@ -11,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.db.types import utcnow
-from appbuilder.enums import ACTIVE_RUN_STATUSES, ProjectTemplate, SubscriptionTier
+from appbuilder.enums import ACTIVE_RUN_STATUSES, ProjectTemplate, RunStatus, SubscriptionTier
 from appbuilder.errors import ConcurrencyLimitError, QuotaExceededError
 
 ALL_TEMPLATES = frozenset(ProjectTemplate)
@@ -109,12 +112,21 @@ def _project_count(session: Session, user_id: str) -> int:
     return session.scalar(select(func.count()).where(Project.user_id == user_id)) or 0
 
 
+def _charged(since: datetime) -> ColumnElement[bool]:
+    """Runs of this month that count against the quota (see the module's docstring)."""
+    return and_(
+        GenerationRun.created_at >= since,
+        GenerationRun.status != RunStatus.CANCELLED,
+        GenerationRun.platform_failure.is_(False),
+    )
+
+
 def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
     since = month_start()
     projects = _project_count(session, user_id)
     runs, running = session.execute(
         select(
-            func.count().filter(GenerationRun.created_at >= since),
+            func.count().filter(_charged(since)),
             func.count().filter(GenerationRun.status.in_(ACTIVE_RUN_STATUSES)),
         ).where(GenerationRun.user_id == user_id)
     ).one()

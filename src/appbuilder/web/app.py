@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,7 +42,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     runner = app.state.runner
     if runner is not None:
         runner.start()
+    app.state.unclaimed.start()
     yield
+    app.state.shutting_down.set()
+    app.state.unclaimed.stop()
     if runner is not None:
         await run_in_threadpool(runner.stop, app.state.settings.run_shutdown_grace_seconds)
     app.state.engine.dispose()
@@ -60,6 +64,9 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     )
     app.state.runner = runner
     app.state.dispatcher = setup.dispatcher(settings, runner)
+    app.state.unclaimed = setup.UnclaimedWatcher(settings)
+    #: set when the server begins to shut down: open live-progress streams end
+    app.state.shutting_down = threading.Event()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

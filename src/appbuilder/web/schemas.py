@@ -39,7 +39,7 @@ from appbuilder.rules import (
 )
 from appbuilder.security.scopes import Scope
 from appbuilder.services import pagination
-from appbuilder.services.project_lifecycle import ALLOWED_NEXT
+from appbuilder.services.project_lifecycle import next_actions, user_next_statuses
 
 MAX_KEY_LIFETIME = timedelta(days=3650)
 
@@ -205,11 +205,16 @@ class ProjectOut(BaseModel):
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
     @property
     def allowed_next_statuses(self) -> list[ProjectStatus]:
-        """Statuses this project may move to next by PATCH; GENERATING is entered and left
-        by runs (POST /api/projects/{id}/generate, POST /api/runs/{id}/cancel)."""
-        if self.status is ProjectStatus.GENERATING:
-            return []
-        return [s for s in ALLOWED_NEXT[self.status] if s is not ProjectStatus.GENERATING]
+        """Statuses you may set next by PATCH (deployments recorded by hand); the system
+        sets the others (runs: GENERATING, READY; failures: ERROR)."""
+        return user_next_statuses(self.status)
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented pattern
+    @property
+    def next_actions(self) -> list[str]:
+        """What you can do next: `generate` (POST .../generate), `cancel` (its run, POST
+        /api/runs/{id}/cancel), `download` (GET .../download)."""
+        return next_actions(self.status)
 
 
 class OwnerOut(BaseModel):
@@ -286,6 +291,8 @@ class RunOut(BaseModel):
     cancel_requested: bool
     attempts: int
     error_message: str | None
+    #: FAILED because of the platform, not the app: not charged against the quota
+    platform_failure: bool
     tree_hash: str | None
     commit_sha: str | None
     files_count: int | None
@@ -296,6 +303,9 @@ class RunOut(BaseModel):
 
 class RunDetail(RunOut):
     steps: list[GenerationOut]
+    notice: str | None = Field(
+        default=None, description="Why the run waits, when no worker has taken it in time."
+    )
 
 
 class FileEntryOut(BaseModel):
@@ -367,3 +377,11 @@ class PlatformUsageOut(BaseModel):
 class HealthOut(BaseModel):
     status: str = Field(examples=["ok"])
     revision: str | None = None
+
+
+class ReadyOut(HealthOut):
+    queue: str = Field(description="Where runs wait: `procrastinate` or `embedded`.")
+    workers: int = Field(
+        description="Workers with a recent heartbeat (procrastinate: `uab worker` processes; "
+        "0 means queued runs wait); embedded: this process's runner threads."
+    )

@@ -134,6 +134,9 @@ def test_healthz_and_readyz(api: Api) -> None:
     ready = api.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
+    # embedded (SQLite): this server's runner threads; procrastinate: none runs in tests
+    workers = {"embedded": 2, "procrastinate": 0}
+    assert ready.json()["workers"] == workers[ready.json()["queue"]]
 
 
 def test_readyz_is_503_with_the_reason_when_the_schema_is_missing(

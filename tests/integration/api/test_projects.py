@@ -30,7 +30,9 @@ def test_create_read_update_delete(api: Api) -> None:
     assert project["name"] == "Plant shop"
     assert project["status"] == "DRAFT"
     assert project["features"] == ["auth", "payments"]
-    assert project["allowed_next_statuses"] == ["ERROR"]  # GENERATING: POST .../generate
+    # the system owns GENERATING, READY and ERROR: nothing to set by hand, generate next
+    assert project["allowed_next_statuses"] == []
+    assert project["next_actions"] == ["generate"]
     assert project["user_id"] == owner.id
     path = f"/api/projects/{project['id']}"
 
@@ -60,21 +62,28 @@ def test_lifecycle_follows_the_state_machine(api: Api, engine: Engine) -> None:
     illegal = api.patch(path, json={"status": "DEPLOYED"}, headers=owner.headers)
     assert illegal.status_code == 409
     error = illegal.json()["error"]
-    assert error["details"]["allowed_next"] == ["GENERATING", "ERROR"]
-    assert "allowed next: GENERATING, ERROR" in error["message"]
+    assert error["details"]["allowed_next"] == []
+    assert error["details"]["next_actions"] == ["generate"]
+    assert "allowed next: none by hand; you can: generate" in error["message"]
+    assert move("ERROR") == 409  # failures set ERROR
 
     assert move("GENERATING") == 409  # runs own GENERATING: POST .../generate
     with engine.begin() as connection:  # as a completed run leaves it
         connection.execute(
             update(Project).where(Project.id == path.rsplit("/", 1)[1]).values(status="READY")
         )
+    ready = api.get(path, headers=owner.headers).json()
+    assert (ready["allowed_next_statuses"], ready["next_actions"]) == (
+        ["DEPLOYING"],
+        ["generate", "download"],
+    )
     assert [move(s) for s in ("DEPLOYING", "DEPLOYED")] == [200] * 2
     deployed = api.get(path, headers=owner.headers).json()
     assert deployed["deployed_at"] is not None
-    assert deployed["allowed_next_statuses"] == ["ERROR"]
+    assert deployed["allowed_next_statuses"] == []
     assert move("READY") == 409
     assert move("GENERATING") == 409
-    assert move("ERROR") == 200
+    assert move("ERROR") == 409
     assert move("DEPLOYING") == 409
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, update
 
 from appbuilder.db.models import GenerationRun, Project
 from appbuilder.enums import ProjectStatus, SubscriptionTier
@@ -300,24 +300,28 @@ def test_runs_at_once_is_429_and_runs_per_month_is_402(api: Api, engine: Engine)
     api.post(f"/api/runs/{running['id']}/cancel", headers=owner.headers)
     assert wait_for(api, owner, running["id"])["status"] == "CANCELLED"
 
-    # 20 runs this month already (the FREE allowance): the next is refused with 402
+    # the cancelled run is not charged; nor are runs that failed because of the platform.
+    # Runs that failed because of the app (its tests failed) are. 19 + 1 = the FREE 20:
+    def old_run(n: int, status: str, *, ours: bool = False) -> dict[str, object]:
+        return {
+            "id": f"old{n:02d}x",
+            "project_id": second["id"],
+            "user_id": owner.id,
+            "status": status,
+            "platform_failure": ours,
+            "previous_status": ProjectStatus.DRAFT,
+            "spec": {},
+            "spec_hash": running["spec_hash"],
+        }
+
+    charged = [old_run(n, "COMPLETED") for n in range(19)] + [old_run(19, "FAILED")]
+    free = [old_run(20, "FAILED", ours=True), old_run(21, "CANCELLED")]
     with engine.begin() as connection:
-        spec_hash = connection.scalar(select(GenerationRun.spec_hash).limit(1))
-        connection.execute(
-            insert(GenerationRun),
-            [
-                {
-                    "id": f"old{n:02d}x",
-                    "project_id": second["id"],
-                    "user_id": owner.id,
-                    "status": "COMPLETED",
-                    "previous_status": ProjectStatus.DRAFT,
-                    "spec": {},
-                    "spec_hash": spec_hash,
-                }
-                for n in range(19)
-            ],
-        )
+        connection.execute(insert(GenerationRun), free + charged[:-1])
+    limits = api.get("/api/usage", headers=owner.headers).json()["limits"]
+    assert {"limit": "generations_per_month", "used": 19, "allowed": 20} in limits
+    with engine.begin() as connection:
+        connection.execute(insert(GenerationRun), charged[-1:])
     monthly = start(api, owner, second["id"], verify=False)
     assert monthly.status_code == 402, monthly.text
     assert monthly.json()["error"]["details"]["limit"] == "generations_per_month"
@@ -338,7 +342,9 @@ def test_a_project_left_generating_without_a_run_can_start_again(api: Api, engin
     assert started.status_code == 202, started.text
     assert started.json()["previous_status"] == "DRAFT"
     assert wait_for(api, owner, started.json()["id"])["status"] == "COMPLETED"
+    # ERROR belongs to the system: starting a run is the way out, not a status by hand
     moved = api.patch(
         f"/api/projects/{second['id']}", json={"status": "ERROR"}, headers=owner.headers
     )
-    assert moved.status_code == 200, moved.text
+    assert moved.status_code == 409, moved.text
+    assert "set by the system" in moved.json()["error"]["message"]

@@ -19,9 +19,11 @@ from appbuilder.db.models import Generation, GenerationRun, Project, RunEvent
 from appbuilder.db.session import make_session_factory
 from appbuilder.enums import AgentType, GenerationStatus, ProjectTemplate, RunStatus
 from appbuilder.jobs import setup
-from appbuilder.jobs.pipeline import MAX_ATTEMPTS, RunContext, execute_run
-from appbuilder.jobs.runner import EmbeddedDispatcher, InProcessRunner, reserve_next
+from appbuilder.jobs.runner import EmbeddedDispatcher, InProcessRunner
 from appbuilder.services import runs
+from appbuilder.services.runs.claims import MAX_ATTEMPTS, reserve_next
+from appbuilder.services.runs.execution import execute_run
+from appbuilder.services.runs.journal import RunContext
 from appbuilder.settings import get_settings
 from tests.factories import make_project, make_user
 
@@ -62,6 +64,7 @@ def test_a_failing_step_ends_the_run_failed_and_the_project_in_error(
         assert "BACKEND agent failed: RuntimeError: the model answered nonsense" in (
             run.error_message or ""
         )
+        assert not run.platform_failure  # the app's failure: charged like any run
         project = session.get_one(Project, run.project_id)
         assert project.status.value == "ERROR"
         steps = {
@@ -167,6 +170,7 @@ def test_a_run_that_keeps_crashing_is_given_up(sessions: sessionmaker[Session]) 
         run = session.get_one(GenerationRun, run_id)
         assert run.status is RunStatus.FAILED
         assert run.error_message == f"Gave up after {MAX_ATTEMPTS} attempts."
+        assert run.platform_failure  # ours: not charged against the monthly quota
         assert session.get_one(Project, run.project_id).status.value == "ERROR"
 
 

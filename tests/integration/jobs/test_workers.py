@@ -24,9 +24,9 @@ from appbuilder.enums import ProjectTemplate, RunStatus
 from appbuilder.generator.files import tree_hash
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.jobs import setup
-from appbuilder.jobs.pipeline import claim_run
 from appbuilder.jobs.queue import Queue
 from appbuilder.services import runs
+from appbuilder.services.runs.claims import claim_run
 from appbuilder.settings import get_settings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.validation import resolve

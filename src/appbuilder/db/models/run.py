@@ -93,6 +93,9 @@ class GenerationRun(Base):
     event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     error_message: Mapped[str | None] = mapped_column(Text)
+    #: FAILED because of the platform (the queue gave up, git failed), not the app: such a
+    #: run is not charged against the monthly quota
+    platform_failure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     tree_hash: Mapped[str | None] = mapped_column(String(64))
     commit_sha: Mapped[str | None] = mapped_column(String(40))
     files_count: Mapped[int | None] = mapped_column(Integer)

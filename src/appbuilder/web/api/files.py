@@ -97,9 +97,10 @@ def download(
     request: Request,
     run: RunId = None,
 ) -> StreamingResponse:
-    """The project's files as a zip, streamed (default: the latest completed run)."""
+    """The project's files as a zip named after the app's slug, with one folder of that
+    name inside, streamed (default: the latest completed run)."""
     found = _version(request, session, project_id, run, principal)
-    name = f"{found.project.id}-{found.commit[:12]}.zip"
+    name = f"{found.slug}.zip"
     return StreamingResponse(
         project_files.archive(found),
         media_type="application/zip",

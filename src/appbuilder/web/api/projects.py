@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
-from appbuilder.jobs.pipeline import project_folder
 from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
@@ -138,10 +136,12 @@ def delete_project(
 ) -> None:
     """Delete a project with its history and generated files (refused while it generates
     or deploys)."""
-    projects.delete_project(session, project_id, owner_id=principal.user.id)
-    session.commit()
-    # the files go once the rows are gone: a failed delete keeps both
-    shutil.rmtree(project_folder(request.app.state.settings.projects_dir, project_id), True)
+    projects.delete_project(
+        session,
+        project_id,
+        owner_id=principal.user.id,
+        projects_dir=request.app.state.settings.projects_dir,
+    )
 
 
 @router.get(

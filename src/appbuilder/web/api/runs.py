@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -15,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 
 from appbuilder.db.models import GenerationRun
 from appbuilder.db.session import reading
-from appbuilder.jobs import events
 from appbuilder.security.scopes import Scope
 from appbuilder.services import runs
 from appbuilder.services.auth import Principal
@@ -42,8 +40,6 @@ Id = RowId
 #: how often the stream looks for new events (the worker may be another process)
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
-#: set when the server begins to shut down: open streams end (clients reconnect elsewhere)
-shutting_down = threading.Event()
 #: a stream ends after this long (clients reconnect with Last-Event-ID and miss nothing)
 MAX_STREAM_SECONDS = 3600.0
 TOO_MANY: Responses = {429: describe("Too many runs at once for the plan; details name the limit")}
@@ -72,10 +68,7 @@ def start_generation(
         spec=body.spec,
         verify=body.verify,
     )
-    out = RunOut.model_validate(run)
-    session.commit()
-    request.app.state.dispatcher.notify()
-    return out
+    return RunOut.model_validate(run)  # the queue hears of it once the request commits
 
 
 @router.get("/projects/{project_id}/runs", response_model=Page[RunOut], responses=NOT_FOUND)
@@ -97,12 +90,15 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
-def get_run(run_id: Id, principal: Reader, session: SessionDep) -> RunDetail:
-    """A run with its steps (one Generation row per agent, in order)."""
+def get_run(run_id: Id, principal: Reader, session: SessionDep, request: Request) -> RunDetail:
+    """A run with its steps (one Generation row per agent, in order); `notice` says when no
+    worker has taken it after `UAB_RUN_UNCLAIMED_WARNING_SECONDS`."""
     found = runs.get_run_detail(session, run_id, owner_id=owner_filter(principal))
+    waiting = request.app.state.settings.run_unclaimed_warning_seconds
     return RunDetail(
         **RunOut.model_validate(found.run).model_dump(),
         steps=[GenerationOut.model_validate(g) for g in found.steps],
+        notice=runs.waiting_notice(found.run, waiting),
     )
 
 
@@ -121,7 +117,7 @@ def cancel_run(run_id: Id, principal: Starter, session: SessionDep, request: Req
     return RunOut.model_validate(run)
 
 
-def _frame(event: events.EventOut) -> bytes:
+def _frame(event: runs.EventOut) -> bytes:
     data = json.dumps(event.data, ensure_ascii=True, separators=(",", ":"))
     return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
 
@@ -142,15 +138,16 @@ def run_events(
     last_event_id: Annotated[int | None, Header(ge=0, le=2**31)] = None,
     after: Annotated[int | None, Query(ge=0, le=2**31)] = None,
 ) -> StreamingResponse:
-    """Live progress as Server-Sent Events (`queued`, `started`, `step_started`,
+    """Live progress as Server-Sent Events (`queued`, `waiting`, `started`, `step_started`,
     `step_finished`, `step_failed`, `log`, `finished`), read from the database so it works
     whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
     exactly what you missed. The stream ends after `finished`."""
     runs.get_run(session, run_id, owner_id=owner_filter(principal))  # 404 before streaming
     sessions = request.app.state.sessions
     start = last_event_id if last_event_id is not None else (after or 0)
+    stopping = request.app.state.shutting_down
 
-    def read(seen: int) -> tuple[list[events.EventOut], bool]:
+    def read(seen: int) -> tuple[list[runs.EventOut], bool]:
         with reading(sessions) as reader:
             return runs.poll_events(reader, run_id, seen)
 
@@ -159,12 +156,12 @@ def run_events(
         quiet = 0.0
         ends = time.monotonic() + MAX_STREAM_SECONDS
         yield b"retry: 1000\n\n"
-        while time.monotonic() < ends and not shutting_down.is_set():
+        while time.monotonic() < ends and not stopping.is_set():
             batch, ended = await run_in_threadpool(read, seen)
             for event in batch:
                 yield _frame(event)
                 seen = event.seq
-                if event.kind == events.FINISHED:
+                if event.kind == runs.FINISHED:
                     return
             if batch:
                 quiet = 0.0

@@ -1,0 +1,98 @@
+"""Reading runs: one with its steps, a project's or a user's runs, and the event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import Session
+
+from appbuilder.agents.orchestrator import DEPENDS_ON
+from appbuilder.db.models import Generation, GenerationRun, Project
+from appbuilder.enums import ACTIVE_RUN_STATUSES, AgentType
+from appbuilder.errors import NotFoundError
+from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
+from appbuilder.services.projects import get_project
+from appbuilder.services.runs import events
+
+#: steps in plan order, the orchestrator's own (plan, merge, verify, commit) last
+STEP_ORDER = (*DEPENDS_ON, AgentType.ORCHESTRATOR)
+RUNS_NEWEST_FIRST = SortKey(GenerationRun.created_at, GenerationRun.id, descending=True)
+
+
+def owned_by(owner_id: str | None) -> ColumnElement[bool]:
+    return true() if owner_id is None else GenerationRun.user_id == owner_id
+
+
+def active_run(session: Session, project_id: str) -> GenerationRun | None:
+    return session.scalar(
+        select(GenerationRun).where(
+            GenerationRun.project_id == project_id,
+            GenerationRun.status.in_(ACTIVE_RUN_STATUSES),
+        )
+    )
+
+
+def get_run(session: Session, run_id: str, *, owner_id: str | None) -> GenerationRun:
+    run = session.scalar(
+        select(GenerationRun).where(GenerationRun.id == run_id, owned_by(owner_id))
+    )
+    if run is None:
+        raise NotFoundError("Run", run_id)
+    return run
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: GenerationRun
+    steps: list[Generation]
+
+
+def get_run_detail(session: Session, run_id: str, *, owner_id: str | None) -> RunDetail:
+    run = get_run(session, run_id, owner_id=owner_id)
+    steps = session.scalars(select(Generation).where(Generation.run_id == run.id)).all()
+    return RunDetail(run, sorted(steps, key=lambda g: STEP_ORDER.index(g.agent_type)))
+
+
+def list_project_runs(
+    session: Session, project_id: str, page: PageRequest, *, owner_id: str | None
+) -> Page[GenerationRun]:
+    get_project(session, project_id, owner_id=owner_id)
+    query = select(GenerationRun).where(GenerationRun.project_id == project_id)
+    rows = session.scalars(paginate(query, RUNS_NEWEST_FIRST, page)).all()
+    return to_page(rows, page, RUNS_NEWEST_FIRST)
+
+
+@dataclass(frozen=True)
+class RunWithProject:
+    run: GenerationRun
+    project_name: str
+
+
+def list_runs(
+    session: Session, *, owner_id: str | None, project_id: str | None = None, limit: int = 20
+) -> list[RunWithProject]:
+    """The newest runs (of one owner, of one project, or all: the command line's view),
+    each with its project's name; one statement."""
+    query = select(GenerationRun, Project.name).join(
+        Project, Project.id == GenerationRun.project_id
+    )
+    query = query.where(owned_by(owner_id))
+    if project_id is not None:
+        get_project(session, project_id, owner_id=owner_id)  # 404 for a wrong id
+        query = query.where(GenerationRun.project_id == project_id)
+    rows = session.execute(
+        query.order_by(GenerationRun.created_at.desc(), GenerationRun.id.desc()).limit(limit)
+    ).all()
+    return [RunWithProject(run, name) for run, name in rows]
+
+
+def poll_events(session: Session, run_id: str, after: int) -> tuple[list[events.EventOut], bool]:
+    """The run's events after ``after`` and, when there are none, whether the run has ended
+    (or is gone with its project): then nothing more will come. Callers check ownership
+    once, before polling."""
+    batch = events.read(session, run_id, after)
+    if batch:
+        return batch, False
+    status = session.scalar(select(GenerationRun.status).where(GenerationRun.id == run_id))
+    return [], status not in ACTIVE_RUN_STATUSES
