@@ -1,0 +1,25 @@
+"""The stacks the generator knows, by the name a spec's ``stack:`` gives."""
+
+from __future__ import annotations
+
+from appbuilder.errors import NotFoundError
+from appbuilder.stacks.base import Stack
+from appbuilder.stacks.fastapi import FastapiStack
+
+_STACKS: dict[str, Stack] = {"fastapi": FastapiStack()}
+
+
+def register(stack: Stack) -> None:
+    """Make ``stack`` available to specs (``stack: <its name>``)."""
+    _STACKS[stack.name] = stack
+
+
+def known_stacks() -> tuple[str, ...]:
+    return tuple(sorted(_STACKS))
+
+
+def stack_for(name: str) -> Stack:
+    try:
+        return _STACKS[name]
+    except KeyError:
+        raise NotFoundError("Stack", name) from None
