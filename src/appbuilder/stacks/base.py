@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from jinja2 import PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from appbuilder.enums import AgentType
@@ -121,11 +121,15 @@ class BlueprintStack:
     def __init__(self) -> None:
         self._environment: SandboxedEnvironment | None = None
 
+    def loader(self) -> BaseLoader:
+        """Where the blueprints are read from: the package folder ``blueprints``."""
+        return PackageLoader(*self.blueprints)
+
     @property
     def environment(self) -> SandboxedEnvironment:
         if self._environment is None:  # built once, on first render
             env = SandboxedEnvironment(
-                loader=PackageLoader(*self.blueprints),
+                loader=self.loader(),
                 undefined=StrictUndefined,
                 block_start_string="[%",
                 block_end_string="%]",
