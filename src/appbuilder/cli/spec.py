@@ -55,10 +55,7 @@ def templates() -> None:
         table.add_column(column, overflow="fold")
     for summary in builds.template_summaries():
         entities = [
-            label
-            if label.replace(" ", "").lower() == name.lower() and label == name
-            else f"{label} = {name}"
-            for label, name in summary.entities
+            label if label == name else f"{label} ({name})" for label, name in summary.entities
         ]
         table.add_row(
             summary.template.value,
