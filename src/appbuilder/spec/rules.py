@@ -186,7 +186,8 @@ def _check_checkout(path: str, entity: EntitySpec, checkout: CheckoutSpec) -> It
         )
 
 
-def _check_field(path: str, item: FieldSpec, stack: Stack) -> Iterable[Problem]:
+def _check_filter_name(path: str, item: FieldSpec, stack: Stack) -> Iterable[Problem]:
+    """A yes/no or choice field becomes a list filter: its name must be free there."""
     filterable = item.type in {FieldType.BOOLEAN, FieldType.ENUM}
     free = (
         refused_filter_name(names_for(item.name).snake, stack.reserved)
@@ -200,6 +201,10 @@ def _check_field(path: str, item: FieldSpec, stack: Stack) -> Iterable[Problem]:
             f"This {item.type.value} field becomes a list filter; {item.name!r} is taken "
             f"there; try a longer name such as {free!r}.",
         )
+
+
+def _check_field(path: str, item: FieldSpec, stack: Stack) -> Iterable[Problem]:
+    yield from _check_filter_name(path, item, stack)
     if item.max_length is not None and item.type not in SIZED_TYPES:
         yield Problem(
             f"{path}.max_length",
