@@ -3,6 +3,7 @@ agents register routers that the assembly step, not another agent, writes into t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -11,7 +12,7 @@ import pytest
 from jinja2 import BaseLoader, DictLoader
 
 from appbuilder.agents.base import AgentInput, AgentOutput
-from appbuilder.agents.orchestrator import Orchestrator, default_agents
+from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator, default_agents
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.errors import SpecError
 from appbuilder.spec.loading import build_spec
@@ -118,3 +119,15 @@ def test_a_registered_router_is_included_by_the_assembly_step() -> None:
     api_part, _pages = main.split("app.include_router(home.router)")
     assert "app.include_router(extra.router)" in api_part  # JSON routers come before pages
     assert "app.include_router(payments.router)" in api_part
+
+
+def test_a_resumed_run_keeps_the_registrations_of_replayed_steps() -> None:
+    spec = build_spec(template=ProjectTemplate.API)
+    model = resolve(spec)
+    journal = MemoryJournal()
+    first = Orchestrator().generate(spec, model, verify=False, journal=journal)
+    resumed = Orchestrator().generate(spec, model, verify=False, journal=journal)  # all replayed
+    assert resumed.tree_hash == first.tree_hash
+    summary = json.loads(resumed.records[-1].response)
+    written = [e["path"] for r in resumed.records[:-1] for e in json.loads(r.response)["files"]]
+    assert sorted([*written, *(e["path"] for e in summary["assembled"])]) == sorted(resumed.files)

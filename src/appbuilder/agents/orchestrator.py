@@ -214,6 +214,7 @@ class Orchestrator:
             model=model,
             plan=plan,
             files=files,
+            assembled=sorted(outputs[AgentType.ORCHESTRATOR].files),
             digest=digest,
             verification=verification,
             started=started,
@@ -295,7 +296,7 @@ class Orchestrator:
                 "recorded; the run cannot resume safely."
             )
             return AgentOutput(files={}, record=StepRecord.failed(agent, done.prompt, message))
-        return AgentOutput(files=output.files, record=done)
+        return AgentOutput(output.files, done, output.registrations)
 
     def _run_one(self, agent: AgentType, task: AgentInput) -> AgentOutput:
         self.on_event(Event("agent_started", agent))
@@ -338,6 +339,7 @@ class Orchestrator:
         model: AppModel,
         plan: Plan,
         files: FileTree,
+        assembled: list[str],
         digest: str,
         verification: Verification | None,
         started: float,
@@ -346,6 +348,8 @@ class Orchestrator:
             "plan": [[a.value for a in stage] for stage in plan.stages],
             "reasons": {a.value: r for a, r in plan.reasons.items()},
             "files": len(files),
+            # what the assembly step wrote from the agents' registrations (app/main.py)
+            "assembled": manifest({path: files[path] for path in assembled}),
             "tree_hash": digest,
             "verification": None
             if verification is None
