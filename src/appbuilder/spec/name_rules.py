@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from appbuilder.spec.names import is_python_keyword, is_wellformed, names_for
 from appbuilder.spec.problems import Problem
-from appbuilder.stacks.base import ReservedNames
+from appbuilder.spec.stack_rules import ReservedNames
 
 #: Words put in front of a refused entity name (``Order`` → ``CustomerOrder``) and after a
 #: refused field or link name (``date`` → ``date_value``) to suggest one that works.

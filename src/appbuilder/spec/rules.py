@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from appbuilder.errors import NotFoundError
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
     MAX_ENTITIES,
@@ -32,8 +31,7 @@ from appbuilder.spec.names import is_wellformed, names_for, slugify
 from appbuilder.spec.ordering import CycleError, creation_order
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppModel
-from appbuilder.stacks.base import Stack
-from appbuilder.stacks.registry import known_stacks, stack_for
+from appbuilder.spec.stack_rules import StackRules, known_stacks, rules_for
 
 _UNIQUE_TYPES = frozenset(
     {FieldType.STRING, FieldType.EMAIL, FieldType.URL, FieldType.INTEGER, FieldType.DATE}
@@ -76,9 +74,8 @@ def check_members(model: AppModel) -> Iterable[Problem]:
 def check_spec(spec: AppSpec) -> list[Problem]:
     """Every problem of an effective spec (see ``implications``), in the order found."""
     problems = list(_check_app(spec))
-    try:
-        stack = stack_for(spec.stack)
-    except NotFoundError:
+    stack = rules_for(spec.stack)
+    if stack is None:
         known = ", ".join(known_stacks())
         return [
             *problems,
@@ -124,7 +121,9 @@ def _check_app(spec: AppSpec) -> Iterable[Problem]:
             )
 
 
-def _check_entity(path: str, entity: EntitySpec, spec: AppSpec, stack: Stack) -> Iterable[Problem]:
+def _check_entity(
+    path: str, entity: EntitySpec, spec: AppSpec, stack: StackRules
+) -> Iterable[Problem]:
     if not entity.fields:
         yield Problem(f"{path}.fields", "empty-entity", "An entity needs at least one field.")
     if len(entity.fields) > MAX_FIELDS:
@@ -186,7 +185,7 @@ def _check_checkout(path: str, entity: EntitySpec, checkout: CheckoutSpec) -> It
         )
 
 
-def _check_filter_name(path: str, item: FieldSpec, stack: Stack) -> Iterable[Problem]:
+def _check_filter_name(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
     """A yes/no or choice field becomes a list filter: its name must be free there."""
     filterable = item.type in {FieldType.BOOLEAN, FieldType.ENUM}
     free = (
@@ -203,7 +202,7 @@ def _check_filter_name(path: str, item: FieldSpec, stack: Stack) -> Iterable[Pro
         )
 
 
-def _check_field(path: str, item: FieldSpec, stack: Stack) -> Iterable[Problem]:
+def _check_field(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
     yield from _check_filter_name(path, item, stack)
     if item.max_length is not None and item.type not in SIZED_TYPES:
         yield Problem(
@@ -241,7 +240,7 @@ def _check_enum_values(path: str, values: list[str]) -> Iterable[Problem]:
             )
 
 
-def _check_default(path: str, item: FieldSpec, stack: Stack) -> Iterable[Problem]:
+def _check_default(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
     default = item.default
     expected: dict[FieldType, tuple[type, ...]] = {
         FieldType.STRING: (str,),

@@ -18,8 +18,18 @@ from jinja2 import BaseLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from appbuilder.enums import AgentType
-from appbuilder.spec.model import FieldSpec
 from appbuilder.spec.resolved import AppModel
+from appbuilder.spec.stack_rules import ReservedNames, StackRules
+
+__all__ = [
+    "BlueprintStack",
+    "Contribution",
+    "Registration",
+    "Render",
+    "ReservedNames",
+    "Router",
+    "Stack",
+]
 
 
 @dataclass(frozen=True)
@@ -63,37 +73,15 @@ class Contribution:
     registrations: tuple[Registration, ...] = ()
 
 
-@dataclass(frozen=True)
-class ReservedNames:
-    """Names the stack's generated code already uses, by where a user's name would clash.
+class Stack(StackRules, Protocol):
+    """One kind of generated app (FastAPI today); see the module docstring.
 
-    Spec validation refuses a name in one of these sets with the reason the set stands for
-    (see ``spec.rules.names``); a stack with fewer internals reserves fewer names.
+    Its name, reserved names and value rules (``StackRules``) are what spec validation
+    asks; the registry hands them to the spec layer, which never imports a stack.
     """
-
-    sql_words: frozenset[str] = frozenset()
-    attributes: frozenset[str] = frozenset()
-    annotations: frozenset[str] = frozenset()
-    filter_locals: frozenset[str] = frozenset()
-    shadowed: frozenset[str] = frozenset()
-    classes: frozenset[str] = frozenset()
-    modules: frozenset[str] = frozenset()
-    tables_and_urls: frozenset[str] = frozenset()
-    feature_tables: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    feature_classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-class Stack(Protocol):
-    """One kind of generated app (FastAPI today); see the module docstring."""
-
-    name: str
-    reserved: ReservedNames
 
     def render(self, template: str, context: Mapping[str, Any]) -> bytes:
         """One blueprint file rendered with ``context``."""
-
-    def refuses(self, item: FieldSpec, value: object) -> str | None:
-        """Why the generated app would refuse ``value`` for ``item``, or None."""
 
     def roles(self, model: AppModel) -> dict[AgentType, str]:
         """The agent roles this app needs, each with the reason it is needed."""

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from appbuilder.errors import NotFoundError
+from appbuilder.spec.stack_rules import register_rules
 from appbuilder.stacks.base import Stack
 from appbuilder.stacks.fastapi import FastapiStack
 
-_STACKS: dict[str, Stack] = {"fastapi": FastapiStack()}
+_STACKS: dict[str, Stack] = {}
 
 
 def register(stack: Stack) -> None:
-    """Make ``stack`` available to specs (``stack: <its name>``)."""
+    """Make ``stack`` available to specs (``stack: <its name>``) and to validation."""
     _STACKS[stack.name] = stack
+    register_rules(stack)
+
+
+register(FastapiStack())
 
 
 def known_stacks() -> tuple[str, ...]:
