@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
-from tests.integration.test_cli import ok, uab
+from tests.integration.test_cli import UAB, ok, uab
 
 
 def test_generate_builds_verifies_and_writes_the_app(tmp_path: Path) -> None:
@@ -104,3 +106,80 @@ def test_markup_in_user_text_is_printed_as_it_is(tmp_path: Path) -> None:
     spec = tmp_path / "markup.yaml"
     spec.write_text('name: "My [/bold] App"\nentities: [{name: Note, fields: [{name: title}]}]\n')
     assert "My [/bold] App" in ok("spec", "validate", str(spec))
+
+
+def run_in(folder: Path, command: str) -> subprocess.CompletedProcess[str]:
+    """A shell command run from ``folder``, as a user types it there."""
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=folder,
+        env={**os.environ, "COLUMNS": "200", "PATH": f"{Path(UAB).parent}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_generating_into_the_current_empty_folder_fills_it_in_place(tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    inode = here.stat().st_ino
+    # the shell's folder must still exist after the command: `pwd -P` and `ls` work in it
+    result = run_in(here, "uab generate -t api -o . --no-verify && ls app/main.py && pwd -P")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(str(here.resolve()))
+    assert here.stat().st_ino == inode  # the same folder, not a new one renamed over it
+    assert (here / "Makefile").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name != "here"]  # no scratch left behind
+
+
+def test_the_current_folder_with_files_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = run_in(tmp_path, "uab generate -t api -o . --no-verify --force")
+    assert result.returncode == 1
+    assert "current" in result.stderr
+    assert "empty or new folder" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_deleted_current_folder_is_named_in_the_error(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = run_in(gone, f"rmdir {gone} && uab generate -t api --no-verify")
+    assert result.returncode == 1
+    assert "The current folder no longer exists" in result.stderr
+
+
+def test_an_os_error_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = uab("generate", "-t", "api", "-o", str(blocker / "app"), "--no-verify")
+    assert result.returncode == 1
+    assert str(blocker) in result.stderr
+
+
+def test_templates_show_labels_and_the_names_a_spec_uses() -> None:
+    out = ok("templates", env={"COLUMNS": "400"})  # one line per template
+    assert "Order (CustomerOrder)" in out
+    assert "Cart item (CartItem)" in out
+
+
+def test_a_misspelt_key_gets_did_you_mean(tmp_path: Path) -> None:
+    spec = tmp_path / "typo.yaml"
+    spec.write_text(
+        "name: Typo\nentities:\n  - name: Post\n    feilds:\n      - {name: title, type: strnig}\n"
+    )
+    result = uab("spec", "validate", str(spec))
+    assert result.returncode == 1
+    assert "did you mean 'fields'?" in result.stderr
+    assert "entities.Post.fields.title.type" in result.stderr  # inside the misspelt block
+
+
+def test_a_refused_name_suggests_one(tmp_path: Path) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text("name: Shop\nentities:\n  - name: Service\n    fields: [{name: title}]\n")
+    result = uab("spec", "validate", str(spec))
+    assert result.returncode == 1
+    assert "would shadow a Python name" in result.stderr
+    assert "'CustomerService'" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -530,3 +531,56 @@ def test_a_feature_another_one_needs_cannot_be_left_out() -> None:
     with pytest.raises(SpecError) as raised:
         resolve(build_spec({"without_features": ["auth"]}, template=ProjectTemplate.API))
     assert ("without_features", "needed") in [(p, r) for p, r, _ in raised.value.problems]
+
+
+REFUSED: list[tuple[str, dict[str, Any]]] = [
+    ("sql word", spec(entity("Order", "total"))),
+    ("python keyword", spec(entity("Class", "title"))),
+    ("shadowed name", spec(entity("Service", "title"))),
+    ("shadowed name", spec(entity("Group", "title"))),
+    ("shadowed class", spec(entity("Session", "title"))),
+    ("module", spec(entity("Common", "title"))),
+    ("table or url", spec(entity("Doc", "title"))),
+    ("feature class", spec(entity("User", "title"), features=["auth"])),
+    ("model attribute field", spec(entity("Post", "metadata"))),
+    ("type-shadowing field", spec(entity("Post", "date"))),
+    ("keyword field", spec(entity("Post", "class"))),
+    (
+        "filter local",
+        spec(entity("Post", "title", {"name": "total", "type": "boolean"})),
+    ),
+]
+
+
+@pytest.mark.parametrize(("why", "data"), REFUSED, ids=[w for w, _ in REFUSED])
+def test_every_refused_name_comes_with_a_suggestion_that_works(
+    why: str, data: dict[str, Any]
+) -> None:
+    with pytest.raises(SpecError) as raised:
+        resolve(build_spec(data, template=ProjectTemplate.CUSTOM))
+    [problem] = raised.value.problems
+    suggested = problem[2].split("try a longer name such as ")[1].split("'")[1]
+    # the refused name is the path's last part (a filter field's path ends with ".name")
+    parts = problem[0].split(".")
+    old = parts[-2] if parts[-1] == "name" else parts[-1]
+    renamed = json.loads(json.dumps(data).replace(f'"{old}"', f'"{suggested}"'))
+    resolve(build_spec(renamed, template=ProjectTemplate.CUSTOM))
+
+
+def test_problems_are_named_tuples() -> None:
+    with pytest.raises(SpecError) as raised:
+        resolve(build_spec(spec(entity("Post")), template=ProjectTemplate.CUSTOM))
+    problem = raised.value.problems[0]
+    assert (problem.path, problem.rule) == ("entities.Post.fields", "empty-entity")  # type: ignore[attr-defined]
+
+
+def test_a_misspelt_key_gets_a_suggestion_and_its_block_is_checked_too() -> None:
+    data = {
+        "name": "Typo",
+        "entities": [{"name": "Post", "feilds": [{"name": "title", "type": "strnig"}]}],
+    }
+    with pytest.raises(SpecError) as raised:
+        build_spec(data, template=ProjectTemplate.CUSTOM)
+    found = {(p[0], p[1]): p[2] for p in raised.value.problems}
+    assert "did you mean 'fields'?" in found[("entities.Post.feilds", "extra_forbidden")]
+    assert "inside 'feilds'" in found[("entities.Post.fields.title.type", "enum")]

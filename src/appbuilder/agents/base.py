@@ -1,6 +1,7 @@
 """The interface every agent implements, template-driven today and LLM-driven later.
 
-An agent gets the spec, the plan and what earlier agents wrote, and returns files plus a
+An agent gets the spec, the plan and what earlier agents wrote, and returns the files it
+owns, the registrations it hands to the assembly step (a router to include, ...) and a
 record of its step. The record has what a Generation row stores, so a job can persist it
 as it is; ``tokens_used`` is 0 for template steps and counted for LLM ones.
 """
@@ -11,13 +12,26 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.generator.files import FileTree, manifest
 from appbuilder.generator.render import render
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
+from appbuilder.stacks.base import Registration, Render
+from appbuilder.stacks.registry import stack_for
+
+__all__ = [
+    "Agent",
+    "AgentInput",
+    "AgentOutput",
+    "Plan",
+    "Registration",
+    "Render",
+    "StepRecord",
+    "TemplateAgent",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,8 @@ class AgentInput:
     spec: AppSpec
     model: AppModel
     plan: Plan
+    #: the files of the agents this one depends on (``orchestrator.DEPENDS_ON``): what an
+    #: LLM agent reads to fit its code to theirs; template agents need only the model
     earlier: Mapping[AgentType, FileTree] = field(default_factory=dict)
 
 
@@ -61,6 +77,8 @@ class StepRecord:
 class AgentOutput:
     files: FileTree
     record: StepRecord
+    #: what the assembly step writes out for this agent (``app/main.py`` includes its routers)
+    registrations: tuple[Registration, ...] = ()
 
 
 class Agent(Protocol):
@@ -69,22 +87,11 @@ class Agent(Protocol):
     def run(self, task: AgentInput) -> AgentOutput: ...
 
 
-@dataclass(frozen=True)
-class Render:
-    """One blueprint file to render to ``path`` with extra context (``entity`` and the like)."""
-
-    template: str
-    path: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
 class TemplateAgent:
-    """An agent whose step is rendering blueprint files chosen from the model."""
+    """An agent whose step is rendering what its stack says the role contributes."""
 
-    agent_type: AgentType
-
-    def files(self, model: AppModel) -> list[Render]:
-        raise NotImplementedError
+    def __init__(self, agent_type: AgentType) -> None:
+        self.agent_type = agent_type
 
     def summary(self, task: AgentInput) -> str:
         """The step's input, summarised: what this agent was asked to build."""
@@ -100,9 +107,10 @@ class TemplateAgent:
     def run(self, task: AgentInput) -> AgentOutput:
         started = time.perf_counter()
         base = {"app": task.model, "spec": task.spec}
+        contribution = stack_for(task.model.stack).contribution(self.agent_type, task.model)
         files: dict[str, bytes] = {}
-        for item in self.files(task.model):
-            files[item.path] = render(task.spec.stack, item.template, {**base, **item.extra})
+        for item in contribution.files:
+            files[item.path] = render(task.model.stack, item.template, {**base, **item.extra})
         record = StepRecord(
             agent=self.agent_type,
             prompt=self.summary(task),
@@ -111,4 +119,4 @@ class TemplateAgent:
             tokens_used=0,
             duration_ms=round((time.perf_counter() - started) * 1000),
         )
-        return AgentOutput(files=files, record=record)
+        return AgentOutput(files, record, contribution.registrations)

@@ -1,8 +1,10 @@
-"""ORCHESTRATOR: plan the agents, run independent ones concurrently, merge, verify.
+"""ORCHESTRATOR: plan the agents, run independent ones concurrently, assemble, verify.
 
 The plan is a dependency graph DATABASE → BACKEND + AUTH → FRONTEND + INTEGRATIONS →
-DEVOPS with the agents a spec does not need left out. Each agent's files are merged into
-one tree; two agents writing one path is a bug in the blueprints and fails the run.
+DEVOPS with the roles the app's stack says it does not need left out. Each agent's files
+are merged into one tree; two agents writing one path is a bug and fails the run. What
+agents register (routers, ...) is written by the assembly step (the stack's ``assemble``)
+into files no agent owns, so an agent adds a router without touching another's file.
 """
 
 from __future__ import annotations
@@ -15,20 +17,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from appbuilder.agents.auth import AuthAgent
-from appbuilder.agents.backend import BackendAgent
-from appbuilder.agents.base import Agent, AgentInput, AgentOutput, Plan, StepRecord
-from appbuilder.agents.database import DatabaseAgent
-from appbuilder.agents.devops import DevopsAgent
-from appbuilder.agents.frontend import FrontendAgent
-from appbuilder.agents.integrations import IntegrationsAgent, needs_integrations
+from appbuilder.agents.base import (
+    Agent,
+    AgentInput,
+    AgentOutput,
+    Plan,
+    StepRecord,
+    TemplateAgent,
+)
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import GenerationError, RunCancelled, UnsafePathError
 from appbuilder.generator.files import FileTree, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
+from appbuilder.generator.render import render
 from appbuilder.generator.verify import Verification, verify_tree
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
+from appbuilder.stacks.registry import stack_for
 
 DEPENDS_ON: Mapping[AgentType, tuple[AgentType, ...]] = {
     AgentType.DATABASE: (),
@@ -115,31 +120,13 @@ class GenerationResult:
 
 
 def default_agents() -> dict[AgentType, Agent]:
-    agents: list[Agent] = [
-        DatabaseAgent(),
-        BackendAgent(),
-        AuthAgent(),
-        FrontendAgent(),
-        IntegrationsAgent(),
-        DevopsAgent(),
-    ]
-    return {agent.agent_type: agent for agent in agents}
+    """A template agent per role: each renders what the app's stack says the role owns."""
+    return {role: TemplateAgent(role) for role in DEPENDS_ON}
 
 
 def make_plan(model: AppModel) -> Plan:
     """The agents this app needs, staged so each stage depends only on earlier ones."""
-    reasons = {
-        AgentType.DATABASE: "models and the initial migration",
-        AgentType.BACKEND: "JSON API, schemas and services",
-        AgentType.DEVOPS: "packaging, Docker, CI and README",
-    }
-    if model.has("auth"):
-        reasons[AgentType.AUTH] = "the auth feature"
-    if model.pages:
-        reasons[AgentType.FRONTEND] = "server-rendered pages"
-    if needs_integrations(model):
-        asked = [f for f in ("payments", "email", "file_uploads") if model.has(f)]
-        reasons[AgentType.INTEGRATIONS] = ", ".join(asked)
+    reasons = stack_for(model.stack).roles(model)
     depth: dict[AgentType, int] = {}
     for agent in DEPENDS_ON:  # declared in dependency order
         if agent in reasons:
@@ -196,6 +183,7 @@ class Orchestrator:
         records: list[StepRecord] = []
         outputs = self._run_stages(spec, model, plan, records, journal)
         assembling = time.perf_counter()
+        outputs[AgentType.ORCHESTRATOR] = self._assemble(spec, model, outputs)
         files = format_tree(self._merge(outputs, records))
         assemble_ms = _ms(assembling)
         digest = tree_hash(files)
@@ -210,6 +198,7 @@ class Orchestrator:
             model=model,
             plan=plan,
             files=files,
+            assembled=sorted(outputs[AgentType.ORCHESTRATOR].files),
             digest=digest,
             verification=verification,
             started=started,
@@ -258,6 +247,23 @@ class Orchestrator:
                 )
         return outputs
 
+    @staticmethod
+    def _assemble(
+        spec: AppSpec, model: AppModel, outputs: Mapping[AgentType, AgentOutput]
+    ) -> AgentOutput:
+        """The files the stack writes from every agent's registrations, in plan order."""
+        registrations = tuple(r for o in outputs.values() for r in o.registrations)
+        assembled = stack_for(model.stack).assemble(model, registrations)
+        base = {"app": model, "spec": spec}
+        files = {
+            item.path: render(model.stack, item.template, {**base, **item.extra})
+            for item in assembled.files
+        }
+        record = StepRecord(
+            AgentType.ORCHESTRATOR, "assemble", "", GenerationStatus.COMPLETED, 0, 0
+        )
+        return AgentOutput(files, record)
+
     def _run_or_replay(self, agent: AgentType, task: AgentInput, journal: Journal) -> AgentOutput:
         done = journal.completed(agent)
         if done is None:
@@ -274,7 +280,7 @@ class Orchestrator:
                 "recorded; the run cannot resume safely."
             )
             return AgentOutput(files={}, record=StepRecord.failed(agent, done.prompt, message))
-        return AgentOutput(files=output.files, record=done)
+        return AgentOutput(output.files, done, output.registrations)
 
     def _run_one(self, agent: AgentType, task: AgentInput) -> AgentOutput:
         self.on_event(Event("agent_started", agent))
@@ -317,6 +323,7 @@ class Orchestrator:
         model: AppModel,
         plan: Plan,
         files: FileTree,
+        assembled: list[str],
         digest: str,
         verification: Verification | None,
         started: float,
@@ -325,6 +332,8 @@ class Orchestrator:
             "plan": [[a.value for a in stage] for stage in plan.stages],
             "reasons": {a.value: r for a, r in plan.reasons.items()},
             "files": len(files),
+            # what the assembly step wrote from the agents' registrations (app/main.py)
+            "assembled": manifest({path: files[path] for path in assembled}),
             "tree_hash": digest,
             "verification": None
             if verification is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,17 +11,10 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, make_plan
 from appbuilder.cli._runtime import console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
-from appbuilder.generator.files import line_count
-from appbuilder.generator.writer import (
-    LOCAL_STATE,
-    ensure_writable_target,
-    write_files,
-    write_tree,
-)
-from appbuilder.spec.loading import load
+from appbuilder.services import builds
+from appbuilder.services.builds import Event, GenerationResult
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -110,10 +102,10 @@ def generate(
     if template is None and spec_file is None:
         raise typer.BadParameter("give --template, --spec or both", param_hint="--template")
     started = time.perf_counter()
-    spec, model = load(spec_file, template=template, name=name)
-    target = output or Path.cwd() / model.slug
-    ensure_writable_target(target, force=force)
-    plan = make_plan(model)
+    spec, model = builds.load_spec(spec_file, template=template, name=name)
+    target = output or builds.default_target(model.slug)
+    builds.check_target(target, force=force)
+    plan = builds.plan(model)
     console.print(
         f"Building [bold]{escape(model.name)}[/] ({model.template.value}): "
         + " → ".join(" + ".join(a.value.lower() for a in stage) for stage in plan.stages),
@@ -122,13 +114,11 @@ def generate(
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         display = _Display(progress, plan.agents, verify)
-        result = Orchestrator(on_event=display).generate(
-            spec, model, verify=verify, timeout=timeout
-        )
+        result = builds.build(spec, model, verify=verify, timeout=timeout, on_event=display)
     if verify and not result.succeeded:
         _report_failure(result, target)
         raise typer.Exit(1)
-    written = write_tree(result.files, target, force=force, keep=LOCAL_STATE)
+    written = builds.write_app(result, target, force=force)
     _summary(result, target, time.perf_counter() - started, written.kept)
 
 
@@ -137,9 +127,8 @@ def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follo
     from appbuilder.cli.runs import follow_until_end, warn_without_workers  # noqa: PLC0415
     from appbuilder.jobs import setup  # noqa: PLC0415
     from appbuilder.services import runs  # noqa: PLC0415
-    from appbuilder.spec.loading import read_spec_file  # noqa: PLC0415
 
-    override = read_spec_file(spec_file) if spec_file is not None else None
+    override = builds.read_spec_file(spec_file) if spec_file is not None else None
     with open_database() as db:
         settings = db.settings
         # On the embedded queue, a follower executes the run itself (unless a server or
@@ -177,8 +166,7 @@ def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follo
 def _report_failure(result: GenerationResult, target: Path) -> None:
     assert result.verification is not None  # noqa: S101 - only called after verifying
     # A fresh folder each time: never replace something the user has under that name.
-    kept = Path(tempfile.mkdtemp(prefix=f"{target.name}.failed-", dir=target.parent))
-    write_files(result.files, kept)
+    kept = builds.keep_failed_tree(result, target)
     err_console.print(result.verification.failing_output[-6000:], markup=False, highlight=False)
     err_console.print(
         f"[bold red]Error:[/] the generated app failed its own checks "
@@ -194,7 +182,7 @@ def _summary(result: GenerationResult, target: Path, seconds: float, kept: tuple
     table.add_row("Folder", escape(str(target)))
     if kept:
         table.add_row("Kept", escape(", ".join(kept)) + " (your local files)")
-    table.add_row("Files", f"{len(result.files)} ({line_count(result.files)} lines)")
+    table.add_row("Files", f"{len(result.files)} ({builds.line_count(result.files)} lines)")
     steps = [f"{r.agent.value.lower()} {r.duration_ms} ms" for r in result.records[:-1]]
     steps.append(f"orchestrator {result.assemble_ms} ms (merge, format)")
     table.add_row("Agents", ", ".join(steps))

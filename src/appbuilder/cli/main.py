@@ -63,5 +63,12 @@ def run() -> None:
         report_error(AppBuilderError(f"Migration error: {error}"))
         sys.exit(1)
     except OSError as error:
-        report_error(AppBuilderError(f"{error.strerror or error}: {error.filename or ''}".strip()))
+        report_error(AppBuilderError(_os_error_message(error)))
         sys.exit(1)
+
+
+def _os_error_message(error: OSError) -> str:
+    """The system's reason with every path it names; never a dangling "…:"."""
+    reason = error.strerror or str(error) or type(error).__name__
+    paths = [str(p) for p in (error.filename, error.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(paths)}" if paths else f"{reason} (no path given)"

@@ -12,10 +12,7 @@ from rich.table import Table
 
 from appbuilder.cli._runtime import console
 from appbuilder.enums import ProjectTemplate
-from appbuilder.spec.loading import build_spec, load
-from appbuilder.spec.model import AppSpec
-from appbuilder.spec.names import names_for
-from appbuilder.spec.validation import effective_spec
+from appbuilder.services import builds
 
 app = typer.Typer(help="Check AppSpec files and print their JSON Schema.", no_args_is_help=True)
 
@@ -31,7 +28,7 @@ def validate(
     template: TemplateOption = None,
 ) -> None:
     """Check a spec against every rule; list all problems at once."""
-    spec, model = load(file, template=template)
+    spec, model = builds.load_spec(file, template=template)
     entities = ", ".join(e.names.pascal for e in model.entities)
     features = ", ".join(sorted(model.features)) or "none"
     console.print(
@@ -45,21 +42,25 @@ def validate(
 @app.command()
 def schema() -> None:
     """Print the AppSpec JSON Schema, for editors and other tools."""
-    typer.echo(json.dumps(AppSpec.model_json_schema(), indent=2, sort_keys=True))
+    typer.echo(json.dumps(builds.spec_schema(), indent=2, sort_keys=True))
 
 
 def templates() -> None:
-    """List the templates with the entities and features each starts with."""
+    """List the templates with the entities and features each starts with.
+
+    Entities show their label and, where it differs, the name a spec uses to extend or
+    change them (``Order`` is ``CustomerOrder``)."""
     table = Table(title="Templates")
-    for column in ("Template", "Description", "Entities", "Features"):
+    for column in ("Template", "Description", "Entities (name in a spec)", "Features"):
         table.add_column(column, overflow="fold")
-    for template in ProjectTemplate:
-        spec = effective_spec(build_spec(template=template))
-        labels = [names_for(e.name, e.label).label for e in spec.entities]
+    for summary in builds.template_summaries():
+        entities = [
+            label if label == name else f"{label} ({name})" for label, name in summary.entities
+        ]
         table.add_row(
-            template.value,
-            spec.description or "Only the entities you describe.",
-            ", ".join(labels) or "only the ones you describe",
-            ", ".join(spec.features),
+            summary.template.value,
+            summary.description or "Only the entities you describe.",
+            escape(", ".join(entities)) or "only the ones you describe",
+            ", ".join(summary.features),
         )
     console.print(table)

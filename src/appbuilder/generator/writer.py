@@ -1,7 +1,9 @@
 """The one place the engine touches disk: write a finished tree, atomically.
 
 The tree is written to a sibling temporary folder and renamed into place only when every
-file is there, so a failure never leaves half an app where a good one was.
+file is there, so a failure never leaves half an app where a good one was. An existing
+empty folder is filled in place instead (its entries moved in from the scratch copy), so
+a shell sitting in it (``uab generate -o .``) stays in a folder that exists.
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ def ensure_writable_target(target: Path, *, force: bool) -> None:
     resolved = target.resolve()
     cwd, home = Path.cwd().resolve(), Path.home().resolve()
     if resolved in {cwd, *cwd.parents, home, *home.parents}:
-        raise RefusedError(f"Refusing to replace {target}: it holds the current or home folder.")
+        raise RefusedError(
+            f"Refusing to replace {target}: it holds the current or home folder. Generate "
+            "into an empty or new folder instead (the current folder is filled in place "
+            "only when it is empty)."
+        )
     if (resolved / ".git").exists():
         raise RefusedError(f"Refusing to replace {target}: it is a git repository.")
 
@@ -75,7 +81,9 @@ def write_tree(
     try:
         write_files(files, staging)
         staging.chmod(0o755)
-        if target.exists():
+        if target.is_dir() and not any(target.iterdir()):
+            _fill(target, staging)
+        elif target.exists():
             _carry_over(target, staging, keep, files, kept)
             _swap(target, staging)
         else:
@@ -88,6 +96,23 @@ def write_tree(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Written(target, tuple(kept))
+
+
+def _fill(target: Path, staging: Path) -> None:
+    """Move the finished tree's entries into the empty ``target``; on failure empty it again."""
+    moved: list[Path] = []
+    try:
+        for entry in sorted(staging.iterdir()):
+            os.replace(entry, target / entry.name)
+            moved.append(target / entry.name)
+    except BaseException:
+        for entry in moved:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        raise
+    shutil.rmtree(staging)
 
 
 def _carry_over(

@@ -6,6 +6,8 @@ the same merge rules and the same errors (paths name entities and fields, not li
 
 from __future__ import annotations
 
+import copy
+import difflib
 import json
 from importlib import resources
 from pathlib import Path
@@ -140,7 +142,49 @@ def build_spec(
     try:
         return AppSpec.model_validate(combined)
     except PydanticValidationError as error:
-        raise SpecError([_problem(combined, e) for e in error.errors()]) from error
+        raise SpecError(_problems(combined, error)) from error
+
+
+def _problems(data: dict[str, Any], error: PydanticValidationError) -> list[tuple[str, str, str]]:
+    """Every problem, including those inside a misspelt block (read under the key it
+    most likely meant, ``feilds`` as ``fields``), so one round reports them all."""
+    problems = [_problem(data, e) for e in error.errors()]
+    corrected, renamed = _corrected(data, error)
+    if not renamed:
+        return problems
+    try:
+        AppSpec.model_validate(corrected)
+    except PydanticValidationError as again:
+        for found in again.errors():
+            problem = _problem(corrected, found)
+            inside = next((r for r in renamed if problem[0].startswith(r + ".")), None)
+            if inside is not None and found["type"] != "extra_forbidden":
+                note = f" (inside {renamed[inside]!r}, read as {inside.rsplit('.', 1)[-1]!r})"
+                problems.append((problem[0], problem[1], problem[2] + note))
+    return problems
+
+
+def _corrected(data: dict[str, Any], error: PydanticValidationError) -> tuple[Any, dict[str, str]]:
+    """A copy of ``data`` with each unknown key that is close to an allowed, absent one
+    renamed to it; and the renamed paths (as ``_problem`` spells them) with the old key."""
+    corrected = copy.deepcopy(data)
+    renamed: dict[str, str] = {}
+    for found in error.errors():
+        if found["type"] != "extra_forbidden":
+            continue
+        *parents, key = found["loc"]
+        node: Any = corrected
+        try:
+            for loc in parents:
+                node = node[loc]
+        except (KeyError, IndexError, TypeError):
+            continue
+        path = _problem(corrected, found)[0]
+        guess = _closest(str(key), _allowed(path))
+        if isinstance(node, dict) and guess is not None and guess not in node:
+            node[guess] = node.pop(key)
+            renamed[path.rsplit(".", 1)[0] + "." + guess if "." in path else guess] = str(key)
+    return corrected, renamed
 
 
 def load(
@@ -179,9 +223,13 @@ def _problem(data: Any, error: Any) -> tuple[str, str, str]:
             path += f".{loc}"
             node = node.get(loc) if isinstance(node, dict) else None
     message = error["msg"]
+    path = path.lstrip(".") or "spec"
     if error["type"] == "extra_forbidden":
-        message += _allowed_keys(path)
-    return (path.lstrip(".") or "spec", error["type"], message)
+        allowed = _allowed(path)
+        guess = _closest(path.rsplit(".", 1)[-1], allowed)
+        message += f"; did you mean {guess!r}?" if guess else ""
+        message += f" (allowed here: {', '.join(allowed)})"
+    return (path, error["type"], message)
 
 
 _KEYS: dict[str, type[BaseModel]] = {
@@ -194,10 +242,16 @@ _KEYS: dict[str, type[BaseModel]] = {
 }
 
 
-def _allowed_keys(path: str) -> str:
-    """Name the keys that are allowed where an unknown one was found ("did you mean kind?")."""
-    parent = path.lstrip(".").rsplit(".", 1)[0] + "."
+def _allowed(path: str) -> list[str]:
+    """The keys allowed where the key at ``path`` was found."""
+    parent = path.rsplit(".", 1)[0] + "." if "." in path else ""
     for marker, model in _KEYS.items():
-        if marker in parent or parent.startswith(marker):
-            return f"; allowed here: {', '.join(model.model_fields)}"
-    return f"; allowed here: {', '.join(AppSpec.model_fields)}"
+        if marker in "." + parent:
+            return list(model.model_fields)
+    return list(AppSpec.model_fields)
+
+
+def _closest(word: str, allowed: list[str]) -> str | None:
+    """The allowed key a misspelt one most likely meant (difflib), if any is close."""
+    close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -169,7 +169,9 @@ class AppSpec(_Strict):
         default=None, description="Folder and package-safe name; derived from name if unset."
     )
     template: ProjectTemplate = ProjectTemplate.CUSTOM
-    stack: Literal["fastapi"] = "fastapi"
+    stack: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")] = Field(
+        default="fastapi", description="The kind of app built; 'fastapi' is the one shipped."
+    )
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     prompt: Annotated[str, StringConstraints(max_length=20_000)] = Field(
         default="", description="The user's own words; kept for planners that read free text."

@@ -99,6 +99,8 @@ class AppModel:
     entities: tuple[AppEntity, ...]
     spec_hash: str
     primary_name: str
+    #: the stack that builds it (``stacks.registry``)
+    stack: str = "fastapi"
 
     def has(self, feature: str) -> bool:
         return feature in self.features

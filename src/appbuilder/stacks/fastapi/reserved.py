@@ -1,4 +1,4 @@
-"""Names a user may not give an entity or field, and why.
+"""Names the FastAPI stack's generated code already uses, so a user may not give them, and why.
 
 Each set is a reason a generated app would break or read badly: Python keywords cannot be
 attributes, SQL reserved words need quoting in every hand-written query, and some names
@@ -6,6 +6,8 @@ are already taken by what the generator itself writes.
 """
 
 from __future__ import annotations
+
+from appbuilder.stacks.base import ReservedNames
 
 
 def _words(text: str) -> frozenset[str]:
@@ -93,3 +95,16 @@ FEATURE_CLASSES = {
     "payments": ("Payment",),
     "file_uploads": ("Upload",),
 }
+
+RESERVED = ReservedNames(
+    sql_words=SQL_RESERVED,
+    attributes=FRAMEWORK_ATTRIBUTES,
+    annotations=ANNOTATION_NAMES,
+    filter_locals=FILTER_LOCALS,
+    shadowed=SHADOWED_NAMES,
+    classes=RESERVED_CLASSES,
+    modules=MODULE_NAMES,
+    tables_and_urls=TABLE_AND_URL_NAMES,
+    feature_tables=FEATURE_TABLES,
+    feature_classes=FEATURE_CLASSES,
+)

@@ -1,4 +1,4 @@
-"""What the ``fastapi`` stack's blueprints need to know about field types.
+"""The FastAPI stack's Jinja filters: what its blueprints need to know about field types.
 
 Each function maps a normalised field to a snippet of generated Python: a column, an
 annotation, a sample value for the generated tests. Blueprints call them as filters, so
@@ -17,9 +17,13 @@ from markupsafe import escape
 
 from appbuilder.spec.model import FieldType
 from appbuilder.spec.resolved import AppField
-
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-TEXT_LIMIT = 100_000
+from appbuilder.stacks.fastapi.values import (
+    DECIMAL_DIGITS,
+    DECIMAL_PLACES,
+    INT_MAX,
+    INT_MIN,
+    TEXT_LIMIT,
+)
 
 _PY = {
     FieldType.STRING: "str",
@@ -46,7 +50,7 @@ def sa_type(item: AppField, prefix: str = "") -> str:
             FieldType.TEXT: "Text()",
             FieldType.ENUM: "String(40)",
             FieldType.INTEGER: "Integer()",
-            FieldType.DECIMAL: "Numeric(12, 2)",
+            FieldType.DECIMAL: f"Numeric({DECIMAL_DIGITS}, {DECIMAL_PLACES})",
             FieldType.BOOLEAN: "Boolean()",
             FieldType.DATE: "Date()",
             FieldType.DATETIME: "DateTime(timezone=True)",
@@ -112,7 +116,9 @@ _SCHEMA_TYPES: dict[FieldType, str] = {
         "Annotated[str, StringConstraints(max_length={length}), AfterValidator(web_address)]"
     ),
     FieldType.INTEGER: f"Annotated[int, Field(ge={INT_MIN}, le={INT_MAX})]",
-    FieldType.DECIMAL: "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]",
+    FieldType.DECIMAL: (
+        f"Annotated[Decimal, Field(max_digits={DECIMAL_DIGITS}, decimal_places={DECIMAL_PLACES})]"
+    ),
     FieldType.BOOLEAN: "bool",
     FieldType.DATE: "date",
     FieldType.DATETIME: "UtcDatetime",

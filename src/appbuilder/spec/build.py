@@ -1,0 +1,147 @@
+"""Building the normalised ``AppModel`` from a spec that passed every rule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from appbuilder.spec.implications import FEATURE_ENTITY
+from appbuilder.spec.model import (
+    DEFAULT_STRING_LENGTH,
+    SIZED_TYPES,
+    AppSpec,
+    EntitySpec,
+    FieldSpec,
+    OnDelete,
+    RelationKind,
+    RelationSpec,
+)
+from appbuilder.spec.names import names_for, slugify
+from appbuilder.spec.ordering import creation_order, links_of
+from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
+
+
+def spec_hash(spec: AppSpec) -> str:
+    """Content hash of a spec: the same spec, however written, hashes the same."""
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
+    links_by_owner: dict[str, list[Link]] = {}
+    children: dict[str, list[Link]] = {}
+    for owner, relation, target in links_of(spec):
+        link = _link(owner, relation, target)
+        links_by_owner.setdefault(owner.name, []).append(link)
+        children.setdefault(target.name, []).append(link)
+    entities = []
+    for entity in creation_order(spec):
+        entities.append(
+            AppEntity(
+                names=names_for(entity.name, entity.label, entity.plural_label),
+                description=entity.description,
+                fields=tuple(_field(f) for f in entity.fields),
+                links=tuple(links_by_owner.get(entity.name, ())),
+                many=tuple(
+                    _many(entity, r, spec)
+                    for r in entity.relations
+                    if r.kind is RelationKind.MANY_TO_MANY
+                ),
+                children=tuple(children.get(entity.name, ())),
+                added_by_feature=_feature_of(entity.name) if entity.name in added else None,
+                checkout=_checkout(entity),
+            )
+        )
+    return AppModel(
+        name=spec.name,
+        slug=spec.slug or slugify(spec.name),
+        template=spec.template,
+        description=spec.description,
+        pages=spec.pages,
+        features=frozenset(spec.features),
+        integrations=spec.integrations,
+        deployment=spec.deployment,
+        entities=tuple(entities),
+        spec_hash=spec_hash(original),
+        primary_name=names_for(spec.entities[0].name).pascal,
+        stack=spec.stack,
+    )
+
+
+def _checkout(entity: EntitySpec) -> Checkout | None:
+    checkout = entity.checkout
+    if checkout is None:
+        return None
+    fields = {f.name: f for f in entity.fields}
+    status = checkout.status_field
+    return Checkout(
+        amount=_field(fields[checkout.amount_field]),
+        status=_field(fields[status]) if status else None,
+        paid_value=checkout.paid_value,
+    )
+
+
+def _feature_of(name: str) -> str:
+    return next(feature for feature, entity in FEATURE_ENTITY.items() if entity == name)
+
+
+def _field(item: FieldSpec) -> AppField:
+    sized = item.type in SIZED_TYPES
+    return AppField(
+        names=names_for(item.name, item.label),
+        type=item.type,
+        required=item.required,
+        unique=item.unique,
+        indexed=item.indexed,
+        default=item.default,
+        max_length=(item.max_length or DEFAULT_STRING_LENGTH) if sized else None,
+        values=tuple(item.values),
+    )
+
+
+def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link:
+    if relation.kind is RelationKind.ONE_TO_MANY:
+        # Declared on the parent: the child gets the column, named after the parent.
+        return Link(
+            names=names_for(relation.inverse or target.name),
+            owner=names_for(owner.name).pascal,
+            target=names_for(target.name).pascal,
+            required=False,
+            on_delete=relation.on_delete or OnDelete.SET_NULL,
+            inverse=names_for(relation.name),
+        )
+    on_delete = relation.on_delete or (OnDelete.CASCADE if relation.required else OnDelete.SET_NULL)
+    owner_names = names_for(owner.name)
+    return Link(
+        names=names_for(relation.name),
+        owner=owner_names.pascal,
+        target=names_for(target.name).pascal,
+        required=relation.required,
+        on_delete=on_delete,
+        inverse=names_for(f"{owner_names.snake} {relation.name} set")
+        if _inverse_taken(owner, relation)
+        else names_for(owner_names.plural_snake),
+    )
+
+
+def _inverse_taken(owner: EntitySpec, relation: RelationSpec) -> bool:
+    """Two links from one owner to one target need distinct inverse names."""
+    same_target = [
+        r
+        for r in owner.relations
+        if r.kind is RelationKind.MANY_TO_ONE and r.target == relation.target
+    ]
+    return len(same_target) > 1
+
+
+def _many(entity: EntitySpec, relation: RelationSpec, spec: AppSpec) -> ManyToMany:
+    owner = names_for(entity.name)
+    target = next(
+        e for e in spec.entities if names_for(e.name).snake == names_for(relation.target).snake
+    )
+    return ManyToMany(
+        names=names_for(relation.name),
+        owner=owner.pascal,
+        target=names_for(target.name).pascal,
+        table=f"{owner.snake}_{names_for(relation.name).snake}",
+    )

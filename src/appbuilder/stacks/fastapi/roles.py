@@ -1,0 +1,236 @@
+"""Per agent role, what the FastAPI stack renders and registers.
+
+Each role owns its files; a role that adds a router registers it, and the assembly step
+(``assemble``) writes ``app/main.py`` from every registration, so no role edits (or even
+knows) another role's files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from appbuilder.enums import AgentType
+from appbuilder.spec.resolved import AppModel
+from appbuilder.stacks.base import Contribution, Registration, Render, Router
+
+#: Integrations this stack writes, by the feature that asks for each.
+INTEGRATION_FEATURES = ("payments", "email", "file_uploads")
+
+
+def api(module: str, order: int) -> Router:
+    return Router("app.routers", module, order=order)
+
+
+def page(module: str, order: int, alias: str | None = None) -> Router:
+    return Router("app.pages", module, alias, pages=True, order=order)
+
+
+def database(_model: AppModel) -> Contribution:
+    """Models and the initial migration: every table, so the one migration orders them."""
+    return Contribution(
+        files=(
+            Render("database/app_init.py.jinja", "app/__init__.py"),
+            Render("database/db.py.jinja", "app/db.py"),
+            Render("database/models.py.jinja", "app/models.py"),
+            Render("database/alembic.ini.jinja", "alembic.ini"),
+            Render("database/env.py.jinja", "migrations/env.py"),
+            Render("database/script.py.mako.jinja", "migrations/script.py.mako"),
+            Render("database/initial.py.jinja", "migrations/versions/0001_initial.py"),
+        )
+    )
+
+
+def _package(path: str, what: str) -> Render:
+    return Render("backend/package.py.jinja", path, {"what": what})
+
+
+_BACKEND_FILES = (
+    Render("backend/settings.py.jinja", "app/settings.py"),
+    Render("backend/errors.py.jinja", "app/errors.py"),
+    Render("backend/dependencies.py.jinja", "app/dependencies.py"),
+    Render("backend/pagination.py.jinja", "app/pagination.py"),
+    Render("backend/validators.py.jinja", "app/validators.py"),
+    _package("app/schemas/__init__.py", "Request and response models, one module per entity."),
+    _package(
+        "app/services/__init__.py",
+        "What the app does with each entity, shared by the API and the pages.",
+    ),
+    _package("app/routers/__init__.py", "The JSON API, one router per entity or concern."),
+    Render("backend/health.py.jinja", "app/routers/health.py"),
+    Render("backend/tests_init.py.jinja", "tests/__init__.py"),
+    Render("backend/conftest.py.jinja", "tests/conftest.py"),
+    Render("backend/factories.py.jinja", "tests/factories.py"),
+    Render("backend/test_health.py.jinja", "tests/test_health.py"),
+)
+
+
+def backend(model: AppModel) -> Contribution:
+    """Settings, errors and per entity its schemas, service and JSON router."""
+    files = list(_BACKEND_FILES)
+    routers = [api("health", 0)]
+    for entity in model.entities:
+        extra = {"entity": entity}
+        snake = entity.names.snake
+        files += [
+            Render("backend/schema.py.jinja", f"app/schemas/{snake}.py", extra),
+            Render("backend/service.py.jinja", f"app/services/{snake}.py", extra),
+            Render("backend/router.py.jinja", f"app/routers/{snake}.py", extra),
+            Render("backend/test_entity_api.py.jinja", f"tests/test_{snake}_api.py", extra),
+        ]
+        routers.append(api(snake, 20))
+    if model.has("rss"):
+        files += [
+            Render("backend/feed.py.jinja", "app/routers/feed.py"),
+            Render("backend/test_feed.py.jinja", "tests/test_feed.py"),
+        ]
+        routers.append(api("feed", 30))
+    return Contribution(tuple(files), tuple(routers))
+
+
+def auth(model: AppModel) -> Contribution:
+    """Sign-up, log-in, sessions, the admin guard and API keys."""
+    files = [
+        Render("auth/security.py.jinja", "app/security.py"),
+        Render("auth/accounts.py.jinja", "app/services/accounts.py"),
+        Render("auth/auth_router.py.jinja", "app/routers/auth.py"),
+        Render("auth/test_auth.py.jinja", "tests/test_auth.py"),
+    ]
+    routers = [api("auth", 10)]
+    for feature, module, order in (("admin", "admin", 11), ("api_keys", "keys", 12)):
+        if model.has(feature):
+            name = "admin" if feature == "admin" else "api_keys"
+            files += [
+                Render(f"auth/{module}_router.py.jinja", f"app/routers/{name}.py"),
+                Render(f"auth/test_{name}.py.jinja", f"tests/test_{name}.py"),
+            ]
+            routers.append(api(name, order))
+    return Contribution(tuple(files), tuple(routers))
+
+
+_FRONTEND_FILES = (
+    Render("frontend/package.py.jinja", "app/pages/__init__.py"),
+    Render("frontend/common.py.jinja", "app/pages/common.py"),
+    Render("frontend/home.py.jinja", "app/pages/home.py"),
+    Render("frontend/base.html.jinja", "app/templates/base.html"),
+    Render("frontend/home.html.jinja", "app/templates/home.html"),
+    Render("frontend/macros.html.jinja", "app/templates/macros.html"),
+    Render("frontend/error.html.jinja", "app/templates/error.html"),
+    Render("frontend/style.css.jinja", "app/static/style.css"),
+    Render("frontend/test_pages.py.jinja", "tests/test_pages.py"),
+)
+
+
+def frontend(model: AppModel) -> Contribution:
+    """Server-rendered pages calling the same services as the JSON API."""
+    files = list(_FRONTEND_FILES)
+    routers = [page("home", 0)]
+    if model.has("auth"):
+        files += [
+            Render("frontend/accounts.py.jinja", "app/pages/accounts.py"),
+            Render("frontend/login.html.jinja", "app/templates/login.html"),
+            Render("frontend/signup.html.jinja", "app/templates/signup.html"),
+        ]
+        routers.append(page("accounts", 10))
+    if model.has("admin"):
+        files += [
+            Render("frontend/admin.py.jinja", "app/pages/admin.py"),
+            Render("frontend/admin.html.jinja", "app/templates/admin.html"),
+        ]
+        routers.append(page("admin", 11, "admin_pages"))
+    for entity in model.entities:
+        extra = {"entity": entity}
+        snake = entity.names.snake
+        files += [
+            Render("frontend/entity_pages.py.jinja", f"app/pages/{snake}.py", extra),
+            Render("frontend/list.html.jinja", f"app/templates/{snake}/list.html", extra),
+            Render("frontend/detail.html.jinja", f"app/templates/{snake}/detail.html", extra),
+            Render("frontend/form.html.jinja", f"app/templates/{snake}/form.html", extra),
+        ]
+        routers.append(page(snake, 20, f"{snake}_pages"))
+    return Contribution(tuple(files), tuple(routers))
+
+
+def integrations(model: AppModel) -> Contribution:
+    """Stripe, SMTP and uploads, each tested against a local fake of the service."""
+    files = [
+        Render("integrations/package.py.jinja", "app/integrations/__init__.py"),
+        Render("integrations/fakes.py.jinja", "tests/fakes.py"),
+    ]
+    routers: list[Registration] = []
+    if model.has("payments"):
+        files += [
+            Render("integrations/payments.py.jinja", "app/integrations/payments.py"),
+            Render("integrations/payments_service.py.jinja", "app/services/payments.py"),
+            Render("integrations/payments_router.py.jinja", "app/routers/payments.py"),
+            Render("integrations/test_payments.py.jinja", "tests/test_payments.py"),
+        ]
+        routers.append(api("payments", 40))
+    if model.has("email"):
+        files += [
+            Render("integrations/mailer.py.jinja", "app/integrations/mailer.py"),
+            Render("integrations/test_email.py.jinja", "tests/test_email.py"),
+        ]
+    if model.has("file_uploads"):
+        files += [
+            Render("integrations/storage.py.jinja", "app/integrations/storage.py"),
+            Render("integrations/uploads_router.py.jinja", "app/routers/uploads.py"),
+            Render("integrations/test_uploads.py.jinja", "tests/test_uploads.py"),
+        ]
+        routers.append(api("uploads", 41))
+    return Contribution(tuple(files), tuple(routers))
+
+
+def devops(model: AppModel) -> Contribution:
+    """Packaging, container, compose with PostgreSQL, CI, env example, Makefile, README."""
+    files = [
+        Render("devops/pyproject.toml.jinja", "pyproject.toml"),
+        Render("devops/README.md.jinja", "README.md"),
+        Render("devops/Makefile.jinja", "Makefile"),
+        Render("devops/env.example.jinja", ".env.example"),
+        Render("devops/gitignore.jinja", ".gitignore"),
+    ]
+    if model.deployment.docker:
+        files += [
+            Render("devops/Dockerfile.jinja", "Dockerfile"),
+            Render("devops/dockerignore.jinja", ".dockerignore"),
+            Render("devops/docker-compose.yml.jinja", "docker-compose.yml"),
+        ]
+    if model.deployment.ci:
+        files.append(Render("devops/ci.yml.jinja", ".github/workflows/ci.yml"))
+    return Contribution(tuple(files))
+
+
+CONTRIBUTIONS: dict[AgentType, Callable[[AppModel], Contribution]] = {
+    AgentType.DATABASE: database,
+    AgentType.BACKEND: backend,
+    AgentType.AUTH: auth,
+    AgentType.FRONTEND: frontend,
+    AgentType.INTEGRATIONS: integrations,
+    AgentType.DEVOPS: devops,
+}
+
+
+def roles(model: AppModel) -> dict[AgentType, str]:
+    """The roles this app needs, with the reason each is needed."""
+    reasons = {
+        AgentType.DATABASE: "models and the initial migration",
+        AgentType.BACKEND: "JSON API, schemas and services",
+        AgentType.DEVOPS: "packaging, Docker, CI and README",
+    }
+    if model.has("auth"):
+        reasons[AgentType.AUTH] = "the auth feature"
+    if model.pages:
+        reasons[AgentType.FRONTEND] = "server-rendered pages"
+    asked = [f for f in INTEGRATION_FEATURES if model.has(f)]
+    if asked:
+        reasons[AgentType.INTEGRATIONS] = ", ".join(asked)
+    return reasons
+
+
+def assemble(_model: AppModel, registrations: tuple[Registration, ...]) -> Contribution:
+    """``app/main.py``, including every registered router: JSON API first, then pages."""
+    ordered = sorted(registrations, key=lambda r: (r.pages, r.order))  # stable: agent order
+    routers = tuple(r for r in ordered if isinstance(r, Router))
+    return Contribution(
+        files=(Render("backend/main.py.jinja", "app/main.py", {"routers": routers}),)
+    )
