@@ -21,6 +21,7 @@ class BackendAgent(TemplateAgent):
             Render("backend/errors.py.jinja", "app/errors.py"),
             Render("backend/dependencies.py.jinja", "app/dependencies.py"),
             Render("backend/pagination.py.jinja", "app/pagination.py"),
+            Render("backend/rows.py.jinja", "app/rows.py"),
             Render("backend/validators.py.jinja", "app/validators.py"),
             Render(
                 "backend/package.py.jinja",

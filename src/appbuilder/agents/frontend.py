@@ -18,11 +18,15 @@ class FrontendAgent(TemplateAgent):
         files = [
             Render("frontend/package.py.jinja", "app/pages/__init__.py"),
             Render("frontend/common.py.jinja", "app/pages/common.py"),
+            Render("frontend/crud.py.jinja", "app/pages/crud.py"),
             Render("frontend/home.py.jinja", "app/pages/home.py"),
             Render("frontend/base.html.jinja", "app/templates/base.html"),
             Render("frontend/home.html.jinja", "app/templates/home.html"),
             Render("frontend/macros.html.jinja", "app/templates/macros.html"),
             Render("frontend/error.html.jinja", "app/templates/error.html"),
+            Render("frontend/list.html.jinja", "app/templates/crud/list.html"),
+            Render("frontend/detail.html.jinja", "app/templates/crud/detail.html"),
+            Render("frontend/form.html.jinja", "app/templates/crud/form.html"),
             Render("frontend/style.css.jinja", "app/static/style.css"),
             Render("frontend/test_pages.py.jinja", "tests/test_pages.py"),
         ]
@@ -38,12 +42,6 @@ class FrontendAgent(TemplateAgent):
                 Render("frontend/admin.html.jinja", "app/templates/admin.html"),
             ]
         for entity in model.entities:
-            extra = {"entity": entity}
-            snake = entity.names.snake
-            files += [
-                Render("frontend/entity_pages.py.jinja", f"app/pages/{snake}.py", extra),
-                Render("frontend/list.html.jinja", f"app/templates/{snake}/list.html", extra),
-                Render("frontend/detail.html.jinja", f"app/templates/{snake}/detail.html", extra),
-                Render("frontend/form.html.jinja", f"app/templates/{snake}/form.html", extra),
-            ]
+            path = f"app/pages/{entity.names.snake}.py"
+            files.append(Render("frontend/entity_pages.py.jinja", path, {"entity": entity}))
         return files
