@@ -43,6 +43,7 @@ class BackendAgent(TemplateAgent):
             Render("backend/conftest.py.jinja", "tests/conftest.py"),
             Render("backend/factories.py.jinja", "tests/factories.py"),
             Render("backend/test_health.py.jinja", "tests/test_health.py"),
+            Render("backend/test_migrations.py.jinja", "tests/test_migrations.py"),
         ]
         for entity in model.entities:
             extra = {"entity": entity}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from appbuilder.agents.base import Render, TemplateAgent
 from appbuilder.enums import AgentType
+from appbuilder.generator.lockfile import DEV, app_requirements, locked
 from appbuilder.spec.resolved import AppModel
 
 
@@ -11,8 +12,19 @@ class DevopsAgent(TemplateAgent):
     agent_type = AgentType.DEVOPS
 
     def files(self, model: AppModel) -> list[Render]:
+        needs = app_requirements(model)
         files = [
-            Render("devops/pyproject.toml.jinja", "pyproject.toml"),
+            Render("devops/pyproject.toml.jinja", "pyproject.toml", {"needs": needs, "dev": DEV}),
+            Render(
+                "devops/requirements.lock.jinja",
+                "requirements.lock",
+                {"pins": locked(needs), "dev": False},
+            ),
+            Render(
+                "devops/requirements.lock.jinja",
+                "requirements-dev.lock",
+                {"pins": locked(needs + DEV), "dev": True},
+            ),
             Render("devops/README.md.jinja", "README.md"),
             Render("devops/Makefile.jinja", "Makefile"),
             Render("devops/env.example.jinja", ".env.example"),
