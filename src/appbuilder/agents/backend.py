@@ -38,6 +38,7 @@ class BackendAgent(TemplateAgent):
                 "app/routers/__init__.py",
                 {"what": "The JSON API, one router per entity or concern."},
             ),
+            Render("backend/service_crud.py.jinja", "app/services/crud.py"),
             Render("backend/health.py.jinja", "app/routers/health.py"),
             Render("backend/tests_init.py.jinja", "tests/__init__.py"),
             Render("backend/conftest.py.jinja", "tests/conftest.py"),

@@ -27,7 +27,6 @@ from tests.integration.generator.conftest import CUSTOM_SPEC
 STILL_STRIPPED = (
     "app/models.py",
     "app/schemas/",
-    "app/services/",
     "app/security.py",
     "tests/",
 )
