@@ -22,15 +22,6 @@ from appbuilder.spec.loading import build_spec
 from appbuilder.spec.validation import resolve
 from tests.integration.generator.conftest import CUSTOM_SPEC
 
-#: Blueprints that still import every name any field type might need and leave the unused
-#: ones for ruff to strip (their imports depend on the field types); the rest are clean.
-STILL_STRIPPED = (
-    "app/models.py",
-    "app/schemas/",
-    "app/security.py",
-    "tests/",
-)
-
 
 def rendered(template: ProjectTemplate) -> FileTree:
     """Every agent's files for ``template``, as rendered, before the formatting pass."""
@@ -50,8 +41,7 @@ def rendered(template: ProjectTemplate) -> FileTree:
 def test_ruff_has_nothing_to_fix_in_the_rendered_tree(
     template: ProjectTemplate, tmp_path: Path
 ) -> None:
-    files = rendered(template)
-    write_files({p: c for p, c in files.items() if not p.startswith(STILL_STRIPPED)}, tmp_path)
+    write_files(rendered(template), tmp_path)
     done = subprocess.run(
         # Import order is checked by the formatted tree's own lint; wrapping is formatting
         [
