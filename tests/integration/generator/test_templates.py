@@ -45,7 +45,7 @@ def test_the_app_passes_its_own_checks_and_tests(generated: GenerationResult) ->
     verification = generated.verification
     assert verification is not None
     assert verification.passed, verification.failing_output
-    assert [c.name for c in verification.checks] == ["compile", "lint", "format", "tests"]
+    assert [c.name for c in verification.checks] == ["compile", "lint", "format", "types", "tests"]
     assert verification.tests_passed >= 20
     assert verification.tests_failed == 0
     assert generated.succeeded

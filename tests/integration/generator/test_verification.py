@@ -8,7 +8,10 @@ import pytest
 
 from appbuilder.generator.verify import network_isolation_prefix, verify_tree
 
-PYPROJECT = b'[tool.ruff]\nline-length = 100\n[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
+PYPROJECT = (
+    b'[tool.ruff]\nline-length = 100\n[tool.mypy]\nstrict = true\nfiles = ["tests"]\n'
+    b'[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'
+)
 
 
 def tree(test_body: str) -> dict[str, bytes]:
@@ -49,6 +52,13 @@ def test_lint_failures_fail_the_gate() -> None:
     result = verify_tree(tree("import os\n\n\ndef test_x() -> None:\n    pass\n"))
     assert [(c.name, c.passed) for c in result.checks] == [("compile", True), ("lint", False)]
     assert "F401" in result.failing_output
+
+
+def test_type_errors_fail_the_gate_at_the_types_check() -> None:
+    body = 'def test_x() -> None:\n    count: int = "three"\n    assert count\n'
+    result = verify_tree(tree(body))
+    assert [(c.name, c.passed) for c in result.checks][-1] == ("types", False)
+    assert "Incompatible types in assignment" in result.failing_output
 
 
 def test_the_platforms_secrets_do_not_reach_the_generated_tests(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from appbuilder.enums import AgentType
+from appbuilder.generator.lockfile import DEV, app_requirements, locked
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.base import Contribution, Registration, Render, Router
 
@@ -49,6 +50,7 @@ _BACKEND_FILES = (
     Render("backend/errors.py.jinja", "app/errors.py"),
     Render("backend/dependencies.py.jinja", "app/dependencies.py"),
     Render("backend/pagination.py.jinja", "app/pagination.py"),
+    Render("backend/rows.py.jinja", "app/rows.py"),
     Render("backend/validators.py.jinja", "app/validators.py"),
     _package("app/schemas/__init__.py", "Request and response models, one module per entity."),
     _package(
@@ -56,11 +58,13 @@ _BACKEND_FILES = (
         "What the app does with each entity, shared by the API and the pages.",
     ),
     _package("app/routers/__init__.py", "The JSON API, one router per entity or concern."),
+    Render("backend/service_crud.py.jinja", "app/services/crud.py"),
     Render("backend/health.py.jinja", "app/routers/health.py"),
     Render("backend/tests_init.py.jinja", "tests/__init__.py"),
     Render("backend/conftest.py.jinja", "tests/conftest.py"),
     Render("backend/factories.py.jinja", "tests/factories.py"),
     Render("backend/test_health.py.jinja", "tests/test_health.py"),
+    Render("backend/test_migrations.py.jinja", "tests/test_migrations.py"),
 )
 
 
@@ -110,11 +114,15 @@ def auth(model: AppModel) -> Contribution:
 _FRONTEND_FILES = (
     Render("frontend/package.py.jinja", "app/pages/__init__.py"),
     Render("frontend/common.py.jinja", "app/pages/common.py"),
+    Render("frontend/crud.py.jinja", "app/pages/crud.py"),
     Render("frontend/home.py.jinja", "app/pages/home.py"),
     Render("frontend/base.html.jinja", "app/templates/base.html"),
     Render("frontend/home.html.jinja", "app/templates/home.html"),
     Render("frontend/macros.html.jinja", "app/templates/macros.html"),
     Render("frontend/error.html.jinja", "app/templates/error.html"),
+    Render("frontend/list.html.jinja", "app/templates/crud/list.html"),
+    Render("frontend/detail.html.jinja", "app/templates/crud/detail.html"),
+    Render("frontend/form.html.jinja", "app/templates/crud/form.html"),
     Render("frontend/style.css.jinja", "app/static/style.css"),
     Render("frontend/test_pages.py.jinja", "tests/test_pages.py"),
 )
@@ -138,14 +146,10 @@ def frontend(model: AppModel) -> Contribution:
         ]
         routers.append(page("admin", 11, "admin_pages"))
     for entity in model.entities:
-        extra = {"entity": entity}
         snake = entity.names.snake
-        files += [
-            Render("frontend/entity_pages.py.jinja", f"app/pages/{snake}.py", extra),
-            Render("frontend/list.html.jinja", f"app/templates/{snake}/list.html", extra),
-            Render("frontend/detail.html.jinja", f"app/templates/{snake}/detail.html", extra),
-            Render("frontend/form.html.jinja", f"app/templates/{snake}/form.html", extra),
-        ]
+        files.append(
+            Render("frontend/entity_pages.py.jinja", f"app/pages/{snake}.py", {"entity": entity})
+        )
         routers.append(page(snake, 20, f"{snake}_pages"))
     return Contribution(tuple(files), tuple(routers))
 
@@ -182,8 +186,19 @@ def integrations(model: AppModel) -> Contribution:
 
 def devops(model: AppModel) -> Contribution:
     """Packaging, container, compose with PostgreSQL, CI, env example, Makefile, README."""
+    needs = app_requirements(model)
     files = [
-        Render("devops/pyproject.toml.jinja", "pyproject.toml"),
+        Render("devops/pyproject.toml.jinja", "pyproject.toml", {"needs": needs, "dev": DEV}),
+        Render(
+            "devops/requirements.lock.jinja",
+            "requirements.lock",
+            {"pins": locked(needs), "dev": False},
+        ),
+        Render(
+            "devops/requirements.lock.jinja",
+            "requirements-dev.lock",
+            {"pins": locked(needs + DEV), "dev": True},
+        ),
         Render("devops/README.md.jinja", "README.md"),
         Render("devops/Makefile.jinja", "Makefile"),
         Render("devops/env.example.jinja", ".env.example"),
