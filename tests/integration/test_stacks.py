@@ -41,10 +41,10 @@ class TinyStack(BlueprintStack):
         return DictLoader(
             {
                 "model.txt": (
-                    "[% for e in app.entities %][[ e.names.pascal | shout ]]\n[% endfor %]"
+                    "<% for e in app.entities %><< e.names.pascal | shout >>\n<% endfor %>"
                 ),
-                "routes.txt": "[[ module ]]\n",
-                "app.txt": "[% for r in routers %]include [[ r.name ]]\n[% endfor %]",
+                "routes.txt": "<< module >>\n",
+                "app.txt": "<% for r in routers %>include << r.name >>\n<% endfor %>",
             }
         )
 

@@ -96,9 +96,11 @@ class Stack(StackRules, Protocol):
 class BlueprintStack:
     """A stack whose blueprints are ``.jinja`` files in a package folder (``blueprints``).
 
-    Blueprints use ``[[ ]]`` and ``[% %]`` as delimiters so the files they produce can hold
-    ``{{ }}`` (the generated app's own page templates) and Python braces untouched;
-    ``StrictUndefined`` makes a missing variable an error instead of an empty string.
+    Blueprints use ``<< >>``, ``<% %>`` and ``<# #>`` as delimiters: the files they produce
+    hold ``{{ }}`` (the generated app's own page templates), Python braces and nested
+    subscripts (``list[list[int]]``) as they are, and none of those files has a use for
+    ``<<`` or ``<%``. ``StrictUndefined`` makes a missing variable an error instead of an
+    empty string.
     """
 
     name: str
@@ -119,12 +121,12 @@ class BlueprintStack:
             env = SandboxedEnvironment(
                 loader=self.loader(),
                 undefined=StrictUndefined,
-                block_start_string="[%",
-                block_end_string="%]",
-                variable_start_string="[[",
-                variable_end_string="]]",
-                comment_start_string="[#",
-                comment_end_string="#]",
+                block_start_string="<%",
+                block_end_string="%>",
+                variable_start_string="<<",
+                variable_end_string=">>",
+                comment_start_string="<#",
+                comment_end_string="#>",
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=True,

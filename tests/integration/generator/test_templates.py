@@ -85,8 +85,7 @@ def test_the_tree_has_the_apps_own_two_commands_and_no_template_leftovers(
     assert "make test" in readme
     for path, content in files.items():
         text = content.decode()
-        # Nested subscripts like list[tuple[...]] are legitimate Python; "[[" elsewhere is not.
-        markers = ("[%", "%]", "[#", "Undefined") + (() if path.endswith(".py") else ("[[",))
+        markers = ("<<", ">>", "<%", "%>", "<#", "#>", "Undefined")
         for marker in markers:
             assert marker not in text, f"{marker!r} left in {path}"
     if generated.model.pages:

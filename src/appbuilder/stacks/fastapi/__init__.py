@@ -1,6 +1,6 @@
 """The FastAPI stack: FastAPI + SQLAlchemy 2 + Alembic apps with optional Jinja pages.
 
-Its blueprints are the ``.jinja`` files in ``BLUEPRINTS`` (a package folder); its filters,
+Its blueprints are the ``.jinja`` files in ``blueprints/`` beside this module; its filters,
 reserved names, value rules and per-role contributions are the modules beside this one.
 """
 
@@ -14,7 +14,7 @@ from appbuilder.stacks.fastapi import roles, values
 from appbuilder.stacks.fastapi.filters import FILTERS
 from appbuilder.stacks.fastapi.reserved import RESERVED
 
-BLUEPRINTS = ("appbuilder", "blueprints/fastapi")
+BLUEPRINTS = ("appbuilder", "stacks/fastapi/blueprints")
 
 
 class FastapiStack(BlueprintStack):
