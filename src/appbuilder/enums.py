@@ -1,7 +1,7 @@
 """The enumerations of the design document, plus the ones it names but does not define.
 
 They sit at the bottom of the package so that models, services and interfaces share one
-definition. Each member's value equals its name, as in the seed's Prisma schema, so the
+definition. Each member's value equals its name, as in the design document's Prisma schema, so the
 database holds the same strings users see in the API.
 """
 
@@ -71,7 +71,7 @@ ACTIVE_RUN_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 
 class DeploymentStatus(StrEnum):
-    """Lifecycle of one deployment attempt; the seed names the model but not its states."""
+    """Lifecycle of one deployment attempt; the design document names the model but not its states."""
 
     PENDING = "PENDING"
     IN_PROGRESS = "IN_PROGRESS"

@@ -1,4 +1,4 @@
-"""The seed's two "Common Queries" and pagination: right rows, right order, and a number
+"""The design document's two "Common Queries" and pagination: right rows, right order, and a number
 of SQL statements that does not grow with the number of rows (no N+1)."""
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def test_reset_is_one_transaction(engine: Engine) -> None:
     with transaction(sessions) as session:
         make_project(session, make_user(session, email="keep@example.com"))
     with pytest.raises(ValidationError):
-        reset_database(engine, password="short")  # refused by the seed, after the drop
+        reset_database(engine, password="short")  # refused by the demo data step, after the drop
     with transaction(sessions) as session:
         assert get_user_by_email(session, "keep@example.com") is not None
         assert _count(session, Project) == 1

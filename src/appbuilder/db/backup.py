@@ -1,4 +1,4 @@
-"""Backup and restore, the counterparts of the seed's ``pg_dump`` / ``psql`` recipes.
+"""Backup and restore, the counterparts of the design document's ``pg_dump`` / ``psql`` recipes.
 
 PostgreSQL uses the real tools (a plain SQL dump with ``--clean --if-exists``, restored by
 ``psql`` in one transaction) so a backup is the format operators already know. SQLite uses

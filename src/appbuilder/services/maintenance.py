@@ -13,7 +13,7 @@ def reset_database(
     engine: Engine, *, with_seed: bool = True, password: str | None = None
 ) -> SeedReport | None:
     """Drop everything, migrate to head and (optionally) seed, in one transaction: if any
-    step fails, for example the seed on a bad password, the database is left as it was."""
+    step fails, for example the demo data on a bad password, the database is left as it was."""
     with migrate.migration_transaction(engine) as connection:
         migrate.drop_everything(connection)
         migrate.upgrade(connection)

@@ -1,4 +1,4 @@
-"""Projects: the seed's "project with generations" query, pagination, and deletion rules."""
+"""Projects: the design document's "project with generations" query, pagination, and deletion rules."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ MAX_CONFIG_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class OwnerSummary:
-    """Only what a project page may show of its owner (the seed selects id, email, name)."""
+    """Only what a project page may show of its owner (the design document selects id, email, name)."""
 
     id: str
     email: str
@@ -68,7 +68,7 @@ def get_project(
 def get_project_with_generations(
     session: Session, project_id: str, *, owner_id: str | None
 ) -> ProjectWithGenerations:
-    """The seed's "project with generations": all of them, newest first, plus the owner's
+    """The design document's "project with generations": all of them, newest first, plus the owner's
     id, email and name. Two statements whatever the number of generations."""
     project, owner = _project_and_owner(session, project_id, owner_id)
     generations = session.scalars(

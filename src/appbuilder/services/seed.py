@@ -1,4 +1,4 @@
-"""Demo data for development: the Python counterpart of the seed's ``prisma db seed``.
+"""Demo data for development: the Python counterpart of the design document's ``prisma db seed``.
 
 Idempotent: users are matched by email and projects by (owner, name), so running it again
 creates nothing twice and never resets a password someone has changed. Everything is

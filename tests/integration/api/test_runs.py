@@ -329,7 +329,7 @@ def test_runs_at_once_is_429_and_runs_per_month_is_402(api: Api, engine: Engine)
 
 
 def test_a_project_left_generating_without_a_run_can_start_again(api: Api, engine: Engine) -> None:
-    """Projects GENERATING from before runs existed (or seed data) are not stuck."""
+    """Projects GENERATING from before runs existed (or demo data) are not stuck."""
     owner = api.account()
     first, second = api.project(owner), api.project(owner)
     with engine.begin() as connection:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (
-        # The seed's projects.userId index, extended for "a user's latest projects" and
+        # The design document's projects.userId index, extended for "a user's latest projects" and
         # keyset pagination: one index serves both, where two would compete and cost writes.
         Index("ix_projects_user_id_created_at", "user_id", "created_at", "id"),
     )

@@ -109,7 +109,7 @@ def _insert_run(
     session: Session, project: Project, spec: AppSpec, model: AppModel, *, verify: bool
 ) -> GenerationRun:
     """The run row, the project GENERATING; a simultaneous start is a 409."""
-    # GENERATING with no active run (data from before runs existed, or seed data): there is
+    # GENERATING with no active run (data from before runs existed, or demo data): there is
     # no earlier status to give back on cancel, so DRAFT stands in for it
     previous = ProjectStatus.DRAFT if project.status is ProjectStatus.GENERATING else project.status
     change_status(project, ProjectStatus.GENERATING)

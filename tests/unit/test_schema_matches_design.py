@@ -1,6 +1,6 @@
 """The models against the design document (shared/seed/database-schema.md), field by field.
 
-The seed's Prisma models are transcribed here as (field, column, nullable) so that a
+The design document's Prisma models are transcribed here as (field, column, nullable) so that a
 change to a model that breaks the documented contract fails a test.
 """
 
@@ -38,7 +38,7 @@ SEED_FIELDS = {
         ("prompt", False), ("response", False), ("status", False), ("tokens_used", False),
         ("duration_ms", True), ("error_message", True), ("created_at", False),
         ("completed_at", True),
-        # beyond the seed: the run a step belongs to (issue 5)
+        # beyond the design document: the run a step belongs to
         ("run_id", True),
     ],
 }  # fmt: skip
@@ -60,7 +60,7 @@ SEED_ENUMS = {
     GenerationStatus: ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"],
 }
 
-#: the seed's "Indexes" section: (table, column, unique)
+#: the design document's "Indexes" section: (table, column, unique)
 SEED_INDEXES = [
     ("users", "email", True),
     ("projects", "user_id", False),
@@ -69,7 +69,7 @@ SEED_INDEXES = [
     ("generations", "user_id", False),
     ("generations", "status", False),
 ]
-#: what the seed's "Common Queries" need: latest projects of a user, a project's history
+#: what the design document's "Common Queries" need: latest projects of a user, a project's history
 QUERY_INDEXES = [
     ("projects", ("user_id", "created_at", "id")),
     ("generations", ("project_id", "created_at", "id")),
@@ -131,8 +131,8 @@ def test_generation_has_real_foreign_keys_to_project_and_user() -> None:
 
 @pytest.mark.parametrize(("table_name", "column", "unique"), SEED_INDEXES)
 def test_seed_indexes_are_declared(table_name: str, column: str, unique: bool) -> None:
-    """An index leads with the seed's column (a composite serves look-ups on its first
-    column, so the seed's single-column index is not repeated beside it)."""
+    """An index leads with the design document's column (a composite serves look-ups on its first
+    column, so the design document's single-column index is not repeated beside it)."""
     leading = {(i.columns[0].name, bool(i.unique)) for i in table(table_name).indexes}
     assert (column, unique) in leading
 
