@@ -16,12 +16,19 @@ from appbuilder.settings import Settings
 from tests.integration.api.conftest import Account, Api
 from tests.integration.api.test_runs import start
 from tests.integration.api.test_serve import serving
+from tests.integration.conftest import Backend
 
 
 @pytest.fixture
-def api_settings(api_settings: Settings, database_url: URL) -> Settings:
-    if database_url.get_backend_name() != "postgresql":
-        pytest.skip("the embedded queue (SQLite) runs in the server: there is always a worker")
+def backend(postgresql_backend: Backend, request: pytest.FixtureRequest) -> Backend:
+    """PostgreSQL only, not parametrised: on SQLite the server runs queued runs itself, so
+    there is always a worker (and no skipped SQLite twin)."""
+    request.node.user_properties.append(("database", "postgresql"))
+    return postgresql_backend
+
+
+@pytest.fixture
+def api_settings(api_settings: Settings) -> Settings:
     return api_settings.model_copy(update={"run_unclaimed_warning_seconds": 1.0})
 
 
