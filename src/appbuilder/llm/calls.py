@@ -120,7 +120,8 @@ _EXPLANATIONS: tuple[tuple[type[ai.AgentRunError], str], ...] = (
 
 
 def _explain(error: ai.AgentRunError, choice: ModelChoice) -> str:
-    where = choice.label + (f" at {choice.base_url}" if choice.base_url else "")
+    # the label, not the base URL: the message reaches API callers, the URL may be internal
+    where = choice.label
     template = next(
         (text for kind, text in _EXPLANATIONS if isinstance(error, kind)), "{where}: {kind}."
     )
