@@ -52,6 +52,8 @@ class FakeLLM:
         self.url = url
         self.script: list[Answer] = []
         self.requests: list[dict[str, Any]] = []
+        #: each request's headers (lower-cased names), to check what credentials were sent
+        self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
 
     def answer(self, *answers: Answer) -> None:
@@ -104,6 +106,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
+            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
             answer = fake.next(body)
             if answer.delay:
                 time.sleep(answer.delay)

@@ -18,6 +18,7 @@ from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError, ValidationError
 from appbuilder.services import quotas
+from appbuilder.services.llm_settings import choice_for
 from appbuilder.services.planning import CallRecord, PlanResult, plan
 from appbuilder.services.projects import get_project
 from appbuilder.settings import LLMSettings
@@ -64,7 +65,9 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
             "Describe the app: send a prompt, or give the project a description.",
         )
     template, stored = project.template, project.config.get("spec")
-    _check_tokens(session, session.get_one(User, user_id), needed=_estimate(text))
+    owner = session.get_one(User, user_id)
+    _check_tokens(session, owner, needed=_estimate(text))
+    choice = choice_for(owner, settings)  # the user's own model, else the platform's
     session.commit()
     current = AppSpec.model_validate(stored) if isinstance(stored, dict) else None
     calls: list[str] = []
@@ -84,6 +87,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
             current=current,
             model=model,
             before_call=before_call,
+            choice=choice,
         )
     except ModelCallError as error:
         _record(sessions, user_id, project_id, error.records, failure=error.message)
