@@ -24,6 +24,8 @@ from appbuilder.spec.model import AppSpec
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.validation import resolve
 
+#: the most a planning answer may take: a cost bound (and the quota's reservation per call)
+PLAN_MAX_OUTPUT_TOKENS = 8_000
 #: the package holding ``prompts/<role>/<name>.md``
 AGENTS_PACKAGE = "appbuilder.agents"
 
@@ -99,6 +101,7 @@ def _planner(attempts: int) -> Agent[_Asked, AppSpec]:
         deps_type=_Asked,
         instructions=prompt("orchestrator", "plan"),
         retries={"output": attempts - 1},
+        model_settings={"max_tokens": PLAN_MAX_OUTPUT_TOKENS},
     )
     agent.output_validator(_check)
     return agent

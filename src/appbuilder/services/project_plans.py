@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from appbuilder.agents.planner import PLAN_MAX_OUTPUT_TOKENS
 from appbuilder.db.models import Generation, User
 from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
@@ -24,8 +25,8 @@ from appbuilder.services.projects import get_project
 from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
 
-#: tokens reserved for a planning answer besides what is sent (its most likely maximum)
-ANSWER_RESERVE = 4_000
+#: tokens reserved per call for the answer besides what is sent: the most it may take
+ANSWER_RESERVE = PLAN_MAX_OUTPUT_TOKENS
 #: a rough count of tokens in text sent (about four characters each, rounded up)
 CHARS_PER_TOKEN = 4
 

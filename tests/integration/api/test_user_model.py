@@ -147,7 +147,7 @@ def test_a_hosted_provider_needs_no_base_url(servers: tuple[FakeLLM, FakeLLM], a
     owner = api.account()
     answer = api.put(
         "/api/me/llm",
-        json={"provider": "anthropic", "model": "claude-sonnet-4-5", "api_key": USER_KEY},
+        json={"provider": "anthropic", "model": "claude-sonnet-5", "api_key": USER_KEY},
         headers=owner.headers,
     )
     assert answer.status_code == 200, answer.text
