@@ -67,7 +67,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
         )
     template, stored = project.template, project.config.get("spec")
     owner = session.get_one(User, user_id)
-    _check_tokens(session, owner, needed=_estimate(text))
+    quotas.ensure_tokens_available(session, owner, _estimate(text))
     choice = choice_for(owner, settings)  # the user's own model, else the platform's
     session.commit()
     current = AppSpec.model_validate(stored) if isinstance(stored, dict) else None
@@ -78,7 +78,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
         calls.append(model_name)
         with sessions.begin() as fresh:
             needed = len(calls) * _estimate(text)
-            _check_tokens(fresh, fresh.get_one(User, user_id), needed=needed)
+            quotas.ensure_tokens_available(fresh, fresh.get_one(User, user_id), needed)
 
     try:
         result = plan(
@@ -99,14 +99,6 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
 
 def _estimate(text: str) -> int:
     return len(text) // CHARS_PER_TOKEN + 1 + ANSWER_RESERVE
-
-
-def _check_tokens(session: Session, user: User, *, needed: int) -> None:
-    """402 before a call that could take the month's tokens over the tier's quota."""
-    report = quotas.usage(session, user)
-    line = next(line for line in report.lines if line.limit == "tokens_per_month")
-    if line.allowed is not None and line.used + needed > line.allowed:
-        quotas.refuse_tokens(user, line.used, line.allowed, line.used + needed)
 
 
 def _record(

@@ -364,6 +364,9 @@ class UsageOut(BaseModel):
     limits: list[UsageLineOut]
     templates: list[ProjectTemplate]
     deploy_targets: list[str]
+    #: USD spent on model calls this month; calls whose price is unknown are counted apart
+    cost_usd: Decimal
+    calls_of_unknown_cost: int
 
 
 class UserAdminPatch(BaseModel):
