@@ -15,6 +15,7 @@ from appbuilder.cli._runtime import Database, console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.services import builds
 from appbuilder.services.builds import Event, GenerationResult
+from appbuilder.settings import LLMSettings
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -132,12 +133,23 @@ def generate(
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         display = _Display(progress, plan.agents, verify)
-        result = builds.build(spec, model, verify=verify, timeout=timeout, on_event=display)
+        llm = _llm_settings()
+        result = builds.build(
+            spec, model, verify=verify, timeout=timeout, on_event=display, llm=llm
+        )
     if verify and not result.succeeded:
         _report_failure(result, target)
         raise typer.Exit(1)
     written = builds.write_app(result, target, force=force)
     _summary(result, target, time.perf_counter() - started, written.kept)
+
+
+def _llm_settings() -> LLMSettings | None:
+    """The configured model, if any (a spec with actions needs one)."""
+    from appbuilder.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings().llm
+    return settings if settings.provider is not None else None
 
 
 def _planned(
