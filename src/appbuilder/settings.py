@@ -76,6 +76,7 @@ class LLMSettings:
     prices_file: Path | None
     plan_attempts: int
     user_base_urls: tuple[str, ...] = ()
+    repair_attempts: int = 3
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ class Settings(BaseSettings):
     #: how many answers the planner may give before its spec's problems are returned as
     #: they are
     llm_plan_attempts: int = Field(default=3, ge=1, le=10)
+    #: how often an app failing its checks in a model's code goes back to the model
+    llm_repair_attempts: int = Field(default=3, ge=0, le=10)
 
     #: requests with a larger body are refused with 413 before they are read
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -175,6 +178,7 @@ class Settings(BaseSettings):
             max_retries=self.llm_max_retries,
             prices_file=self.llm_prices_file,
             plan_attempts=self.llm_plan_attempts,
+            repair_attempts=self.llm_repair_attempts,
             user_base_urls=tuple(
                 url.strip().rstrip("/") for url in self.llm_user_base_urls.split(",") if url.strip()
             ),

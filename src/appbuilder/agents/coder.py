@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
 from pydantic import Field as Described
@@ -118,6 +118,45 @@ class CoderAgent:
         self.template = TemplateAgent(AgentType.BACKEND)
         self.task = task
         self.attempts = attempts
+        #: how often the app's failing checks may come back for the model's code
+        self.repair_attempts = task.settings.repair_attempts
+
+    def owns(self, output: AgentOutput, failure: str) -> bool:
+        return any(path in failure for path in _code_of(output))
+
+    def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
+        """Ask again, with the failure, for the entities whose files it names."""
+        started = time.perf_counter()
+        code = _code_of(output)
+        written = _Written(code=dict(code))
+        for entity in (e for e in task.spec.entities if e.actions):
+            allowed = paths_for(entity)
+            if not any(path in failure for path in allowed):
+                continue
+            mine = "\n\n".join(f"{path}:\n{code.get(path, '')}" for path in allowed)
+            request = (
+                f"{_request(entity, task.model, dict(output.files))}\n\nYour files:\n{mine}"
+                f"\n\nThe app's checks failed on them:\n{failure}\n\nFix them; answer with "
+                "both files whole."
+            )
+            asked = _Asked(allowed, self.attempts)
+            fixed, made = run_task(_coder(self.attempts), request, self.task, deps=asked)
+            written.calls += made
+            written.code |= {f.path: f.content for f in fixed.files}
+        written.routers = [
+            Router("app.custom", _module(p), order=25)
+            for p in written.code
+            if p.startswith("app/custom/")
+        ]
+        repaired = self._output(task, self.template.run(task), written, started)
+        before = output.record
+        record = replace(
+            repaired.record,
+            prompt=f"{before.prompt}\n\n--- repair\n{repaired.record.prompt}",
+            tokens_used=before.tokens_used + repaired.record.tokens_used,
+            duration_ms=before.duration_ms + repaired.record.duration_ms,
+        )
+        return replace(repaired, record=record)
 
     def run(self, task: AgentInput) -> AgentOutput:
         started = time.perf_counter()
@@ -164,6 +203,12 @@ class CoderAgent:
             duration_ms=round((time.perf_counter() - started) * 1000),
         )
         return AgentOutput(files, record, (*output.registrations, *written.routers))
+
+
+def _code_of(output: AgentOutput) -> dict[str, str]:
+    """The model's files of a step (from its record: the same after a replay)."""
+    code: dict[str, str] = json.loads(output.record.response).get("code", {})
+    return code
 
 
 def _module(path: str) -> str:

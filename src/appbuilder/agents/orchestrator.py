@@ -26,6 +26,7 @@ from appbuilder.agents.base import (
     TemplateAgent,
 )
 from appbuilder.agents.coder import CoderAgent
+from appbuilder.agents.repairs import Repairs
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import (
     GenerationError,
@@ -54,7 +55,13 @@ DEPENDS_ON: Mapping[AgentType, tuple[AgentType, ...]] = {
 }
 
 EventKind = Literal[
-    "planned", "agent_started", "agent_finished", "agent_failed", "verifying", "verified"
+    "planned",
+    "agent_started",
+    "agent_finished",
+    "agent_failed",
+    "verifying",
+    "verified",
+    "repairing",
 ]
 
 
@@ -179,6 +186,7 @@ class Orchestrator:
     ) -> None:
         self.agents = dict(agents or default_agents())
         self.on_event = on_event or (lambda _event: None)
+        self.timeout = 600.0
 
     def generate(
         self,
@@ -213,11 +221,20 @@ class Orchestrator:
         digest = tree_hash(files)
         verification = None
         if verify:
-            journal.checkpoint()
-            self.on_event(Event("verifying"))
-            verification = verify_tree(files, timeout=timeout, cancel=journal.cancel)
-            journal.checkpoint()
-            self.on_event(Event("verified", detail=verification.summary()))
+            self.timeout = timeout
+            verification = self._verify(files, timeout, journal)
+            repaired = self._repair(
+                spec,
+                model,
+                plan,
+                outputs=outputs,
+                records=records,
+                verification=verification,
+                journal=journal,
+            )
+            if repaired is not None:
+                files, records, verification = dict(repaired[0]), repaired[1], repaired[2]
+                digest = tree_hash(files)
         record = self._record(
             model=model,
             plan=plan,
@@ -239,6 +256,41 @@ class Orchestrator:
             duration_ms=_ms(started),
             assemble_ms=assemble_ms,
         )
+
+    def _repair(
+        self,
+        spec: AppSpec,
+        model: AppModel,
+        plan: Plan,
+        *,
+        outputs: dict[AgentType, AgentOutput],
+        records: list[StepRecord],
+        verification: Verification,
+        journal: Journal,
+    ) -> tuple[FileTree, list[StepRecord], Verification] | None:
+        """Send failures in a model's code back to it (see ``repairs``); the last state."""
+        repairs = Repairs(self.agents.get(AgentType.BACKEND))
+        backend = AgentType.BACKEND
+        files: FileTree | None = None
+        while backend in outputs and (
+            failure := repairs.next_failure(verification, outputs[backend])
+        ):
+            task = AgentInput(spec, model, plan, {a: o.files for a, o in outputs.items()})
+            self.on_event(Event("repairing", backend, f"attempt {repairs.done}"))
+            outputs[backend] = repairs.repair(task, outputs[backend], failure)
+            journal.finished(outputs[backend].record)
+            records = [*(r for r in records if r.agent is not backend), outputs[backend].record]
+            files = format_tree(self._merge(outputs, records))
+            verification = self._verify(files, self.timeout, journal)
+        return None if files is None else (files, records, verification)
+
+    def _verify(self, files: FileTree, timeout: float, journal: Journal) -> Verification:
+        journal.checkpoint()
+        self.on_event(Event("verifying"))
+        verification = verify_tree(files, timeout=timeout, cancel=journal.cancel)
+        journal.checkpoint()
+        self.on_event(Event("verified", detail=verification.summary()))
+        return verification
 
     def _run_stages(
         self,

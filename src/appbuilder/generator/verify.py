@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import os
 import re
 import resource
@@ -20,6 +21,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -217,7 +220,8 @@ def verify_tree(
         commands = _commands(root)
         for name in steps:
             step_started = time.monotonic()
-            code, output = _run(prefix + commands[name], root, env, deadline, cancel)
+            with _shared_cache(deadline) if name == "types" else nullcontext():
+                code, output = _run(prefix + commands[name], root, env, deadline, cancel)
             if code is None:
                 reason = "cancelled" if cancel is not None and cancel.is_set() else "timed out"
                 output = f"{output}\n[{name} {reason} after {time.monotonic() - started:.0f} s]"
@@ -228,6 +232,30 @@ def verify_tree(
                 break
     ok = len(results) == len(steps) and all(c.passed for c in results)
     return Verification(ok, tuple(results), passed, failed, _ms(started), bool(prefix))
+
+
+@contextmanager
+def _shared_cache(deadline: float) -> Iterator[None]:
+    """The mypy cache, for one type check at a time across every process on this machine.
+
+    mypy's cache is safe for one writer: two checks writing their apps' modules at once
+    can pair one app's metadata with another's data (their mtimes are compared to the
+    second), and a later check then trusts the mix. Waiting for the lock counts towards
+    the verification's deadline: past it, the check is not started (it timed out)."""
+    MYPY_CACHE.mkdir(parents=True, exist_ok=True)
+    with (MYPY_CACHE / ".lock").open("a") as handle:
+        locked = False
+        while not locked and time.monotonic() < deadline:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+            except BlockingIOError:
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 #: the app's packages mypy checks (the app's [tool.mypy] ``files``), as absolute paths

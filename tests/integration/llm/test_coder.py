@@ -3,6 +3,7 @@ refused when it breaks the rules, proven by the app's own checks, replayed on re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,47 @@ def test_a_resumed_build_replays_the_models_code_without_asking_again(llm: FakeL
     )
     assert len(llm.requests) == 1
     assert again.tree_hash == first.tree_hash
+
+
+def failing_tests(expected: str) -> str:
+    """The tests, promising a status the code does not set: the app's suite fails."""
+    return TESTS.replace(
+        'assert response.json()["status"] == "done"',
+        f'assert response.json()["status"] == "{expected}"',
+    )
+
+
+def build_verified(llm: FakeLLM, **settings: Any) -> builds.GenerationResult:
+    spec = build_spec(SPEC)
+    config = replace(settings_for(llm), **settings)
+    return builds.build(spec, resolve(spec), verify=True, timeout=300, llm=config)
+
+
+def test_a_failing_check_goes_back_to_the_model_and_the_repair_is_verified(llm: FakeLLM) -> None:
+    llm.answer(tool(code(tests=failing_tests("closed"))), tool(code()))
+    result = build_verified(llm)
+    assert result.succeeded
+    assert len(llm.requests) == 2
+    sent = str(llm.requests[1]["messages"])
+    assert "checks failed on them" in sent
+    assert "test_complete_marks_the_task_done" in sent
+    backend = next(r for r in result.records if r.agent is AgentType.BACKEND)
+    assert backend.tokens_used == 2 * (120 + 30)  # both calls counted
+    assert "--- repair" in backend.prompt
+
+
+def test_repairs_stop_after_their_number_with_the_last_failure_standing(llm: FakeLLM) -> None:
+    llm.answer(*(tool(code(tests=failing_tests(f"wrong{n}"))) for n in range(3)))
+    result = build_verified(llm, repair_attempts=2)
+    assert not result.succeeded
+    assert len(llm.requests) == 3  # the first answer and two repairs, never more
+    assert result.verification is not None
+    assert "wrong2" in result.verification.failing_output
+
+
+def test_repairs_stop_when_the_same_failure_comes_back(llm: FakeLLM) -> None:
+    stuck = tool(code(tests=failing_tests("closed")))
+    llm.answer(stuck, stuck, stuck)
+    result = build_verified(llm)
+    assert not result.succeeded
+    assert len(llm.requests) == 2  # the repair changed nothing: no third try
