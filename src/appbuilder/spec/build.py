@@ -19,6 +19,7 @@ from appbuilder.spec.model import (
 from appbuilder.spec.names import names_for, slugify
 from appbuilder.spec.ordering import creation_order, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
+from appbuilder.spec.value_rules import parse_bound
 
 
 def spec_hash(spec: AppSpec) -> str:
@@ -96,6 +97,10 @@ def _field(item: FieldSpec) -> AppField:
         default=item.default,
         max_length=(item.max_length or DEFAULT_STRING_LENGTH) if sized else None,
         values=tuple(item.values),
+        minimum=None if item.min is None else parse_bound(item.type, item.min),
+        maximum=None if item.max is None else parse_bound(item.type, item.max),
+        min_length=item.min_length,
+        pattern=item.pattern,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from appbuilder.spec.model import FieldSpec
+from appbuilder.spec.model import FieldSpec, FieldType
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,12 @@ class StackRules(Protocol):
 
     def refuses(self, item: FieldSpec, value: object) -> str | None:
         """Why the generated app would refuse ``value`` for ``item``, or None."""
+
+    def refuses_bound(self, kind: FieldType, value: object) -> str | None:
+        """Why the app's column of this kind could not hold ``value`` (a ``min``/``max``)."""
+
+    def refuses_pattern(self, pattern: str) -> str | None:
+        """Why the app's regex engine would refuse ``pattern``, or None."""
 
 
 #: The module that registers the stacks shipped with the builder.
