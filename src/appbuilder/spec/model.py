@@ -165,6 +165,20 @@ class RelationSpec(_Strict):
     )
 
 
+class StockSpec(_Strict):
+    """Paying a row takes its children's quantities out of their targets' stock.
+
+    For an order: ``{items: order_items, quantity: quantity, product: product, field:
+    stock}`` - each order item's quantity comes off its product's stock once, when Stripe
+    confirms the payment; a checkout asking for more than is in stock is refused.
+    """
+
+    items: Name = Field(description="The paid entity's one_to_many link to its items.")
+    quantity: Name = Field(description="The item's integer field holding how many.")
+    product: Name = Field(description="The item's many_to_one link to what is stocked.")
+    field: Name = Field(description="The stocked entity's integer field counting what is left.")
+
+
 class CheckoutSpec(_Strict):
     """Rows of this entity can be paid through Stripe Checkout (turns on ``payments``)."""
 
@@ -173,6 +187,9 @@ class CheckoutSpec(_Strict):
         default=None, description="An enum field set to ``paid_value`` once Stripe confirms."
     )
     paid_value: EnumValue = "paid"
+    stock: StockSpec | None = Field(
+        default=None, description="Stock taken when a row is paid (needs status_field)."
+    )
 
 
 class EntitySpec(_Strict):

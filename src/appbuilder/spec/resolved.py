@@ -79,12 +79,27 @@ class ManyToMany:
 
 
 @dataclass(frozen=True)
+class Stock:
+    """What paying a row takes out of stock: ``quantity`` of each ``child`` row (linked to
+    the paid row by ``link``) comes off the ``field`` of its ``product`` (a ``target``)."""
+
+    children: str
+    child: str
+    link: str
+    quantity: str
+    product: str
+    target: str
+    field: str
+
+
+@dataclass(frozen=True)
 class Checkout:
     """How a row is paid: the amount to charge and the field that records payment."""
 
     amount: AppField
     status: AppField | None
     paid_value: str
+    stock: Stock | None = None
 
 
 @dataclass(frozen=True)

@@ -148,3 +148,26 @@ def _check_pattern(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Pr
             "pattern-too-narrow",
             "A unique field's pattern must allow many values (it allows only a handful).",
         )
+
+
+def check_computed_field(path: str, item: FieldSpec) -> Iterable[Problem]:
+    """A computed field's value is the server's: nothing a client-side rule could bound."""
+    stated = [
+        name
+        for name, value in (
+            ("default", item.default),
+            ("min", item.min),
+            ("max", item.max),
+            ("min_length", item.min_length),
+            ("pattern", item.pattern),
+        )
+        if value is not None
+    ]
+    if item.unique:
+        stated.append("unique")
+    for name in stated:
+        yield Problem(
+            f"{path}.{name}",
+            "not-applicable",
+            f"A computed field takes no {name}: the server sets its value.",
+        )
