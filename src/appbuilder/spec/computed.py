@@ -81,6 +81,8 @@ def parse(source: str) -> Parsed:
     paths: list[tuple[str, ...]] = []
     state = {"decimal": False}
     expression = _render(argument, paths, state)
+    if isinstance(argument, ast.BinOp | ast.UnaryOp):
+        expression = expression[1:-1]  # the outermost brackets say nothing
     collections = {p[0] for p in paths}
     if len(collections) != 1:
         raise ComputedError(

@@ -17,6 +17,7 @@ from markupsafe import escape
 
 from appbuilder.spec.model import FieldType
 from appbuilder.spec.resolved import AppField
+from appbuilder.stacks.fastapi.computed_plan import computed_plan
 from appbuilder.stacks.fastapi.rule_filters import (
     at_bounds,
     check_constraints,
@@ -240,6 +241,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "invalid": invalid,
     "input_type": input_type,
     "has_rules": has_rules,
+    "computed_plan": computed_plan,
     "check_constraints": check_constraints,
     "outside": outside,
     "at_bounds": at_bounds,
