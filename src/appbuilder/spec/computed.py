@@ -73,7 +73,10 @@ def parse(source: str) -> Parsed:
     function = tree.func.id
     if function not in FUNCTIONS or tree.keywords or len(tree.args) != 1:
         raise ComputedError("syntax", f"must call one of {', '.join(FUNCTIONS)} with one argument")
-    argument = tree.args[0]
+    return _aggregate(function, tree.args[0])
+
+
+def _aggregate(function: str, argument: ast.expr) -> Parsed:
     if function == "count":
         if not isinstance(argument, ast.Name):
             raise ComputedError("syntax", "count takes a one_to_many's name only: count(items)")
