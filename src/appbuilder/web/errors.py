@@ -39,6 +39,7 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
     errors.RateLimitedError: 429,
     errors.ConcurrencyLimitError: 429,
     errors.ExternalToolError: 502,
+    errors.ModelNotConfiguredError: 503,
 }
 #: errors that are ours to fix, not the client's: answered with a generic 500 message
 SERVER_ERRORS = frozenset(
