@@ -21,6 +21,7 @@ from appbuilder.stacks.fastapi.computed_plan import computed_plan
 from appbuilder.stacks.fastapi.rule_filters import (
     at_bounds,
     check_constraints,
+    db_outside,
     has_rules,
     outside,
     ruled_sample,
@@ -245,4 +246,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "check_constraints": check_constraints,
     "outside": outside,
     "at_bounds": at_bounds,
+    "db_outside": db_outside,
 }

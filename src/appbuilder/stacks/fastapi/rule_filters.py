@@ -225,3 +225,21 @@ def at_bounds(item: AppField) -> list[str]:
     """JSON values exactly at the field's ``min`` and ``max``, both accepted."""
     values = [json_value(item, b) for b in (item.minimum, item.maximum) if b is not None]
     return list(dict.fromkeys(values))
+
+
+def db_outside(item: AppField) -> list[str]:
+    """Values just outside a field's database checks, as SQL parameters (Python source):
+    numbers and ISO dates as text, which both databases cast to the column's type."""
+    if not check_constraints(item, "t"):
+        return []
+    values = []
+    step = {FieldType.INTEGER: 1, FieldType.DECIMAL: Decimal("0.01")}.get(item.type)
+    for bound, sign in ((item.minimum, -1), (item.maximum, 1)):
+        if bound is None:
+            continue
+        try:
+            beyond = bound + sign * (step if step is not None else timedelta(days=1))  # type: ignore[operator]
+        except OverflowError:
+            continue
+        values.append(str(beyond) if item.type is FieldType.INTEGER else repr(str(beyond)))
+    return values
