@@ -156,6 +156,9 @@ def _computed(rng: random.Random, entities: list[dict[str, Any]]) -> None:
             ):
                 continue
             link = names_for(relation["name"]).snake
+            for other in child["relations"]:
+                if other["target"] == child["name"] and rng.random() < 0.5:
+                    other["on_delete"] = "cascade"  # deleting a row takes its sub-rows along
             numbers = [
                 f
                 for f in child["fields"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 
 from appbuilder.spec.implications import FEATURE_ENTITY
 from appbuilder.spec.model import (
@@ -12,6 +13,7 @@ from appbuilder.spec.model import (
     AppSpec,
     EntitySpec,
     FieldSpec,
+    FieldType,
     OnDelete,
     RelationKind,
     RelationSpec,
@@ -94,7 +96,7 @@ def _field(item: FieldSpec) -> AppField:
         required=item.required,
         unique=item.unique,
         indexed=item.indexed,
-        default=item.default,
+        default=_default(item),
         max_length=(item.max_length or DEFAULT_STRING_LENGTH) if sized else None,
         values=tuple(item.values),
         minimum=None if item.min is None else parse_bound(item.type, item.min),
@@ -102,6 +104,14 @@ def _field(item: FieldSpec) -> AppField:
         min_length=item.min_length,
         pattern=item.pattern,
     )
+
+
+def _default(item: FieldSpec) -> bool | int | Decimal | str | None:
+    """A decimal field's whole-number default is a Decimal too (``0`` is ``Decimal("0")``)."""
+    default = item.default
+    if isinstance(default, bool) or not isinstance(default, int):
+        return default
+    return Decimal(default) if item.type is FieldType.DECIMAL else default
 
 
 def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from appbuilder.spec.model import FieldType
+from appbuilder.spec.model import FieldType, OnDelete
 from appbuilder.spec.resolved import Aggregate, AppEntity, AppField, AppModel, Copied
 
 
@@ -97,11 +97,29 @@ class CopyLink:
     copies: list[Copy] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Takes:
+    """Deleting a row of this entity deletes (cascade) or unlinks (set_null) the rows in its
+    ``collection``, children of an aggregate: their parents (``link`` on them, of entity
+    ``parent``) are recomputed after the deletion."""
+
+    collection: str
+    link: str
+    parent: str
+    #: the link from the child to the deleted row, and the child and parent terms, for tests
+    via: str
+    term: Term
+
+
 @dataclass
 class Child:
+    """An entity whose changes computed fields follow: as an aggregate's child (its
+    ``parents`` links), through its copies, or by what deleting one of its rows takes along."""
+
     entity: AppEntity
     parents: list[tuple[str, str]] = field(default_factory=list)  # (link snake, parent pascal)
     copies: list[CopyLink] = field(default_factory=list)
+    takes: list[Takes] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,9 @@ def computed_plan(app: AppModel) -> Plan:
                     group = CopyLink(link.names.snake, link.target, link.required)
                     child.copies.append(group)
                 group.copies.append(Copy(item, item.computed.field))
+    for parent in parents.values():
+        for term in parent.terms:
+            _taken(app, term, children)
     ordered = [children[e.names.pascal] for e in app.entities if e.names.pascal in children]
     return Plan(tuple(parents.values()), tuple(ordered))
 
@@ -188,3 +209,31 @@ def _term(app: AppModel, parent: AppEntity, item: AppField, aggregate: Aggregate
         expression=expression,
         decimal=decimal,
     )
+
+
+def _taken(app: AppModel, term: Term, children: dict[str, Child]) -> None:
+    """Links into an aggregate's children whose target's deletion changes the aggregate:
+    cascade deletes children; set_null empties a link the expression reads through."""
+    through = {path.split(".")[0] for path in term.aggregate.paths if "." in path}
+    for link in term.child.links:
+        if link.names.snake == term.aggregate.link:
+            continue  # deleting the parent itself: nothing left to recompute
+        cascade = link.on_delete is OnDelete.CASCADE
+        if not cascade and not (
+            link.on_delete is OnDelete.SET_NULL and link.names.snake in through
+        ):
+            continue
+        target = app.entity(link.target)
+        holder = children.setdefault(target.names.pascal, Child(target))
+        takes = Takes(
+            link.inverse.snake,
+            term.aggregate.link,
+            term.parent.names.pascal,
+            link.names.snake,
+            term,
+        )
+        if all(
+            (t.collection, t.link, t.parent) != (takes.collection, takes.link, takes.parent)
+            for t in holder.takes
+        ):
+            holder.takes.append(takes)
