@@ -4,6 +4,7 @@ and rule, and what the generated app's request models make of the accepted ones.
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -222,3 +223,24 @@ def test_long_constraint_names_fit_postgresql() -> None:
     assert len(name.encode()) == 63
     assert name != rule_filters.constraint_name("t" * 40, "c" * 41, "min")
     assert rule_filters.constraint_name("products", "price", "min") == "ck_products_price_min"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"((((((((((a?)*)*)*)*)*)*)*)*)*)*", r"((a{1000}){1000}){1000}", r"(a+)+b", r"(x|x|x|x)*y"],
+)
+def test_hostile_patterns_are_judged_quickly(pattern: str) -> None:
+    """The platform validates strangers' specs: no pattern makes it backtrack or loop."""
+    started = time.monotonic()
+    found = judged(app(pattern=pattern, min_length=60, max_length=10_000))
+    assert time.monotonic() - started < 5
+    assert found in ([], [(f"{X}.pattern", "pattern-unsatisfiable")])
+
+
+def judged(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The problems of a spec, none if it resolves."""
+    try:
+        model(data)
+    except SpecError as error:
+        return [(path, rule) for path, rule, _ in error.problems]
+    return []

@@ -13,7 +13,11 @@ import importlib
 import random
 import re
 import string
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic_core import SchemaError as PydanticSchemaError
 
 _parser: Any = importlib.import_module("re._parser")  # sre_parse's home since Python 3.11
 _c: Any = importlib.import_module("re._constants")
@@ -29,26 +33,54 @@ _CATEGORIES = {
     "CATEGORY_SPACE": " ",
     "CATEGORY_NOT_SPACE": string.ascii_letters + string.digits + "-_.",
 }
-#: Repeats without an upper limit stop this far past their minimum.
+#: Repeats without an upper limit stop this far past their minimum (or the field's
+#: min_length, if longer).
 _SPREAD = 6
+#: Steps one search may take over all its attempts, whatever the pattern nests.
+_STEPS = 300_000
+
+
+def _matcher(pattern: str) -> Callable[[str], bool] | None:
+    """Whole-value matching in linear time (Rust's ``regex``, through pydantic, as the app
+    matches): Python's ``re`` would backtrack for ever on ``(a+)+b`` against many ``a``."""
+    try:
+        adapter: TypeAdapter[str] = TypeAdapter(
+            Annotated[str, StringConstraints(pattern=f"^(?:{pattern})$")]
+        )
+    except PydanticSchemaError:
+        return None
+
+    def matches(value: str) -> bool:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            return False
+        return True
+
+    return matches
 
 
 def matching(pattern: str, min_length: int, max_length: int, count: int) -> list[str]:
     """Up to ``count`` distinct values of an allowed length that ``pattern`` fully matches."""
     try:
         parsed = _parser.parse(pattern)
-        compiled = re.compile(pattern)
     except (re.error, RecursionError, OverflowError):
+        return []
+    matches = _matcher(pattern)
+    if matches is None:
         return []
     rng = random.Random(pattern)  # noqa: S311 - repeatable samples, not secrets
     found: dict[str, None] = {}
+    budget = _Budget(max_length, max(_SPREAD, min_length))
     for _attempt in range(count * 40):
         try:
-            value = _render(parsed, rng)
+            value = _render(parsed, rng, budget.attempt())
+        except _TooLongError:
+            continue
         except (_UnsupportedError, RecursionError):
-            return list(found)
+            break
         fits = min_length <= len(value) <= max_length and "\x00" not in value
-        if fits and compiled.fullmatch(value):
+        if fits and matches(value):
             found.setdefault(value)
             if len(found) >= count:
                 break
@@ -57,7 +89,9 @@ def matching(pattern: str, min_length: int, max_length: int, count: int) -> list
 
 def mismatching(pattern: str, min_length: int, max_length: int, near: str) -> str | None:
     """A value of an allowed length that ``pattern`` refuses, or None if it takes them all."""
-    compiled = re.compile(pattern)
+    matches = _matcher(pattern)
+    if matches is None:
+        return None
     width = max(min_length, 1)
     candidates = [
         "~" * width,
@@ -71,42 +105,77 @@ def mismatching(pattern: str, min_length: int, max_length: int, near: str) -> st
         near + near,
     ]
     for value in candidates:
-        if min_length <= len(value) <= max_length and not compiled.fullmatch(value):
+        if min_length <= len(value) <= max_length and not matches(value):
             return value
     return None
+
+
+class _Budget:
+    """How much one rendering may write and walk: nested repeats such as ``((a*)*)*``
+    would otherwise grow (or loop over empty matches) without bound."""
+
+    def __init__(self, limit: int, spread: int) -> None:
+        self.limit = limit
+        self.characters = limit
+        self.spread = spread
+        self.steps = _STEPS  # shared by every attempt of one search
+
+    def attempt(self) -> _Budget:
+        self.characters = self.limit
+        return self
+
+    def spend(self, characters: int) -> None:
+        self.characters -= characters
+        self.steps -= 1
+        if self.steps < 0:
+            raise _UnsupportedError("too much work")
+        if self.characters < 0:
+            raise _TooLongError
+
+
+class _TooLongError(Exception):
+    """This rendering outgrew the field's longest value; try another."""
 
 
 class _UnsupportedError(Exception):
     """A construct the sampler does not walk (back-references, look-around)."""
 
 
-def _render(items: Any, rng: random.Random) -> str:
-    return "".join(_one(op, arg, rng) for op, arg in items)
+_CHARACTERS = frozenset({"LITERAL", "NOT_LITERAL", "ANY", "IN"})
 
 
-def _one(op: Any, arg: Any, rng: random.Random) -> str:  # noqa: PLR0911 - one case per opcode
+def _render(items: Any, rng: random.Random, budget: _Budget) -> str:
+    return "".join(_one(op, arg, rng, budget) for op, arg in items)
+
+
+def _one(op: Any, arg: Any, rng: random.Random, budget: _Budget) -> str:
     name = str(op)
+    budget.spend(1 if name in _CHARACTERS else 0)
+    if name in _CHARACTERS:
+        return _character(name, arg, rng)
+    if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
+        low, high, sub = arg
+        top = low + budget.spread if high is _c.MAXREPEAT else min(high, low + budget.spread)
+        return "".join(_render(sub, rng, budget) for _ in range(rng.randint(low, top)))
+    if name == "SUBPATTERN":
+        return _render(arg[-1], rng, budget)
+    if name == "ATOMIC_GROUP":
+        return _render(arg, rng, budget)
+    if name == "BRANCH":
+        return _render(rng.choice(arg[1]), rng, budget)
+    if name == "AT":
+        return ""
+    raise _UnsupportedError(name)
+
+
+def _character(name: str, arg: Any, rng: random.Random) -> str:
     if name == "LITERAL":
         return chr(arg)
     if name == "NOT_LITERAL":
         return rng.choice([c for c in _POOL if ord(c) != arg])
     if name == "ANY":
         return rng.choice(string.ascii_letters)
-    if name == "IN":
-        return _in(arg, rng)
-    if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
-        low, high, sub = arg
-        top = low + _SPREAD if high is _c.MAXREPEAT else min(high, low + _SPREAD)
-        return "".join(_render(sub, rng) for _ in range(rng.randint(low, top)))
-    if name == "SUBPATTERN":
-        return _render(arg[-1], rng)
-    if name == "ATOMIC_GROUP":
-        return _render(arg, rng)
-    if name == "BRANCH":
-        return _render(rng.choice(arg[1]), rng)
-    if name == "AT":
-        return ""
-    raise _UnsupportedError(name)
+    return _in(arg, rng)
 
 
 def _in(items: Any, rng: random.Random) -> str:
