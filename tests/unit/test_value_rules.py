@@ -234,7 +234,7 @@ def test_hostile_patterns_are_judged_quickly(pattern: str) -> None:
     started = time.monotonic()
     found = judged(app(pattern=pattern, min_length=60, max_length=10_000))
     assert time.monotonic() - started < 5
-    assert found in ([], [(f"{X}.pattern", "pattern-unsatisfiable")])
+    assert {rule for _, rule in found} <= {"pattern", "pattern-unsatisfiable"}
 
 
 def judged(data: dict[str, Any]) -> list[tuple[str, str]]:
