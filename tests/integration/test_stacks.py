@@ -20,7 +20,7 @@ from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.errors import SpecError
 from appbuilder.spec import stack_rules
 from appbuilder.spec.loading import build_spec
-from appbuilder.spec.model import FieldSpec
+from appbuilder.spec.model import FieldSpec, FieldType
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.validation import resolve
 from appbuilder.stacks.base import (
@@ -55,6 +55,12 @@ class TinyStack(BlueprintStack):
         )
 
     def refuses(self, item: FieldSpec, value: object) -> str | None:  # noqa: ARG002
+        return None
+
+    def refuses_bound(self, kind: FieldType, value: object) -> str | None:  # noqa: ARG002
+        return None
+
+    def refuses_pattern(self, pattern: str) -> str | None:  # noqa: ARG002
         return None
 
     def roles(self, model: AppModel) -> dict[AgentType, str]:  # noqa: ARG002

@@ -33,6 +33,7 @@ from appbuilder.spec.ordering import CycleError, creation_order
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.stack_rules import StackRules, known_stacks, rules_for
+from appbuilder.spec.value_rules import check_computed_field, check_value_rules
 
 _UNIQUE_TYPES = frozenset(
     {FieldType.STRING, FieldType.EMAIL, FieldType.URL, FieldType.INTEGER, FieldType.DATE}
@@ -229,7 +230,10 @@ def _check_field(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Prob
         yield Problem(
             f"{path}.indexed", "not-applicable", f"A {item.type.value} field cannot be indexed."
         )
-    if item.default is not None:
+    yield from check_value_rules(path, item, stack)
+    if item.computed is not None:
+        yield from check_computed_field(path, item)
+    elif item.default is not None:
         yield from _check_default(f"{path}.default", item, stack)
 
 

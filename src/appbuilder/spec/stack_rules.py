@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Protocol
 
-from appbuilder.spec.model import FieldSpec
+from appbuilder.spec.model import FieldSpec, FieldType
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,12 @@ class StackRules(Protocol):
 
     def refuses(self, item: FieldSpec, value: object) -> str | None:
         """Why the generated app would refuse ``value`` for ``item``, or None."""
+
+    def refuses_bound(self, kind: FieldType, value: object) -> str | None:
+        """Why the app's column of this kind could not hold ``value`` (a ``min``/``max``)."""
+
+    def refuses_pattern(self, pattern: str) -> str | None:
+        """Why the app's regex engine would refuse ``pattern``, or None."""
 
 
 #: The entry-point group stacks are declared in (``[project.entry-points."appbuilder.stacks"]``).

@@ -81,6 +81,11 @@ def backend(model: AppModel) -> Contribution:
             Render("backend/test_entity_api.py.jinja", f"tests/test_{snake}_api.py", extra),
         ]
         routers.append(api(snake, 20))
+    if any(e.computed_fields for e in model.entities):
+        files += [
+            Render("backend/computed.py.jinja", "app/services/computed.py"),
+            Render("backend/test_computed.py.jinja", "tests/test_computed.py"),
+        ]
     if model.has("rss"):
         files += [
             Render("backend/feed.py.jinja", "app/routers/feed.py"),
