@@ -25,8 +25,11 @@ from appbuilder.spec.value_rules import parse_bound
 
 
 def spec_hash(spec: AppSpec) -> str:
-    """Content hash of a spec: the same spec, however written, hashes the same."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """Content hash of a spec: the same spec, however written (defaults spelled out or
+    left out), hashes the same, and a new optional key in the spec format changes no
+    existing spec's hash."""
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
