@@ -51,6 +51,7 @@ _BACKEND_FILES = (
     Render("backend/dependencies.py.jinja", "app/dependencies.py"),
     Render("backend/pagination.py.jinja", "app/pagination.py"),
     Render("backend/rows.py.jinja", "app/rows.py"),
+    Render("backend/logs.py.jinja", "app/logs.py"),
     Render("backend/validators.py.jinja", "app/validators.py"),
     _package("app/schemas/__init__.py", "Request and response models, one module per entity."),
     _package(
