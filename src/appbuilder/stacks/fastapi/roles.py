@@ -52,6 +52,7 @@ _BACKEND_FILES = (
     Render("backend/pagination.py.jinja", "app/pagination.py"),
     Render("backend/rows.py.jinja", "app/rows.py"),
     Render("backend/logs.py.jinja", "app/logs.py"),
+    Render("backend/middleware.py.jinja", "app/middleware.py"),
     Render("backend/validators.py.jinja", "app/validators.py"),
     _package("app/schemas/__init__.py", "Request and response models, one module per entity."),
     _package(
@@ -114,6 +115,7 @@ def auth(model: AppModel) -> Contribution:
 
 _FRONTEND_FILES = (
     Render("frontend/package.py.jinja", "app/pages/__init__.py"),
+    Render("frontend/csrf.py.jinja", "app/csrf.py"),
     Render("frontend/common.py.jinja", "app/pages/common.py"),
     Render("frontend/crud.py.jinja", "app/pages/crud.py"),
     Render("frontend/home.py.jinja", "app/pages/home.py"),
@@ -125,6 +127,7 @@ _FRONTEND_FILES = (
     Render("frontend/detail.html.jinja", "app/templates/crud/detail.html"),
     Render("frontend/form.html.jinja", "app/templates/crud/form.html"),
     Render("frontend/style.css.jinja", "app/static/style.css"),
+    Render("frontend/app.js.jinja", "app/static/app.js"),
     Render("frontend/test_pages.py.jinja", "tests/test_pages.py"),
 )
 
