@@ -67,6 +67,7 @@ _BACKEND_FILES = (
     Render("backend/factories.py.jinja", "tests/factories.py"),
     Render("backend/test_health.py.jinja", "tests/test_health.py"),
     Render("backend/test_migrations.py.jinja", "tests/test_migrations.py"),
+    Render("backend/test_security.py.jinja", "tests/test_security.py"),
 )
 
 
