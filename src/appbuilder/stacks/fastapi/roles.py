@@ -100,6 +100,8 @@ def auth(model: AppModel) -> Contribution:
         Render("auth/accounts.py.jinja", "app/services/accounts.py"),
         Render("auth/auth_router.py.jinja", "app/routers/auth.py"),
         Render("auth/test_auth.py.jinja", "tests/test_auth.py"),
+        Render("auth/cli.py.jinja", "app/cli.py"),
+        Render("auth/test_cli.py.jinja", "tests/test_cli.py"),
     ]
     routers = [api("auth", 10)]
     for feature, module, order in (("admin", "admin", 11), ("api_keys", "keys", 12)):
@@ -113,21 +115,13 @@ def auth(model: AppModel) -> Contribution:
     tables = [Table("auth/tables/users.jinja", ("users", "user_sessions"), first=True)]
     if model.has("api_keys"):
         tables.append(Table("auth/tables/api_keys.jinja", ("api_keys",), first=True))
+    tables.append(Table("auth/tables/login_failures.jinja", ("login_failures",)))
     return Contribution(tuple(files), (*routers, *tables, *AUTH_SETTINGS))
 
 
 AUTH_SETTINGS = (
     Setting("session_days", "int", "14"),
     Setting("bcrypt_rounds", "int", "12", test="4"),
-    Setting(
-        "admin_email",
-        "str",
-        '""',
-        example="you@example.com",
-        test='"admin@example.com"',
-        comment="The account signing up with this email is the admin; nobody else becomes one by\n"
-        "signing up, so a fresh deployment can't be claimed by whoever comes first.",
-    ),
     Setting("login_attempts", "int", "5"),
     Setting("login_window_seconds", "int", "15 * 60"),
 )
