@@ -38,8 +38,10 @@ SEED_FIELDS = {
         ("prompt", False), ("response", False), ("status", False), ("tokens_used", False),
         ("duration_ms", True), ("error_message", True), ("created_at", False),
         ("completed_at", True),
-        # beyond the design document: the run a step belongs to
-        ("run_id", True),
+        # beyond the design document: the run a step belongs to; a model call's model,
+        # tokens in and out (tokens_used is their sum) and cost
+        ("run_id", True), ("model", True), ("input_tokens", False), ("output_tokens", False),
+        ("cost_usd", True),
     ],
 }  # fmt: skip
 

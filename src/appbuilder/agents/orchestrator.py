@@ -332,7 +332,8 @@ class Orchestrator:
             "plan": [[a.value for a in stage] for stage in plan.stages],
             "reasons": {a.value: r for a, r in plan.reasons.items()},
             "files": len(files),
-            # what the assembly step wrote from the agents' registrations (app/main.py)
+            # what the assembly step wrote from the agents' registrations (app/main.py,
+            # app/models.py, the migration, app/settings.py, .env.example, the tests' settings)
             "assembled": manifest({path: files[path] for path in assembled}),
             "tree_hash": digest,
             "verification": None

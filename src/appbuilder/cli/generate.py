@@ -76,6 +76,14 @@ def generate(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="With --project: print the run's progress.")
     ] = False,
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt",
+            help="Describe the app in words: the configured model plans it (see `uab plan`), "
+            "then it is built like a spec file.",
+        ),
+    ] = None,
 ) -> None:
     """Generate an app, prove it works by running its own tests, and write it out.
 
@@ -99,10 +107,17 @@ def generate(
             )
         _run_project(project, spec_file, verify=verify, follow=follow)
         return
-    if template is None and spec_file is None:
-        raise typer.BadParameter("give --template, --spec or both", param_hint="--template")
+    if template is None and spec_file is None and prompt is None:
+        raise typer.BadParameter(
+            "give --template, --spec, --prompt or a template with either", param_hint="--template"
+        )
+    if prompt is not None and spec_file is not None:
+        raise typer.BadParameter("give --prompt or --spec, not both", param_hint="--prompt")
     started = time.perf_counter()
-    spec, model = builds.load_spec(spec_file, template=template, name=name)
+    if prompt is not None:
+        spec, model = _planned(prompt, template, name)
+    else:
+        spec, model = builds.load_spec(spec_file, template=template, name=name)
     target = output or builds.default_target(model.slug)
     builds.check_target(target, force=force)
     plan = builds.plan(model)
@@ -120,6 +135,26 @@ def generate(
         raise typer.Exit(1)
     written = builds.write_app(result, target, force=force)
     _summary(result, target, time.perf_counter() - started, written.kept)
+
+
+def _planned(
+    words: str, template: ProjectTemplate | None, name: str | None
+) -> tuple[builds.AppSpec, builds.AppModel]:
+    """Plan from words with the configured model; a plan still wrong stops here."""
+    from appbuilder.cli.llm import report_plan  # noqa: PLC0415 - only with --prompt
+    from appbuilder.services import planning  # noqa: PLC0415
+    from appbuilder.settings import get_settings  # noqa: PLC0415
+
+    result = planning.plan(words, get_settings().llm, template=template)
+    report_plan(result, None)
+    if not result.valid:
+        err_console.print(
+            "[bold red]Error:[/] the plan still has problems after the model's last try; "
+            "run `uab plan` to get the spec, fix it, and generate with --spec.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    return builds.spec_from_data(result.spec, template=template, name=name)
 
 
 def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follow: bool) -> None:

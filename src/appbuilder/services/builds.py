@@ -29,9 +29,11 @@ from appbuilder.spec.loading import build_spec, load, read_spec_file
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.names import names_for
 from appbuilder.spec.resolved import AppModel
-from appbuilder.spec.validation import effective_spec
+from appbuilder.spec.validation import effective_spec, resolve
 
 __all__ = [
+    "AppModel",
+    "AppSpec",
     "Event",
     "GenerationResult",
     "Plan",
@@ -43,6 +45,7 @@ __all__ = [
     "load_spec",
     "plan",
     "read_spec_file",
+    "spec_from_data",
     "spec_schema",
     "template_summaries",
     "write_app",
@@ -50,6 +53,14 @@ __all__ = [
 
 load_spec = load
 plan = make_plan
+
+
+def spec_from_data(
+    data: dict[str, Any], *, template: ProjectTemplate | None = None, name: str | None = None
+) -> tuple[AppSpec, AppModel]:
+    """A spec given as data (a planner's answer) instead of a file, checked like one."""
+    spec = build_spec(data, template=template, name=name)
+    return spec, resolve(spec)
 
 
 def default_target(slug: str) -> Path:

@@ -167,6 +167,11 @@ def lowest_tier_lifting(limit: str, needed: int | ProjectTemplate | str) -> Subs
     return None
 
 
+def refuse_tokens(user: User, used: int, allowed: int, needed: int) -> None:
+    """Refuse a model call that could take the month's tokens to ``needed`` (over quota)."""
+    _refuse(user, "tokens_per_month", used, allowed, needed)
+
+
 def _refuse(user: User, limit: str, used: int | str, allowed: object, needed: object) -> None:
     upgrade = lowest_tier_lifting(limit, needed)  # type: ignore[arg-type]
     hint = f" Upgrade to {upgrade.value} to lift it." if upgrade else ""

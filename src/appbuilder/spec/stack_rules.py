@@ -10,6 +10,7 @@ time (tests do).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -53,6 +54,8 @@ STACK_ENTRY_POINTS = "appbuilder.stacks"
 
 _RULES: dict[str, StackRules] = {}
 _LOADED: list[bool] = []  # [True] once the entry points are read
+#: threads of one worker validate specs at once: one of them loads, the others wait for it
+_LOADING = threading.Lock()
 
 
 def register_rules(rules: StackRules) -> None:
@@ -63,10 +66,13 @@ def _load_plugins() -> None:
     """Every installed stack, once: each entry point names a class, built with no arguments."""
     if _LOADED:
         return
-    _LOADED.append(True)
-    for point in entry_points(group=STACK_ENTRY_POINTS):
-        if point.name not in _RULES:
-            register_rules(point.load()())
+    with _LOADING:
+        if _LOADED:
+            return
+        for point in entry_points(group=STACK_ENTRY_POINTS):
+            if point.name not in _RULES:
+                register_rules(point.load()())
+        _LOADED.append(True)
 
 
 def rules_for(name: str) -> StackRules | None:

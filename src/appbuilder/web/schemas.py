@@ -5,6 +5,7 @@ carries an example for the interactive docs."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import (
@@ -233,6 +234,12 @@ class GenerationOut(BaseModel):
     response: str
     status: GenerationStatus
     tokens_used: int
+    #: which model answered, its tokens in and out, and the call's cost in USD (None:
+    #: a template step, or a model whose price is unknown)
+    model: str | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal | None
     duration_ms: int | None
     error_message: str | None
     created_at: datetime
@@ -385,3 +392,44 @@ class ReadyOut(HealthOut):
         description="Workers with a recent heartbeat (procrastinate: `uab worker` processes; "
         "0 means queued runs wait); embedded: this process's runner threads."
     )
+
+
+MAX_PROMPT_LENGTH = 20_000
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"prompt": "a todo list app with tasks and due dates"}]},
+    )
+    #: the app in words; the project's description when left out
+    prompt: Annotated[Text, Field(min_length=1, max_length=MAX_PROMPT_LENGTH)] | None = None
+    #: another model at the platform's provider (the platform's default when left out)
+    model: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+
+
+class ProblemOut(BaseModel):
+    path: str
+    rule: str
+    message: str
+
+
+class PlanUsageOut(BaseModel):
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    tokens: int
+    #: USD; None when a model's price is unknown
+    cost_usd: Decimal | None
+
+
+class PlanOut(BaseModel):
+    """The planned spec, to accept by sending it with POST /generate (or to edit first)."""
+
+    spec: dict[str, Any]
+    valid: bool
+    #: what is still wrong after the model's last try (empty when valid)
+    problems: list[ProblemOut]
+    usage: PlanUsageOut
+    #: the Generation rows recording each model call
+    generation_ids: list[str]
