@@ -1,4 +1,5 @@
-"""A local OpenAI-compatible chat completions server, answering from a script.
+"""A local model server speaking OpenAI's chat completions and Anthropic's messages API,
+answering from a script.
 
 Tests start it on loopback and point the platform at it (``UAB_LLM_BASE_URL``), so our
 real client code (pydantic-ai over the OpenAI SDK) makes real HTTP requests. Each request
@@ -50,8 +51,11 @@ class FakeLLM:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.root = url
         self.script: list[Answer] = []
         self.requests: list[dict[str, Any]] = []
+        #: each request's headers (lower-cased names), to check what credentials were sent
+        self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
 
     def answer(self, *answers: Answer) -> None:
@@ -69,7 +73,9 @@ class FakeLLM:
 def _completion(body: dict[str, Any], answer: Answer, n: int) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": answer.text}
     finish = "stop"
-    if answer.tool_args is not None:
+    if answer.tool_args is not None and "tools" not in body:  # a JSON-schema response format
+        message["content"] = json.dumps(answer.tool_args)
+    elif answer.tool_args is not None:
         name = body["tools"][0]["function"]["name"]
         arguments = json.dumps(answer.tool_args)
         message["tool_calls"] = [
@@ -94,13 +100,42 @@ def _completion(body: dict[str, Any], answer: Answer, n: int) -> dict[str, Any]:
     }
 
 
+def _message(body: dict[str, Any], answer: Answer, n: int) -> dict[str, Any]:
+    """Anthropic's messages API: a tool_use block for structured output, or text (also for
+    structured output when the request asks for a JSON schema instead of offering tools)."""
+    if answer.tool_args is not None and "tools" not in body:
+        content, stop = [{"type": "text", "text": json.dumps(answer.tool_args)}], "end_turn"
+    elif answer.tool_args is not None:
+        name = body["tools"][0]["name"]
+        content = [
+            {"type": "tool_use", "id": f"toolu_{n}", "name": name, "input": answer.tool_args}
+        ]
+        stop = "tool_use"
+    else:
+        content, stop = [{"type": "text", "text": answer.text or ""}], "end_turn"
+    return {
+        "id": f"msg_{n}",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "fake"),
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens},
+    }
+
+
 def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes: without this, Nagle's algorithm and the
+        # client's delayed ACK add 40 ms to every answer
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
+            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
             answer = fake.next(body)
             if answer.delay:
                 time.sleep(answer.delay)
@@ -110,7 +145,8 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             elif answer.raw is not None:
                 self._send(200, answer.raw.encode(), answer.headers)
             else:
-                data = json.dumps(_completion(body, answer, len(fake.requests))).encode()
+                shape = _message if self.path.endswith("/messages") else _completion
+                data = json.dumps(shape(body, answer, len(fake.requests))).encode()
                 self._send(200, data, answer.headers)
 
         def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
@@ -130,10 +166,12 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fake_llm() -> Iterator[FakeLLM]:
-    """A running server on a free loopback port; its base URL ends in ``/v1``."""
+    """A running server on a free loopback port; ``url`` ends in ``/v1`` (OpenAI's SDK
+    takes it so), ``root`` is the same server for Anthropic's (which adds ``/v1`` itself)."""
     fake = FakeLLM("")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    fake.root = f"http://127.0.0.1:{server.server_address[1]}"
+    fake.url = f"{fake.root}/v1"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

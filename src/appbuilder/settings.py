@@ -75,6 +75,7 @@ class LLMSettings:
     max_retries: int
     prices_file: Path | None
     plan_attempts: int
+    user_base_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=120.0, gt=0)
     #: retries of one call on 429 (after its Retry-After), 5xx and dropped connections
     llm_max_retries: int = Field(default=2, ge=0, le=10)
+    #: base URLs (comma-separated) users may point their own model at, besides the hosted
+    #: providers' own: each is a server this platform will send requests to, so only the
+    #: operator may list one (an internal address a user named would be a way in)
+    llm_user_base_urls: str = ""
     #: YAML prices (USD per million tokens) for models the built-in price data lacks
     llm_prices_file: Path | None = None
     #: how many answers the planner may give before its spec's problems are returned as
@@ -170,6 +175,9 @@ class Settings(BaseSettings):
             max_retries=self.llm_max_retries,
             prices_file=self.llm_prices_file,
             plan_attempts=self.llm_plan_attempts,
+            user_base_urls=tuple(
+                url.strip().rstrip("/") for url in self.llm_user_base_urls.split(",") if url.strip()
+            ),
         )
 
     @field_validator("data_dir")

@@ -26,6 +26,8 @@ SEED_FIELDS = {
         ("avatar", True), ("role", False), ("subscription_tier", False),
         ("subscription_status", True), ("stripe_customer_id", True), ("created_at", False),
         ("updated_at", False), ("last_login_at", True),
+        # beyond the design document: the user's own language model
+        ("llm_provider", True), ("llm_model", True), ("llm_base_url", True), ("llm_api_key", True),
     ],
     "projects": [
         ("id", False), ("name", False), ("description", True), ("template", False),

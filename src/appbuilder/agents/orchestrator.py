@@ -25,12 +25,21 @@ from appbuilder.agents.base import (
     StepRecord,
     TemplateAgent,
 )
+from appbuilder.agents.coder import CoderAgent
 from appbuilder.enums import AgentType, GenerationStatus
-from appbuilder.errors import GenerationError, RunCancelled, UnsafePathError
+from appbuilder.errors import (
+    GenerationError,
+    ModelNotConfiguredError,
+    RunCancelled,
+    UnsafePathError,
+)
 from appbuilder.generator.files import FileTree, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.render import render
 from appbuilder.generator.verify import Verification, verify_tree
+from appbuilder.llm.calls import Task
+from appbuilder.llm.config import default_choice
+from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.registry import stack_for
@@ -122,6 +131,21 @@ class GenerationResult:
 def default_agents() -> dict[AgentType, Agent]:
     """A template agent per role: each renders what the app's stack says the role owns."""
     return {role: TemplateAgent(role) for role in DEPENDS_ON}
+
+
+def agents_for(spec: AppSpec, llm: LLMSettings | None) -> dict[AgentType, Agent]:
+    """The template agents, with a model writing code where the spec has words to
+    implement (its entities' actions); ``ModelNotConfiguredError`` names the setting when
+    such a spec meets no model."""
+    agents = default_agents()
+    if any(entity.actions for entity in spec.entities):
+        if llm is None:
+            raise ModelNotConfiguredError(
+                "This spec has actions written in words, which a language model implements: "
+                "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
+            )
+        agents[AgentType.BACKEND] = CoderAgent(Task(default_choice(llm), llm))
+    return agents
 
 
 def make_plan(model: AppModel) -> Plan:
@@ -271,8 +295,10 @@ class Orchestrator:
             output = self._run_one(agent, task)
             journal.finished(output.record)
             return output
-        # Finished by an earlier attempt: recompute its files, keep its record.
-        output = self.agents[agent].run(task)
+        # Finished by an earlier attempt: recompute its files (a model's output comes back
+        # from the record, never by asking again), keep its record.
+        replay = getattr(self.agents[agent], "replay", None)
+        output = replay(task, done) if replay is not None else self.agents[agent].run(task)
         recorded = _recorded_manifest(done)
         if recorded is not None and recorded != manifest(output.files):
             message = (

@@ -24,6 +24,8 @@ from appbuilder.spec.model import AppSpec
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.validation import resolve
 
+#: the most a planning answer may take: a cost bound (and the quota's reservation per call)
+PLAN_MAX_OUTPUT_TOKENS = 8_000
 #: the package holding ``prompts/<role>/<name>.md``
 AGENTS_PACKAGE = "appbuilder.agents"
 
@@ -68,6 +70,43 @@ def _request(words: str, template: ProjectTemplate | None, current: AppSpec | No
     return "\n\n".join(parts)
 
 
+@dataclass
+class _Asked:
+    """One planning task's words and template, and the problems of its latest answer."""
+
+    words: str
+    template: ProjectTemplate | None
+    attempts: int
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _check(context: RunContext[_Asked], answer: AppSpec) -> AppSpec:
+    """Our rules judge every answer; their problems go back for another try, if any is left."""
+    asked = context.deps
+    asked.problems = _problems_of(_as_written(answer, asked.words), asked.template)
+    if asked.problems and context.retry < asked.attempts - 1:
+        raise ModelRetry(
+            "The spec has these problems; fix them and answer again:\n"
+            + "\n".join(f"- {p.path}: {p.message} [{p.rule}]" for p in asked.problems)
+        )
+    return answer
+
+
+@cache
+def _planner(attempts: int) -> Agent[_Asked, AppSpec]:
+    """Built once per number of attempts: an agent (and its AppSpec tool schema) takes
+    ~25 ms to build and holds no state of a task; the model is given per run."""
+    agent: Agent[_Asked, AppSpec] = Agent(
+        output_type=AppSpec,
+        deps_type=_Asked,
+        instructions=prompt("orchestrator", "plan"),
+        retries={"output": attempts - 1},
+        model_settings={"max_tokens": PLAN_MAX_OUTPUT_TOKENS},
+    )
+    agent.output_validator(_check)
+    return agent
+
+
 def plan_from_words(
     words: str,
     task: Task,
@@ -76,28 +115,10 @@ def plan_from_words(
     current: AppSpec | None = None,
 ) -> PlanResult:
     """Words (and a template, or the current spec to change) -> a checked spec."""
-    attempts = task.settings.plan_attempts
-    last: dict[str, list[Problem]] = {"problems": []}
-    agent: Agent[None, AppSpec] = Agent(
-        output_type=AppSpec,
-        instructions=prompt("orchestrator", "plan"),
-        retries={"output": attempts - 1},
-    )
-
-    @agent.output_validator
-    def check(context: RunContext[None], answer: AppSpec) -> AppSpec:
-        data = _as_written(answer, words)
-        problems = _problems_of(data, template)
-        last["problems"] = problems
-        if problems and context.retry < attempts - 1:
-            raise ModelRetry(
-                "The spec has these problems; fix them and answer again:\n"
-                + "\n".join(f"- {p.path}: {p.message} [{p.rule}]" for p in problems)
-            )
-        return answer
-
-    answer, calls = run_task(agent, _request(words, template, current), task)
-    return PlanResult(_as_written(answer, words), last["problems"], calls)
+    asked = _Asked(words, template, task.settings.plan_attempts)
+    agent = _planner(asked.attempts)
+    answer, calls = run_task(agent, _request(words, template, current), task, deps=asked)
+    return PlanResult(_as_written(answer, words), asked.problems, calls)
 
 
 def _as_written(answer: AppSpec, words: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from appbuilder.settings import LLMSettings
 __all__ = ["CallRecord", "ModelRetry", "RunContext", "Task", "Usage", "check", "run_task"]
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,12 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
-def run_task(agent: Agent[None, T], prompt: str, task: Task) -> tuple[T, list[CallRecord]]:
+def run_task(agent: Agent[D, T], prompt: str, task: Task, *, deps: D) -> tuple[T, list[CallRecord]]:
     """Run ``agent`` on ``prompt`` with ``task``'s model; every call it made comes back."""
-    return asyncio.run(_run(agent, prompt, task))
+    return asyncio.run(_run(agent, prompt, task, deps))
 
 
-async def _run(agent: Agent[None, T], prompt: str, task: Task) -> tuple[T, list[CallRecord]]:
+async def _run(agent: Agent[D, T], prompt: str, task: Task, deps: D) -> tuple[T, list[CallRecord]]:
     wrapped, client = build_model(task.choice)
     model = RecordingModel(wrapped, task.before_call)
     overrides = load_prices(task.settings.prices_file)
@@ -76,7 +77,7 @@ async def _run(agent: Agent[None, T], prompt: str, task: Task) -> tuple[T, list[
         return cost_of(name, input_tokens, output_tokens, known, overrides)
 
     try:
-        result = await agent.run(prompt, model=model)
+        result = await agent.run(prompt, model=model, deps=deps)
     except ai.AgentRunError as error:
         raise ModelCallError(_explain(error, task.choice), records_of(model, priced)) from error
     finally:
@@ -131,4 +132,4 @@ def _explain(error: ai.AgentRunError, choice: ModelChoice) -> str:
 def check(task: Task) -> tuple[str, list[CallRecord]]:
     """One tiny call: proof the model answers, with its usage and latency."""
     agent: Agent[None, str] = Agent(instructions="Answer with the single word OK.")
-    return run_task(agent, "Are you there?", task)
+    return run_task(agent, "Are you there?", task, deps=None)

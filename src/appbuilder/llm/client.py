@@ -8,13 +8,17 @@ provider reads keys or URLs from the process environment behind our back.
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from anthropic import AsyncAnthropic
+from anthropic import DefaultAsyncHttpxClient as DefaultAnthropicClient
 from openai import AsyncOpenAI
+from openai import DefaultAsyncHttpxClient as DefaultOpenAIClient
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -46,6 +50,13 @@ NO_KEY = "not-needed"
 Client = AsyncOpenAI | AsyncAnthropic
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """One verifying TLS context for every client: loading the CA bundle takes ~30 ms,
+    which a fresh client per task would otherwise pay on every call."""
+    return ssl.create_default_context()
+
+
 def build_model(choice: ModelChoice) -> tuple[Model, Client]:
     """The pydantic-ai model that calls ``choice``, and its client (no request is made)."""
     key = choice.api_key.get_secret_value() if choice.api_key else None
@@ -55,6 +66,7 @@ def build_model(choice: ModelChoice) -> tuple[Model, Client]:
             base_url=choice.base_url,
             timeout=choice.timeout_seconds,
             max_retries=choice.max_retries,
+            http_client=DefaultAnthropicClient(verify=_tls()),
         )
         provider = AnthropicProvider(anthropic_client=anthropic)
         return AnthropicModel(choice.model, provider=provider), anthropic
@@ -63,6 +75,7 @@ def build_model(choice: ModelChoice) -> tuple[Model, Client]:
         base_url=choice.base_url,
         timeout=choice.timeout_seconds,
         max_retries=choice.max_retries,
+        http_client=DefaultOpenAIClient(verify=_tls()),
     )
     return OpenAIChatModel(choice.model, provider=OpenAIProvider(openai_client=openai)), openai
 

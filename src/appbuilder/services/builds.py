@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from appbuilder.agents.base import Plan
-from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, make_plan
+from appbuilder.agents.orchestrator import (
+    Event,
+    GenerationResult,
+    Orchestrator,
+    agents_for,
+    make_plan,
+)
 from appbuilder.enums import ProjectTemplate
 from appbuilder.errors import RefusedError
 from appbuilder.generator.files import line_count
@@ -25,6 +31,7 @@ from appbuilder.generator.writer import (
     write_files,
     write_tree,
 )
+from appbuilder.settings import LLMSettings
 from appbuilder.spec.loading import build_spec, load, read_spec_file
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.names import names_for
@@ -86,9 +93,12 @@ def build(
     verify: bool,
     timeout: float,
     on_event: Callable[[Event], None] | None = None,
+    llm: LLMSettings | None = None,
 ) -> GenerationResult:
-    """Run every agent, assemble and (with ``verify``) prove the app by its own checks."""
-    return Orchestrator(on_event=on_event).generate(spec, model, verify=verify, timeout=timeout)
+    """Run every agent, assemble and (with ``verify``) prove the app by its own checks;
+    ``llm`` is the model that writes the code of the spec's actions, if it has any."""
+    orchestrator = Orchestrator(agents_for(spec, llm), on_event=on_event)
+    return orchestrator.generate(spec, model, verify=verify, timeout=timeout)
 
 
 def write_app(result: GenerationResult, target: Path, *, force: bool) -> Written:

@@ -19,10 +19,16 @@ __all__ = ["CallRecord", "ModelChoice", "PlanResult", "Usage", "check_model", "p
 
 
 def task_for(
-    settings: LLMSettings, *, model: str | None = None, before_call: BeforeCall | None = None
+    settings: LLMSettings,
+    *,
+    model: str | None = None,
+    before_call: BeforeCall | None = None,
+    choice: ModelChoice | None = None,
 ) -> Task:
-    """The platform's model (or ``model`` at the same provider), ready to call."""
-    return Task(default_choice(settings).with_model(model), settings, before_call)
+    """``choice`` (a user's own model) or the platform's, with ``model`` at the same
+    provider instead of its default, ready to call."""
+    chosen = choice if choice is not None else default_choice(settings)
+    return Task(chosen.with_model(model), settings, before_call)
 
 
 def check_model(
@@ -42,7 +48,8 @@ def plan(
     current: AppSpec | None = None,
     model: str | None = None,
     before_call: BeforeCall | None = None,
+    choice: ModelChoice | None = None,
 ) -> PlanResult:
     """Words -> a spec checked by every rule, with what is still wrong and what it cost."""
-    task = task_for(settings, model=model, before_call=before_call)
+    task = task_for(settings, model=model, before_call=before_call, choice=choice)
     return plan_from_words(words, task, template=template, current=current)

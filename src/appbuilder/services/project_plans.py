@@ -13,18 +13,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from appbuilder.agents.planner import PLAN_MAX_OUTPUT_TOKENS
 from appbuilder.db.models import Generation, User
 from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError, ValidationError
 from appbuilder.services import quotas
+from appbuilder.services.llm_settings import choice_for
 from appbuilder.services.planning import CallRecord, PlanResult, plan
 from appbuilder.services.projects import get_project
 from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
 
-#: tokens reserved for a planning answer besides what is sent (its most likely maximum)
-ANSWER_RESERVE = 4_000
+#: tokens reserved per call for the answer besides what is sent: the most it may take
+ANSWER_RESERVE = PLAN_MAX_OUTPUT_TOKENS
 #: a rough count of tokens in text sent (about four characters each, rounded up)
 CHARS_PER_TOKEN = 4
 
@@ -64,7 +66,9 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
             "Describe the app: send a prompt, or give the project a description.",
         )
     template, stored = project.template, project.config.get("spec")
-    _check_tokens(session, session.get_one(User, user_id), needed=_estimate(text))
+    owner = session.get_one(User, user_id)
+    quotas.ensure_tokens_available(session, owner, _estimate(text))
+    choice = choice_for(owner, settings)  # the user's own model, else the platform's
     session.commit()
     current = AppSpec.model_validate(stored) if isinstance(stored, dict) else None
     calls: list[str] = []
@@ -74,7 +78,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
         calls.append(model_name)
         with sessions.begin() as fresh:
             needed = len(calls) * _estimate(text)
-            _check_tokens(fresh, fresh.get_one(User, user_id), needed=needed)
+            quotas.ensure_tokens_available(fresh, fresh.get_one(User, user_id), needed)
 
     try:
         result = plan(
@@ -84,6 +88,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
             current=current,
             model=model,
             before_call=before_call,
+            choice=choice,
         )
     except ModelCallError as error:
         _record(sessions, user_id, project_id, error.records, failure=error.message)
@@ -94,14 +99,6 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
 
 def _estimate(text: str) -> int:
     return len(text) // CHARS_PER_TOKEN + 1 + ANSWER_RESERVE
-
-
-def _check_tokens(session: Session, user: User, *, needed: int) -> None:
-    """402 before a call that could take the month's tokens over the tier's quota."""
-    report = quotas.usage(session, user)
-    line = next(line for line in report.lines if line.limit == "tokens_per_month")
-    if line.allowed is not None and line.used + needed > line.allowed:
-        quotas.refuse_tokens(user, line.used, line.allowed, line.used + needed)
 
 
 def _record(

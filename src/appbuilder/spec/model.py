@@ -137,6 +137,17 @@ class CheckoutSpec(_Strict):
     paid_value: EnumValue = "paid"
 
 
+class ActionSpec(_Strict):
+    """Something a person does to one row, written in words; a language model writes its
+    code (a route and its tests) inside the app's custom folders."""
+
+    name: Name
+    description: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
+        description="What the action does and who may do it, e.g. 'sets status to published "
+        "and published_at to now; owner only'."
+    )
+
+
 class EntitySpec(_Strict):
     """A kind of record the app stores, lists and edits."""
 
@@ -147,6 +158,10 @@ class EntitySpec(_Strict):
     fields: list[FieldSpec] = Field(default_factory=list)
     relations: list[RelationSpec] = Field(default_factory=list)
     checkout: CheckoutSpec | None = None
+    actions: list[ActionSpec] = Field(
+        default_factory=list,
+        description="What a person does to one row, in words; needs a language model.",
+    )
 
 
 class Integrations(_Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from appbuilder.spec.actions import check_actions
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
     MAX_ENTITIES,
@@ -90,6 +91,7 @@ def check_spec(spec: AppSpec) -> list[Problem]:
         problems += check_name(path, entity.name, "entity", spec.features, stack.reserved)
         problems += check_duplicate(path, entity.name, entity_snakes, entity=True)
         problems += _check_entity(path, entity, spec, stack)
+        problems += check_actions(path, entity)
     # Creation order is only defined once names are unique and targets known.
     return problems or list(_check_cycles(spec))
 

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    SecretStr,
     computed_field,
 )
 
@@ -41,6 +42,7 @@ from appbuilder.rules import (
 from appbuilder.security.scopes import Scope
 from appbuilder.services import pagination
 from appbuilder.services.project_lifecycle import next_actions, user_next_statuses
+from appbuilder.settings import LLMProvider
 
 MAX_KEY_LIFETIME = timedelta(days=3650)
 
@@ -362,6 +364,9 @@ class UsageOut(BaseModel):
     limits: list[UsageLineOut]
     templates: list[ProjectTemplate]
     deploy_targets: list[str]
+    #: USD spent on model calls this month; calls whose price is unknown are counted apart
+    cost_usd: Decimal
+    calls_of_unknown_cost: int
 
 
 class UserAdminPatch(BaseModel):
@@ -433,3 +438,26 @@ class PlanOut(BaseModel):
     usage: PlanUsageOut
     #: the Generation rows recording each model call
     generation_ids: list[str]
+
+
+class UserModelIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"provider": "openai", "model": "gpt-4o-mini", "api_key": "sk-..."}]
+        },
+    )
+    provider: LLMProvider
+    model: Annotated[Text, Field(min_length=1, max_length=200)]
+    base_url: Annotated[Text, Field(min_length=1, max_length=2048)] | None = None
+    #: stored encrypted; left out, the stored key is kept
+    api_key: SecretStr | None = None
+
+
+class UserModelOut(BaseModel):
+    provider: LLMProvider | None
+    model: str | None
+    base_url: str | None
+    #: the key's first and last characters (``sk-…cdef``); the key itself is never shown
+    key_hint: str | None
+    configured: bool

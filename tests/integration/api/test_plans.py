@@ -156,3 +156,17 @@ def test_without_a_model_planning_is_a_503_naming_the_setting(api: Api) -> None:
     answer = plan(api, project["id"], owner.headers, prompt="a todo app")
     assert answer.status_code == 503
     assert "UAB_LLM_PROVIDER" in answer.json()["error"]["message"]
+
+
+def test_usage_shows_what_model_calls_cost_this_month(llm: FakeLLM, api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    before = api.get("/api/usage", headers=owner.headers).json()
+    assert Decimal(before["cost_usd"]) == 0
+    llm.answer(tool(TODO, input_tokens=1_000_000, output_tokens=0))
+    planned = plan(api, project["id"], owner.headers, prompt="a todo app").json()
+    after = api.get("/api/usage", headers=owner.headers).json()
+    assert Decimal(after["cost_usd"]) == Decimal(planned["usage"]["cost_usd"]) > 0
+    assert after["calls_of_unknown_cost"] == 0
+    tokens = {line["limit"]: line["used"] for line in after["limits"]}["tokens_per_month"]
+    assert tokens == planned["usage"]["tokens"]

@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 
 import yaml
+from sqlalchemy import Engine, select
 
+from appbuilder.db.models import Generation, GenerationRun
+from appbuilder.db.session import make_session_factory
+from appbuilder.enums import AgentType, ProjectTemplate, RunStatus
+from tests.factories import make_project, make_user
 from tests.fake_llm import FakeLLM, text, tool
 from tests.integration.llm.conftest import KEY
 from tests.integration.llm.test_planner import TODO, TODO_WITH_PROBLEM
@@ -89,3 +94,36 @@ def test_generate_from_words_plans_then_builds(llm: FakeLLM, tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "todo" / "app" / "routers" / "task.py").is_file()
+
+
+def test_a_project_run_from_words_plans_then_queues_the_plan(llm: FakeLLM, engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        owner = make_user(session)
+        project_id = make_project(session, owner, template=ProjectTemplate.CUSTOM, name="Todo").id
+    llm.answer(tool(TODO, input_tokens=700))
+    result = uab(
+        llm,
+        "generate",
+        "--project",
+        project_id,
+        "--prompt",
+        "a todo app",
+        "--no-verify",
+        "--follow",
+    )
+    assert result.returncode == 0, result.stderr
+    with sessions() as session:
+        rows = session.scalars(
+            select(Generation).where(
+                Generation.project_id == project_id, Generation.run_id.is_(None)
+            )
+        ).all()
+        run = session.scalars(
+            select(GenerationRun).where(GenerationRun.project_id == project_id)
+        ).one()
+    assert [(r.agent_type, r.input_tokens, r.model) for r in rows] == [
+        (AgentType.ORCHESTRATOR, 700, "gpt-4o-mini")
+    ]
+    assert run.status is RunStatus.COMPLETED
+    assert run.spec["entities"][0]["name"] == "Task"

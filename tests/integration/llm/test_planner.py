@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from appbuilder.enums import ProjectTemplate
 from appbuilder.errors import ModelCallError, ModelNotConfiguredError
@@ -173,3 +174,17 @@ def test_a_quota_check_before_a_call_stops_it_before_it_is_made(llm: FakeLLM) ->
     with pytest.raises(OutOfTokensError):
         planning.plan("todo app", settings_for(llm), before_call=refuse)
     assert llm.requests == []
+
+
+def test_anthropic_models_plan_through_the_messages_api(llm: FakeLLM) -> None:
+    anthropic = LLMSettings(
+        LLMProvider.ANTHROPIC, "claude-sonnet-5", llm.root, SecretStr(KEY), 10.0, 0, None, 3
+    )
+    llm.answer(tool(TODO_WITH_PROBLEM, input_tokens=500), tool(TODO, input_tokens=600))
+    result = planning.plan("a todo app", anthropic)
+    assert result.valid
+    assert [c.input_tokens for c in result.calls] == [500, 600]
+    assert result.calls[0].cost is not None  # a model the price data knows
+    assert llm.headers[0]["authorization"] == f"Bearer {KEY}"
+    assert llm.requests[0]["model"] == "claude-sonnet-5"
+    assert "declared twice" in str(llm.requests[1]["messages"])  # the feedback went back
