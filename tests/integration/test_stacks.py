@@ -188,7 +188,7 @@ def test_each_role_registers_what_it_adds_to_shared_files() -> None:
     }
     assert outputs[AgentType.DATABASE] == ()  # its tables are the entities' own
     auth_tables = [r.names for r in outputs[AgentType.AUTH] if isinstance(r, Table)]
-    assert auth_tables == [("users", "user_sessions")]
+    assert auth_tables == [("users", "user_sessions"), ("login_failures",)]
     auth_settings = {r.name for r in outputs[AgentType.AUTH] if isinstance(r, Setting)}
     assert {"session_days", "bcrypt_rounds"} <= auth_settings
     integrations = outputs[AgentType.INTEGRATIONS]

@@ -141,12 +141,13 @@ def test_a_failing_check_goes_back_to_the_model_and_the_repair_is_verified(llm: 
 
 
 def test_repairs_stop_after_their_number_with_the_last_failure_standing(llm: FakeLLM) -> None:
-    llm.answer(*(tool(code(tests=failing_tests(f"wrong{n}"))) for n in range(3)))
+    promised = ("closed", "archived", "shelved")  # three different failures: never stuck
+    llm.answer(*(tool(code(tests=failing_tests(status))) for status in promised))
     result = build_verified(llm, repair_attempts=2)
     assert not result.succeeded
     assert len(llm.requests) == 3  # the first answer and two repairs, never more
     assert result.verification is not None
-    assert "wrong2" in result.verification.failing_output
+    assert "shelved" in result.verification.failing_output
 
 
 def test_repairs_stop_when_the_same_failure_comes_back(llm: FakeLLM) -> None:
