@@ -25,6 +25,7 @@ from appbuilder.generator.writer import (
     write_files,
     write_tree,
 )
+from appbuilder.spec.access import warnings as spec_warnings
 from appbuilder.spec.loading import build_spec, load, read_spec_file
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.names import names_for
@@ -44,6 +45,7 @@ __all__ = [
     "plan",
     "read_spec_file",
     "spec_schema",
+    "spec_warnings",
     "template_summaries",
     "write_app",
 ]

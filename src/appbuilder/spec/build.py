@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from appbuilder.spec.access import access_of, personal_entities
 from appbuilder.spec.implications import FEATURE_ENTITY
 from appbuilder.spec.model import (
     DEFAULT_STRING_LENGTH,
@@ -35,6 +36,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         links_by_owner.setdefault(owner.name, []).append(link)
         children.setdefault(target.name, []).append(link)
     entities = []
+    personal = personal_entities(spec)
     for entity in creation_order(spec):
         entities.append(
             AppEntity(
@@ -50,6 +52,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 children=tuple(children.get(entity.name, ())),
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
                 checkout=_checkout(entity),
+                access=access_of(entity, spec, personal),
             )
         )
     return AppModel(
@@ -96,6 +99,8 @@ def _field(item: FieldSpec) -> AppField:
         default=item.default,
         max_length=(item.max_length or DEFAULT_STRING_LENGTH) if sized else None,
         values=tuple(item.values),
+        private=item.private,
+        readonly=item.readonly,
     )
 
 

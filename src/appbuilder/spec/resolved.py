@@ -23,6 +23,32 @@ class AppField:
     default: bool | int | Decimal | str | None
     max_length: int | None
     values: tuple[str, ...]
+    #: Only the row's owner and admins see it.
+    private: bool = False
+    #: Set by the server or by admins only.
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may read, create, update and delete an entity's rows (``spec.access``).
+
+    Each rule is ``public``, ``signed_in``, ``owner`` or ``admin``; admins pass every rule.
+    """
+
+    read: str = "public"
+    create: str = "public"
+    update: str = "public"
+    delete: str = "public"
+
+    @property
+    def ownership_bearing(self) -> bool:
+        """Rows that belong to someone: linking to one needs its owner (or an admin)."""
+        return self.read != "public" and self.update == "owner"
+
+    @property
+    def is_open(self) -> bool:
+        return {self.read, self.create, self.update, self.delete} == {"public"}
 
 
 @dataclass(frozen=True)
@@ -64,12 +90,13 @@ class AppEntity:
     children: tuple[Link, ...] = ()
     added_by_feature: str | None = None
     checkout: Checkout | None = None
+    access: Access = Access()
 
     @property
     def title_field(self) -> AppField | None:
-        """The field that names a row in lists, links and selects."""
+        """The field that names a row in lists, links and selects (never a private one)."""
         for candidate in self.fields:
-            if candidate.type in {FieldType.STRING, FieldType.EMAIL}:
+            if candidate.type in {FieldType.STRING, FieldType.EMAIL} and not candidate.private:
                 return candidate
         return None
 
@@ -80,9 +107,19 @@ class AppEntity:
         return tuple(f for f in self.fields if status is None or f.names != status.names)
 
     @property
+    def open_fields(self) -> tuple[AppField, ...]:
+        """Writable fields anyone allowed to write may send: not readonly ones."""
+        return tuple(f for f in self.writable_fields if not f.readonly)
+
+    @property
     def searchable(self) -> tuple[AppField, ...]:
+        """Text fields ``q`` searches; private ones are left out so matches leak nothing."""
         textual = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL}
-        return tuple(f for f in self.fields if f.type in textual)
+        return tuple(f for f in self.fields if f.type in textual and not f.private)
+
+    @property
+    def private_fields(self) -> tuple[AppField, ...]:
+        return tuple(f for f in self.fields if f.private)
 
 
 @dataclass(frozen=True)
