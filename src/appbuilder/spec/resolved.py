@@ -47,6 +47,11 @@ class Access:
         return self.read != "public" and self.update == "owner"
 
     @property
+    def linkable_when_shared(self) -> bool:
+        """Any signed-in user may link to rows of this entity that someone else made."""
+        return self.read in ("public", "signed_in") and not self.ownership_bearing
+
+    @property
     def is_open(self) -> bool:
         return {self.read, self.create, self.update, self.delete} == {"public"}
 
@@ -148,6 +153,24 @@ class AppModel:
 
     def entity(self, pascal: str) -> AppEntity:
         return next(e for e in self.entities if e.names.pascal == pascal)
+
+    @property
+    def user_creatable(self) -> frozenset[str]:
+        """Entities a signed-in non-admin can create rows of, links and all.
+
+        A required link needs a target the user can create, or one an admin made that the
+        user may read and link to (readable by any signed-in user and not owned).
+        """
+        creatable: set[str] = set()
+        for entity in self.entities:  # creation order: targets come first
+            linkable = all(
+                link.target in creatable or self.entity(link.target).access.linkable_when_shared
+                for link in entity.links
+                if link.required
+            )
+            if entity.access.create != "admin" and linkable:
+                creatable.add(entity.names.pascal)
+        return frozenset(creatable)
 
     @property
     def primary(self) -> AppEntity:

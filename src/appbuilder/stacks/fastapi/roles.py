@@ -98,6 +98,7 @@ def auth(model: AppModel) -> Contribution:
         Render("auth/accounts.py.jinja", "app/services/accounts.py"),
         Render("auth/auth_router.py.jinja", "app/routers/auth.py"),
         Render("auth/test_auth.py.jinja", "tests/test_auth.py"),
+        Render("auth/test_access.py.jinja", "tests/test_access.py"),
     ]
     routers = [api("auth", 10)]
     for feature, module, order in (("admin", "admin", 11), ("api_keys", "keys", 12)):
