@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from appbuilder.spec.access import check_access
+from appbuilder.spec.actions import check_actions
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
     MAX_ENTITIES,
@@ -33,6 +34,7 @@ from appbuilder.spec.ordering import CycleError, creation_order
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.stack_rules import StackRules, known_stacks, rules_for
+from appbuilder.spec.value_rules import check_computed_field, check_value_rules
 
 _UNIQUE_TYPES = frozenset(
     {FieldType.STRING, FieldType.EMAIL, FieldType.URL, FieldType.INTEGER, FieldType.DATE}
@@ -77,7 +79,10 @@ def check_spec(spec: AppSpec) -> list[Problem]:
     problems = list(_check_app(spec))
     stack = rules_for(spec.stack)
     if stack is None:
-        known = ", ".join(known_stacks())
+        known = ", ".join(known_stacks()) or (
+            "none is installed: reinstall the package, e.g. pip install -e ., "
+            "to register its entry points"
+        )
         return [
             *problems,
             Problem("stack", "unknown-stack", f"{spec.stack!r} is not a stack ({known})."),
@@ -88,6 +93,7 @@ def check_spec(spec: AppSpec) -> list[Problem]:
         problems += check_name(path, entity.name, "entity", spec.features, stack.reserved)
         problems += check_duplicate(path, entity.name, entity_snakes, entity=True)
         problems += _check_entity(path, entity, spec, stack)
+        problems += check_actions(path, entity)
     # Creation order is only defined once names are unique and targets known.
     return problems or list(_check_cycles(spec))
 
@@ -226,7 +232,10 @@ def _check_field(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Prob
         yield Problem(
             f"{path}.indexed", "not-applicable", f"A {item.type.value} field cannot be indexed."
         )
-    if item.default is not None:
+    yield from check_value_rules(path, item, stack)
+    if item.computed is not None:
+        yield from check_computed_field(path, item)
+    elif item.default is not None:
         yield from _check_default(f"{path}.default", item, stack)
 
 
