@@ -271,7 +271,8 @@ def _draw_access(rng: random.Random, entities: list[dict[str, Any]]) -> None:
         for field in entity["fields"]:
             if rng.random() < 0.15:
                 field["private"] = True
-            settable = not field["required"] or "default" in field
+            settable = not field.get("required", True) or "default" in field
+            settable = settable and not (field.get("unique") and "default" in field)
             if settable and rng.random() < 0.2:
                 field["readonly"] = True
 

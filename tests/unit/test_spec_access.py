@@ -89,6 +89,9 @@ def test_a_readonly_field_needs_a_value_others_can_create_rows_with() -> None:
     assert model(with_default).entity("Task").fields[1].readonly
     optional = {**entity, "fields": [{"name": "title"}, {**field, "required": False}]}
     assert model(optional).entity("Task").fields[1].readonly
+    code = {"name": "code", "type": "integer", "default": 1, "unique": True, "readonly": True}
+    clashing = {"name": "Task", "fields": [{"name": "title"}, code]}
+    assert problems(clashing) == [("entities.Task.fields.code.readonly", "readonly-unique-default")]
 
 
 def test_private_fields_are_never_searched_sorted_or_a_rows_name() -> None:

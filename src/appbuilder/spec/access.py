@@ -77,6 +77,13 @@ def check_access(path: str, entity: EntitySpec, spec: AppSpec) -> Iterable[Probl
                 "Only admins may set a readonly field, so others could never create a row: "
                 "give it a default or make it required: false.",
             )
+        if item.readonly and item.unique and item.default is not None:
+            yield Problem(
+                f"{field_path}.readonly",
+                "readonly-unique-default",
+                "Rows others create all get the default of a readonly field, so a unique one "
+                "would clash from the second row: drop the default, or unique.",
+            )
 
 
 def _needs_auth(path: str, access: AccessSpec) -> Iterable[Problem]:
