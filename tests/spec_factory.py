@@ -259,6 +259,24 @@ def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[st
     return relations
 
 
+ACCESS_RULES = ["public", "signed_in", "owner", "admin"]
+
+
+def _draw_access(rng: random.Random, entities: list[dict[str, Any]]) -> None:
+    """Access rules (some left to their defaults), private and readonly fields: auth apps only."""
+    for entity in entities:
+        if rng.random() < 0.6:
+            operations = rng.sample(["read", "create", "update", "delete"], rng.randint(1, 4))
+            entity["access"] = {operation: rng.choice(ACCESS_RULES) for operation in operations}
+        for field in entity["fields"]:
+            if rng.random() < 0.15:
+                field["private"] = True
+            settable = not field.get("required", True) or "default" in field
+            settable = settable and not (field.get("unique") and "default" in field)
+            if settable and rng.random() < 0.2:
+                field["readonly"] = True
+
+
 def random_spec(rng: random.Random) -> dict[str, Any]:
     """A valid spec: 1-4 entities with 1-5 fields, links only to earlier entities."""
     names = rng.sample(ENTITY_WORDS, rng.randint(1, 4))
@@ -276,6 +294,8 @@ def random_spec(rng: random.Random) -> dict[str, Any]:
         _computed(rng, entities)
     features = sorted(rng.sample(FEATURE_NAMES, rng.randint(0, 5)))
     integrations = {"s3": rng.random() < 0.2}
+    if {"auth", "admin", "api_keys"} & set(features):
+        _draw_access(rng, entities)
     return {
         "name": f"Random app {rng.randint(0, 10**6)}",
         "template": "CUSTOM",

@@ -37,6 +37,11 @@ def validate(
         f"spec hash {model.spec_hash[:12]}",
         highlight=False,
     )
+    for problem in builds.spec_warnings(model):
+        console.print(
+            f"[yellow]warning[/]: {escape(problem.path)}: {escape(problem.message)}",
+            highlight=False,
+        )
 
 
 @app.command()

@@ -32,6 +32,7 @@ from appbuilder.generator.writer import (
     write_tree,
 )
 from appbuilder.settings import LLMSettings
+from appbuilder.spec.access import warnings as spec_warnings
 from appbuilder.spec.loading import build_spec, load, read_spec_file
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.names import names_for
@@ -54,6 +55,7 @@ __all__ = [
     "read_spec_file",
     "spec_from_data",
     "spec_schema",
+    "spec_warnings",
     "template_summaries",
     "write_app",
 ]

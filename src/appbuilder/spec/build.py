@@ -6,6 +6,7 @@ import hashlib
 import json
 from decimal import Decimal
 
+from appbuilder.spec.access import access_of, personal_entities
 from appbuilder.spec.implications import FEATURE_ENTITY
 from appbuilder.spec.model import (
     DEFAULT_STRING_LENGTH,
@@ -41,6 +42,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         links_by_owner.setdefault(owner.name, []).append(link)
         children.setdefault(target.name, []).append(link)
     entities = []
+    personal = personal_entities(spec)
     for entity in creation_order(spec):
         entities.append(
             AppEntity(
@@ -56,6 +58,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 children=tuple(children.get(entity.name, ())),
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
                 checkout=_checkout(entity),
+                access=access_of(entity, spec, personal),
             )
         )
     return AppModel(
@@ -106,6 +109,8 @@ def _field(item: FieldSpec) -> AppField:
         maximum=None if item.max is None else parse_bound(item.type, item.max),
         min_length=item.min_length,
         pattern=item.pattern,
+        private=item.private,
+        readonly=item.readonly,
     )
 
 

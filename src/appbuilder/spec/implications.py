@@ -7,6 +7,7 @@ turns its feature on, and ``tags``/``comments`` add their entity when the spec h
 from __future__ import annotations
 
 from appbuilder.spec.model import (
+    AccessSpec,
     AppSpec,
     EntitySpec,
     FieldSpec,
@@ -71,7 +72,15 @@ def _with_feature_entities(entities: list[EntitySpec], features: set[str]) -> li
             FieldSpec(name="body", type=FieldType.TEXT),
         ]
         parent = RelationSpec(name=owner, target=primary.name, required=True)
+        # Comments are read by anyone and written by signed-in users, whatever they link to.
+        access = (
+            AccessSpec(read="public", create="signed_in", update="owner", delete="owner")
+            if "auth" in features
+            else AccessSpec()
+        )
         result.append(
-            EntitySpec(name=FEATURE_ENTITY["comments"], fields=fields, relations=[parent])
+            EntitySpec(
+                name=FEATURE_ENTITY["comments"], fields=fields, relations=[parent], access=access
+            )
         )
     return result

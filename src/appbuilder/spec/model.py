@@ -92,6 +92,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
+AccessRule = Literal["public", "signed_in", "owner", "admin"]
+
+
 class FieldSpec(_Strict):
     """One column of an entity."""
 
@@ -132,6 +135,16 @@ class FieldSpec(_Strict):
         description="Kept by the server, never sent by clients: an aggregate over a one_to_many "
         "link, 'sum(items.quantity * items.product.price)' (sum, count, min, max), or a field "
         "of a many_to_one target copied when the row is linked, 'product.price'.",
+    )
+    private: bool = Field(
+        default=False,
+        description="Only the row's owner and admins see it; left out of other callers' "
+        "JSON and pages (needs auth).",
+    )
+    readonly: bool = Field(
+        default=False,
+        description="Set by the server or by admins only: others sending it get 422 "
+        "(needs auth, and a default or required: false).",
     )
 
     @field_validator("min", "max", mode="before")
@@ -203,6 +216,22 @@ class ActionSpec(_Strict):
     )
 
 
+class AccessSpec(_Strict):
+    """Who may read, create, change and delete an entity's rows.
+
+    ``public``: anyone; ``signed_in``: any signed-in user; ``owner``: the user who created
+    the row (for ``create``, any signed-in user, who then owns it); ``admin``: admins only.
+    Admins may always do everything. Unset rules take the entity's default: ``owner`` for
+    everything on entities holding people's data (an email field, or a link to such an
+    entity), else public read, signed-in create and owner update and delete.
+    """
+
+    read: AccessRule | None = None
+    create: AccessRule | None = None
+    update: AccessRule | None = None
+    delete: AccessRule | None = None
+
+
 class EntitySpec(_Strict):
     """A kind of record the app stores, lists and edits."""
 
@@ -213,6 +242,11 @@ class EntitySpec(_Strict):
     fields: list[FieldSpec] = Field(default_factory=list)
     relations: list[RelationSpec] = Field(default_factory=list)
     checkout: CheckoutSpec | None = None
+    access: AccessSpec = Field(
+        default_factory=AccessSpec,
+        description="Who may read, create, update and delete rows; anything but public "
+        "needs the auth feature.",
+    )
     actions: list[ActionSpec] = Field(
         default_factory=list,
         description="What a person does to one row, in words; needs a language model.",

@@ -56,6 +56,37 @@ class AppField:
     min_length: int | None = None
     pattern: str | None = None
     computed: Aggregate | Copied | None = None
+    #: Only the row's owner and admins see it.
+    private: bool = False
+    #: Set by the server or by admins only.
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may read, create, update and delete an entity's rows (``spec.access``).
+
+    Each rule is ``public``, ``signed_in``, ``owner`` or ``admin``; admins pass every rule.
+    """
+
+    read: str = "public"
+    create: str = "public"
+    update: str = "public"
+    delete: str = "public"
+
+    @property
+    def ownership_bearing(self) -> bool:
+        """Rows that belong to someone: linking to one needs its owner (or an admin)."""
+        return self.read != "public" and self.update == "owner"
+
+    @property
+    def linkable_when_shared(self) -> bool:
+        """Any signed-in user may link to rows of this entity that someone else made."""
+        return self.read in ("public", "signed_in") and not self.ownership_bearing
+
+    @property
+    def is_open(self) -> bool:
+        return {self.read, self.create, self.update, self.delete} == {"public"}
 
 
 @dataclass(frozen=True)
@@ -112,12 +143,13 @@ class AppEntity:
     children: tuple[Link, ...] = ()
     added_by_feature: str | None = None
     checkout: Checkout | None = None
+    access: Access = Access()
 
     @property
     def title_field(self) -> AppField | None:
-        """The field that names a row in lists, links and selects."""
+        """The field that names a row in lists, links and selects (never a private one)."""
         for candidate in self.fields:
-            if candidate.type in {FieldType.STRING, FieldType.EMAIL}:
+            if candidate.type in {FieldType.STRING, FieldType.EMAIL} and not candidate.private:
                 return candidate
         return None
 
@@ -137,9 +169,19 @@ class AppEntity:
         return tuple(f for f in self.fields if f.computed is not None)
 
     @property
+    def open_fields(self) -> tuple[AppField, ...]:
+        """Writable fields anyone allowed to write may send: not readonly ones."""
+        return tuple(f for f in self.writable_fields if not f.readonly)
+
+    @property
     def searchable(self) -> tuple[AppField, ...]:
+        """Text fields ``q`` searches; private ones are left out so matches leak nothing."""
         textual = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL}
-        return tuple(f for f in self.fields if f.type in textual)
+        return tuple(f for f in self.fields if f.type in textual and not f.private)
+
+    @property
+    def private_fields(self) -> tuple[AppField, ...]:
+        return tuple(f for f in self.fields if f.private)
 
 
 @dataclass(frozen=True)
@@ -168,6 +210,24 @@ class AppModel:
 
     def entity(self, pascal: str) -> AppEntity:
         return next(e for e in self.entities if e.names.pascal == pascal)
+
+    @property
+    def user_creatable(self) -> frozenset[str]:
+        """Entities a signed-in non-admin can create rows of, links and all.
+
+        A required link needs a target the user can create, or one an admin made that the
+        user may read and link to (readable by any signed-in user and not owned).
+        """
+        creatable: set[str] = set()
+        for entity in self.entities:  # creation order: targets come first
+            linkable = all(
+                link.target in creatable or self.entity(link.target).access.linkable_when_shared
+                for link in entity.links
+                if link.required
+            )
+            if entity.access.create != "admin" and linkable:
+                creatable.add(entity.names.pascal)
+        return frozenset(creatable)
 
     @property
     def primary(self) -> AppEntity:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from appbuilder.spec.access import check_access
 from appbuilder.spec.actions import check_actions
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
@@ -154,6 +155,7 @@ def _check_entity(
         yield from check_duplicate(relation_path, relation.name, members)
         yield from _check_relation(relation_path, entity, relation, spec)
     yield from _check_columns(path, entity)
+    yield from check_access(path, entity, spec)
     if entity.checkout is not None:
         yield from _check_checkout(f"{path}.checkout", entity, entity.checkout)
 

@@ -105,6 +105,7 @@ def auth(model: AppModel) -> Contribution:
         Render("auth/accounts.py.jinja", "app/services/accounts.py"),
         Render("auth/auth_router.py.jinja", "app/routers/auth.py"),
         Render("auth/test_auth.py.jinja", "tests/test_auth.py"),
+        Render("auth/test_access.py.jinja", "tests/test_access.py"),
         Render("auth/cli.py.jinja", "app/cli.py"),
         Render("auth/test_cli.py.jinja", "tests/test_cli.py"),
     ]
