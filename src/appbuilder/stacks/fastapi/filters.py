@@ -7,7 +7,6 @@ type knowledge lives here once instead of in ``if`` chains across many templates
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -122,7 +121,9 @@ _SCHEMA_TYPES: dict[FieldType, str] = {
     FieldType.BOOLEAN: "bool",
     FieldType.DATE: "date",
     FieldType.DATETIME: "UtcDatetime",
-    FieldType.JSON: "dict[str, JsonValue] | list[JsonValue]",
+    FieldType.JSON: (
+        "Annotated[dict[str, JsonValue] | list[JsonValue], AfterValidator(finite_json)]"
+    ),
 }
 
 
@@ -202,7 +203,32 @@ def py_str(value: str) -> str:
 
 
 def toml_str(value: str) -> str:
-    return json.dumps(str(value))  # ASCII escapes: control characters stay valid TOML
+    """A TOML basic string in ASCII: other characters as ``\\uXXXX`` or, beyond the
+    Basic Multilingual Plane (emoji), ``\\UXXXXXXXX`` (TOML refuses surrogate pairs)."""
+    escaped = "".join(_toml_char(char) for char in str(value))
+    return f'"{escaped}"'
+
+
+_TOML_SHORT = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_char(char: str) -> str:
+    if char in _TOML_SHORT:
+        return _TOML_SHORT[char]
+    code = ord(char)
+    if 0x20 <= code < 0x7F:
+        return char
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate is no character: TOML refuses it
+        return "\\uFFFD"
+    return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
 
 
 def html_text(value: str) -> str:

@@ -1,0 +1,55 @@
+"""What a black-box probe of generated apps found, each reproduced here and in the
+generated suite: astral characters in free text, edge datetimes, NaN, NUL in URLs."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from appbuilder.agents.orchestrator import Orchestrator
+from appbuilder.spec.loading import build_spec
+from appbuilder.spec.validation import resolve
+
+#: Astral characters (beyond U+FFFF) wherever a spec holds free text: emoji where any
+#: text goes, astral letters (script capitals, CJK extension B) where labels and enum
+#: values allow letters only.
+ASTRAL: dict[str, Any] = {
+    "name": "Party 🎉 \U0001d49cpp",
+    "description": "Party 🎉 — fun for 👩‍👩‍👧 families \U0010fffd",
+    "features": ["auth", "search"],
+    "entities": [
+        {
+            "name": "Event",
+            "label": "\U0001d49c event \U00020000",
+            "plural_label": "\U0001d49c events \U00020000",
+            "description": "Where 🎉 happens",
+            "fields": [
+                {"name": "title", "label": "Title \U0001d4af"},
+                {"name": "mood", "type": "enum", "values": ["\U0001d4bdappy", "\U00020000", "ok"]},
+                {"name": "starts at", "type": "datetime"},
+                {"name": "ends at", "type": "datetime", "required": False},
+                {"name": "held on", "type": "date"},
+                {"name": "price", "type": "decimal", "required": False},
+                {"name": "extra", "type": "json", "required": False},
+                {"name": "public", "type": "boolean", "default": True},
+            ],
+        }
+    ],
+}
+
+
+def test_astral_characters_in_every_free_text_place_generate_a_verified_app() -> None:
+    spec = build_spec(ASTRAL)
+    result = Orchestrator().generate(spec, resolve(spec))
+    assert result.verification is not None
+    assert result.succeeded, result.verification.failing_output
+    project = tomllib.loads(result.files["pyproject.toml"].decode())
+    assert project["project"]["description"] == ASTRAL["description"]
+    suite = result.files["tests/test_event_api.py"].decode()
+    for test in (
+        "test_datetimes_whose_utc_leaves_the_calendar_are_422",
+        "test_dates_at_the_ends_of_the_calendar_are_kept",
+        "test_numbers_json_cannot_hold_are_422_with_an_answerable_body",
+        "test_nul_characters_in_the_url_are_422",
+    ):
+        assert f"def {test}(" in suite
