@@ -83,17 +83,6 @@ def _suggestion(name: str, what: str, features: tuple[str, ...], reserved: Reser
     return "; choose another name."  # pragma: no cover - every stack accepts some suffix
 
 
-def refused_filter_name(snake: str, reserved: ReservedNames) -> str | None:
-    """A yes/no or choice field becomes a list filter parameter: suggest a free name."""
-    if snake not in reserved.filter_locals:
-        return None
-    return next(
-        f"{snake}_{suffix}"
-        for suffix in _MEMBER_SUFFIXES
-        if f"{snake}_{suffix}" not in reserved.filter_locals
-    )
-
-
 def check_duplicate(
     path: str, name: str, seen: dict[str, str], *, entity: bool = False
 ) -> Iterable[Problem]:

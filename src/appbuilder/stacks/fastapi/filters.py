@@ -101,19 +101,13 @@ def column(item: AppField) -> str:
 
 _SCHEMA_TYPES: dict[FieldType, str] = {
     FieldType.STRING: (
-        "Annotated[str, StringConstraints(min_length=1, max_length={length}), "
-        "AfterValidator(no_nul)]"
+        "Annotated[str, StringConstraints(min_length=1, max_length={length}), NoNul]"
     ),
     FieldType.TEXT: (
-        f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT}), "
-        "AfterValidator(no_nul)]"
+        f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT}), NoNul]"
     ),
-    FieldType.EMAIL: (
-        "Annotated[str, StringConstraints(max_length={length}), AfterValidator(email_address)]"
-    ),
-    FieldType.URL: (
-        "Annotated[str, StringConstraints(max_length={length}), AfterValidator(web_address)]"
-    ),
+    FieldType.EMAIL: ("Annotated[str, StringConstraints(max_length={length}), EmailAddress]"),
+    FieldType.URL: ("Annotated[str, StringConstraints(max_length={length}), WebAddress]"),
     FieldType.INTEGER: f"Annotated[int, Field(ge={INT_MIN}, le={INT_MAX})]",
     FieldType.DECIMAL: (
         f"Annotated[Decimal, Field(max_digits={DECIMAL_DIGITS}, decimal_places={DECIMAL_PLACES})]"
@@ -121,9 +115,7 @@ _SCHEMA_TYPES: dict[FieldType, str] = {
     FieldType.BOOLEAN: "bool",
     FieldType.DATE: "date",
     FieldType.DATETIME: "UtcDatetime",
-    FieldType.JSON: (
-        "Annotated[dict[str, JsonValue] | list[JsonValue], AfterValidator(finite_json)]"
-    ),
+    FieldType.JSON: ("Annotated[dict[str, JsonValue] | list[JsonValue], FiniteJson]"),
 }
 
 
@@ -193,6 +185,10 @@ def input_type(item: AppField) -> str:
         FieldType.EMAIL: "email",
         FieldType.URL: "url",
     }.get(item.type, "text")
+
+
+# Schemas' class bodies refer only to capitalised names (type aliases, validators such as
+# ``NoNul``): a user's field, always lower-case, can never shadow one for the fields after it.
 
 
 # User text (app name, description) reaches generated code only through these filters:
