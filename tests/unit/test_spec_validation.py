@@ -80,7 +80,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
     ("empty entity", spec(entity("Post")), ("entities.Post.fields", "empty-entity")),
     ("no entities", spec(), ("entities", "required")),
     ("badly formed name", spec(entity("1st Post", "a")), ("entities.1st Post", "name-format")),
-    ("non-ascii name", spec(entity("Café", "a")), ("entities.Café", "name-format")),
+    ("no ascii spelling", spec(entity("Книга", "a")), ("entities.Книга", "name-format")),
     (
         "field keyword",
         spec(entity("Post", "class")),

@@ -53,3 +53,34 @@ def test_astral_characters_in_every_free_text_place_generate_a_verified_app() ->
         "test_nul_characters_in_the_url_are_422",
     ):
         assert f"def {test}(" in suite
+
+
+#: Names refused before for our internals or for their letters: a first entity ``Body``
+#: (the comments' own field), a field ``tags`` (the tags link), names beyond ASCII.
+OWN_WORDS: dict[str, Any] = {
+    "name": "Café Crème",
+    "features": ["auth", "comments", "tags", "search"],
+    "entities": [
+        {
+            "name": "Body",
+            "fields": [
+                {"name": "title"},
+                {"name": "tags", "required": False},
+                {"name": "Größe", "type": "integer"},
+            ],
+            "relations": [{"name": "café", "target": "Café"}],
+        },
+        {"name": "Café", "fields": [{"name": "prix à payer", "type": "decimal"}]},
+    ],
+}
+
+
+def test_our_added_parts_and_names_beyond_ascii_generate_a_verified_app() -> None:
+    spec = build_spec(OWN_WORDS)
+    model = resolve(spec)
+    assert {f.names.label for f in model.entity("Body").fields} >= {"Größe", "Tags"}
+    result = Orchestrator().generate(spec, model)
+    assert result.verification is not None
+    assert result.succeeded, result.verification.failing_output
+    page = result.files["app/pages/cafe.py"].decode()
+    assert "'Café'" in page or '"Café"' in page
