@@ -164,6 +164,7 @@ class Orchestrator:
         verify: bool = True,
         timeout: float = 600,
         journal: Journal | None = None,
+        verify_database_url: str | None = None,
     ) -> GenerationResult:
         """Build, or with a journal from an earlier attempt, finish building the app.
 
@@ -191,7 +192,12 @@ class Orchestrator:
         if verify:
             journal.checkpoint()
             self.on_event(Event("verifying"))
-            verification = verify_tree(files, timeout=timeout, cancel=journal.cancel)
+            verification = verify_tree(
+                files,
+                timeout=timeout,
+                cancel=journal.cancel,
+                database_url=verify_database_url,
+            )
             journal.checkpoint()
             self.on_event(Event("verified", detail=verification.summary()))
         record = self._record(

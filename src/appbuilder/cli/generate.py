@@ -15,6 +15,7 @@ from appbuilder.cli._runtime import console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.services import builds
 from appbuilder.services.builds import Event, GenerationResult
+from appbuilder.settings import get_settings
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -114,7 +115,14 @@ def generate(
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         display = _Display(progress, plan.agents, verify)
-        result = builds.build(spec, model, verify=verify, timeout=timeout, on_event=display)
+        result = builds.build(
+            spec,
+            model,
+            verify=verify,
+            timeout=timeout,
+            on_event=display,
+            verify_database_url=get_settings().verify_database_url,
+        )
     if verify and not result.succeeded:
         _report_failure(result, target)
         raise typer.Exit(1)

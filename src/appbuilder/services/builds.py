@@ -75,9 +75,13 @@ def build(
     verify: bool,
     timeout: float,
     on_event: Callable[[Event], None] | None = None,
+    verify_database_url: str | None = None,
 ) -> GenerationResult:
-    """Run every agent, assemble and (with ``verify``) prove the app by its own checks."""
-    return Orchestrator(on_event=on_event).generate(spec, model, verify=verify, timeout=timeout)
+    """Run every agent, assemble and (with ``verify``) prove the app by its own checks
+    (also on PostgreSQL when ``verify_database_url`` names a server)."""
+    return Orchestrator(on_event=on_event).generate(
+        spec, model, verify=verify, timeout=timeout, verify_database_url=verify_database_url
+    )
 
 
 def write_app(result: GenerationResult, target: Path, *, force: bool) -> Written:

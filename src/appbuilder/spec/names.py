@@ -13,6 +13,7 @@ label for its words.
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import re
 import unicodedata
@@ -95,6 +96,23 @@ def is_wellformed(name: str) -> bool:
     )
 
 
+#: PostgreSQL cuts identifiers (tables, columns, constraints) at 63 bytes, silently: two
+#: long names sharing a beginning would become one.
+IDENTIFIER_BYTES = 63
+#: Room left after an entity's or field's identifier for the ``_ids`` of a column.
+NAME_BYTES = IDENTIFIER_BYTES - len("_ids")
+
+
+def fit_identifier(text: str, limit: int = IDENTIFIER_BYTES) -> str:
+    """``text`` if it fits ``limit`` bytes, else its beginning and a stable hash of all of
+    it: the same name always gives the same identifier, and two names sharing a long
+    beginning stay distinct."""
+    if len(text.encode()) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{text[: limit - len(digest) - 1].rstrip('_')}_{digest}"
+
+
 def pluralize(word: str) -> str:
     """English plural of one lower-case word: enough for table names and labels."""
     if word in _UNCOUNTABLE:
@@ -141,8 +159,8 @@ def names_for(name: str, label: str | None = None, plural_label: str | None = No
         human_plural = " ".join(_plural_words(spoken)).capitalize()
     return Names(
         pascal="".join(part.capitalize() for part in parts),
-        snake="_".join(parts),
-        plural_snake="_".join(plural),
+        snake=fit_identifier("_".join(parts), NAME_BYTES),
+        plural_snake=fit_identifier("_".join(plural), NAME_BYTES),
         kebab_plural="-".join(plural),
         label=human,
         plural_label=human_plural,

@@ -9,6 +9,7 @@ from typing import Any
 from appbuilder.agents.orchestrator import Orchestrator
 from appbuilder.spec.loading import build_spec
 from appbuilder.spec.validation import resolve
+from tests.integration.conftest import PG_URL, Backend
 
 #: Astral characters (beyond U+FFFF) wherever a spec holds free text: emoji where any
 #: text goes, astral letters (script capitals, CJK extension B) where labels and enum
@@ -84,3 +85,50 @@ def test_our_added_parts_and_names_beyond_ascii_generate_a_verified_app() -> Non
     assert result.succeeded, result.verification.failing_output
     page = result.files["app/pages/cafe.py"].decode()
     assert "'Café'" in page or '"Café"' in page
+
+
+#: Identifiers past PostgreSQL's 63 bytes: two link tables sharing their first 63 bytes,
+#: camel-case names whose snake spelling grows, long unique and indexed columns.
+LONG_NAMES: dict[str, Any] = {
+    "name": "Long Names",
+    "entities": [
+        {
+            "name": "Quarterly Regional Performance Review",
+            "fields": [
+                {"name": "AVeryLongUniqueFieldNameThatGrowsInSnake", "unique": True},
+                {"name": "AVeryLongIndexedFieldNameThatGrowsSnake", "indexed": True},
+            ],
+            "relations": [
+                {
+                    "name": "reviewers from the regional office one",
+                    "kind": "many_to_many",
+                    "target": "Reviewer",
+                },
+                {
+                    "name": "reviewers from the regional office two",
+                    "kind": "many_to_many",
+                    "target": "Reviewer",
+                },
+            ],
+        },
+        {"name": "ReviewerWithAnExtremelyLongCamelCaseName", "fields": [{"name": "title"}]},
+        {"name": "Reviewer", "fields": [{"name": "title"}]},
+    ],
+}
+
+
+def test_identifiers_fit_postgresql_and_the_gate_runs_the_suite_there(
+    postgresql_backend: Backend,
+) -> None:
+    assert PG_URL is not None  # postgresql_backend needs it
+    spec = build_spec(LONG_NAMES)
+    model = resolve(spec)
+    tables = [e.names.plural_snake for e in model.entities] + [
+        m.table for e in model.entities for m in e.many
+    ]
+    assert len(set(tables)) == len(tables)
+    assert max(len(table) for table in tables) <= 63
+    result = Orchestrator().generate(spec, model, verify_database_url=PG_URL)
+    assert result.verification is not None
+    assert result.succeeded, result.verification.failing_output
+    assert [c.name for c in result.verification.checks][-2:] == ["tests", "postgresql"]

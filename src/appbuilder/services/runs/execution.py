@@ -128,7 +128,12 @@ def _generate(
     orchestrator = Orchestrator(ctx.agents, on_event=_narrator(journal))
     try:
         return orchestrator.generate(
-            spec, resolve(spec), verify=verify, timeout=ctx.verify_timeout, journal=journal
+            spec,
+            resolve(spec),
+            verify=verify,
+            timeout=ctx.verify_timeout,
+            journal=journal,
+            verify_database_url=ctx.verify_database_url,
         )
     except Released:
         return settle_released(journal)

@@ -50,6 +50,8 @@ class RunContext:
     projects_dir: Path
     heartbeat_seconds: float = 2.0
     verify_timeout: float = 900.0
+    #: a PostgreSQL server the verification also runs each app's suite on (None: SQLite only)
+    verify_database_url: str | None = None
     #: the agents to run (default: the built-in template agents; LLM agents plug in here)
     agents: Mapping[AgentType, Agent] | None = None
     #: set when the process shuts down: runs are released at their next step boundary
