@@ -71,7 +71,10 @@ ACTIVE_RUN_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 
 class DeploymentStatus(StrEnum):
-    """Lifecycle of one deployment attempt; the design document names the model but not its states."""
+    """Lifecycle of one deployment attempt.
+
+    The design document names the model but not its states.
+    """
 
     PENDING = "PENDING"
     IN_PROGRESS = "IN_PROGRESS"

@@ -142,7 +142,7 @@ def test_revision_without_changes_writes_nothing(engine: Engine, tmp_path: Path)
 
 
 def test_every_seed_index_exists_in_the_database(engine: Engine) -> None:
-    """On both databases, after migrating: each designed index leads with the design document's column."""
+    """On both databases, after migrating: each designed index leads with its designed column."""
     inspector = inspect(engine)
     leading = {
         (table, index["column_names"][0], bool(index["unique"]))

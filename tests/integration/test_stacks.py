@@ -1,5 +1,6 @@
 """Stacks are data the engine reads: a second stack generates without engine changes, and
-agents register routers that the assembly step, not another agent, writes into the app."""
+agents register routers, tables and settings that the assembly step, not another agent,
+writes into the app's shared files."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from jinja2 import BaseLoader, DictLoader
 
 from appbuilder.agents.base import AgentInput, AgentOutput
-from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator, default_agents
+from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator, default_agents, make_plan
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.errors import SpecError
 from appbuilder.spec.loading import build_spec
@@ -26,6 +27,8 @@ from appbuilder.stacks.base import (
     Render,
     ReservedNames,
     Router,
+    Setting,
+    Table,
 )
 from appbuilder.stacks.registry import register
 
@@ -131,3 +134,54 @@ def test_a_resumed_run_keeps_the_registrations_of_replayed_steps() -> None:
     summary = json.loads(resumed.records[-1].response)
     written = [e["path"] for r in resumed.records[:-1] for e in json.loads(r.response)["files"]]
     assert sorted([*written, *(e["path"] for e in summary["assembled"])]) == sorted(resumed.files)
+
+
+class AddsTableAndSetting:
+    """A real agent that also needs a table and a setting of its own: it registers both."""
+
+    agent_type = AgentType.INTEGRATIONS
+
+    def run(self, task: AgentInput) -> AgentOutput:
+        output = default_agents()[self.agent_type].run(task)
+        registrations = (
+            *output.registrations,
+            Table("integrations/tables/uploads.jinja", ("uploads",)),
+            Setting("audit_days", "int", "30", example="30", test="1", comment="Kept this long."),
+        )
+        return replace(output, registrations=registrations)
+
+
+def test_registered_tables_and_settings_are_written_by_the_assembly_step() -> None:
+    spec = build_spec(template=ProjectTemplate.ECOMMERCE)  # no uploads feature of its own
+    agents = {**default_agents(), AgentType.INTEGRATIONS: AddsTableAndSetting()}
+    files = Orchestrator(agents).generate(spec, resolve(spec), verify=False).files
+    models = files["app/models.py"].decode()
+    migration = files["migrations/versions/0001_initial.py"].decode()
+    assert "class Upload(Base):" in models
+    # created after the entities' tables, dropped before them
+    assert migration.index('"order_items"') < migration.index('"uploads"')
+    downgrade = migration.split("def downgrade")[1]
+    assert downgrade.index('drop_table("uploads")') < downgrade.index('drop_table("order_items")')
+    assert downgrade.index('drop_table("order_items")') < downgrade.index('drop_table("users")')
+    assert "    # Kept this long.\n    audit_days: int = 30\n" in files["app/settings.py"].decode()
+    assert "AUDIT_DAYS=30\n" in files[".env.example"].decode()
+    assert "audit_days=1," in files["tests/conftest.py"].decode()
+
+
+def test_each_role_registers_what_it_adds_to_shared_files() -> None:
+    spec = build_spec(template=ProjectTemplate.ECOMMERCE)
+    outputs = {
+        agent: output.registrations
+        for agent, output in (
+            (a, default_agents()[a].run(AgentInput(spec, resolve(spec), make_plan(resolve(spec)))))
+            for a in (AgentType.DATABASE, AgentType.AUTH, AgentType.INTEGRATIONS)
+        )
+    }
+    assert outputs[AgentType.DATABASE] == ()  # its tables are the entities' own
+    auth_tables = [r.names for r in outputs[AgentType.AUTH] if isinstance(r, Table)]
+    assert auth_tables == [("users", "user_sessions")]
+    auth_settings = {r.name for r in outputs[AgentType.AUTH] if isinstance(r, Setting)}
+    assert {"session_days", "bcrypt_rounds"} <= auth_settings
+    integrations = outputs[AgentType.INTEGRATIONS]
+    assert [r.names for r in integrations if isinstance(r, Table)] == [("payments",)]
+    assert "stripe_api_key" in {r.name for r in integrations if isinstance(r, Setting)}

@@ -1,4 +1,4 @@
-"""Projects: the design document's "project with generations" query, pagination, and deletion rules."""
+"""Projects: the design document's "project with generations" query, pagination, deletion rules."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ MAX_CONFIG_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class OwnerSummary:
-    """Only what a project page may show of its owner (the design document selects id, email, name)."""
+    """What a project page may show of its owner (the design document selects id, email, name)."""
 
     id: str
     email: str

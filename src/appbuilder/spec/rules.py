@@ -76,7 +76,10 @@ def check_spec(spec: AppSpec) -> list[Problem]:
     problems = list(_check_app(spec))
     stack = rules_for(spec.stack)
     if stack is None:
-        known = ", ".join(known_stacks())
+        known = ", ".join(known_stacks()) or (
+            "none is installed: reinstall the package, e.g. pip install -e ., "
+            "to register its entry points"
+        )
         return [
             *problems,
             Problem("stack", "unknown-stack", f"{spec.stack!r} is not a stack ({known})."),

@@ -1,17 +1,18 @@
 """What spec validation needs from a stack, and the stacks' rules by name.
 
-The spec layer sits below the stacks and never imports one: each stack hands its rules
-here when it is registered (``stacks.registry.register``). The built-in stacks are loaded
-by module name on the first lookup, as a plugin system loads its plugins (an entry-point
-group in ``pyproject.toml`` could replace ``BUILTIN_STACKS``), so validating a spec works
-whether or not the caller has imported the stacks.
+The spec layer sits below the stacks and never imports one. Stacks are plugins: each is
+an entry point of the group ``appbuilder.stacks`` (the built-in ones are declared in
+``pyproject.toml``; another package can add its own), loaded on the first lookup and kept
+here, so validating a spec works whether or not the caller has imported the stacks.
+``stacks.registry`` hands out the same objects as stacks, and can register more at run
+time (tests do).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Protocol
 
 from appbuilder.spec.model import FieldSpec
@@ -46,26 +47,32 @@ class StackRules(Protocol):
         """Why the generated app would refuse ``value`` for ``item``, or None."""
 
 
-#: The module that registers the stacks shipped with the builder.
-BUILTIN_STACKS = "appbuilder.stacks.registry"
+#: The entry-point group stacks are declared in (``[project.entry-points."appbuilder.stacks"]``).
+STACK_ENTRY_POINTS = "appbuilder.stacks"
 
 _RULES: dict[str, StackRules] = {}
+_LOADED: list[bool] = []  # [True] once the entry points are read
 
 
 def register_rules(rules: StackRules) -> None:
     _RULES[rules.name] = rules
 
 
-def _load_builtins() -> None:
-    importlib.import_module(BUILTIN_STACKS)  # registers its stacks on import
+def _load_plugins() -> None:
+    """Every installed stack, once: each entry point names a class, built with no arguments."""
+    if _LOADED:
+        return
+    _LOADED.append(True)
+    for point in entry_points(group=STACK_ENTRY_POINTS):
+        if point.name not in _RULES:
+            register_rules(point.load()())
 
 
 def rules_for(name: str) -> StackRules | None:
-    if name not in _RULES:
-        _load_builtins()
+    _load_plugins()
     return _RULES.get(name)
 
 
 def known_stacks() -> tuple[str, ...]:
-    _load_builtins()
+    _load_plugins()
     return tuple(sorted(_RULES))

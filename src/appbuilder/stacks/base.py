@@ -3,7 +3,7 @@
 The engine (agents, orchestrator, spec validation) knows stacks only through ``Stack``:
 where its blueprints live and how they are rendered (filters, Jinja environment), the
 names its generated code already uses, the values its generated app accepts, and per
-agent role the files that role renders and the registrations (routers, ...) it hands to
+agent role the files that role renders and the registrations (routers, tables, settings) it hands to
 the assembly step. A new stack is one ``Stack`` registered in ``stacks.registry``; nothing
 in the engine changes.
 """
@@ -28,7 +28,9 @@ __all__ = [
     "Render",
     "ReservedNames",
     "Router",
+    "Setting",
     "Stack",
+    "Table",
 ]
 
 
@@ -61,8 +63,43 @@ class Router:
         return self.alias or self.module
 
 
+@dataclass(frozen=True)
+class Table:
+    """Tables an agent adds to the app's models and its initial migration.
+
+    ``template`` is a blueprint defining two macros: ``model()`` (the ORM classes) and
+    ``upgrade()`` (the migration's ``op.create_table`` calls); ``names`` are the tables it
+    creates, dropped in reverse by the migration's downgrade. ``first`` tables are created
+    before the entities' tables (the entities point at them: ``users``), the others after.
+    """
+
+    template: str
+    names: tuple[str, ...]
+    first: bool = False
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting an agent's code reads: a field of the app's ``Settings``.
+
+    ``annotation`` and ``default`` are Python source (``"int"``, ``"14"``). ``example`` is
+    the line's value in ``.env.example`` (left out when None); ``test`` the value the test
+    suite's settings use instead of the default (Python source; none when None);
+    ``comment`` the lines of why, written above the field in ``Settings``. A setting
+    with no annotation is read from the environment by a library, not by ``Settings``, so
+    it is only listed in ``.env.example`` (``AWS_ACCESS_KEY_ID``).
+    """
+
+    name: str
+    annotation: str | None
+    default: str = ""
+    example: str | None = None
+    test: str | None = None
+    comment: str = ""
+
+
 #: What an agent may hand to the assembly step instead of editing another agent's file.
-Registration = Router
+Registration = Router | Table | Setting
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,31 @@
-"""The stacks the generator knows, by the name a spec's ``stack:`` gives."""
+"""The stacks the generator knows, by the name a spec's ``stack:`` gives.
+
+Stacks are installed as entry points (group ``appbuilder.stacks``) and loaded by the spec
+layer, which validates specs against them; this module hands the same objects out as
+stacks, and ``register`` adds one at run time.
+"""
 
 from __future__ import annotations
 
-from appbuilder.errors import NotFoundError
-from appbuilder.spec.stack_rules import register_rules
-from appbuilder.stacks.base import Stack
-from appbuilder.stacks.fastapi import FastapiStack
+from typing import cast
 
-_STACKS: dict[str, Stack] = {}
+from appbuilder.errors import NotFoundError
+from appbuilder.spec import stack_rules
+from appbuilder.stacks.base import Stack
 
 
 def register(stack: Stack) -> None:
     """Make ``stack`` available to specs (``stack: <its name>``) and to validation."""
-    _STACKS[stack.name] = stack
-    register_rules(stack)
-
-
-register(FastapiStack())
+    stack_rules.register_rules(stack)
 
 
 def known_stacks() -> tuple[str, ...]:
-    return tuple(sorted(_STACKS))
+    return stack_rules.known_stacks()
 
 
 def stack_for(name: str) -> Stack:
-    try:
-        return _STACKS[name]
-    except KeyError:
-        raise NotFoundError("Stack", name) from None
+    rules = stack_rules.rules_for(name)
+    if rules is None:
+        raise NotFoundError("Stack", name)
+    # every registered object is a whole stack: register() and the entry points take only stacks
+    return cast(Stack, rules)

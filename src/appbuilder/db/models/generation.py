@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 class Generation(Base):
     __tablename__ = "generations"
     __table_args__ = (
-        # The design document's generations.projectId and generations.userId indexes, each extended by
-        # created_at: a project's history newest first (with keyset pagination), a user's
-        # history and "generations this month" for quotas. A B-tree on (a, b) serves look-ups
-        # on a alone, so separate single-column indexes would only compete and cost writes.
+        # The design document's generations.projectId and generations.userId indexes, each
+        # extended by created_at: a project's history newest first (with keyset pagination),
+        # a user's history and "generations this month" for quotas. A B-tree on (a, b) serves
+        # look-ups on a alone, so separate single-column indexes would only compete and cost
+        # writes.
         Index("ix_generations_project_id_created_at", "project_id", "created_at", "id"),
         Index("ix_generations_user_id_created_at", "user_id", "created_at"),
     )

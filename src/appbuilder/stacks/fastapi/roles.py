@@ -1,18 +1,21 @@
 """Per agent role, what the FastAPI stack renders and registers.
 
-Each role owns its files; a role that adds a router registers it, and the assembly step
-(``assemble``) writes ``app/main.py`` from every registration, so no role edits (or even
+Each role owns its files; what a role adds to files every role shares (a router in
+``app/main.py``, a table in ``app/models.py`` and the initial migration, a setting in
+``app/settings.py``, ``.env.example`` and the test settings) it registers, and the assembly
+step (``assemble``) writes those files from every registration, so no role edits (or even
 knows) another role's files.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from appbuilder.enums import AgentType
 from appbuilder.generator.lockfile import DEV, app_requirements, locked
 from appbuilder.spec.resolved import AppModel
-from appbuilder.stacks.base import Contribution, Registration, Render, Router
+from appbuilder.stacks.base import Contribution, Registration, Render, Router, Setting, Table
 
 #: Integrations this stack writes, by the feature that asks for each.
 INTEGRATION_FEATURES = ("payments", "email", "file_uploads")
@@ -27,16 +30,14 @@ def page(module: str, order: int, alias: str | None = None) -> Router:
 
 
 def database(_model: AppModel) -> Contribution:
-    """Models and the initial migration: every table, so the one migration orders them."""
+    """The engine, session and Alembic setup; the entities' tables are written at assembly."""
     return Contribution(
         files=(
             Render("database/app_init.py.jinja", "app/__init__.py"),
             Render("database/db.py.jinja", "app/db.py"),
-            Render("database/models.py.jinja", "app/models.py"),
             Render("database/alembic.ini.jinja", "alembic.ini"),
             Render("database/env.py.jinja", "migrations/env.py"),
             Render("database/script.py.mako.jinja", "migrations/script.py.mako"),
-            Render("database/initial.py.jinja", "migrations/versions/0001_initial.py"),
         )
     )
 
@@ -46,7 +47,6 @@ def _package(path: str, what: str) -> Render:
 
 
 _BACKEND_FILES = (
-    Render("backend/settings.py.jinja", "app/settings.py"),
     Render("backend/errors.py.jinja", "app/errors.py"),
     Render("backend/dependencies.py.jinja", "app/dependencies.py"),
     Render("backend/pagination.py.jinja", "app/pagination.py"),
@@ -61,7 +61,6 @@ _BACKEND_FILES = (
     Render("backend/service_crud.py.jinja", "app/services/crud.py"),
     Render("backend/health.py.jinja", "app/routers/health.py"),
     Render("backend/tests_init.py.jinja", "tests/__init__.py"),
-    Render("backend/conftest.py.jinja", "tests/conftest.py"),
     Render("backend/factories.py.jinja", "tests/factories.py"),
     Render("backend/test_health.py.jinja", "tests/test_health.py"),
     Render("backend/test_migrations.py.jinja", "tests/test_migrations.py"),
@@ -108,7 +107,27 @@ def auth(model: AppModel) -> Contribution:
                 Render(f"auth/test_{name}.py.jinja", f"tests/test_{name}.py"),
             ]
             routers.append(api(name, order))
-    return Contribution(tuple(files), tuple(routers))
+    tables = [Table("auth/tables/users.jinja", ("users", "user_sessions"), first=True)]
+    if model.has("api_keys"):
+        tables.append(Table("auth/tables/api_keys.jinja", ("api_keys",), first=True))
+    return Contribution(tuple(files), (*routers, *tables, *AUTH_SETTINGS))
+
+
+AUTH_SETTINGS = (
+    Setting("session_days", "int", "14"),
+    Setting("bcrypt_rounds", "int", "12", test="4"),
+    Setting(
+        "admin_email",
+        "str",
+        '""',
+        example="you@example.com",
+        test='"admin@example.com"',
+        comment="The account signing up with this email is the admin; nobody else becomes one by\n"
+        "signing up, so a fresh deployment can't be claimed by whoever comes first.",
+    ),
+    Setting("login_attempts", "int", "5"),
+    Setting("login_window_seconds", "int", "15 * 60"),
+)
 
 
 _FRONTEND_FILES = (
@@ -154,13 +173,56 @@ def frontend(model: AppModel) -> Contribution:
     return Contribution(tuple(files), tuple(routers))
 
 
+def _py(text: str) -> str:
+    """A Python string literal for ``text`` (double-quoted, as the app's code is)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _payments_settings() -> tuple[Setting, ...]:
+    return (
+        Setting("stripe_api_key", "str", '""', example="sk_test_..."),
+        Setting("stripe_webhook_secret", "str", '""', example="whsec_..."),
+        Setting("stripe_api_base", "str", '"https://api.stripe.com"'),
+        Setting("public_url", "str", '"http://localhost:8000"', example="http://localhost:8000"),
+        Setting("currency", "str", '"usd"', example="usd"),
+    )
+
+
+def _email_settings(model: AppModel) -> tuple[Setting, ...]:
+    sender = f"{model.slug}@example.com"
+    return (
+        Setting("smtp_host", "str", '""', example=""),
+        Setting("smtp_port", "int", "587", example="587"),
+        Setting("smtp_username", "str", '""', example=""),
+        Setting("smtp_password", "str", '""', example=""),
+        Setting("smtp_starttls", "bool", "True"),
+        Setting("mail_from", "str", _py(sender), example=sender),
+    )
+
+
+def _uploads_settings(model: AppModel) -> tuple[Setting, ...]:
+    s3 = "" if model.integrations.s3 else None  # listed in .env.example only when used
+    return (
+        Setting(
+            "upload_dir", "str", '"uploads"', example="uploads", test='str(tmp_path / "uploads")'
+        ),
+        Setting("max_upload_bytes", "int", "10 * 1024 * 1024"),
+        Setting("s3_bucket", "str", '""', example=s3),
+        Setting("s3_endpoint_url", "str", '""', example=s3),
+        Setting("s3_region", "str", '"us-east-1"'),
+        # read by boto3 itself, so only listed
+        Setting("aws_access_key_id", None, example=s3),
+        Setting("aws_secret_access_key", None, example=s3),
+    )
+
+
 def integrations(model: AppModel) -> Contribution:
     """Stripe, SMTP and uploads, each tested against a local fake of the service."""
     files = [
         Render("integrations/package.py.jinja", "app/integrations/__init__.py"),
         Render("integrations/fakes.py.jinja", "tests/fakes.py"),
     ]
-    routers: list[Registration] = []
+    registered: list[Registration] = []
     if model.has("payments"):
         files += [
             Render("integrations/payments.py.jinja", "app/integrations/payments.py"),
@@ -168,20 +230,29 @@ def integrations(model: AppModel) -> Contribution:
             Render("integrations/payments_router.py.jinja", "app/routers/payments.py"),
             Render("integrations/test_payments.py.jinja", "tests/test_payments.py"),
         ]
-        routers.append(api("payments", 40))
+        registered += [
+            api("payments", 40),
+            Table("integrations/tables/payments.jinja", ("payments",)),
+            *_payments_settings(),
+        ]
     if model.has("email"):
         files += [
             Render("integrations/mailer.py.jinja", "app/integrations/mailer.py"),
             Render("integrations/test_email.py.jinja", "tests/test_email.py"),
         ]
+        registered += _email_settings(model)
     if model.has("file_uploads"):
         files += [
             Render("integrations/storage.py.jinja", "app/integrations/storage.py"),
             Render("integrations/uploads_router.py.jinja", "app/routers/uploads.py"),
             Render("integrations/test_uploads.py.jinja", "tests/test_uploads.py"),
         ]
-        routers.append(api("uploads", 41))
-    return Contribution(tuple(files), tuple(routers))
+        registered += [
+            api("uploads", 41),
+            Table("integrations/tables/uploads.jinja", ("uploads",)),
+            *_uploads_settings(model),
+        ]
+    return Contribution(tuple(files), tuple(registered))
 
 
 def devops(model: AppModel) -> Contribution:
@@ -201,7 +272,6 @@ def devops(model: AppModel) -> Contribution:
         ),
         Render("devops/README.md.jinja", "README.md"),
         Render("devops/Makefile.jinja", "Makefile"),
-        Render("devops/env.example.jinja", ".env.example"),
         Render("devops/gitignore.jinja", ".gitignore"),
     ]
     if model.deployment.docker:
@@ -243,9 +313,30 @@ def roles(model: AppModel) -> dict[AgentType, str]:
 
 
 def assemble(_model: AppModel, registrations: tuple[Registration, ...]) -> Contribution:
-    """``app/main.py``, including every registered router: JSON API first, then pages."""
-    ordered = sorted(registrations, key=lambda r: (r.pages, r.order))  # stable: agent order
-    routers = tuple(r for r in ordered if isinstance(r, Router))
+    """The files every role adds to, written from the registrations.
+
+    ``app/main.py`` includes every router (JSON API first, then pages, each by order);
+    ``app/models.py`` and the initial migration hold the entities' tables and every
+    registered one (``first`` ones created before the entities'); ``app/settings.py``,
+    ``.env.example`` and the tests' settings list every registered setting. Registrations
+    keep the order agents ran in, so the same spec writes the same files.
+    """
+    ordered = sorted(
+        (r for r in registrations if isinstance(r, Router)), key=lambda r: (r.pages, r.order)
+    )
+    tables = sorted((r for r in registrations if isinstance(r, Table)), key=lambda t: not t.first)
+    settings = tuple(r for r in registrations if isinstance(r, Setting))
     return Contribution(
-        files=(Render("backend/main.py.jinja", "app/main.py", {"routers": routers}),)
+        files=(
+            Render("backend/main.py.jinja", "app/main.py", {"routers": tuple(ordered)}),
+            Render("database/models.py.jinja", "app/models.py", {"tables": tuple(tables)}),
+            Render(
+                "database/initial.py.jinja",
+                "migrations/versions/0001_initial.py",
+                {"tables": tuple(tables)},
+            ),
+            Render("backend/settings.py.jinja", "app/settings.py", {"settings": settings}),
+            Render("devops/env.example.jinja", ".env.example", {"settings": settings}),
+            Render("backend/conftest.py.jinja", "tests/conftest.py", {"settings": settings}),
+        )
     )
