@@ -7,6 +7,7 @@ turns its feature on, and ``tags``/``comments`` add their entity when the spec h
 from __future__ import annotations
 
 from appbuilder.spec.model import (
+    MAX_NAME_LENGTH,
     AppSpec,
     EntitySpec,
     FieldSpec,
@@ -77,7 +78,8 @@ def _snakes(names: list[str]) -> set[str]:
 def _free(candidates: tuple[str, ...], taken: set[str]) -> str:
     """The first candidate whose identifier the user's names leave free: what we add
     steps out of the way of what the user wrote, never the other way round."""
-    return next(name for name in candidates if names_for(name).snake not in taken)
+    fitting = (name[:MAX_NAME_LENGTH].rstrip("_ ") for name in candidates)  # snake may be longer
+    return next(name for name in fitting if names_for(name).snake not in taken)
 
 
 def _with_tags_link(primary: EntitySpec) -> EntitySpec:

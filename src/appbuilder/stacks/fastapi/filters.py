@@ -109,9 +109,7 @@ _SCHEMA_TYPES: dict[FieldType, str] = {
     FieldType.EMAIL: ("Annotated[str, StringConstraints(max_length={length}), EmailAddress]"),
     FieldType.URL: ("Annotated[str, StringConstraints(max_length={length}), WebAddress]"),
     FieldType.INTEGER: f"Annotated[int, Field(ge={INT_MIN}, le={INT_MAX})]",
-    FieldType.DECIMAL: (
-        f"Annotated[Decimal, Field(max_digits={DECIMAL_DIGITS}, decimal_places={DECIMAL_PLACES})]"
-    ),
+    FieldType.DECIMAL: "Annotated[Decimal, Field(ge=-AMOUNT_MAX, le=AMOUNT_MAX), Amount]",
     FieldType.BOOLEAN: "bool",
     FieldType.DATE: "date",
     FieldType.DATETIME: "UtcDatetime",
