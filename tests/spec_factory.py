@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from appbuilder.spec.features import FEATURES
+from appbuilder.spec.names import names_for
 
 ENTITY_WORDS = [
     "Book",
@@ -129,7 +131,106 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
         )
     if kind == "enum" and rng.random() < 0.3:
         field["values"] = [*field["values"], rng.choice(ASTRAL_LETTERS)]
+    if rng.random() < 0.4:
+        field.update(_value_rules(rng, field))
     return field
+
+
+PATTERNS = [r"[A-Z]{2,4}-[0-9]{1,4}", r"[a-z][a-z0-9_]{0,10}", r"(red|green|blue)( [0-9]{1,3})?"]
+
+
+def _value_rules(rng: random.Random, field: dict[str, Any]) -> dict[str, Any]:
+    """min/max around any default, min_length and pattern where the field's values allow."""
+    kind, default = field["type"], field.get("default")
+    rules: dict[str, Any] = {}
+    if kind in {"integer", "decimal"}:
+        rules.update(_number_bounds(rng, field))
+    elif kind in {"date", "datetime"}:
+        day, time = rng.choice([("2020-01-01", "T00:00:00Z"), ("1999-12-31", "T23:30:00+02:00")])
+        rules["min" if rng.random() < 0.5 else "max"] = day + (time if kind == "datetime" else "")
+        if rng.random() < 0.5:
+            rules["max" if "min" in rules else "min"] = "2100-01-01" + (
+                "T00:00:00Z" if kind == "datetime" else ""
+            )
+            rules["min"], rules["max"] = sorted([rules["min"], rules["max"]])
+    elif kind in {"string", "text"} and default is None:
+        longest = field.get("max_length", 200)
+        if longest >= 12 and rng.random() < 0.6:
+            rules["pattern"] = rng.choice(PATTERNS)
+        elif longest >= 3:
+            rules["min_length"] = rng.randint(1, 3)
+    return rules
+
+
+def _number_bounds(rng: random.Random, field: dict[str, Any]) -> dict[str, Any]:
+    kind, default = field["type"], field.get("default")
+    rules: dict[str, Any] = {}
+    centre = default if default is not None else rng.choice([-5, 0, 1])
+    if kind == "decimal":
+        centre = Decimal(str(centre))
+    if rng.random() < 0.7:
+        rules["min"] = centre - rng.choice([0, 1, 10])
+    if rng.random() < 0.7:
+        rules["max"] = centre + rng.choice([0, 5, 10**6]) if not field.get("unique") else 10**6
+    if kind == "decimal" and "min" in rules and rng.random() < 0.5:
+        rules["min"] -= Decimal("0.25")
+    return rules
+
+
+def _computed(rng: random.Random, entities: list[dict[str, Any]]) -> None:
+    """Aggregates on parents over their children's numbers, and copies of a parent's field."""
+    for child in entities:
+        for relation in child["relations"]:
+            parent = next((e for e in entities if e["name"] == relation["target"]), None)
+            if (
+                parent is None
+                or parent is child
+                or relation.get("kind", "many_to_one") != "many_to_one"
+            ):
+                continue
+            link = names_for(relation["name"]).snake
+            for other in child["relations"]:
+                if other["target"] == child["name"] and rng.random() < 0.5:
+                    other["on_delete"] = "cascade"  # deleting a row takes its sub-rows along
+            numbers = [
+                f
+                for f in child["fields"]
+                if f["type"] in {"integer", "decimal"} and "computed" not in f
+            ]
+            if rng.random() < 0.6:
+                parent["fields"].append(
+                    _aggregate(rng, names_for(child["name"]).plural_snake, numbers)
+                )
+            plain = [f for f in parent["fields"] if "computed" not in f and f["type"] != "json"]
+            if plain and rng.random() < 0.4:
+                source = rng.choice(plain)
+                child["fields"].append(
+                    {
+                        "name": "copied value",
+                        "type": source["type"],
+                        "values": source.get("values", []),
+                        "max_length": source.get("max_length"),
+                        "required": False,
+                        "computed": f"{link}.{names_for(source['name']).snake}",
+                    }
+                )
+            return
+
+
+def _aggregate(rng: random.Random, items: str, numbers: list[dict[str, Any]]) -> dict[str, Any]:
+    if not numbers or rng.random() < 0.25:
+        return {"name": "item count", "type": "integer", "computed": f"count({items})"}
+    first, second = rng.choice(numbers), rng.choice(numbers)
+    a, b = (f"{items}.{names_for(f['name']).snake}" for f in (first, second))
+    function, expression = rng.choice(
+        [("sum", a), ("sum", f"{a} + {b}"), ("max", a), ("min", f"{a} - 1"), ("sum", f"{a} / 2")]
+    )
+    return {
+        "name": "item total",
+        "type": "decimal",
+        "required": function == "sum",
+        "computed": f"{function}({expression})",
+    }
 
 
 def _simple_default(rng: random.Random, field: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +310,8 @@ def random_spec(rng: random.Random) -> dict[str, Any]:
         if rng.random() < 0.1:
             entity["label"] = rng.choice(ASTRAL_LETTERS)
         entities.append(entity)
+    if rng.random() < 0.5:
+        _computed(rng, entities)
     features = sorted(rng.sample(FEATURE_NAMES, rng.randint(0, 5)))
     integrations = {"s3": rng.random() < 0.2}
     return {

@@ -93,6 +93,26 @@ class ExternalToolError(AppBuilderError):
     code = "external_tool_error"
 
 
+class ModelNotConfiguredError(AppBuilderError):
+    """A step needs a language model and none is configured; the message names the setting."""
+
+    code = "model_not_configured"
+
+
+class ModelCallError(ExternalToolError):
+    """A language model call failed (provider error, timeout, an answer off its schema).
+
+    ``records`` holds the calls made before the failure (``llm.CallRecord``s, typed
+    loosely as this module sits below them), so their tokens are accounted for too.
+    """
+
+    code = "model_call_failed"
+
+    def __init__(self, message: str, records: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.records = records or []
+
+
 class DecryptionError(AppBuilderError):
     """Stored ciphertext could not be decrypted with the configured key."""
 

@@ -56,6 +56,29 @@ class DatabaseSettings:
         return self.url.get_backend_name() == "sqlite"
 
 
+class LLMProvider(StrEnum):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    #: any server speaking OpenAI's chat completions API (Ollama, vLLM, LM Studio, OpenRouter)
+    OPENAI_COMPATIBLE = "openai-compatible"
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """The platform's default language model; None fields are unset (see ``llm.config``)."""
+
+    provider: LLMProvider | None
+    model: str | None
+    base_url: str | None
+    api_key: SecretStr | None
+    timeout_seconds: float
+    max_retries: int
+    prices_file: Path | None
+    plan_attempts: int
+    user_base_urls: tuple[str, ...] = ()
+    repair_attempts: int = 3
+
+
 @dataclass(frozen=True)
 class AuthSettings:
     session_ttl: timedelta
@@ -112,6 +135,27 @@ class Settings(BaseSettings):
     #: larger files are listed but not shown by GET /api/projects/{id}/files/{path}
     file_view_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    #: the platform's default language model (planning from words); unset: template
+    #: generation works as ever, and what needs a model says which of these to set
+    llm_provider: LLMProvider | None = None
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)
+    #: retries of one call on 429 (after its Retry-After), 5xx and dropped connections
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    #: base URLs (comma-separated) users may point their own model at, besides the hosted
+    #: providers' own: each is a server this platform will send requests to, so only the
+    #: operator may list one (an internal address a user named would be a way in)
+    llm_user_base_urls: str = ""
+    #: YAML prices (USD per million tokens) for models the built-in price data lacks
+    llm_prices_file: Path | None = None
+    #: how many answers the planner may give before its spec's problems are returned as
+    #: they are
+    llm_plan_attempts: int = Field(default=3, ge=1, le=10)
+    #: how often an app failing its checks in a model's code goes back to the model
+    llm_repair_attempts: int = Field(default=3, ge=0, le=10)
+
     #: requests with a larger body are refused with 413 before they are read
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: emit JSON log lines (default: in production)
@@ -124,6 +168,23 @@ class Settings(BaseSettings):
             failure_window=timedelta(seconds=self.auth_failure_window_seconds),
             max_failures_per_account=self.auth_max_failures_per_account,
             max_failures_per_client=self.auth_max_failures_per_client,
+        )
+
+    @property
+    def llm(self) -> LLMSettings:
+        return LLMSettings(
+            provider=self.llm_provider,
+            model=self.llm_model or None,
+            base_url=self.llm_base_url or None,
+            api_key=self.llm_api_key,
+            timeout_seconds=self.llm_timeout_seconds,
+            max_retries=self.llm_max_retries,
+            prices_file=self.llm_prices_file,
+            plan_attempts=self.llm_plan_attempts,
+            repair_attempts=self.llm_repair_attempts,
+            user_base_urls=tuple(
+                url.strip().rstrip("/") for url in self.llm_user_base_urls.split(",") if url.strip()
+            ),
         )
 
     @field_validator("data_dir")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -16,8 +18,9 @@ from appbuilder.agents.base import AgentInput, AgentOutput
 from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator, default_agents, make_plan
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.errors import SpecError
+from appbuilder.spec import stack_rules
 from appbuilder.spec.loading import build_spec
-from appbuilder.spec.model import FieldSpec
+from appbuilder.spec.model import FieldSpec, FieldType
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.validation import resolve
 from appbuilder.stacks.base import (
@@ -52,6 +55,12 @@ class TinyStack(BlueprintStack):
         )
 
     def refuses(self, item: FieldSpec, value: object) -> str | None:  # noqa: ARG002
+        return None
+
+    def refuses_bound(self, kind: FieldType, value: object) -> str | None:  # noqa: ARG002
+        return None
+
+    def refuses_pattern(self, pattern: str) -> str | None:  # noqa: ARG002
         return None
 
     def roles(self, model: AppModel) -> dict[AgentType, str]:  # noqa: ARG002
@@ -185,3 +194,23 @@ def test_each_role_registers_what_it_adds_to_shared_files() -> None:
     integrations = outputs[AgentType.INTEGRATIONS]
     assert [r.names for r in integrations if isinstance(r, Table)] == [("payments",)]
     assert "stripe_api_key" in {r.name for r in integrations if isinstance(r, Setting)}
+
+
+def test_threads_validating_at_once_all_see_the_installed_stacks() -> None:
+    """A worker's threads validate specs at once; none may see the stacks half loaded."""
+    saved = dict(stack_rules._RULES), list(stack_rules._LOADED)
+    stack_rules._RULES.clear()
+    stack_rules._LOADED.clear()
+    start = threading.Barrier(8)
+
+    def look() -> bool:
+        start.wait()
+        return stack_rules.rules_for("fastapi") is not None
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            seen = list(pool.map(lambda _: look(), range(8)))
+    finally:
+        stack_rules._RULES.update(saved[0])
+        stack_rules._LOADED[:] = saved[1]
+    assert seen == [True] * 8

@@ -28,7 +28,7 @@ SKIPPED_FOLDERS = ("blueprints",)
 #: ``logs`` the log format every process uses.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({ROOT_PACKAGE, "enums", "errors", "settings", "rules", "logs"}),
-    frozenset({"security", "db"}),
+    frozenset({"security", "db", "llm"}),
     frozenset({"spec"}),
     frozenset({"generator", "stacks"}),
     frozenset({"agents"}),

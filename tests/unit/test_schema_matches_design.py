@@ -26,6 +26,8 @@ SEED_FIELDS = {
         ("avatar", True), ("role", False), ("subscription_tier", False),
         ("subscription_status", True), ("stripe_customer_id", True), ("created_at", False),
         ("updated_at", False), ("last_login_at", True),
+        # beyond the design document: the user's own language model
+        ("llm_provider", True), ("llm_model", True), ("llm_base_url", True), ("llm_api_key", True),
     ],
     "projects": [
         ("id", False), ("name", False), ("description", True), ("template", False),
@@ -38,8 +40,10 @@ SEED_FIELDS = {
         ("prompt", False), ("response", False), ("status", False), ("tokens_used", False),
         ("duration_ms", True), ("error_message", True), ("created_at", False),
         ("completed_at", True),
-        # beyond the design document: the run a step belongs to
-        ("run_id", True),
+        # beyond the design document: the run a step belongs to; a model call's model,
+        # tokens in and out (tokens_used is their sum) and cost
+        ("run_id", True), ("model", True), ("input_tokens", False), ("output_tokens", False),
+        ("cost_usd", True),
     ],
 }  # fmt: skip
 

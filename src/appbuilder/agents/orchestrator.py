@@ -25,12 +25,22 @@ from appbuilder.agents.base import (
     StepRecord,
     TemplateAgent,
 )
+from appbuilder.agents.coder import CoderAgent
+from appbuilder.agents.repairs import Repairs
 from appbuilder.enums import AgentType, GenerationStatus
-from appbuilder.errors import GenerationError, RunCancelled, UnsafePathError
+from appbuilder.errors import (
+    GenerationError,
+    ModelNotConfiguredError,
+    RunCancelled,
+    UnsafePathError,
+)
 from appbuilder.generator.files import FileTree, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.render import render
 from appbuilder.generator.verify import Verification, verify_tree
+from appbuilder.llm.calls import Task
+from appbuilder.llm.config import default_choice
+from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.registry import stack_for
@@ -45,7 +55,13 @@ DEPENDS_ON: Mapping[AgentType, tuple[AgentType, ...]] = {
 }
 
 EventKind = Literal[
-    "planned", "agent_started", "agent_finished", "agent_failed", "verifying", "verified"
+    "planned",
+    "agent_started",
+    "agent_finished",
+    "agent_failed",
+    "verifying",
+    "verified",
+    "repairing",
 ]
 
 
@@ -124,6 +140,21 @@ def default_agents() -> dict[AgentType, Agent]:
     return {role: TemplateAgent(role) for role in DEPENDS_ON}
 
 
+def agents_for(spec: AppSpec, llm: LLMSettings | None) -> dict[AgentType, Agent]:
+    """The template agents, with a model writing code where the spec has words to
+    implement (its entities' actions); ``ModelNotConfiguredError`` names the setting when
+    such a spec meets no model."""
+    agents = default_agents()
+    if any(entity.actions for entity in spec.entities):
+        if llm is None:
+            raise ModelNotConfiguredError(
+                "This spec has actions written in words, which a language model implements: "
+                "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
+            )
+        agents[AgentType.BACKEND] = CoderAgent(Task(default_choice(llm), llm))
+    return agents
+
+
 def make_plan(model: AppModel) -> Plan:
     """The agents this app needs, staged so each stage depends only on earlier ones."""
     reasons = stack_for(model.stack).roles(model)
@@ -152,9 +183,14 @@ class Orchestrator:
         self,
         agents: Mapping[AgentType, Agent] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        verify_database_url: str | None = None,
     ) -> None:
+        """``verify_database_url``: a PostgreSQL server the verification also runs the
+        app's suite on (in a scratch database); None: SQLite only."""
         self.agents = dict(agents or default_agents())
         self.on_event = on_event or (lambda _event: None)
+        self.verify_database_url = verify_database_url
+        self.timeout = 600.0
 
     def generate(
         self,
@@ -164,7 +200,6 @@ class Orchestrator:
         verify: bool = True,
         timeout: float = 600,
         journal: Journal | None = None,
-        verify_database_url: str | None = None,
     ) -> GenerationResult:
         """Build, or with a journal from an earlier attempt, finish building the app.
 
@@ -190,16 +225,20 @@ class Orchestrator:
         digest = tree_hash(files)
         verification = None
         if verify:
-            journal.checkpoint()
-            self.on_event(Event("verifying"))
-            verification = verify_tree(
-                files,
-                timeout=timeout,
-                cancel=journal.cancel,
-                database_url=verify_database_url,
+            self.timeout = timeout
+            verification = self._verify(files, timeout, journal)
+            repaired = self._repair(
+                spec,
+                model,
+                plan,
+                outputs=outputs,
+                records=records,
+                verification=verification,
+                journal=journal,
             )
-            journal.checkpoint()
-            self.on_event(Event("verified", detail=verification.summary()))
+            if repaired is not None:
+                files, records, verification = dict(repaired[0]), repaired[1], repaired[2]
+                digest = tree_hash(files)
         record = self._record(
             model=model,
             plan=plan,
@@ -221,6 +260,43 @@ class Orchestrator:
             duration_ms=_ms(started),
             assemble_ms=assemble_ms,
         )
+
+    def _repair(
+        self,
+        spec: AppSpec,
+        model: AppModel,
+        plan: Plan,
+        *,
+        outputs: dict[AgentType, AgentOutput],
+        records: list[StepRecord],
+        verification: Verification,
+        journal: Journal,
+    ) -> tuple[FileTree, list[StepRecord], Verification] | None:
+        """Send failures in a model's code back to it (see ``repairs``); the last state."""
+        repairs = Repairs(self.agents.get(AgentType.BACKEND))
+        backend = AgentType.BACKEND
+        files: FileTree | None = None
+        while backend in outputs and (
+            failure := repairs.next_failure(verification, outputs[backend])
+        ):
+            task = AgentInput(spec, model, plan, {a: o.files for a, o in outputs.items()})
+            self.on_event(Event("repairing", backend, f"attempt {repairs.done}"))
+            outputs[backend] = repairs.repair(task, outputs[backend], failure)
+            journal.finished(outputs[backend].record)
+            records = [*(r for r in records if r.agent is not backend), outputs[backend].record]
+            files = format_tree(self._merge(outputs, records))
+            verification = self._verify(files, self.timeout, journal)
+        return None if files is None else (files, records, verification)
+
+    def _verify(self, files: FileTree, timeout: float, journal: Journal) -> Verification:
+        journal.checkpoint()
+        self.on_event(Event("verifying"))
+        verification = verify_tree(
+            files, timeout=timeout, cancel=journal.cancel, database_url=self.verify_database_url
+        )
+        journal.checkpoint()
+        self.on_event(Event("verified", detail=verification.summary()))
+        return verification
 
     def _run_stages(
         self,
@@ -277,8 +353,10 @@ class Orchestrator:
             output = self._run_one(agent, task)
             journal.finished(output.record)
             return output
-        # Finished by an earlier attempt: recompute its files, keep its record.
-        output = self.agents[agent].run(task)
+        # Finished by an earlier attempt: recompute its files (a model's output comes back
+        # from the record, never by asking again), keep its record.
+        replay = getattr(self.agents[agent], "replay", None)
+        output = replay(task, done) if replay is not None else self.agents[agent].run(task)
         recorded = _recorded_manifest(done)
         if recorded is not None and recorded != manifest(output.files):
             message = (
@@ -338,7 +416,8 @@ class Orchestrator:
             "plan": [[a.value for a in stage] for stage in plan.stages],
             "reasons": {a.value: r for a, r in plan.reasons.items()},
             "files": len(files),
-            # what the assembly step wrote from the agents' registrations (app/main.py)
+            # what the assembly step wrote from the agents' registrations (app/main.py,
+            # app/models.py, the migration, app/settings.py, .env.example, the tests' settings)
             "assembled": manifest({path: files[path] for path in assembled}),
             "tree_hash": digest,
             "verification": None

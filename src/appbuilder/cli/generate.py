@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from appbuilder.cli._runtime import console, err_console
+from appbuilder.cli._runtime import Database, console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.services import builds
 from appbuilder.services.builds import Event, GenerationResult
-from appbuilder.settings import get_settings
+from appbuilder.settings import LLMSettings, get_settings
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -77,6 +77,15 @@ def generate(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="With --project: print the run's progress.")
     ] = False,
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt",
+            help="Describe the app in words: the configured model plans it (see `uab plan`), "
+            "then it is built like a spec file; with --project, the plan (a change of the "
+            "project's spec, when it has one) is recorded on the project and then run.",
+        ),
+    ] = None,
 ) -> None:
     """Generate an app, prove it works by running its own tests, and write it out.
 
@@ -98,12 +107,21 @@ def generate(
                 "bounds its verification.",
                 param_hint="--project",
             )
-        _run_project(project, spec_file, verify=verify, follow=follow)
+        if prompt is not None and spec_file is not None:
+            raise typer.BadParameter("give --prompt or --spec, not both", param_hint="--prompt")
+        _run_project(project, spec_file, prompt, verify=verify, follow=follow)
         return
-    if template is None and spec_file is None:
-        raise typer.BadParameter("give --template, --spec or both", param_hint="--template")
+    if template is None and spec_file is None and prompt is None:
+        raise typer.BadParameter(
+            "give --template, --spec, --prompt or a template with either", param_hint="--template"
+        )
+    if prompt is not None and spec_file is not None:
+        raise typer.BadParameter("give --prompt or --spec, not both", param_hint="--prompt")
     started = time.perf_counter()
-    spec, model = builds.load_spec(spec_file, template=template, name=name)
+    if prompt is not None:
+        spec, model = _planned(prompt, template, name)
+    else:
+        spec, model = builds.load_spec(spec_file, template=template, name=name)
     target = output or builds.default_target(model.slug)
     builds.check_target(target, force=force)
     plan = builds.plan(model)
@@ -115,12 +133,14 @@ def generate(
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         display = _Display(progress, plan.agents, verify)
+        llm = _llm_settings()
         result = builds.build(
             spec,
             model,
             verify=verify,
             timeout=timeout,
             on_event=display,
+            llm=llm,
             verify_database_url=get_settings().verify_database_url,
         )
     if verify and not result.succeeded:
@@ -130,7 +150,56 @@ def generate(
     _summary(result, target, time.perf_counter() - started, written.kept)
 
 
-def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follow: bool) -> None:
+def _llm_settings() -> LLMSettings | None:
+    """The configured model, if any (a spec with actions needs one)."""
+    from appbuilder.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings().llm
+    return settings if settings.provider is not None else None
+
+
+def _planned(
+    words: str, template: ProjectTemplate | None, name: str | None
+) -> tuple[builds.AppSpec, builds.AppModel]:
+    """Plan from words with the configured model; a plan still wrong stops here."""
+    from appbuilder.cli.llm import report_plan  # noqa: PLC0415 - only with --prompt
+    from appbuilder.services import planning  # noqa: PLC0415
+    from appbuilder.settings import get_settings  # noqa: PLC0415
+
+    result = planning.plan(words, get_settings().llm, template=template)
+    report_plan(result, None)
+    if not result.valid:
+        err_console.print(
+            "[bold red]Error:[/] the plan still has problems after the model's last try; "
+            "run `uab plan` to get the spec, fix it, and generate with --spec.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    return builds.spec_from_data(result.spec, template=template, name=name)
+
+
+def _planned_for_project(db: Database, project_id: str, words: str) -> dict[str, Any]:
+    from appbuilder.cli.llm import report_plan  # noqa: PLC0415 - only with --prompt
+    from appbuilder.services import runs  # noqa: PLC0415
+    from appbuilder.services.project_plans import plan_project  # noqa: PLC0415
+
+    with db.sessions() as session:
+        owner_id = runs.owner_of_project(session, project_id).id
+        planned = plan_project(session, db.sessions, owner_id, project_id, words, db.settings.llm)
+    report_plan(planned.result, None)
+    if not planned.result.valid:
+        err_console.print(
+            "[bold red]Error:[/] the plan still has problems after the model's last try; "
+            "nothing was queued. Fix the spec and run with --spec.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    return planned.result.spec
+
+
+def _run_project(
+    project_id: str, spec_file: Path | None, prompt: str | None, *, verify: bool, follow: bool
+) -> None:
     from appbuilder.cli._runtime import open_database  # noqa: PLC0415 - database commands only
     from appbuilder.cli.runs import follow_until_end, warn_without_workers  # noqa: PLC0415
     from appbuilder.jobs import setup  # noqa: PLC0415
@@ -139,6 +208,8 @@ def _run_project(project_id: str, spec_file: Path | None, *, verify: bool, follo
     override = builds.read_spec_file(spec_file) if spec_file is not None else None
     with open_database() as db:
         settings = db.settings
+        if prompt is not None:  # plan first (recorded on the project), then run the plan
+            override = _planned_for_project(db, project_id, prompt)
         # On the embedded queue, a follower executes the run itself (unless a server or
         # worker on the same database takes it first): nothing else needs to be running.
         runner = (

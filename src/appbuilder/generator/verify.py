@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import os
 import re
 import resource
@@ -27,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -130,10 +131,12 @@ def clean_environment(home: Path, extra: dict[str, str] | None = None) -> dict[s
 
 
 #: Shared by every verification: the libraries all apps import (FastAPI, SQLAlchemy,
-#: pydantic) are analysed once instead of per app (about 20 s each). mypy checks every
-#: cached module against its source's hash and (with the file store, not SQLite) replaces
-#: cache files atomically, so apps (whose modules all live in ``app``) and concurrent runs
-#: can share it.
+#: pydantic) are analysed once instead of per app (about 20 s each). mypy trusts a cached
+#: module whose path, mtime (in seconds) and size match without hashing it, so each app's
+#: own modules are named by absolute paths inside its unique scratch folder (see
+#: ``_commands``): every app's ``tests.factories`` is then checked against its own hash,
+#: never taken from another app written in the same second. With the file store (not
+#: SQLite) mypy replaces cache files atomically, so concurrent runs can share it.
 MYPY_CACHE = platformdirs.user_cache_path("ultimate-app-builder") / "mypy"
 
 #: Generous for a test suite, small enough that a runaway one can't take the machine down.
@@ -225,7 +228,7 @@ def verify_tree(
         home.mkdir()
         write_files(files, root)
         env = clean_environment(home, extra_env)
-        commands = _commands()
+        commands = _commands(root)
         for name in steps:
             step_started = time.monotonic()
             if name == "postgresql" and database_url:
@@ -233,7 +236,8 @@ def verify_tree(
                     step_env = env | {"TEST_DATABASE_URL": url}
                     code, output = _run(commands["tests"], root, step_env, deadline, cancel)
             else:
-                code, output = _run(prefix + commands[name], root, env, deadline, cancel)
+                with _shared_cache(deadline) if name == "types" else nullcontext():
+                    code, output = _run(prefix + commands[name], root, env, deadline, cancel)
             if code is None:
                 reason = "cancelled" if cancel is not None and cancel.is_set() else "timed out"
                 output = f"{output}\n[{name} {reason} after {time.monotonic() - started:.0f} s]"
@@ -267,15 +271,52 @@ def scratch_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _commands() -> dict[str, list[str]]:
+@contextmanager
+def _shared_cache(deadline: float) -> Iterator[None]:
+    """The mypy cache, for one type check at a time across every process on this machine.
+
+    mypy's cache is safe for one writer: two checks writing their apps' modules at once
+    can pair one app's metadata with another's data (their mtimes are compared to the
+    second), and a later check then trusts the mix. Waiting for the lock counts towards
+    the verification's deadline: past it, the check is not started (it timed out)."""
+    MYPY_CACHE.mkdir(parents=True, exist_ok=True)
+    with (MYPY_CACHE / ".lock").open("a") as handle:
+        locked = False
+        while not locked and time.monotonic() < deadline:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+            except BlockingIOError:
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: the app's packages mypy checks (the app's [tool.mypy] ``files``), as absolute paths
+TYPED_PACKAGES = ("app", "tests", "migrations")
+
+
+def _commands(root: Path) -> dict[str, list[str]]:
     """Each check as a command run in the app's folder with this platform's interpreter."""
     python = sys.executable
+    typed = [str(root / name) for name in TYPED_PACKAGES if (root / name).is_dir()]
     return {
         "compile": [python, "-c", _COMPILE],
         "lint": [python, "-m", "ruff", "check", "--no-cache", "."],
         "format": [python, "-m", "ruff", "format", "--check", "--no-cache", "."],
-        # The app's own [tool.mypy] (strict, pydantic plugin) says what and how to check
-        "types": [python, "-m", "mypy", "--no-sqlite-cache", "--cache-dir", str(MYPY_CACHE)],
+        # The app's own [tool.mypy] (strict, pydantic plugin) says how to check
+        "types": [
+            python,
+            "-m",
+            "mypy",
+            "--no-sqlite-cache",
+            "--cache-dir",
+            str(MYPY_CACHE),
+            *typed,
+        ],
         "tests": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
     }
 

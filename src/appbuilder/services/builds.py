@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from appbuilder.agents.base import Plan
-from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, make_plan
+from appbuilder.agents.orchestrator import (
+    Event,
+    GenerationResult,
+    Orchestrator,
+    agents_for,
+    make_plan,
+)
 from appbuilder.enums import ProjectTemplate
 from appbuilder.errors import RefusedError
 from appbuilder.generator.files import line_count
@@ -25,13 +31,16 @@ from appbuilder.generator.writer import (
     write_files,
     write_tree,
 )
+from appbuilder.settings import LLMSettings
 from appbuilder.spec.loading import build_spec, load, read_spec_file
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.names import names_for
 from appbuilder.spec.resolved import AppModel
-from appbuilder.spec.validation import effective_spec
+from appbuilder.spec.validation import effective_spec, resolve
 
 __all__ = [
+    "AppModel",
+    "AppSpec",
     "Event",
     "GenerationResult",
     "Plan",
@@ -43,6 +52,7 @@ __all__ = [
     "load_spec",
     "plan",
     "read_spec_file",
+    "spec_from_data",
     "spec_schema",
     "template_summaries",
     "write_app",
@@ -50,6 +60,14 @@ __all__ = [
 
 load_spec = load
 plan = make_plan
+
+
+def spec_from_data(
+    data: dict[str, Any], *, template: ProjectTemplate | None = None, name: str | None = None
+) -> tuple[AppSpec, AppModel]:
+    """A spec given as data (a planner's answer) instead of a file, checked like one."""
+    spec = build_spec(data, template=template, name=name)
+    return spec, resolve(spec)
 
 
 def default_target(slug: str) -> Path:
@@ -75,13 +93,15 @@ def build(
     verify: bool,
     timeout: float,
     on_event: Callable[[Event], None] | None = None,
+    llm: LLMSettings | None = None,
     verify_database_url: str | None = None,
 ) -> GenerationResult:
-    """Run every agent, assemble and (with ``verify``) prove the app by its own checks
-    (also on PostgreSQL when ``verify_database_url`` names a server)."""
-    return Orchestrator(on_event=on_event).generate(
-        spec, model, verify=verify, timeout=timeout, verify_database_url=verify_database_url
+    """Run every agent, assemble and (with ``verify``) prove the app by its own checks;
+    ``llm`` is the model that writes the code of the spec's actions, if it has any."""
+    orchestrator = Orchestrator(
+        agents_for(spec, llm), on_event=on_event, verify_database_url=verify_database_url
     )
+    return orchestrator.generate(spec, model, verify=verify, timeout=timeout)
 
 
 def write_app(result: GenerationResult, target: Path, *, force: bool) -> Written:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
@@ -101,6 +102,10 @@ class Usage:
     lines: list[UsageLine]
     templates: frozenset[ProjectTemplate]
     deploy_targets: frozenset[str]
+    #: USD spent on model calls this month (calls of unknown price not included) and how
+    #: many calls had an unknown price
+    cost_usd: Decimal = Decimal(0)
+    calls_of_unknown_cost: int = 0
 
 
 def month_start(now: datetime | None = None) -> datetime:
@@ -146,13 +151,36 @@ def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
 def usage(session: Session, user: User) -> Usage:
     limits = TIER_LIMITS[user.subscription_tier]
     used = _counted_usage(session, user.id)
+    cost, unknown = _model_costs(session, user.id)
     return Usage(
         tier=user.subscription_tier,
         period_start=month_start(),
         lines=[UsageLine(name, used[name], getattr(limits, name)) for name in COUNTED_LIMITS],
         templates=limits.templates,
         deploy_targets=limits.deploy_targets,
+        cost_usd=cost,
+        calls_of_unknown_cost=unknown,
     )
+
+
+def _model_costs(session: Session, user_id: str) -> tuple[Decimal, int]:
+    """This month's model spend: the known costs' sum, and how many calls had none."""
+    known, unknown = session.execute(
+        select(
+            func.coalesce(func.sum(Generation.cost_usd), 0),
+            func.count().filter(Generation.model.is_not(None), Generation.cost_usd.is_(None)),
+        ).where(Generation.user_id == user_id, Generation.created_at >= month_start())
+    ).one()
+    return Decimal(known or 0), int(unknown or 0)
+
+
+def ensure_tokens_available(session: Session, user: User, needed: int) -> None:
+    """402 before a model call that could take the month's tokens over the tier's quota
+    (``needed``: the worst case of the call, what is sent plus the most it may answer)."""
+    report = usage(session, user)
+    line = next(line for line in report.lines if line.limit == "tokens_per_month")
+    if line.allowed is not None and line.used + needed > line.allowed:
+        _refuse(user, "tokens_per_month", line.used, line.allowed, line.used + needed)
 
 
 def lowest_tier_lifting(limit: str, needed: int | ProjectTemplate | str) -> SubscriptionTier | None:

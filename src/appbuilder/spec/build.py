@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 
 from appbuilder.spec.implications import FEATURE_ENTITY
 from appbuilder.spec.model import (
@@ -12,6 +13,7 @@ from appbuilder.spec.model import (
     AppSpec,
     EntitySpec,
     FieldSpec,
+    FieldType,
     OnDelete,
     RelationKind,
     RelationSpec,
@@ -19,11 +21,15 @@ from appbuilder.spec.model import (
 from appbuilder.spec.names import fit_identifier, names_for, slugify
 from appbuilder.spec.ordering import creation_order, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
+from appbuilder.spec.value_rules import parse_bound
 
 
 def spec_hash(spec: AppSpec) -> str:
-    """Content hash of a spec: the same spec, however written, hashes the same."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """Content hash of a spec: the same spec, however written (defaults spelled out or
+    left out), hashes the same, and a new optional key in the spec format changes no
+    existing spec's hash."""
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -93,10 +99,22 @@ def _field(item: FieldSpec) -> AppField:
         required=item.required,
         unique=item.unique,
         indexed=item.indexed,
-        default=item.default,
+        default=_default(item),
         max_length=(item.max_length or DEFAULT_STRING_LENGTH) if sized else None,
         values=tuple(item.values),
+        minimum=None if item.min is None else parse_bound(item.type, item.min),
+        maximum=None if item.max is None else parse_bound(item.type, item.max),
+        min_length=item.min_length,
+        pattern=item.pattern,
     )
+
+
+def _default(item: FieldSpec) -> bool | int | Decimal | str | None:
+    """A decimal field's whole-number default is a Decimal too (``0`` is ``Decimal("0")``)."""
+    default = item.default
+    if isinstance(default, bool) or not isinstance(default, int):
+        return default
+    return Decimal(default) if item.type is FieldType.DECIMAL else default
 
 
 def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link:

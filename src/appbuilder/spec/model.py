@@ -7,11 +7,12 @@ generator reads. The shape is versioned by ``spec_version`` so stored specs stay
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from appbuilder.enums import ProjectTemplate
 
@@ -24,6 +25,7 @@ MAX_ENUM_VALUES = 50
 MAX_NAME_LENGTH = 40
 MAX_STRING_LENGTH = 10_000
 DEFAULT_STRING_LENGTH = 200
+MAX_PATTERN_LENGTH = 200
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
 # Labels and enum values appear verbatim in generated Python strings and HTML, so they hold
@@ -33,6 +35,11 @@ Label = Annotated[
 ]
 EnumValue = Annotated[
     str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\W_][\w .-]*$")
+]
+
+#: A ``min``/``max``: a number, or an ISO date or datetime as text.
+Bound = Annotated[
+    Annotated[int, Field(strict=True)] | Decimal | str, Field(union_mode="left_to_right")
 ]
 
 Feature = Literal[
@@ -103,6 +110,37 @@ class FieldSpec(_Strict):
     values: list[EnumValue] = Field(
         default_factory=list, description="The allowed values of an enum field."
     )
+    # Value rules and computed values: checked by ``spec.value_rules`` and ``spec.computed``.
+    min: Bound | None = Field(
+        default=None,
+        description="Smallest value allowed: a number for integer and decimal fields, "
+        "an ISO date or datetime (UTC if no offset) for date and datetime fields.",
+    )
+    max: Bound | None = Field(default=None, description="Largest value allowed; as for min.")
+    min_length: Annotated[int, Field(ge=1, le=MAX_STRING_LENGTH)] | None = Field(
+        default=None, description="For string, text, email and url: the fewest characters."
+    )
+    pattern: (
+        Annotated[str, StringConstraints(min_length=1, max_length=MAX_PATTERN_LENGTH)] | None
+    ) = Field(
+        default=None,
+        description="For string and text: a regular expression the whole value must match "
+        "(no look-around or back-references, so matching takes linear time).",
+    )
+    computed: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="Kept by the server, never sent by clients: an aggregate over a one_to_many "
+        "link, 'sum(items.quantity * items.product.price)' (sum, count, min, max), or a field "
+        "of a many_to_one target copied when the row is linked, 'product.price'.",
+    )
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _iso_bound(cls, value: object) -> object:
+        """YAML reads ``2024-01-01`` as a date: keep bounds as the ISO text users wrote."""
+        if isinstance(value, date | datetime):
+            return value.isoformat()
+        return value
 
 
 class RelationSpec(_Strict):
@@ -127,6 +165,20 @@ class RelationSpec(_Strict):
     )
 
 
+class StockSpec(_Strict):
+    """Paying a row takes its children's quantities out of their targets' stock.
+
+    For an order: ``{items: order_items, quantity: quantity, product: product, field:
+    stock}`` - each order item's quantity comes off its product's stock once, when Stripe
+    confirms the payment; a checkout asking for more than is in stock is refused.
+    """
+
+    items: Name = Field(description="The paid entity's one_to_many link to its items.")
+    quantity: Name = Field(description="The item's integer field holding how many.")
+    product: Name = Field(description="The item's many_to_one link to what is stocked.")
+    field: Name = Field(description="The stocked entity's integer field counting what is left.")
+
+
 class CheckoutSpec(_Strict):
     """Rows of this entity can be paid through Stripe Checkout (turns on ``payments``)."""
 
@@ -135,6 +187,20 @@ class CheckoutSpec(_Strict):
         default=None, description="An enum field set to ``paid_value`` once Stripe confirms."
     )
     paid_value: EnumValue = "paid"
+    stock: StockSpec | None = Field(
+        default=None, description="Stock taken when a row is paid (needs status_field)."
+    )
+
+
+class ActionSpec(_Strict):
+    """Something a person does to one row, written in words; a language model writes its
+    code (a route and its tests) inside the app's custom folders."""
+
+    name: Name
+    description: Annotated[str, StringConstraints(min_length=1, max_length=1000)] = Field(
+        description="What the action does and who may do it, e.g. 'sets status to published "
+        "and published_at to now; owner only'."
+    )
 
 
 class EntitySpec(_Strict):
@@ -147,6 +213,10 @@ class EntitySpec(_Strict):
     fields: list[FieldSpec] = Field(default_factory=list)
     relations: list[RelationSpec] = Field(default_factory=list)
     checkout: CheckoutSpec | None = None
+    actions: list[ActionSpec] = Field(
+        default_factory=list,
+        description="What a person does to one row, in words; needs a language model.",
+    )
 
 
 class Integrations(_Strict):

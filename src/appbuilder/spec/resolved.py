@@ -6,11 +6,38 @@ Built only by ``validation.resolve``, so a value of these types is always a vali
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from appbuilder.enums import ProjectTemplate
 from appbuilder.spec.model import Deployment, FieldType, Integrations, OnDelete
 from appbuilder.spec.names import Names
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``sum``/``count``/``min``/``max`` over the rows of a one_to_many link.
+
+    ``expression`` is Python over one child row named ``item`` (``item.quantity *
+    item.product.price``), written from the spec's parsed expression, never evaluated here;
+    ``paths`` are the attribute paths it reads, so the app can skip a child missing one.
+    """
+
+    function: str
+    children: str
+    child: str
+    link: str
+    expression: str | None
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Copied:
+    """A field of a many_to_one target, copied when the row is created or relinked."""
+
+    link: str
+    target: str
+    field: str
 
 
 @dataclass(frozen=True)
@@ -23,6 +50,12 @@ class AppField:
     default: bool | int | Decimal | str | None
     max_length: int | None
     values: tuple[str, ...]
+    # Value rules (``spec.value_rules``) and computed values (``spec.computed``).
+    minimum: int | Decimal | date | datetime | None = None
+    maximum: int | Decimal | date | datetime | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    computed: Aggregate | Copied | None = None
 
 
 @dataclass(frozen=True)
@@ -46,12 +79,27 @@ class ManyToMany:
 
 
 @dataclass(frozen=True)
+class Stock:
+    """What paying a row takes out of stock: ``quantity`` of each ``child`` row (linked to
+    the paid row by ``link``) comes off the ``field`` of its ``product`` (a ``target``)."""
+
+    children: str
+    child: str
+    link: str
+    quantity: str
+    product: str
+    target: str
+    field: str
+
+
+@dataclass(frozen=True)
 class Checkout:
     """How a row is paid: the amount to charge and the field that records payment."""
 
     amount: AppField
     status: AppField | None
     paid_value: str
+    stock: Stock | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +123,18 @@ class AppEntity:
 
     @property
     def writable_fields(self) -> tuple[AppField, ...]:
-        """Fields clients may set: a checkout's status changes only when Stripe confirms."""
+        """Fields clients may set: a checkout's status changes only when Stripe confirms,
+        and computed fields only when the rows they are computed from change."""
         status = self.checkout.status if self.checkout else None
-        return tuple(f for f in self.fields if status is None or f.names != status.names)
+        return tuple(
+            f
+            for f in self.fields
+            if (status is None or f.names != status.names) and f.computed is None
+        )
+
+    @property
+    def computed_fields(self) -> tuple[AppField, ...]:
+        return tuple(f for f in self.fields if f.computed is not None)
 
     @property
     def searchable(self) -> tuple[AppField, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from appbuilder.spec.actions import check_actions
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
     MAX_ENTITIES,
@@ -32,6 +33,7 @@ from appbuilder.spec.ordering import CycleError, creation_order
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.stack_rules import StackRules, known_stacks, rules_for
+from appbuilder.spec.value_rules import check_computed_field, check_value_rules
 
 _UNIQUE_TYPES = frozenset(
     {FieldType.STRING, FieldType.EMAIL, FieldType.URL, FieldType.INTEGER, FieldType.DATE}
@@ -90,6 +92,7 @@ def check_spec(spec: AppSpec) -> list[Problem]:
         problems += check_name(path, entity.name, "entity", spec.features, stack.reserved)
         problems += check_duplicate(path, entity.name, entity_snakes, entity=True)
         problems += _check_entity(path, entity, spec, stack)
+        problems += check_actions(path, entity)
     # Creation order is only defined once names are unique and targets known.
     return problems or list(_check_cycles(spec))
 
@@ -209,7 +212,10 @@ def _check_field(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Prob
         yield Problem(
             f"{path}.indexed", "not-applicable", f"A {item.type.value} field cannot be indexed."
         )
-    if item.default is not None:
+    yield from check_value_rules(path, item, stack)
+    if item.computed is not None:
+        yield from check_computed_field(path, item)
+    elif item.default is not None:
         yield from _check_default(f"{path}.default", item, stack)
 
 

@@ -10,12 +10,13 @@ time (tests do).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Protocol
 
-from appbuilder.spec.model import FieldSpec
+from appbuilder.spec.model import FieldSpec, FieldType
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,20 @@ class StackRules(Protocol):
     def refuses(self, item: FieldSpec, value: object) -> str | None:
         """Why the generated app would refuse ``value`` for ``item``, or None."""
 
+    def refuses_bound(self, kind: FieldType, value: object) -> str | None:
+        """Why the app's column of this kind could not hold ``value`` (a ``min``/``max``)."""
+
+    def refuses_pattern(self, pattern: str) -> str | None:
+        """Why the app's regex engine would refuse ``pattern``, or None."""
+
 
 #: The entry-point group stacks are declared in (``[project.entry-points."appbuilder.stacks"]``).
 STACK_ENTRY_POINTS = "appbuilder.stacks"
 
 _RULES: dict[str, StackRules] = {}
 _LOADED: list[bool] = []  # [True] once the entry points are read
+#: threads of one worker validate specs at once: one of them loads, the others wait for it
+_LOADING = threading.Lock()
 
 
 def register_rules(rules: StackRules) -> None:
@@ -62,10 +71,13 @@ def _load_plugins() -> None:
     """Every installed stack, once: each entry point names a class, built with no arguments."""
     if _LOADED:
         return
-    _LOADED.append(True)
-    for point in entry_points(group=STACK_ENTRY_POINTS):
-        if point.name not in _RULES:
-            register_rules(point.load()())
+    with _LOADING:
+        if _LOADED:
+            return
+        for point in entry_points(group=STACK_ENTRY_POINTS):
+            if point.name not in _RULES:
+                register_rules(point.load()())
+        _LOADED.append(True)
 
 
 def rules_for(name: str) -> StackRules | None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from appbuilder.errors import SpecError
 from appbuilder.spec.build import build_model, spec_hash
+from appbuilder.spec.computed import attach_computed
 from appbuilder.spec.implications import effective_spec
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.rules import check_members, check_spec
+from appbuilder.spec.stock import attach_stock
 
 __all__ = ["Problem", "effective_spec", "resolve", "spec_hash"]
 
@@ -27,6 +29,13 @@ def resolve(spec: AppSpec) -> AppModel:
         raise SpecError(problems)
     model = build_model(spec, effective, added)
     problems = [*check_members(model)]
+    if problems:
+        raise SpecError(problems)
+    model, found = attach_computed(effective, model)
+    problems = [*found]
+    if not problems:
+        model, found = attach_stock(effective, model)
+        problems = [*found]
     if problems:
         raise SpecError(problems)
     return model

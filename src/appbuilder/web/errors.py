@@ -39,7 +39,11 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
     errors.RateLimitedError: 429,
     errors.ConcurrencyLimitError: 429,
     errors.ExternalToolError: 502,
+    errors.ModelNotConfiguredError: 503,
 }
+#: 5xx errors whose message is written for the caller (what failed and which setting or
+#: account to check; never a secret, a provider's raw text or an internal address): shown
+SHOWN_SERVER_ERRORS = (errors.ModelCallError, errors.ModelNotConfiguredError)
 #: errors that are ours to fix, not the client's: answered with a generic 500 message
 SERVER_ERRORS = frozenset(
     {
@@ -153,7 +157,9 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if status >= 500:
         log.error("%s: %s", exc.code, exc.message)
-        return _json(status, error_body(exc.code, "The server could not complete this request."))
+        if not isinstance(exc, SHOWN_SERVER_ERRORS):
+            message = "The server could not complete this request."
+            return _json(status, error_body(exc.code, message))
     return _json(status, error_body(exc.code, exc.message, details), headers)
 
 

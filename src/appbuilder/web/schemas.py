@@ -5,6 +5,7 @@ carries an example for the interactive docs."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import (
@@ -14,6 +15,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    SecretStr,
     computed_field,
 )
 
@@ -40,6 +42,7 @@ from appbuilder.rules import (
 from appbuilder.security.scopes import Scope
 from appbuilder.services import pagination
 from appbuilder.services.project_lifecycle import next_actions, user_next_statuses
+from appbuilder.settings import LLMProvider
 
 MAX_KEY_LIFETIME = timedelta(days=3650)
 
@@ -233,6 +236,12 @@ class GenerationOut(BaseModel):
     response: str
     status: GenerationStatus
     tokens_used: int
+    #: which model answered, its tokens in and out, and the call's cost in USD (None:
+    #: a template step, or a model whose price is unknown)
+    model: str | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal | None
     duration_ms: int | None
     error_message: str | None
     created_at: datetime
@@ -355,6 +364,9 @@ class UsageOut(BaseModel):
     limits: list[UsageLineOut]
     templates: list[ProjectTemplate]
     deploy_targets: list[str]
+    #: USD spent on model calls this month; calls whose price is unknown are counted apart
+    cost_usd: Decimal
+    calls_of_unknown_cost: int
 
 
 class UserAdminPatch(BaseModel):
@@ -385,3 +397,67 @@ class ReadyOut(HealthOut):
         description="Workers with a recent heartbeat (procrastinate: `uab worker` processes; "
         "0 means queued runs wait); embedded: this process's runner threads."
     )
+
+
+MAX_PROMPT_LENGTH = 20_000
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"prompt": "a todo list app with tasks and due dates"}]},
+    )
+    #: the app in words; the project's description when left out
+    prompt: Annotated[Text, Field(min_length=1, max_length=MAX_PROMPT_LENGTH)] | None = None
+    #: another model at the platform's provider (the platform's default when left out)
+    model: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+
+
+class ProblemOut(BaseModel):
+    path: str
+    rule: str
+    message: str
+
+
+class PlanUsageOut(BaseModel):
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    tokens: int
+    #: USD; None when a model's price is unknown
+    cost_usd: Decimal | None
+
+
+class PlanOut(BaseModel):
+    """The planned spec, to accept by sending it with POST /generate (or to edit first)."""
+
+    spec: dict[str, Any]
+    valid: bool
+    #: what is still wrong after the model's last try (empty when valid)
+    problems: list[ProblemOut]
+    usage: PlanUsageOut
+    #: the Generation rows recording each model call
+    generation_ids: list[str]
+
+
+class UserModelIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"provider": "openai", "model": "gpt-4o-mini", "api_key": "sk-..."}]
+        },
+    )
+    provider: LLMProvider
+    model: Annotated[Text, Field(min_length=1, max_length=200)]
+    base_url: Annotated[Text, Field(min_length=1, max_length=2048)] | None = None
+    #: stored encrypted; left out, the stored key is kept
+    api_key: SecretStr | None = None
+
+
+class UserModelOut(BaseModel):
+    provider: LLMProvider | None
+    model: str | None
+    base_url: str | None
+    #: the key's first and last characters (``sk-…cdef``); the key itself is never shown
+    key_hint: str | None
+    configured: bool

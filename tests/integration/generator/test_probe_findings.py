@@ -128,7 +128,7 @@ def test_identifiers_fit_postgresql_and_the_gate_runs_the_suite_there(
     ]
     assert len(set(tables)) == len(tables)
     assert max(len(table) for table in tables) <= 63
-    result = Orchestrator().generate(spec, model, verify_database_url=PG_URL)
+    result = Orchestrator(verify_database_url=PG_URL).generate(spec, model)
     assert result.verification is not None
     assert result.succeeded, result.verification.failing_output
     assert [c.name for c in result.verification.checks][-2:] == ["tests", "postgresql"]

@@ -100,6 +100,10 @@ def test_recorded_manifests_describe_the_written_files(generated: GenerationResu
         for record in generated.records[:-1]
         for entry in json.loads(record.response)["files"]
     }
+    # the files written from every agent's registrations are the orchestrator's record
+    assembled = json.loads(generated.records[-1].response)["assembled"]
+    assert not {entry["path"] for entry in assembled} & set(recorded)  # one owner each
+    recorded |= {entry["path"]: entry for entry in assembled}
     unformatted = [path for path in generated.files if not path.endswith(".py")]
     assert unformatted  # READMEs, templates, CSS, config
     for path in unformatted:  # Python files are formatted after the agents ran

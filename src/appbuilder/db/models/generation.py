@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from appbuilder.db.base import Base
@@ -60,6 +61,12 @@ class Generation(Base):
     run_id: Mapped[str | None] = mapped_column(
         String(ID_COLUMN_LENGTH), ForeignKey("generation_runs.id", ondelete="CASCADE"), index=True
     )
+    #: the model that answered (``gpt-4o-mini``); None for template steps
+    model: Mapped[str | None] = mapped_column(String(200))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: USD; None when the model's price is unknown (or no model was called)
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 6))
 
     project: Mapped[Project] = relationship(back_populates="generations", lazy="raise")
     user: Mapped[User] = relationship(back_populates="generations", lazy="raise")

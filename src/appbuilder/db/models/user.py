@@ -15,7 +15,7 @@ from appbuilder.db.models._columns import (
     id_column,
     updated_at_column,
 )
-from appbuilder.db.types import UTCDateTime
+from appbuilder.db.types import EncryptedText, UTCDateTime
 from appbuilder.enums import SubscriptionTier, UserRole
 
 if TYPE_CHECKING:
@@ -52,6 +52,11 @@ class User(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the user's own language model (``services.llm_settings``); the key encrypted at rest
+    llm_provider: Mapped[str | None] = mapped_column(String(40))
+    llm_model: Mapped[str | None] = mapped_column(String(200))
+    llm_base_url: Mapped[str | None] = mapped_column(String(2048))
+    llm_api_key: Mapped[str | None] = mapped_column(EncryptedText())
 
     # Collections never load implicitly: every query says what it needs (no N+1 by accident).
     projects: Mapped[list[Project]] = relationship(

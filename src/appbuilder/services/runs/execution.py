@@ -19,11 +19,16 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
-from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator
+from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, agents_for
 from appbuilder.db.models import GenerationRun, Project
 from appbuilder.db.types import utcnow
 from appbuilder.enums import RunStatus
-from appbuilder.errors import AppBuilderError, GenerationError, RunCancelled
+from appbuilder.errors import (
+    AppBuilderError,
+    GenerationError,
+    ModelNotConfiguredError,
+    RunCancelled,
+)
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.services.projects import project_folder
 from appbuilder.services.runs.claims import claim_run
@@ -125,7 +130,13 @@ def _generate(
     ctx: RunContext, journal: DbJournal, spec: AppSpec, verify: bool
 ) -> GenerationResult | RunStatus:
     """The orchestrator's result, or the run's end when it stopped early."""
-    orchestrator = Orchestrator(ctx.agents, on_event=_narrator(journal))
+    try:
+        agents = ctx.agents or agents_for(spec, ctx.llm if ctx.llm and ctx.llm.provider else None)
+    except ModelNotConfiguredError as error:  # the spec asks for a model this platform lacks
+        return settle_failed(journal, error.message)
+    orchestrator = Orchestrator(
+        agents, on_event=_narrator(journal), verify_database_url=ctx.verify_database_url
+    )
     try:
         return orchestrator.generate(
             spec,
@@ -133,7 +144,6 @@ def _generate(
             verify=verify,
             timeout=ctx.verify_timeout,
             journal=journal,
-            verify_database_url=ctx.verify_database_url,
         )
     except Released:
         return settle_released(journal)

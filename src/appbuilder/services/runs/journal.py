@@ -32,6 +32,7 @@ from appbuilder.services.runs.lifecycle import (
     release,
     settle_cancelled,
 )
+from appbuilder.settings import LLMSettings
 
 
 class LeaseLost(Exception):  # noqa: N818 - a state, not a failure
@@ -52,8 +53,10 @@ class RunContext:
     verify_timeout: float = 900.0
     #: a PostgreSQL server the verification also runs each app's suite on (None: SQLite only)
     verify_database_url: str | None = None
-    #: the agents to run (default: the built-in template agents; LLM agents plug in here)
+    #: the agents to run (default: the template agents, with a model writing the code of
+    #: a spec's actions when ``llm`` is configured)
     agents: Mapping[AgentType, Agent] | None = None
+    llm: LLMSettings | None = None
     #: set when the process shuts down: runs are released at their next step boundary
     stopping: threading.Event = field(default_factory=threading.Event)
 

@@ -7,7 +7,7 @@ reserved names, value rules and per-role contributions are the modules beside th
 from __future__ import annotations
 
 from appbuilder.enums import AgentType
-from appbuilder.spec.model import FieldSpec
+from appbuilder.spec.model import FieldSpec, FieldType
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.base import BlueprintStack, Contribution, Registration
 from appbuilder.stacks.fastapi import roles, values
@@ -25,6 +25,12 @@ class FastapiStack(BlueprintStack):
 
     def refuses(self, item: FieldSpec, value: object) -> str | None:
         return values.refuses(item, value)
+
+    def refuses_bound(self, kind: FieldType, value: object) -> str | None:
+        return values.refuses_bound(kind, value)
+
+    def refuses_pattern(self, pattern: str) -> str | None:
+        return values.refuses_pattern(pattern)
 
     def roles(self, model: AppModel) -> dict[AgentType, str]:
         return roles.roles(model)

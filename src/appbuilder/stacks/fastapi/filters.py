@@ -16,6 +16,16 @@ from markupsafe import escape
 
 from appbuilder.spec.model import FieldType
 from appbuilder.spec.resolved import AppField
+from appbuilder.stacks.fastapi.computed_plan import computed_plan
+from appbuilder.stacks.fastapi.rule_filters import (
+    at_bounds,
+    check_constraints,
+    db_outside,
+    has_rules,
+    outside,
+    ruled_sample,
+    ruled_schema_type,
+)
 from appbuilder.stacks.fastapi.values import (
     DECIMAL_DIGITS,
     DECIMAL_PLACES,
@@ -121,6 +131,8 @@ def schema_type(item: AppField) -> str:
     """The pydantic annotation of a value in create and update bodies."""
     if item.type is FieldType.ENUM:
         return "Literal[" + ", ".join(repr(v) for v in item.values) + "]"
+    if has_rules(item):
+        return ruled_schema_type(item, item.max_length or TEXT_LIMIT)
     return _SCHEMA_TYPES[item.type].replace("{length}", str(item.max_length))
 
 
@@ -154,13 +166,14 @@ _SAMPLES: dict[FieldType, str] = {
 
 def sample(item: AppField) -> str:
     """A Python expression of a valid JSON value, unique per ``n``, for generated tests."""
-    return _SAMPLES[item.type].format(
+    plain = _SAMPLES[item.type].format(
         name=item.names.snake,
         length=item.max_length,
         label=item.names.label,
         values=list(item.values),
         count=len(item.values),
     )
+    return ruled_sample(item, plain) if has_rules(item) else plain
 
 
 def invalid(item: AppField) -> str:
@@ -248,4 +261,10 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "sample": sample,
     "invalid": invalid,
     "input_type": input_type,
+    "has_rules": has_rules,
+    "computed_plan": computed_plan,
+    "check_constraints": check_constraints,
+    "outside": outside,
+    "at_bounds": at_bounds,
+    "db_outside": db_outside,
 }

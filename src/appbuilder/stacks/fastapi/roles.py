@@ -51,6 +51,8 @@ _BACKEND_FILES = (
     Render("backend/dependencies.py.jinja", "app/dependencies.py"),
     Render("backend/pagination.py.jinja", "app/pagination.py"),
     Render("backend/rows.py.jinja", "app/rows.py"),
+    Render("backend/logs.py.jinja", "app/logs.py"),
+    Render("backend/middleware.py.jinja", "app/middleware.py"),
     Render("backend/validators.py.jinja", "app/validators.py"),
     _package("app/schemas/__init__.py", "Request and response models, one module per entity."),
     _package(
@@ -65,6 +67,7 @@ _BACKEND_FILES = (
     Render("backend/test_health.py.jinja", "tests/test_health.py"),
     Render("backend/test_openapi.py.jinja", "tests/test_openapi.py"),
     Render("backend/test_migrations.py.jinja", "tests/test_migrations.py"),
+    Render("backend/test_security.py.jinja", "tests/test_security.py"),
 )
 
 
@@ -82,6 +85,11 @@ def backend(model: AppModel) -> Contribution:
             Render("backend/test_entity_api.py.jinja", f"tests/test_{snake}_api.py", extra),
         ]
         routers.append(api(snake, 20))
+    if any(e.computed_fields for e in model.entities):
+        files += [
+            Render("backend/computed.py.jinja", "app/services/computed.py"),
+            Render("backend/test_computed.py.jinja", "tests/test_computed.py"),
+        ]
     if model.has("rss"):
         files += [
             Render("backend/feed.py.jinja", "app/routers/feed.py"),
@@ -98,6 +106,8 @@ def auth(model: AppModel) -> Contribution:
         Render("auth/accounts.py.jinja", "app/services/accounts.py"),
         Render("auth/auth_router.py.jinja", "app/routers/auth.py"),
         Render("auth/test_auth.py.jinja", "tests/test_auth.py"),
+        Render("auth/cli.py.jinja", "app/cli.py"),
+        Render("auth/test_cli.py.jinja", "tests/test_cli.py"),
     ]
     routers = [api("auth", 10)]
     for feature, module, order in (("admin", "admin", 11), ("api_keys", "keys", 12)):
@@ -111,21 +121,13 @@ def auth(model: AppModel) -> Contribution:
     tables = [Table("auth/tables/users.jinja", ("users", "user_sessions"), first=True)]
     if model.has("api_keys"):
         tables.append(Table("auth/tables/api_keys.jinja", ("api_keys",), first=True))
+    tables.append(Table("auth/tables/login_failures.jinja", ("login_failures",)))
     return Contribution(tuple(files), (*routers, *tables, *AUTH_SETTINGS))
 
 
 AUTH_SETTINGS = (
     Setting("session_days", "int", "14"),
     Setting("bcrypt_rounds", "int", "12", test="4"),
-    Setting(
-        "admin_email",
-        "str",
-        '""',
-        example="you@example.com",
-        test='"admin@example.com"',
-        comment="The account signing up with this email is the admin; nobody else becomes one by\n"
-        "signing up, so a fresh deployment can't be claimed by whoever comes first.",
-    ),
     Setting("login_attempts", "int", "5"),
     Setting("login_window_seconds", "int", "15 * 60"),
 )
@@ -133,6 +135,7 @@ AUTH_SETTINGS = (
 
 _FRONTEND_FILES = (
     Render("frontend/package.py.jinja", "app/pages/__init__.py"),
+    Render("frontend/csrf.py.jinja", "app/csrf.py"),
     Render("frontend/common.py.jinja", "app/pages/common.py"),
     Render("frontend/crud.py.jinja", "app/pages/crud.py"),
     Render("frontend/home.py.jinja", "app/pages/home.py"),
@@ -144,6 +147,7 @@ _FRONTEND_FILES = (
     Render("frontend/detail.html.jinja", "app/templates/crud/detail.html"),
     Render("frontend/form.html.jinja", "app/templates/crud/form.html"),
     Render("frontend/style.css.jinja", "app/static/style.css"),
+    Render("frontend/app.js.jinja", "app/static/app.js"),
     Render("frontend/test_pages.py.jinja", "tests/test_pages.py"),
 )
 

@@ -15,7 +15,8 @@ router = APIRouter(prefix="/api", tags=["usage"], responses=AUTH_RESPONSES)
 
 @router.get("/usage", response_model=UsageOut)
 def usage(principal: PrincipalDep, session: SessionDep) -> UsageOut:
-    """Projects, generations and tokens this month, and runs at once, against your limits."""
+    """Projects, generations and tokens this month, and runs at once, against your limits;
+    what model calls cost this month."""
     report = quotas.usage(session, principal.user)
     return UsageOut(
         tier=report.tier,
@@ -26,4 +27,6 @@ def usage(principal: PrincipalDep, session: SessionDep) -> UsageOut:
         ],
         templates=[t for t in ProjectTemplate if t in report.templates],
         deploy_targets=sorted(report.deploy_targets),
+        cost_usd=report.cost_usd,
+        calls_of_unknown_cost=report.calls_of_unknown_cost,
     )

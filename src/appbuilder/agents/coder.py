@@ -1,0 +1,216 @@
+"""BACKEND with a model: the template's skeleton, plus code for actions written in words.
+
+The skeleton stays deterministic (the template agent renders it); for each entity with
+actions the model writes one router module under ``app/custom/`` and its tests under
+``tests/custom/``, and nothing else: the paths are fixed, the code is checked by
+``code_rules`` (problems go back to the model for another try), and the router reaches the
+app only through a registration the assembly step writes into ``app/main.py``. The app's
+own checks (lint, strict types, its tests, the custom ones included) then decide.
+
+Each call's output is kept in the step's record, so a resumed run replays it instead of
+asking the model again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+
+from pydantic import BaseModel
+from pydantic import Field as Described
+from pydantic_ai import Agent
+
+from appbuilder.agents.base import AgentInput, AgentOutput, StepRecord, TemplateAgent
+from appbuilder.agents.code_rules import problems_in
+from appbuilder.agents.planner import prompt
+from appbuilder.enums import AgentType, GenerationStatus
+from appbuilder.generator.files import manifest
+from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
+from appbuilder.spec.model import EntitySpec
+from appbuilder.spec.names import names_for
+from appbuilder.spec.resolved import AppModel
+from appbuilder.stacks.base import Router
+
+#: the most one answer may take (a router and its tests)
+MAX_OUTPUT_TOKENS = 12_000
+PACKAGES = {
+    "app/custom/__init__.py": b'"""Code written for the spec\'s actions, a module per entity."""\n',
+    "tests/custom/__init__.py": b"",
+}
+
+
+class CodeFile(BaseModel):
+    path: str = Described(description="Its path in the app: app/custom/task_actions.py")
+    content: str = Described(description="The whole file")
+
+
+class CustomCode(BaseModel):
+    """The files for one entity's actions: its router module and its tests."""
+
+    files: list[CodeFile]
+
+
+@dataclass
+class _Written:
+    """What the model wrote for one step: files (path -> source), calls, routers."""
+
+    code: dict[str, str] = field(default_factory=dict)
+    calls: list[CallRecord] = field(default_factory=list)
+    routers: list[Router] = field(default_factory=list)
+
+
+@dataclass
+class _Asked:
+    allowed: tuple[str, ...]
+    attempts: int
+
+
+def _check(context: RunContext[_Asked], answer: CustomCode) -> CustomCode:
+    asked = context.deps
+    problems = problems_in({f.path: f.content for f in answer.files}, asked.allowed)
+    if problems and context.retry < asked.attempts - 1:
+        raise ModelRetry("The code was refused:\n" + "\n".join(f"- {p}" for p in problems))
+    if problems:
+        raise ModelRetry("The code was refused again:\n" + "\n".join(problems))
+    return answer
+
+
+def _coder(attempts: int) -> Agent[_Asked, CustomCode]:
+    agent: Agent[_Asked, CustomCode] = Agent(
+        output_type=CustomCode,
+        deps_type=_Asked,
+        instructions=prompt("backend", "actions"),
+        retries={"output": attempts - 1},
+        model_settings={"max_tokens": MAX_OUTPUT_TOKENS},
+    )
+    agent.output_validator(_check)
+    return agent
+
+
+def paths_for(entity: EntitySpec) -> tuple[str, str]:
+    snake = names_for(entity.name).snake
+    return f"app/custom/{snake}_actions.py", f"tests/custom/test_{snake}_actions.py"
+
+
+def _request(entity: EntitySpec, model: AppModel, skeleton: dict[str, bytes]) -> str:
+    names = names_for(entity.name, entity.label, entity.plural_label)
+    module, tests = paths_for(entity)
+    actions = "\n".join(f"- {a.name}: {a.description}" for a in entity.actions)
+    context = [
+        f"Entity: {names.pascal} (module {names.snake}, URLs /api/{names.kebab_plural}).",
+        f"Accounts: {'yes' if model.has('auth') else 'no'}.",
+        f"Write exactly: {module} and {tests}.",
+        f"Actions:\n{actions}",
+    ]
+    for path in (f"app/schemas/{names.snake}.py", f"app/routers/{names.snake}.py"):
+        if path in skeleton:
+            context.append(f"{path}:\n{skeleton[path].decode()}")
+    return "\n\n".join(context)
+
+
+class CoderAgent:
+    """The BACKEND role: the template's files, and a model's code for the spec's actions."""
+
+    agent_type = AgentType.BACKEND
+
+    def __init__(self, task: Task, attempts: int = 3) -> None:
+        self.template = TemplateAgent(AgentType.BACKEND)
+        self.task = task
+        self.attempts = attempts
+        #: how often the app's failing checks may come back for the model's code
+        self.repair_attempts = task.settings.repair_attempts
+
+    def owns(self, output: AgentOutput, failure: str) -> bool:
+        return any(path in failure for path in _code_of(output))
+
+    def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
+        """Ask again, with the failure, for the entities whose files it names."""
+        started = time.perf_counter()
+        code = _code_of(output)
+        written = _Written(code=dict(code))
+        for entity in (e for e in task.spec.entities if e.actions):
+            allowed = paths_for(entity)
+            if not any(path in failure for path in allowed):
+                continue
+            mine = "\n\n".join(f"{path}:\n{code.get(path, '')}" for path in allowed)
+            request = (
+                f"{_request(entity, task.model, dict(output.files))}\n\nYour files:\n{mine}"
+                f"\n\nThe app's checks failed on them:\n{failure}\n\nFix them; answer with "
+                "both files whole."
+            )
+            asked = _Asked(allowed, self.attempts)
+            fixed, made = run_task(_coder(self.attempts), request, self.task, deps=asked)
+            written.calls += made
+            written.code |= {f.path: f.content for f in fixed.files}
+        written.routers = [
+            Router("app.custom", _module(p), order=25)
+            for p in written.code
+            if p.startswith("app/custom/")
+        ]
+        repaired = self._output(task, self.template.run(task), written, started)
+        before = output.record
+        record = replace(
+            repaired.record,
+            prompt=f"{before.prompt}\n\n--- repair\n{repaired.record.prompt}",
+            tokens_used=before.tokens_used + repaired.record.tokens_used,
+            duration_ms=before.duration_ms + repaired.record.duration_ms,
+        )
+        return replace(repaired, record=record)
+
+    def run(self, task: AgentInput) -> AgentOutput:
+        started = time.perf_counter()
+        output = self.template.run(task)
+        written = _Written()
+        for entity in (e for e in task.spec.entities if e.actions):
+            allowed = paths_for(entity)
+            request = _request(entity, task.model, dict(output.files))
+            asked = _Asked(allowed, self.attempts)
+            code, made = run_task(_coder(self.attempts), request, self.task, deps=asked)
+            written.calls += made
+            written.code |= {f.path: f.content for f in code.files}
+            written.routers.append(Router("app.custom", _module(allowed[0]), order=25))
+        return self._output(task, output, written, started)
+
+    def replay(self, task: AgentInput, record: StepRecord) -> AgentOutput:
+        """A finished step of an earlier attempt: its code from the record, no model call."""
+        output = self.template.run(task)
+        written = json.loads(record.response).get("code", {})
+        routers = [
+            Router("app.custom", _module(path), order=25)
+            for path in written
+            if path.startswith("app/custom/")
+        ]
+        files = {**output.files, **PACKAGES, **{p: c.encode() for p, c in written.items()}}
+        return AgentOutput(files, record, (*output.registrations, *routers))
+
+    def _output(
+        self, task: AgentInput, output: AgentOutput, written: _Written, started: float
+    ) -> AgentOutput:
+        files = dict(output.files)
+        if written.code:
+            files |= PACKAGES | {path: code.encode() for path, code in written.code.items()}
+        calls = written.calls
+        record = StepRecord(
+            agent=self.agent_type,
+            prompt=self.template.summary(task)
+            + "".join(f"\n\n--- model call {n + 1}\n{c.prompt}" for n, c in enumerate(calls)),
+            response=json.dumps(
+                {"files": manifest(files), "code": written.code}, separators=(",", ":")
+            ),
+            status=GenerationStatus.COMPLETED,
+            tokens_used=Usage.of(calls).tokens,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+        return AgentOutput(files, record, (*output.registrations, *written.routers))
+
+
+def _code_of(output: AgentOutput) -> dict[str, str]:
+    """The model's files of a step (from its record: the same after a replay)."""
+    code: dict[str, str] = json.loads(output.record.response).get("code", {})
+    return code
+
+
+def _module(path: str) -> str:
+    """``app/custom/task_actions.py`` -> ``task_actions``."""
+    return path.rsplit("/", 1)[1].removesuffix(".py")

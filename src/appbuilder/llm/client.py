@@ -1,0 +1,186 @@
+"""The pydantic-ai model for a ``ModelChoice``, and a record of every call made through it.
+
+Each provider gets its SDK client built here, with the platform's timeout and retry rules
+(the SDKs retry 429 after Retry-After, 5xx and dropped connections with backoff), so no
+provider reads keys or URLs from the process environment behind our back.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+from anthropic import AsyncAnthropic
+from anthropic import DefaultAsyncHttpxClient as DefaultAnthropicClient
+from openai import AsyncOpenAI
+from openai import DefaultAsyncHttpxClient as DefaultOpenAIClient
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelRequestPart,
+    ModelResponse,
+    RetryPromptPart,
+    SystemPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import Model, ModelRequestParameters
+from pydantic_ai.models.anthropic import AnthropicModel
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.models.wrapper import WrapperModel
+from pydantic_ai.providers.anthropic import AnthropicProvider
+from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.settings import ModelSettings
+
+from appbuilder.llm.config import ModelChoice
+from appbuilder.settings import LLMProvider
+
+#: what an OpenAI-compatible server without keys is sent (the SDK needs some key)
+NO_KEY = "not-needed"
+
+
+#: the SDK client a model sends its requests through; closed when its task ends
+Client = AsyncOpenAI | AsyncAnthropic
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One verifying TLS context for every client: loading the CA bundle takes ~30 ms,
+    which a fresh client per task would otherwise pay on every call."""
+    return ssl.create_default_context()
+
+
+def build_model(choice: ModelChoice) -> tuple[Model, Client]:
+    """The pydantic-ai model that calls ``choice``, and its client (no request is made)."""
+    key = choice.api_key.get_secret_value() if choice.api_key else None
+    if choice.provider is LLMProvider.ANTHROPIC:
+        anthropic = AsyncAnthropic(
+            api_key=key or NO_KEY,
+            base_url=choice.base_url,
+            timeout=choice.timeout_seconds,
+            max_retries=choice.max_retries,
+            http_client=DefaultAnthropicClient(verify=_tls()),
+        )
+        provider = AnthropicProvider(anthropic_client=anthropic)
+        return AnthropicModel(choice.model, provider=provider), anthropic
+    openai = AsyncOpenAI(
+        api_key=key or NO_KEY,
+        base_url=choice.base_url,
+        timeout=choice.timeout_seconds,
+        max_retries=choice.max_retries,
+        http_client=DefaultOpenAIClient(verify=_tls()),
+    )
+    return OpenAIChatModel(choice.model, provider=OpenAIProvider(openai_client=openai)), openai
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One request to a model: what a Generation row stores of it."""
+
+    model: str
+    prompt: str
+    response: str
+    input_tokens: int
+    output_tokens: int
+    #: USD; None when the model's price is unknown (see ``prices``)
+    cost: Decimal | None
+    duration_ms: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+#: called before each request with the model's name; raising stops the call (quotas)
+BeforeCall = Callable[[str], None]
+
+
+class RecordingModel(WrapperModel):
+    """A model that records each request it makes (and may refuse one before it is made)."""
+
+    def __init__(self, wrapped: Model, before_call: BeforeCall | None = None) -> None:
+        super().__init__(wrapped)
+        self.calls: list[tuple[str, ModelResponse, int]] = []
+        self._before_call = before_call
+
+    async def request(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        if self._before_call is not None:
+            self._before_call(self.model_name)
+        started = time.perf_counter()
+        response = await super().request(messages, model_settings, model_request_parameters)
+        elapsed = round((time.perf_counter() - started) * 1000)
+        self.calls.append((sent_text(messages), response, elapsed))
+        return response
+
+
+def sent_text(messages: Sequence[ModelMessage]) -> str:
+    """What this request added to the conversation: the newest request's parts, as text.
+
+    The first request holds the instructions and the user's words; a later one the
+    feedback (a retry's reason, a tool's result), so rows do not repeat the history.
+    """
+    request = next((m for m in reversed(messages) if isinstance(m, ModelRequest)), None)
+    if request is None:
+        return ""
+    texts = [request.instructions] if request.instructions else []
+    texts += [_request_part_text(part) for part in request.parts]
+    return "\n\n".join(t for t in texts if t)
+
+
+def _request_part_text(part: ModelRequestPart) -> str:
+    if isinstance(part, SystemPromptPart | UserPromptPart) and isinstance(part.content, str):
+        return part.content
+    if isinstance(part, RetryPromptPart):
+        return part.model_response()
+    if isinstance(part, ToolReturnPart):
+        return part.model_response_str()
+    return ""
+
+
+def answer_text(response: ModelResponse) -> str:
+    """The model's answer as text: its words and its tool calls with their arguments."""
+    texts = []
+    for part in response.parts:
+        if isinstance(part, TextPart):
+            texts.append(part.content)
+        elif isinstance(part, ToolCallPart):
+            texts.append(f"{part.tool_name}: {part.args_as_json_str()}")
+    return "\n".join(texts)
+
+
+def records_of(
+    model: RecordingModel, overrides_cost: Callable[..., Decimal | None]
+) -> list[CallRecord]:
+    """Every call ``model`` made, as records with tokens and cost."""
+    records = []
+    for prompt, response, elapsed in model.calls:
+        usage = response.usage
+        name = response.model_name or model.model_name
+        records.append(
+            CallRecord(
+                model=name,
+                prompt=prompt,
+                response=answer_text(response),
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost=overrides_cost(name, usage.input_tokens, usage.output_tokens, usage.cost),
+                duration_ms=elapsed,
+            )
+        )
+    return records
+
+
+def as_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

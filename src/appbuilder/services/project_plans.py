@@ -1,0 +1,148 @@
+"""Planning a project from words through the API: quota first, the model, then the ledger.
+
+No database transaction is held while the model thinks: the project and the quota are
+read in a short transaction, each call is checked against the month's token quota just
+before it is made (the worst case reserved: what is sent plus the most the model may
+answer), and every call made, failed ones included, becomes a Generation row of the
+ORCHESTRATOR with its model, tokens and cost once the plan ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.agents.planner import PLAN_MAX_OUTPUT_TOKENS
+from appbuilder.db.models import Generation, User
+from appbuilder.db.types import utcnow
+from appbuilder.enums import AgentType, GenerationStatus
+from appbuilder.errors import ModelCallError, ValidationError
+from appbuilder.services import quotas
+from appbuilder.services.llm_settings import choice_for
+from appbuilder.services.planning import CallRecord, PlanResult, plan
+from appbuilder.services.projects import get_project
+from appbuilder.settings import LLMSettings
+from appbuilder.spec.model import AppSpec
+
+#: tokens reserved per call for the answer besides what is sent: the most it may take
+ANSWER_RESERVE = PLAN_MAX_OUTPUT_TOKENS
+#: a rough count of tokens in text sent (about four characters each, rounded up)
+CHARS_PER_TOKEN = 4
+
+
+@dataclass(frozen=True)
+class ProjectPlan:
+    result: PlanResult
+    generation_ids: list[str]
+
+
+def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, all distinct
+    session: Session,
+    sessions: sessionmaker[Session],
+    user_id: str,
+    project_id: str,
+    words: str | None,
+    settings: LLMSettings,
+    *,
+    model: str | None = None,
+) -> ProjectPlan:
+    """Plan ``project_id`` (owned by ``user_id``) from ``words``, or from its description.
+
+    A project that already has a spec (``config.spec``) is changed as the words ask (a
+    change request) rather than planned anew. The spec is returned, not stored: the person
+    accepts it by sending it with ``POST /generate``.
+
+    ``session`` is the caller's (the request's); its transaction ends here once the
+    project and the quota are read, because the model may think for minutes and no lock
+    (a credential's last-used time, on SQLite the database) may be held meanwhile. Later
+    reads and the ledger use short transactions of ``sessions``."""
+    project = get_project(session, project_id, owner_id=user_id)
+    text = (words or project.description or "").strip()
+    if not text:
+        raise ValidationError(
+            "prompt",
+            "required",
+            "Describe the app: send a prompt, or give the project a description.",
+        )
+    template, stored = project.template, project.config.get("spec")
+    owner = session.get_one(User, user_id)
+    quotas.ensure_tokens_available(session, owner, _estimate(text))
+    choice = choice_for(owner, settings)  # the user's own model, else the platform's
+    session.commit()
+    current = AppSpec.model_validate(stored) if isinstance(stored, dict) else None
+    calls: list[str] = []
+
+    def before_call(model_name: str) -> None:
+        # this plan's earlier calls are not rows yet: reserve each one's worst case too
+        calls.append(model_name)
+        with sessions.begin() as fresh:
+            needed = len(calls) * _estimate(text)
+            quotas.ensure_tokens_available(fresh, fresh.get_one(User, user_id), needed)
+
+    try:
+        result = plan(
+            text,
+            settings,
+            template=template,
+            current=current,
+            model=model,
+            before_call=before_call,
+            choice=choice,
+        )
+    except ModelCallError as error:
+        _record(sessions, user_id, project_id, error.records, failure=error.message)
+        raise
+    ids = _record(sessions, user_id, project_id, result.calls)
+    return ProjectPlan(result, ids)
+
+
+def _estimate(text: str) -> int:
+    return len(text) // CHARS_PER_TOKEN + 1 + ANSWER_RESERVE
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    user_id: str,
+    project_id: str,
+    calls: list[CallRecord],
+    *,
+    failure: str | None = None,
+) -> list[str]:
+    now = utcnow()
+    rows = [
+        Generation(
+            project_id=project_id,
+            user_id=user_id,
+            agent_type=AgentType.ORCHESTRATOR,
+            prompt=call.prompt,
+            response=call.response,
+            status=GenerationStatus.COMPLETED,
+            tokens_used=call.tokens,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            model=call.model,
+            cost_usd=call.cost,
+            duration_ms=call.duration_ms,
+            completed_at=now,
+        )
+        for call in calls
+    ]
+    if failure is not None:
+        rows.append(
+            Generation(
+                project_id=project_id,
+                user_id=user_id,
+                agent_type=AgentType.ORCHESTRATOR,
+                prompt="plan from words",
+                response="",
+                status=GenerationStatus.FAILED,
+                tokens_used=0,
+                error_message=failure,
+                completed_at=now,
+            )
+        )
+    with sessions.begin() as session:
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]

@@ -1,0 +1,69 @@
+"""Planning a project from words with the platform's language model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from appbuilder.security.scopes import Scope
+from appbuilder.services.auth import Principal
+from appbuilder.services.project_plans import plan_project
+from appbuilder.web.deps import SessionDep, SessionmakerDep, require
+from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, QUOTA, Responses, describe, merge
+from appbuilder.web.params import RowId
+from appbuilder.web.schemas import PlanIn, PlanOut, PlanUsageOut, ProblemOut
+
+router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
+
+Planner = Annotated[Principal, Depends(require(Scope.GENERATIONS_WRITE))]
+MODEL_ERRORS: Responses = {
+    502: describe("The model's provider failed (the message says what to check)"),
+    503: describe("No language model is configured (the message names the setting)"),
+}
+
+
+@router.post(
+    "/projects/{project_id}/plan",
+    response_model=PlanOut,
+    responses=merge(NOT_FOUND, QUOTA, MODEL_ERRORS),
+)
+def plan(
+    project_id: RowId,
+    principal: Planner,
+    session: SessionDep,
+    sessions: SessionmakerDep,
+    request: Request,
+    body: PlanIn = PlanIn(),  # noqa: B008 - immutable pydantic default: no body, the description
+) -> PlanOut:
+    """Plan the project's app from words (or its description) with the platform's model.
+
+    The spec comes back with what is still wrong after the model's last try, the tokens
+    and cost; nothing is stored but the model calls (Generation rows). Accept the plan by
+    sending its spec with `POST /api/projects/{id}/generate`. A project that has a spec
+    already is changed as the words ask."""
+    outcome = plan_project(
+        session,
+        sessions,
+        principal.user.id,
+        project_id,
+        body.prompt,
+        request.app.state.settings.llm,
+        model=body.model,
+    )
+    usage = outcome.result.usage
+    return PlanOut(
+        spec=outcome.result.spec,
+        valid=outcome.result.valid,
+        problems=[
+            ProblemOut(path=p.path, rule=p.rule, message=p.message) for p in outcome.result.problems
+        ],
+        usage=PlanUsageOut(
+            calls=usage.calls,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            tokens=usage.tokens,
+            cost_usd=usage.cost,
+        ),
+        generation_ids=outcome.generation_ids,
+    )

@@ -1,0 +1,172 @@
+"""POST /api/projects/{id}/plan: words become a spec through the platform's model (a
+scripted OpenAI-compatible server on loopback), with quota checks before every call and a
+Generation row per call; nothing a client sends makes it a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, insert
+
+from appbuilder.db.models import Generation
+from appbuilder.enums import AgentType, SubscriptionTier
+from appbuilder.settings import LLMProvider, Settings
+from tests.fake_llm import FakeLLM, error, fake_llm, tool
+from tests.integration.api.conftest import Api
+from tests.integration.llm.test_planner import TODO, TODO_WITH_PROBLEM
+
+
+@pytest.fixture
+def llm(api_settings: Settings) -> Iterator[FakeLLM]:
+    with fake_llm() as server:
+        api_settings.llm_provider = LLMProvider.OPENAI_COMPATIBLE
+        api_settings.llm_model = "gpt-4o-mini"
+        api_settings.llm_base_url = server.url
+        api_settings.llm_api_key = SecretStr("sk-test-key")
+        api_settings.llm_max_retries = 0
+        yield server
+
+
+def plan(api: Api, project_id: str, headers: dict[str, str], **body: object) -> object:
+    return api.post(f"/api/projects/{project_id}/plan", json=body, headers=headers)
+
+
+def test_a_project_is_planned_from_words_and_each_call_is_a_generation(
+    llm: FakeLLM, api: Api
+) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    llm.answer(tool(TODO_WITH_PROBLEM, input_tokens=800), tool(TODO, input_tokens=900))
+    answer = plan(api, project["id"], owner.headers, prompt="a todo app with due dates")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["valid"] is True
+    assert body["problems"] == []
+    assert body["spec"]["entities"][0]["name"] == "Task"
+    assert body["usage"]["calls"] == 2
+    assert body["usage"]["input_tokens"] == 1700
+    assert Decimal(body["usage"]["cost_usd"]) > 0
+    rows = api.get(f"/api/projects/{project['id']}/generations", headers=owner.headers).json()
+    by_id = {row["id"]: row for row in rows["items"]}
+    recorded = [by_id[i] for i in body["generation_ids"]]
+    assert [r["agent_type"] for r in recorded] == ["ORCHESTRATOR", "ORCHESTRATOR"]
+    assert [r["input_tokens"] for r in recorded] == [800, 900]
+    assert all(r["model"] == "gpt-4o-mini" and r["status"] == "COMPLETED" for r in recorded)
+    assert "a todo app with due dates" in recorded[0]["prompt"]
+    assert "declared twice" in recorded[1]["prompt"]  # the feedback sent back
+    assert recorded[0]["tokens_used"] == 800 + 30
+
+    # accepting the plan is sending its spec with the run
+    started = api.post(
+        f"/api/projects/{project['id']}/generate",
+        json={"spec": body["spec"], "verify": False},
+        headers=owner.headers,
+    )
+    assert started.status_code == 202, started.text
+
+
+def test_without_words_the_description_is_planned(llm: FakeLLM, api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM", description="tasks with due dates")
+    llm.answer(tool(TODO))
+    assert plan(api, project["id"], owner.headers).status_code == 200
+    assert "tasks with due dates" in str(llm.requests[0]["messages"])
+
+
+def test_a_project_with_a_spec_is_changed_as_asked(llm: FakeLLM, api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM", config={"spec": TODO})
+    llm.answer(tool(TODO))
+    assert plan(api, project["id"], owner.headers, prompt="add a priority").status_code == 200
+    sent = str(llm.requests[0]["messages"])
+    assert "The current spec, to change as asked" in sent
+    assert "due_date" in sent
+
+
+def test_nothing_to_plan_is_a_422_naming_the_field(llm: FakeLLM, api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    answer = plan(api, project["id"], owner.headers)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"]["fields"][0]["path"] == "prompt"
+    assert llm.requests == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"prompt": ""}, {"prompt": "x" * 20_001}, {"prompt": "a\x00b"}, {"prompt": 5}, {"other": 1}],
+)
+def test_bad_bodies_are_422(llm: FakeLLM, api: Api, body: dict[str, object]) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    assert plan(api, project["id"], owner.headers, **body).status_code == 422
+    assert llm.requests == []
+
+
+def test_another_users_project_is_not_found_and_no_call_is_made(llm: FakeLLM, api: Api) -> None:
+    owner, stranger = api.account(), api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    assert plan(api, project["id"], stranger.headers, prompt="todo").status_code == 404
+    assert plan(api, project["id"], {}, prompt="todo").status_code == 401
+    assert llm.requests == []
+
+
+def test_out_of_tokens_is_a_402_before_any_call(llm: FakeLLM, api: Api, engine: Engine) -> None:
+    owner = api.account(tier=SubscriptionTier.FREE)
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    with engine.begin() as connection:  # this month: 98,000 of FREE's 100,000 tokens used
+        connection.execute(
+            insert(Generation).values(
+                id="g" * 25,
+                project_id=project["id"],
+                user_id=owner.id,
+                agent_type=AgentType.ORCHESTRATOR,
+                prompt="",
+                response="",
+                tokens_used=98_000,
+            )
+        )
+    answer = plan(api, project["id"], owner.headers, prompt="a todo app")
+    assert answer.status_code == 402
+    assert answer.json()["error"]["details"]["limit"] == "tokens_per_month"
+    assert llm.requests == []
+
+
+def test_a_provider_failure_is_a_502_recorded_as_a_failed_generation(
+    llm: FakeLLM, api: Api
+) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    llm.answer(error(401))
+    answer = plan(api, project["id"], owner.headers, prompt="a todo app")
+    assert answer.status_code == 502
+    assert "refused the API key" in answer.json()["error"]["message"]
+    assert "sk-test-key" not in answer.text
+    rows = api.get(f"/api/projects/{project['id']}/generations", headers=owner.headers).json()
+    [failed] = [r for r in rows["items"] if r["status"] == "FAILED"]
+    assert "refused the API key" in failed["error_message"]
+
+
+def test_without_a_model_planning_is_a_503_naming_the_setting(api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    answer = plan(api, project["id"], owner.headers, prompt="a todo app")
+    assert answer.status_code == 503
+    assert "UAB_LLM_PROVIDER" in answer.json()["error"]["message"]
+
+
+def test_usage_shows_what_model_calls_cost_this_month(llm: FakeLLM, api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    before = api.get("/api/usage", headers=owner.headers).json()
+    assert Decimal(before["cost_usd"]) == 0
+    llm.answer(tool(TODO, input_tokens=1_000_000, output_tokens=0))
+    planned = plan(api, project["id"], owner.headers, prompt="a todo app").json()
+    after = api.get("/api/usage", headers=owner.headers).json()
+    assert Decimal(after["cost_usd"]) == Decimal(planned["usage"]["cost_usd"]) > 0
+    assert after["calls_of_unknown_cost"] == 0
+    tokens = {line["limit"]: line["used"] for line in after["limits"]}["tokens_per_month"]
+    assert tokens == planned["usage"]["tokens"]
