@@ -36,6 +36,11 @@ ENTITY_WORDS = [
     "Album",
     "Track",
     "Playlist",
+    # letters beyond ASCII: identifiers are derived in ASCII, labels keep the words
+    "Café",
+    "Größe Messung",
+    # near PostgreSQL's 63-byte identifiers once spelled in snake case (40 characters)
+    "QuarterlyRegionalPerformanceReviewRecord",
 ]
 FIELD_WORDS = [
     "title",
@@ -58,7 +63,31 @@ FIELD_WORDS = [
     "score",
     "level",
     "remarks",
+    "prix à payer",
+    "AVeryLongFieldNameThatGrowsInSnakeCase1",
 ]
+#: Names the generated code uses for its own locals and helpers: a user's field may be
+#: called any of them (they are attributes and keys there, never locals).
+GENERATED_NAMES = [
+    "paginate",
+    "service",
+    "rows",
+    "total",
+    "items",
+    "statement",
+    "filters",
+    "headers",
+    "no_nul",
+    "commit",
+    "linked",
+    "get_or_404",
+    "field_validator",
+    "classmethod",
+]
+#: Free text beyond the Basic Multilingual Plane: emoji where any text goes, astral
+#: letters where labels and enum values take letters only.
+ASTRAL_TEXT = ["Party 🎉", "👩‍👩‍👧 family plan", "math \U0001d49c\U0001d4b7", "\U00020000 ideas"]
+ASTRAL_LETTERS = ["\U0001d49c\U0001d4b7", "\U00020000\U00020001", "x\U0001d4af"]
 TYPES = [
     "string",
     "text",
@@ -97,7 +126,11 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
         if len(str(field.get("default", ""))) > field.get("max_length", 200):
             field["max_length"] = 80
     if rng.random() < 0.15:
-        field["label"] = rng.choice(["Número", "Größe (cm)", "Due date", "Заметка", "A/B group"])
+        field["label"] = rng.choice(
+            ["Número", "Größe (cm)", "Due date", "Заметка", "A/B group", *ASTRAL_LETTERS]
+        )
+    if kind == "enum" and rng.random() < 0.3:
+        field["values"] = [*field["values"], rng.choice(ASTRAL_LETTERS)]
     if rng.random() < 0.4:
         field.update(_value_rules(rng, field))
     return field
@@ -232,7 +265,7 @@ def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[st
         target = rng.choice(earlier)
         required = rng.random() < 0.5
         relation: dict[str, Any] = {
-            "name": f"parent {target}",
+            "name": f"parent {target}"[:40],
             "target": target,
             "required": required,
         }
@@ -283,13 +316,18 @@ def random_spec(rng: random.Random) -> dict[str, Any]:
     entities = []
     for index, name in enumerate(names):
         field_names = rng.sample(FIELD_WORDS, rng.randint(1, 5))
-        entities.append(
-            {
-                "name": name,
-                "fields": [_field(rng, field_name) for field_name in field_names],
-                "relations": _relations(rng, index, names),
-            }
-        )
+        if rng.random() < 0.3:
+            field_names.append(rng.choice(GENERATED_NAMES))
+        entity: dict[str, Any] = {
+            "name": name,
+            "fields": [_field(rng, field_name) for field_name in field_names],
+            "relations": _relations(rng, index, names),
+        }
+        if rng.random() < 0.2:
+            entity["description"] = rng.choice(ASTRAL_TEXT)
+        if rng.random() < 0.1:
+            entity["label"] = rng.choice(ASTRAL_LETTERS)
+        entities.append(entity)
     if rng.random() < 0.5:
         _computed(rng, entities)
     features = sorted(rng.sample(FEATURE_NAMES, rng.randint(0, 5)))
@@ -298,6 +336,7 @@ def random_spec(rng: random.Random) -> dict[str, Any]:
         _draw_access(rng, entities)
     return {
         "name": f"Random app {rng.randint(0, 10**6)}",
+        "description": rng.choice(["", "", *ASTRAL_TEXT]),
         "template": "CUSTOM",
         "pages": rng.random() < 0.8,
         "entities": entities,

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     run_unclaimed_warning_seconds: float = Field(default=10.0, gt=0)
     #: deadline of a run's verification (the generated app's own checks and tests)
     run_verify_timeout_seconds: float = Field(default=900.0, ge=10)
+    #: a PostgreSQL server (any database on it) where verification also runs each app's
+    #: migrations and suite, in a scratch database it creates and drops; unset: SQLite only
+    verify_database_url: str | None = None
     #: larger files are listed but not shown by GET /api/projects/{id}/files/{path}
     file_view_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 

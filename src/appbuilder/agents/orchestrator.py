@@ -183,9 +183,13 @@ class Orchestrator:
         self,
         agents: Mapping[AgentType, Agent] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        verify_database_url: str | None = None,
     ) -> None:
+        """``verify_database_url``: a PostgreSQL server the verification also runs the
+        app's suite on (in a scratch database); None: SQLite only."""
         self.agents = dict(agents or default_agents())
         self.on_event = on_event or (lambda _event: None)
+        self.verify_database_url = verify_database_url
         self.timeout = 600.0
 
     def generate(
@@ -287,7 +291,9 @@ class Orchestrator:
     def _verify(self, files: FileTree, timeout: float, journal: Journal) -> Verification:
         journal.checkpoint()
         self.on_event(Event("verifying"))
-        verification = verify_tree(files, timeout=timeout, cancel=journal.cancel)
+        verification = verify_tree(
+            files, timeout=timeout, cancel=journal.cancel, database_url=self.verify_database_url
+        )
         journal.checkpoint()
         self.on_event(Event("verified", detail=verification.summary()))
         return verification

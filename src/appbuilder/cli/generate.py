@@ -15,7 +15,7 @@ from appbuilder.cli._runtime import Database, console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.services import builds
 from appbuilder.services.builds import Event, GenerationResult
-from appbuilder.settings import LLMSettings
+from appbuilder.settings import LLMSettings, get_settings
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -135,7 +135,13 @@ def generate(
         display = _Display(progress, plan.agents, verify)
         llm = _llm_settings()
         result = builds.build(
-            spec, model, verify=verify, timeout=timeout, on_event=display, llm=llm
+            spec,
+            model,
+            verify=verify,
+            timeout=timeout,
+            on_event=display,
+            llm=llm,
+            verify_database_url=get_settings().verify_database_url,
         )
     if verify and not result.succeeded:
         _report_failure(result, target)

@@ -25,7 +25,7 @@ _ALWAYS = (
     "pydantic-settings>=2.6",
     "email-validator>=2.2",
 )
-DEV = ("pytest>=8.3", "httpx>=0.27", "ruff>=0.8", "mypy>=1.13")
+DEV = ("pytest>=8.3", "httpx>=0.27", "ruff>=0.8", "mypy>=1.13", "schemathesis>=4.0")
 
 
 def app_requirements(model: AppModel) -> tuple[str, ...]:

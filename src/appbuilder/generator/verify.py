@@ -4,6 +4,11 @@ Checks run in a scratch copy of the tree (so the delivered tree stays byte-ident
 with this platform's interpreter (which carries every dependency of the ``fastapi``
 stack), an environment holding none of the platform's secrets, a deadline, and no network
 where the OS lets an unprivileged process drop it (``unshare -rn`` on Linux).
+
+Given a PostgreSQL server (``database_url``, from ``UAB_VERIFY_DATABASE_URL``), the app's
+migrations and suite run there too, in a scratch database created for the check and
+dropped after it: SQLite forgives what PostgreSQL refuses (identifiers over 63 bytes, NUL
+in text). That step needs the server, so it runs with the network the platform has.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import fcntl
 import os
 import re
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -28,6 +34,9 @@ from functools import cache
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from appbuilder.generator.files import FileTree
 from appbuilder.generator.writer import write_files
@@ -43,7 +52,7 @@ _COMPILE = (
     "        print(f'{path}:{error.lineno}: {error.msg}')\n"
     "sys.exit(1 if bad else 0)\n"
 )
-CHECKS = ("compile", "lint", "format", "types", "tests")
+CHECKS = ("compile", "lint", "format", "types", "tests", "postgresql")
 _COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped)")
 OUTPUT_LIMIT = 20_000
 
@@ -198,16 +207,18 @@ def verify_tree(
     extra_env: dict[str, str] | None = None,
     checks: tuple[str, ...] = CHECKS,
     isolate_network: bool = True,
+    database_url: str | None = None,
 ) -> Verification:
     """Byte-compile, lint, format-check, type-check and test a tree; stop at the first failure.
 
     ``checks`` picks a subset (property tests lint hundreds of apps without running them);
-    ``isolate_network=False`` lets a caller's tests reach a database server it provides.
+    ``isolate_network=False`` lets a caller's tests reach a database server it provides;
+    ``database_url`` (a PostgreSQL server) adds the ``postgresql`` check.
     """
     started = time.monotonic()
     deadline = started + timeout
     prefix = list(network_isolation_prefix()) if isolate_network else []
-    steps = [name for name in CHECKS if name in checks]
+    steps = [name for name in CHECKS if name in checks and (name != "postgresql" or database_url)]
     results: list[CheckResult] = []
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="uab-verify-") as scratch:
@@ -220,18 +231,44 @@ def verify_tree(
         commands = _commands(root)
         for name in steps:
             step_started = time.monotonic()
-            with _shared_cache(deadline) if name == "types" else nullcontext():
-                code, output = _run(prefix + commands[name], root, env, deadline, cancel)
+            if name == "postgresql" and database_url:
+                with scratch_database(database_url) as url:
+                    step_env = env | {"TEST_DATABASE_URL": url}
+                    code, output = _run(commands["tests"], root, step_env, deadline, cancel)
+            else:
+                with _shared_cache(deadline) if name == "types" else nullcontext():
+                    code, output = _run(prefix + commands[name], root, env, deadline, cancel)
             if code is None:
                 reason = "cancelled" if cancel is not None and cancel.is_set() else "timed out"
                 output = f"{output}\n[{name} {reason} after {time.monotonic() - started:.0f} s]"
             if name == "tests":
                 passed, failed = _test_counts(output)
+            elif name == "postgresql":
+                on_postgresql = _test_counts(output)
+                passed, failed = passed or on_postgresql[0], failed + on_postgresql[1]
             results.append(CheckResult(name, code == 0, _ms(step_started), output.strip()))
             if code != 0:
                 break
     ok = len(results) == len(steps) and all(c.passed for c in results)
     return Verification(ok, tuple(results), passed, failed, _ms(started), bool(prefix))
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server ``server_url`` names, dropped afterwards."""
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"uab_verify_{secrets.token_hex(6)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 @contextmanager

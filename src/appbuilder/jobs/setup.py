@@ -24,6 +24,7 @@ def run_context(settings: Settings, sessions: sessionmaker[Session]) -> runs.Run
         projects_dir=settings.projects_dir,
         heartbeat_seconds=settings.run_heartbeat_seconds,
         verify_timeout=settings.run_verify_timeout_seconds,
+        verify_database_url=settings.verify_database_url,
         llm=settings.llm,
     )
 

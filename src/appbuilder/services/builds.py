@@ -96,10 +96,13 @@ def build(
     timeout: float,
     on_event: Callable[[Event], None] | None = None,
     llm: LLMSettings | None = None,
+    verify_database_url: str | None = None,
 ) -> GenerationResult:
     """Run every agent, assemble and (with ``verify``) prove the app by its own checks;
     ``llm`` is the model that writes the code of the spec's actions, if it has any."""
-    orchestrator = Orchestrator(agents_for(spec, llm), on_event=on_event)
+    orchestrator = Orchestrator(
+        agents_for(spec, llm), on_event=on_event, verify_database_url=verify_database_url
+    )
     return orchestrator.generate(spec, model, verify=verify, timeout=timeout)
 
 

@@ -19,7 +19,7 @@ from appbuilder.spec.model import (
     RelationKind,
     RelationSpec,
 )
-from appbuilder.spec.names import names_for, slugify
+from appbuilder.spec.names import fit_identifier, names_for, slugify
 from appbuilder.spec.ordering import creation_order, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
 from appbuilder.spec.value_rules import parse_bound
@@ -166,5 +166,5 @@ def _many(entity: EntitySpec, relation: RelationSpec, spec: AppSpec) -> ManyToMa
         names=names_for(relation.name),
         owner=owner.pascal,
         target=names_for(target.name).pascal,
-        table=f"{owner.snake}_{names_for(relation.name).snake}",
+        table=fit_identifier(f"{owner.snake}_{names_for(relation.name).snake}"),
     )

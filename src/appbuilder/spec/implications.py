@@ -7,6 +7,7 @@ turns its feature on, and ``tags``/``comments`` add their entity when the spec h
 from __future__ import annotations
 
 from appbuilder.spec.model import (
+    MAX_NAME_LENGTH,
     AccessSpec,
     AppSpec,
     EntitySpec,
@@ -54,33 +55,58 @@ FEATURE_ENTITY = {"tags": "Tag", "comments": "Comment"}
 def _with_feature_entities(entities: list[EntitySpec], features: set[str]) -> list[EntitySpec]:
     if not entities:
         return entities
-    primary = entities[0]
     known = {names_for(e.name).snake for e in entities if is_wellformed(e.name)}
     result = list(entities)
-    owner = names_for(primary.name).snake if is_wellformed(primary.name) else "item"
     if "tags" in features and "tag" not in known:
-        tag = FieldSpec(name="name", max_length=50, unique=True)
-        result.append(EntitySpec(name=FEATURE_ENTITY["tags"], fields=[tag]))
-        if not any(r.name == "tags" for r in primary.relations):
-            link = RelationSpec(
-                name="tags", kind=RelationKind.MANY_TO_MANY, target=FEATURE_ENTITY["tags"]
-            )
-            result[0] = primary.model_copy(update={"relations": [*primary.relations, link]})
+        result.append(EntitySpec(name=FEATURE_ENTITY["tags"], fields=[_TAG_NAME]))
+        result[0] = _with_tags_link(result[0])
     if "comments" in features and "comment" not in known:
-        fields = [
-            FieldSpec(name="author_name", max_length=80),
-            FieldSpec(name="body", type=FieldType.TEXT),
-        ]
-        parent = RelationSpec(name=owner, target=primary.name, required=True)
-        # Comments are read by anyone and written by signed-in users, whatever they link to.
-        access = (
-            AccessSpec(read="public", create="signed_in", update="owner", delete="owner")
-            if "auth" in features
-            else AccessSpec()
-        )
-        result.append(
-            EntitySpec(
-                name=FEATURE_ENTITY["comments"], fields=fields, relations=[parent], access=access
-            )
-        )
+        result.append(_comment_entity(result[0], features))
     return result
+
+
+_TAG_NAME = FieldSpec(name="name", max_length=50, unique=True)
+_COMMENT_FIELDS = (
+    FieldSpec(name="author_name", max_length=80),
+    FieldSpec(name="body", type=FieldType.TEXT),
+)
+
+
+def _snakes(names: list[str]) -> set[str]:
+    return {names_for(name).snake for name in names if is_wellformed(name)}
+
+
+def _free(candidates: tuple[str, ...], taken: set[str]) -> str:
+    """The first candidate whose identifier the user's names leave free: what we add
+    steps out of the way of what the user wrote, never the other way round."""
+    fitting = (name[:MAX_NAME_LENGTH].rstrip("_ ") for name in candidates)  # snake may be longer
+    return next(name for name in fitting if names_for(name).snake not in taken)
+
+
+def _with_tags_link(primary: EntitySpec) -> EntitySpec:
+    tag = FEATURE_ENTITY["tags"]
+    if any(r.kind is RelationKind.MANY_TO_MANY and r.target == tag for r in primary.relations):
+        return primary
+    taken = _snakes([f.name for f in primary.fields] + [r.name for r in primary.relations])
+    name = _free(("tags", "tag_links", "tagged_with", "feature_tags"), taken)
+    link = RelationSpec(name=name, kind=RelationKind.MANY_TO_MANY, target=tag)
+    return primary.model_copy(update={"relations": [*primary.relations, link]})
+
+
+def _comment_entity(primary: EntitySpec, features: set[str]) -> EntitySpec:
+    owner = names_for(primary.name).snake if is_wellformed(primary.name) else "item"
+    taken = _snakes([f.name for f in _COMMENT_FIELDS])
+    name = _free((owner, f"on_{owner}", f"{owner}_commented", "commented_item"), taken)
+    parent = RelationSpec(name=name, target=primary.name, required=True)
+    # Comments are read by anyone and written by signed-in users, whatever they link to.
+    access = (
+        AccessSpec(read="public", create="signed_in", update="owner", delete="owner")
+        if "auth" in features
+        else AccessSpec()
+    )
+    return EntitySpec(
+        name=FEATURE_ENTITY["comments"],
+        fields=list(_COMMENT_FIELDS),
+        relations=[parent],
+        access=access,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from appbuilder.spec.names import is_python_keyword, is_wellformed, names_for
+from appbuilder.spec.names import is_python_keyword, is_wellformed, names_for, unspellable
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.stack_rules import ReservedNames
 
@@ -24,6 +24,16 @@ def check_name(
     path: str, name: str, what: str, features: Iterable[str], reserved: ReservedNames
 ) -> Iterable[Problem]:
     """Refuse a malformed or reserved name; a reserved one comes with a suggestion."""
+    foreign = unspellable(name)
+    if foreign:
+        yield Problem(
+            path,
+            "name-format",
+            f"{what} name {name!r}: {', '.join(map(repr, foreign))} has letters with no ASCII "
+            "spelling, and the generated code's identifiers are ASCII; give an ASCII name "
+            f"and keep your words as its label (label: {name!r}).",
+        )
+        return
     if not is_wellformed(name):
         yield Problem(
             path,
@@ -81,17 +91,6 @@ def _suggestion(name: str, what: str, features: tuple[str, ...], reserved: Reser
         if refusal(candidate, what, features, reserved) is None:
             return f"; try a longer name such as {candidate!r}."
     return "; choose another name."  # pragma: no cover - every stack accepts some suffix
-
-
-def refused_filter_name(snake: str, reserved: ReservedNames) -> str | None:
-    """A yes/no or choice field becomes a list filter parameter: suggest a free name."""
-    if snake not in reserved.filter_locals:
-        return None
-    return next(
-        f"{snake}_{suffix}"
-        for suffix in _MEMBER_SUFFIXES
-        if f"{snake}_{suffix}" not in reserved.filter_locals
-    )
 
 
 def check_duplicate(

@@ -28,7 +28,7 @@ from appbuilder.spec.model import (
     RelationKind,
     RelationSpec,
 )
-from appbuilder.spec.name_rules import check_duplicate, check_name, refused_filter_name
+from appbuilder.spec.name_rules import check_duplicate, check_name
 from appbuilder.spec.names import is_wellformed, names_for, slugify
 from appbuilder.spec.ordering import CycleError, creation_order
 from appbuilder.spec.problems import Problem
@@ -193,25 +193,7 @@ def _check_checkout(path: str, entity: EntitySpec, checkout: CheckoutSpec) -> It
         )
 
 
-def _check_filter_name(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
-    """A yes/no or choice field becomes a list filter: its name must be free there."""
-    filterable = item.type in {FieldType.BOOLEAN, FieldType.ENUM}
-    free = (
-        refused_filter_name(names_for(item.name).snake, stack.reserved)
-        if filterable and is_wellformed(item.name)
-        else None
-    )
-    if free is not None:
-        yield Problem(
-            f"{path}.name",
-            "reserved-word",
-            f"This {item.type.value} field becomes a list filter; {item.name!r} is taken "
-            f"there; try a longer name such as {free!r}.",
-        )
-
-
 def _check_field(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
-    yield from _check_filter_name(path, item, stack)
     if item.max_length is not None and item.type not in SIZED_TYPES:
         yield Problem(
             f"{path}.max_length",

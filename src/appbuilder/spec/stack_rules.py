@@ -30,7 +30,6 @@ class ReservedNames:
     sql_words: frozenset[str] = frozenset()
     attributes: frozenset[str] = frozenset()
     annotations: frozenset[str] = frozenset()
-    filter_locals: frozenset[str] = frozenset()
     shadowed: frozenset[str] = frozenset()
     classes: frozenset[str] = frozenset()
     modules: frozenset[str] = frozenset()

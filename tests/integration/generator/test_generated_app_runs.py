@@ -15,7 +15,7 @@ from appbuilder.agents.orchestrator import GenerationResult
 from appbuilder.enums import ProjectTemplate
 from appbuilder.generator.verify import clean_environment, verify_tree
 from appbuilder.generator.writer import write_tree
-from tests.integration.conftest import Backend
+from tests.integration.conftest import PG_URL, Backend
 from tests.integration.generator.conftest import generate
 from tests.servers import free_port, wait_until_up
 
@@ -66,18 +66,12 @@ def test_the_generated_app_serves_health_pages_and_api(served_blog: str) -> None
 def test_each_generated_test_suite_passes_on_postgresql(
     template: ProjectTemplate, postgresql_backend: Backend, request: pytest.FixtureRequest
 ) -> None:
+    """The verification gate's PostgreSQL step: migrations and suite in a scratch database."""
     request.node.user_properties.append(("database", "postgresql"))
+    assert PG_URL is not None  # postgresql_backend needs it
     files = generate(template, verify=False).files
-    url = postgresql_backend.make_empty()
-    try:
-        result = verify_tree(
-            files,
-            checks=("tests",),
-            extra_env={"TEST_DATABASE_URL": url.render_as_string(hide_password=False)},
-            isolate_network=False,  # the tests must reach the PostgreSQL server
-        )
-    finally:
-        postgresql_backend.cleanup(url)
+    result = verify_tree(files, checks=("postgresql",), database_url=PG_URL)
+    assert [check.name for check in result.checks] == ["postgresql"]
     assert result.passed, result.failing_output
     assert result.tests_passed > 30
 

@@ -134,10 +134,16 @@ def _generate(
         agents = ctx.agents or agents_for(spec, ctx.llm if ctx.llm and ctx.llm.provider else None)
     except ModelNotConfiguredError as error:  # the spec asks for a model this platform lacks
         return settle_failed(journal, error.message)
-    orchestrator = Orchestrator(agents, on_event=_narrator(journal))
+    orchestrator = Orchestrator(
+        agents, on_event=_narrator(journal), verify_database_url=ctx.verify_database_url
+    )
     try:
         return orchestrator.generate(
-            spec, resolve(spec), verify=verify, timeout=ctx.verify_timeout, journal=journal
+            spec,
+            resolve(spec),
+            verify=verify,
+            timeout=ctx.verify_timeout,
+            journal=journal,
         )
     except Released:
         return settle_released(journal)

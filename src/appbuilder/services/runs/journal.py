@@ -51,6 +51,8 @@ class RunContext:
     projects_dir: Path
     heartbeat_seconds: float = 2.0
     verify_timeout: float = 900.0
+    #: a PostgreSQL server the verification also runs each app's suite on (None: SQLite only)
+    verify_database_url: str | None = None
     #: the agents to run (default: the template agents, with a model writing the code of
     #: a spec's actions when ``llm`` is configured)
     agents: Mapping[AgentType, Agent] | None = None

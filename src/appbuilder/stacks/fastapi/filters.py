@@ -7,7 +7,6 @@ type knowledge lives here once instead of in ``if`` chains across many templates
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -112,27 +111,19 @@ def column(item: AppField) -> str:
 
 _SCHEMA_TYPES: dict[FieldType, str] = {
     FieldType.STRING: (
-        "Annotated[str, StringConstraints(min_length=1, max_length={length}), "
-        "AfterValidator(no_nul)]"
+        "Annotated[str, StringConstraints(min_length=1, max_length={length}), NoNul]"
     ),
     FieldType.TEXT: (
-        f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT}), "
-        "AfterValidator(no_nul)]"
+        f"Annotated[str, StringConstraints(min_length=1, max_length={TEXT_LIMIT}), NoNul]"
     ),
-    FieldType.EMAIL: (
-        "Annotated[str, StringConstraints(max_length={length}), AfterValidator(email_address)]"
-    ),
-    FieldType.URL: (
-        "Annotated[str, StringConstraints(max_length={length}), AfterValidator(web_address)]"
-    ),
+    FieldType.EMAIL: ("Annotated[str, StringConstraints(max_length={length}), EmailAddress]"),
+    FieldType.URL: ("Annotated[str, StringConstraints(max_length={length}), WebAddress]"),
     FieldType.INTEGER: f"Annotated[int, Field(ge={INT_MIN}, le={INT_MAX})]",
-    FieldType.DECIMAL: (
-        f"Annotated[Decimal, Field(max_digits={DECIMAL_DIGITS}, decimal_places={DECIMAL_PLACES})]"
-    ),
+    FieldType.DECIMAL: "Annotated[Decimal, Field(ge=-AMOUNT_MAX, le=AMOUNT_MAX), Amount]",
     FieldType.BOOLEAN: "bool",
     FieldType.DATE: "date",
     FieldType.DATETIME: "UtcDatetime",
-    FieldType.JSON: "dict[str, JsonValue] | list[JsonValue]",
+    FieldType.JSON: ("Annotated[dict[str, JsonValue] | list[JsonValue], FiniteJson]"),
 }
 
 
@@ -207,6 +198,10 @@ def input_type(item: AppField) -> str:
     }.get(item.type, "text")
 
 
+# Schemas' class bodies refer only to capitalised names (type aliases, validators such as
+# ``NoNul``): a user's field, always lower-case, can never shadow one for the fields after it.
+
+
 # User text (app name, description) reaches generated code only through these filters:
 # as a Python literal, a TOML string, HTML text that no template engine will evaluate, or a
 # plain line safe inside a docstring. Labels and enum values are restricted by the spec.
@@ -215,7 +210,32 @@ def py_str(value: str) -> str:
 
 
 def toml_str(value: str) -> str:
-    return json.dumps(str(value))  # ASCII escapes: control characters stay valid TOML
+    """A TOML basic string in ASCII: other characters as ``\\uXXXX`` or, beyond the
+    Basic Multilingual Plane (emoji), ``\\UXXXXXXXX`` (TOML refuses surrogate pairs)."""
+    escaped = "".join(_toml_char(char) for char in str(value))
+    return f'"{escaped}"'
+
+
+_TOML_SHORT = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_char(char: str) -> str:
+    if char in _TOML_SHORT:
+        return _TOML_SHORT[char]
+    code = ord(char)
+    if 0x20 <= code < 0x7F:
+        return char
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate is no character: TOML refuses it
+        return "\\uFFFD"
+    return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
 
 
 def html_text(value: str) -> str:

@@ -32,7 +32,6 @@ SQL_RESERVED = _words(
 FRAMEWORK_ATTRIBUTES = _words(
     """
     metadata registry query session id created_at updated_at self cls sort q limit offset
-    not_null
     """
 )
 
@@ -40,12 +39,6 @@ FRAMEWORK_ATTRIBUTES = _words(
 #: would shadow it for the fields after it in the same class.
 ANNOTATION_NAMES = _words(
     "bool int str float bytes list dict set tuple object date datetime decimal any json_value"
-)
-
-#: Locals and parameters of generated list routes and services: a yes/no or choice field
-#: (which becomes a filter parameter) must not be spelled like one.
-FILTER_LOCALS = _words(
-    "service statement column order rows total items size page_number user request response"
 )
 
 #: Names an entity's class or its ``<snake>`` variable would shadow.
@@ -100,7 +93,6 @@ RESERVED = ReservedNames(
     sql_words=SQL_RESERVED,
     attributes=FRAMEWORK_ATTRIBUTES,
     annotations=ANNOTATION_NAMES,
-    filter_locals=FILTER_LOCALS,
     shadowed=SHADOWED_NAMES,
     classes=RESERVED_CLASSES,
     modules=MODULE_NAMES,

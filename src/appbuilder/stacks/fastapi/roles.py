@@ -65,6 +65,7 @@ _BACKEND_FILES = (
     Render("backend/tests_init.py.jinja", "tests/__init__.py"),
     Render("backend/factories.py.jinja", "tests/factories.py"),
     Render("backend/test_health.py.jinja", "tests/test_health.py"),
+    Render("backend/test_openapi.py.jinja", "tests/test_openapi.py"),
     Render("backend/test_migrations.py.jinja", "tests/test_migrations.py"),
     Render("backend/test_security.py.jinja", "tests/test_security.py"),
 )

@@ -81,18 +81,20 @@ def ruled_schema_type(item: AppField, length: int | None) -> str:
         high = min(item.maximum, INT_MAX) if item.maximum is not None else INT_MAX
         return f"Annotated[int, Field(ge={low}, le={high})]"
     if item.type is FieldType.DECIMAL:
-        return f"Annotated[Decimal, Field({bounds_args(item)}, max_digits=12, decimal_places=2)]"
+        # the column's range, then the field's own (later wins in the API document)
+        column = "Field(ge=-AMOUNT_MAX, le=AMOUNT_MAX)"
+        return f"Annotated[Decimal, {column}, Field({bounds_args(item)}), Amount]"
     if item.type is FieldType.DATE:
         return f"Annotated[date, Field({bounds_args(item)})]"
     if item.type is FieldType.DATETIME:
         return f"Annotated[UtcDatetime, Field({bounds_args(item)})]"
-    check = {
-        FieldType.STRING: "no_nul",
-        FieldType.TEXT: "no_nul",
-        FieldType.EMAIL: "email_address",
-        FieldType.URL: "web_address",
+    check = {  # capitalised: a user's (lower-case) field can't shadow them in a class body
+        FieldType.STRING: "NoNul",
+        FieldType.TEXT: "NoNul",
+        FieldType.EMAIL: "EmailAddress",
+        FieldType.URL: "WebAddress",
     }[item.type]
-    return f"Annotated[str, {text}, AfterValidator({check})]"
+    return f"Annotated[str, {text}, {check}]"
 
 
 def check_constraints(item: AppField, table: str) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ exactly when the app would accept it from a client (``http://a`` is judged alike
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -48,13 +49,20 @@ def no_nul(value: str) -> str:
 def email_address(value: str) -> str:
     """The app's email check: email-validator, no DNS, lower-cased."""
     try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
+        address = validate_email(value, check_deliverability=False, test_environment=True)
+        return address.normalized.lower()
     except EmailNotValidError as error:
         raise ValueError(str(error)) from error
 
 
+#: The app's ``WEB_ADDRESS``: http(s), an ASCII host name, a port, printable ASCII after.
+WEB_ADDRESS = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,4})?(/[!-~]*)?$"
+
+
 def web_address(value: str) -> str:
-    """The app's URL check: pydantic's ``AnyHttpUrl``."""
+    """The app's URL check: ``WEB_ADDRESS``, then pydantic's ``AnyHttpUrl``."""
+    if not re.fullmatch(WEB_ADDRESS, value):
+        raise ValueError("Give an http:// or https:// address, such as https://example.com/page.")
     _URL.validate_python(value)
     return value
 
