@@ -140,6 +140,10 @@ def test_bounds_are_parsed_to_the_fields_kind() -> None:
     assert (fields[4].pattern, fields[4].min_length) == ("[A-Z]{3}", 3)
 
 
+class _Marker:
+    """Stands in for a validator of the generated app in an evaluated annotation."""
+
+
 def annotation(field: Any) -> Any:
     """The generated request model's annotation for ``field``, evaluated."""
     from typing import Annotated  # noqa: PLC0415 - the names the snippet uses
@@ -157,6 +161,13 @@ def annotation(field: Any) -> Any:
         "UTC": UTC,
         "UtcDatetime": datetime,
         "no_nul": lambda v: v,
+        # the app's own validators, as markers: the rules under test are the Field and
+        # StringConstraints arguments, which pydantic applies whatever else is annotated
+        "AMOUNT_MAX": Decimal("9999999999.99"),
+        "Amount": _Marker(),
+        "NoNul": _Marker(),
+        "EmailAddress": _Marker(),
+        "WebAddress": _Marker(),
     }
     return eval(rule_filters.ruled_schema_type(field, field.max_length or 100_000), names)  # noqa: S307 - our own snippet
 

@@ -236,8 +236,13 @@ def verify_tree(
                     step_env = env | {"TEST_DATABASE_URL": url}
                     code, output = _run(commands["tests"], root, step_env, deadline, cancel)
             else:
-                with _shared_cache(deadline) if name == "types" else nullcontext():
-                    code, output = _run(prefix + commands[name], root, env, deadline, cancel)
+                shared = _shared_cache(deadline, cancel) if name == "types" else nullcontext(True)
+                with shared as go:
+                    code, output = (
+                        _run(prefix + commands[name], root, env, deadline, cancel)
+                        if go
+                        else (None, "")
+                    )
             if code is None:
                 reason = "cancelled" if cancel is not None and cancel.is_set() else "timed out"
                 output = f"{output}\n[{name} {reason} after {time.monotonic() - started:.0f} s]"
@@ -272,24 +277,25 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def _shared_cache(deadline: float) -> Iterator[None]:
+def _shared_cache(deadline: float, cancel: threading.Event | None) -> Iterator[bool]:
     """The mypy cache, for one type check at a time across every process on this machine.
 
     mypy's cache is safe for one writer: two checks writing their apps' modules at once
     can pair one app's metadata with another's data (their mtimes are compared to the
     second), and a later check then trusts the mix. Waiting for the lock counts towards
-    the verification's deadline: past it, the check is not started (it timed out)."""
+    the verification's deadline: past it, or once the run is cancelled, it yields False and
+    the check is not started (it timed out, or was cancelled)."""
     MYPY_CACHE.mkdir(parents=True, exist_ok=True)
     with (MYPY_CACHE / ".lock").open("a") as handle:
         locked = False
-        while not locked and time.monotonic() < deadline:
+        while not locked and time.monotonic() < deadline and not (cancel and cancel.is_set()):
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 locked = True
             except BlockingIOError:
                 time.sleep(0.05)
         try:
-            yield
+            yield locked
         finally:
             if locked:
                 fcntl.flock(handle, fcntl.LOCK_UN)

@@ -23,7 +23,7 @@ UAB = str(Path(sys.executable).with_name("uab"))
 
 
 def uab(
-    server: FakeLLM | None, *args: str, cwd: Path | None = None
+    server: FakeLLM | None, *args: str, cwd: Path | None = None, **extra: str
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UAB_LLM_")}
     if server is not None:
@@ -36,7 +36,7 @@ def uab(
         }
     return subprocess.run(
         [UAB, *args],
-        env={**env, "COLUMNS": "200"},
+        env={**env, "COLUMNS": "200", **extra},
         capture_output=True,
         text=True,
         timeout=120,
@@ -111,6 +111,8 @@ def test_a_project_run_from_words_plans_then_queues_the_plan(llm: FakeLLM, engin
         "a todo app",
         "--no-verify",
         "--follow",
+        # the follower runs it itself (on PostgreSQL too): no worker to start here
+        UAB_QUEUE="embedded",
     )
     assert result.returncode == 0, result.stderr
     with sessions() as session:
