@@ -23,7 +23,7 @@ from pydantic_ai import Agent
 
 from appbuilder.agents.base import AgentInput, AgentOutput, StepRecord, TemplateAgent
 from appbuilder.agents.code_rules import problems_in
-from appbuilder.agents.planner import prompt
+from appbuilder.agents.prompting import structured_agent
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.generator.files import manifest
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
@@ -77,15 +77,15 @@ def _check(context: RunContext[_Asked], answer: CustomCode) -> CustomCode:
 
 
 def _coder(attempts: int) -> Agent[_Asked, CustomCode]:
-    agent: Agent[_Asked, CustomCode] = Agent(
-        output_type=CustomCode,
-        deps_type=_Asked,
-        instructions=prompt("backend", "actions"),
-        retries={"output": attempts - 1},
-        model_settings={"max_tokens": MAX_OUTPUT_TOKENS},
+    return structured_agent(
+        CustomCode,
+        _Asked,
+        _check,
+        role="backend",
+        name="actions",
+        attempts=attempts,
+        max_tokens=MAX_OUTPUT_TOKENS,
     )
-    agent.output_validator(_check)
-    return agent
 
 
 def paths_for(entity: EntitySpec) -> tuple[str, str]:

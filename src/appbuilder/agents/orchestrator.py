@@ -39,7 +39,7 @@ from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.render import render
 from appbuilder.generator.verify import Verification, verify_tree
 from appbuilder.llm.calls import Task
-from appbuilder.llm.config import default_choice
+from appbuilder.llm.config import default_choice, is_configured
 from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
@@ -143,10 +143,10 @@ def default_agents() -> dict[AgentType, Agent]:
 def agents_for(spec: AppSpec, llm: LLMSettings | None) -> dict[AgentType, Agent]:
     """The template agents, with a model writing code where the spec has words to
     implement (its entities' actions); ``ModelNotConfiguredError`` names the setting when
-    such a spec meets no model."""
+    such a spec meets no model (``llm`` missing, or naming no provider)."""
     agents = default_agents()
     if any(entity.actions for entity in spec.entities):
-        if llm is None:
+        if llm is None or not is_configured(llm):
             raise ModelNotConfiguredError(
                 "This spec has actions written in words, which a language model implements: "
                 "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."

@@ -10,12 +10,9 @@ still wrong after the last one is returned with the spec, never hidden, so the p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.resources import files
 from typing import Any
 
-from pydantic_ai import Agent
-
+from appbuilder.agents.prompting import structured_agent
 from appbuilder.enums import ProjectTemplate
 from appbuilder.errors import SpecError
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
@@ -26,14 +23,6 @@ from appbuilder.spec.validation import resolve
 
 #: the most a planning answer may take: a cost bound (and the quota's reservation per call)
 PLAN_MAX_OUTPUT_TOKENS = 8_000
-#: the package holding ``prompts/<role>/<name>.md``
-AGENTS_PACKAGE = "appbuilder.agents"
-
-
-@cache
-def prompt(role: str, name: str) -> str:
-    """A prompt file of an agent role (``prompts/<role>/<name>.md``), shipped with the package."""
-    return (files(AGENTS_PACKAGE) / "prompts" / role / f"{name}.md").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -92,21 +81,6 @@ def _check(context: RunContext[_Asked], answer: AppSpec) -> AppSpec:
     return answer
 
 
-@cache
-def _planner(attempts: int) -> Agent[_Asked, AppSpec]:
-    """Built once per number of attempts: an agent (and its AppSpec tool schema) takes
-    ~25 ms to build and holds no state of a task; the model is given per run."""
-    agent: Agent[_Asked, AppSpec] = Agent(
-        output_type=AppSpec,
-        deps_type=_Asked,
-        instructions=prompt("orchestrator", "plan"),
-        retries={"output": attempts - 1},
-        model_settings={"max_tokens": PLAN_MAX_OUTPUT_TOKENS},
-    )
-    agent.output_validator(_check)
-    return agent
-
-
 def plan_from_words(
     words: str,
     task: Task,
@@ -116,7 +90,15 @@ def plan_from_words(
 ) -> PlanResult:
     """Words (and a template, or the current spec to change) -> a checked spec."""
     asked = _Asked(words, template, task.settings.plan_attempts)
-    agent = _planner(asked.attempts)
+    agent = structured_agent(
+        AppSpec,
+        _Asked,
+        _check,
+        role="orchestrator",
+        name="plan",
+        attempts=asked.attempts,
+        max_tokens=PLAN_MAX_OUTPUT_TOKENS,
+    )
     answer, calls = run_task(agent, _request(words, template, current), task, deps=asked)
     return PlanResult(_as_written(answer, words), asked.problems, calls)
 

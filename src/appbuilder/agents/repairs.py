@@ -53,7 +53,6 @@ class Repairs:
         self.agent = agent if isinstance(agent, Repairer) else None
         self.limit = self.agent.repair_attempts if self.agent is not None else 0
         self.done = 0
-        self.output: AgentOutput | None = None
         self._last: str | None = None
         #: why repairing stopped (None: it did not start, or the app passed)
         self.stopped: str | None = None

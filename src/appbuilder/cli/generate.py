@@ -15,7 +15,7 @@ from appbuilder.cli._runtime import Database, console, err_console
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.services import builds
 from appbuilder.services.builds import Event, GenerationResult
-from appbuilder.settings import LLMSettings, get_settings
+from appbuilder.settings import get_settings
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -133,15 +133,15 @@ def generate(
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         display = _Display(progress, plan.agents, verify)
-        llm = _llm_settings()
+        settings = get_settings()
         result = builds.build(
             spec,
             model,
             verify=verify,
             timeout=timeout,
             on_event=display,
-            llm=llm,
-            verify_database_url=get_settings().verify_database_url,
+            llm=settings.llm,
+            verify_database_url=settings.verify_database_url,
         )
     if verify and not result.succeeded:
         _report_failure(result, target)
@@ -150,21 +150,12 @@ def generate(
     _summary(result, target, time.perf_counter() - started, written.kept)
 
 
-def _llm_settings() -> LLMSettings | None:
-    """The configured model, if any (a spec with actions needs one)."""
-    from appbuilder.settings import get_settings  # noqa: PLC0415
-
-    settings = get_settings().llm
-    return settings if settings.provider is not None else None
-
-
 def _planned(
     words: str, template: ProjectTemplate | None, name: str | None
 ) -> tuple[builds.AppSpec, builds.AppModel]:
     """Plan from words with the configured model; a plan still wrong stops here."""
     from appbuilder.cli.llm import report_plan  # noqa: PLC0415 - only with --prompt
     from appbuilder.services import planning  # noqa: PLC0415
-    from appbuilder.settings import get_settings  # noqa: PLC0415
 
     result = planning.plan(words, get_settings().llm, template=template)
     report_plan(result, None)

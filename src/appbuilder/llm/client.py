@@ -7,7 +7,6 @@ provider reads keys or URLs from the process environment behind our back.
 
 from __future__ import annotations
 
-import json
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -180,7 +179,3 @@ def records_of(
             )
         )
     return records
-
-
-def as_json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -131,7 +131,7 @@ def _generate(
 ) -> GenerationResult | RunStatus:
     """The orchestrator's result, or the run's end when it stopped early."""
     try:
-        agents = ctx.agents or agents_for(spec, ctx.llm if ctx.llm and ctx.llm.provider else None)
+        agents = ctx.agents or agents_for(spec, ctx.llm)
     except ModelNotConfiguredError as error:  # the spec asks for a model this platform lacks
         return settle_failed(journal, error.message)
     orchestrator = Orchestrator(
