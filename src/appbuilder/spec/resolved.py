@@ -183,6 +183,28 @@ class AppEntity:
     def private_fields(self) -> tuple[AppField, ...]:
         return tuple(f for f in self.fields if f.private)
 
+    @property
+    def stands_for_a_person(self) -> bool:
+        """Rows with an email address are someone's profile (a blog's authors, a shop's customers)."""
+        return any(f.type is FieldType.EMAIL for f in self.fields)
+
+    @property
+    def ownership_bearing(self) -> bool:
+        """Linking to a row of this entity claims it: only its owner (or an admin) may.
+
+        Rows only some may read and their owners change (an order's customer), and rows
+        that stand for a person their owner changes even when anyone may read them: a
+        blog post may name only an author the poster owns, while a comment may still be
+        on anyone's post (posts are no one's identity).
+        """
+        person = self.stands_for_a_person and self.access.update == "owner"
+        return self.access.ownership_bearing or person
+
+    @property
+    def linkable_when_shared(self) -> bool:
+        """Any signed-in user may link to rows of this entity that someone else made."""
+        return self.access.read in ("public", "signed_in") and not self.ownership_bearing
+
 
 @dataclass(frozen=True)
 class AppModel:
@@ -221,7 +243,7 @@ class AppModel:
         creatable: set[str] = set()
         for entity in self.entities:  # creation order: targets come first
             linkable = all(
-                link.target in creatable or self.entity(link.target).access.linkable_when_shared
+                link.target in creatable or self.entity(link.target).linkable_when_shared
                 for link in entity.links
                 if link.required
             )
