@@ -22,6 +22,7 @@ from appbuilder.stacks.fastapi.rule_filters import (
     check_constraints,
     db_outside,
     has_rules,
+    html_attrs,
     outside,
     ruled_sample,
     ruled_schema_type,
@@ -242,6 +243,11 @@ def html_text(value: str) -> str:
     return str(escape(value)).replace("{", "&#123;").replace("}", "&#125;")
 
 
+def html_attr(value: str) -> str:
+    """A value as the generated app's templates write it into an attribute (autoescaped)."""
+    return str(escape(value))
+
+
 def plain(value: str) -> str:
     return re.sub(r"[^\w .,:;!?()-]+", " ", str(value)).strip()
 
@@ -250,6 +256,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "py_str": py_str,
     "toml_str": toml_str,
     "html_text": html_text,
+    "html_attr": html_attr,
     "plain": plain,
     "sa_type": sa_type,
     "py_literal": py_literal,
@@ -262,6 +269,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "invalid": invalid,
     "input_type": input_type,
     "has_rules": has_rules,
+    "html_attrs": html_attrs,
     "computed_plan": computed_plan,
     "check_constraints": check_constraints,
     "outside": outside,

@@ -32,6 +32,26 @@ def has_rules(item: AppField) -> bool:
     )
 
 
+def html_attrs(item: AppField) -> list[tuple[str, str]]:
+    """The input attributes a browser checks before sending a form (the server checks again):
+    ``min``/``max`` for numbers, dates and datetimes (UTC, as the form shows them),
+    ``minlength`` and ``pattern`` (the whole value, as the spec means it) for text."""
+    attrs: list[tuple[str, str]] = []
+    for name, bound in (("min", item.minimum), ("max", item.maximum)):
+        if isinstance(bound, datetime):
+            utc = bound.astimezone(UTC)
+            attrs.append((name, utc.strftime("%Y-%m-%dT%H:%M" + (":%S" if utc.second else ""))))
+        elif isinstance(bound, date):
+            attrs.append((name, bound.isoformat()))
+        elif bound is not None:
+            attrs.append((name, str(bound)))
+    if item.min_length is not None:
+        attrs.append(("minlength", str(item.min_length)))
+    if item.pattern is not None:
+        attrs.append(("pattern", item.pattern))
+    return attrs
+
+
 def bound_literal(value: Bound) -> str:
     """A bound as Python source in the generated app."""
     if isinstance(value, datetime):
