@@ -79,6 +79,31 @@ def problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     return [(path, rule) for path, rule, _ in raised.value.problems]
 
 
+#: A report adding up its purchases' totals: an aggregate of aggregates.
+REPORTED: dict[str, Any] = {
+    **shop(),
+    "entities": [
+        *shop()["entities"],
+        {
+            "name": "Report",
+            "fields": [
+                {"name": "title"},
+                {"name": "sum", "type": "decimal", "computed": "sum(purchases.total)"},
+            ],
+            "relations": [{"name": "purchases", "kind": "one_to_many", "target": "Purchase"}],
+        },
+    ],
+}
+
+
+def test_an_aggregate_may_add_up_its_childrens_aggregates() -> None:
+    """A report's sum reads its purchases' totals; the app recomputes up the chain."""
+    report = resolve(build_spec(REPORTED, template=ProjectTemplate.CUSTOM)).entity("Report")
+    computed = report.fields[-1].computed
+    assert isinstance(computed, Aggregate)
+    assert computed.paths == ("total",)
+
+
 def test_an_order_total_and_a_copied_price_resolve() -> None:
     model = resolved(
         shop(
@@ -221,20 +246,25 @@ REFUSED: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
         (f"{PRICE}.computed", "not-supported"),
     ),
     (
-        "aggregate of an aggregate",
+        "aggregate of an aggregate read through a link",
         {
-            **shop(),
+            **REPORTED,
             "entities": [
-                *shop()["entities"],
+                *REPORTED["entities"][:-1],
                 {
-                    "name": "Report",
+                    **REPORTED["entities"][-1],
                     "fields": [
                         {"name": "title"},
-                        {"name": "sum", "type": "decimal", "computed": "sum(purchases.total)"},
+                        {"name": "sum", "type": "decimal", "computed": "sum(notes.purchase.total)"},
                     ],
                     "relations": [
-                        {"name": "purchases", "kind": "one_to_many", "target": "Purchase"}
+                        {"name": "notes", "kind": "one_to_many", "target": "Note"},
                     ],
+                },
+                {
+                    "name": "Note",
+                    "fields": [{"name": "text"}],
+                    "relations": [{"name": "purchase", "target": "Purchase"}],
                 },
             ],
         },

@@ -128,17 +128,20 @@ def test_links_to_rows_that_belong_to_someone_are_ownership_bearing() -> None:
     assert not CATALOGUE.ownership_bearing
 
 
-
 def test_public_rows_standing_for_a_person_are_ownership_bearing_others_shared() -> None:
     """A blog post may name only its poster's own author; a comment may be on anyone's post."""
     blog = preset_model(ProjectTemplate.BLOG)
     author, post = blog.entity("Author"), blog.entity("Post")
-    assert author.access.read == "public" and author.stands_for_a_person
-    assert author.ownership_bearing and not author.linkable_when_shared
-    assert not post.ownership_bearing and post.linkable_when_shared
+    assert author.access.read == "public"
+    assert author.stands_for_a_person
+    assert author.ownership_bearing
+    assert not author.linkable_when_shared
+    assert not post.ownership_bearing
+    assert post.linkable_when_shared
     assert not blog.entity("Tag").ownership_bearing
     listed = {**PERSON, "access": {"read": "public", "update": "admin"}}
     assert not model(listed).entity("Person").ownership_bearing  # no one's to claim
+
 
 def test_the_json_schema_describes_access_private_and_readonly() -> None:
     definitions = spec_schema()["$defs"]

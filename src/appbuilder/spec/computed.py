@@ -303,7 +303,11 @@ def _check_field(
 
 
 def _check_chains(model: AppModel) -> Iterable[Problem]:
-    """Computed values read plain fields (or copies), never aggregates: one pass keeps them."""
+    """Computed values read plain fields or copies, and an aggregate may also read its
+    children's aggregates (a customer's lifetime value = sum(orders.total)): the app
+    recomputes up the chain in the same transaction. Copies and reads through a link's
+    target never read an aggregate (nothing would tell them it changed), and no chain may
+    come back to where it started."""
     for entity in model.entities:
         if not entity.writable_fields:
             yield Problem(
@@ -312,24 +316,58 @@ def _check_chains(model: AppModel) -> Iterable[Problem]:
                 "An entity needs at least one field clients can set (not computed).",
             )
         for field in entity.fields:
-            for owner, name in _reads(model, field):
+            path = f"entities.{entity.names.pascal}.fields.{field.names.snake}.computed"
+            for owner, name, direct in _reads(model, field):
                 source = next(f for f in owner.fields if f.names.snake == name)
-                if isinstance(source.computed, Aggregate):
+                if not isinstance(source.computed, Aggregate):
+                    continue
+                if not (direct and isinstance(field.computed, Aggregate)):
                     yield Problem(
-                        f"entities.{entity.names.pascal}.fields.{field.names.snake}.computed",
+                        path,
                         "not-supported",
-                        f"{owner.names.pascal}.{name} is itself an aggregate; "
-                        "compute from the fields it is computed from.",
+                        f"{owner.names.pascal}.{name} is itself an aggregate; only an "
+                        "aggregate over its own children may read it (compute from what "
+                        "it is computed from).",
+                    )
+                elif _comes_back(model, (entity.names.pascal, field.names.snake)):
+                    yield Problem(
+                        path,
+                        "cycle",
+                        f"{owner.names.pascal}.{name} is computed, through its children, "
+                        "from this field.",
                     )
 
 
-def _reads(model: AppModel, field: AppField) -> Iterable[tuple[AppEntity, str]]:
+def _comes_back(model: AppModel, start: tuple[str, str]) -> bool:
+    """Whether aggregates reading their children's aggregates lead from ``start`` back to it."""
+    seen: set[tuple[str, str]] = set()
+    stack = [start]
+    while stack:
+        pascal, name = stack.pop()
+        field = next(f for f in model.entity(pascal).fields if f.names.snake == name)
+        for owner, read, direct in _reads(model, field):
+            source = next(f for f in owner.fields if f.names.snake == read)
+            if direct and isinstance(source.computed, Aggregate):
+                key = (owner.names.pascal, read)
+                if key == start:
+                    return True
+                if key not in seen:
+                    seen.add(key)
+                    stack.append(key)
+    return False
+
+
+def _reads(model: AppModel, field: AppField) -> Iterable[tuple[AppEntity, str, bool]]:
+    """(entity, field) pairs ``field`` reads, and whether each is a child's own field."""
     computed = field.computed
     if isinstance(computed, Copied):
-        yield model.entity(computed.target), computed.field
+        yield model.entity(computed.target), computed.field, False
     elif isinstance(computed, Aggregate):
         child = model.entity(computed.child)
         links = {link.names.snake: link for link in child.links}
         for path in computed.paths:
             *link, name = path.split(".")
-            yield (model.entity(links[link[0]].target) if link else child), name
+            if link:
+                yield model.entity(links[link[0]].target), name, False
+            else:
+                yield child, name, True

@@ -185,7 +185,8 @@ class AppEntity:
 
     @property
     def stands_for_a_person(self) -> bool:
-        """Rows with an email address are someone's profile (a blog's authors, a shop's customers)."""
+        """Rows with an email address are someone's profile (a blog's authors, a shop's
+        customers)."""
         return any(f.type is FieldType.EMAIL for f in self.fields)
 
     @property

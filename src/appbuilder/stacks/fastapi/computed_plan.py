@@ -98,17 +98,36 @@ class CopyLink:
 
 
 @dataclass(frozen=True)
-class Takes:
-    """Deleting a row of this entity deletes (cascade) or unlinks (set_null) the rows in its
-    ``collection``, children of an aggregate: their parents (``link`` on them, of entity
-    ``parent``) are recomputed after the deletion."""
+class Hop:
+    """One step down from a deleted row: the rows of ``entity`` in its ``collection``,
+    linked to it by their ``link``."""
 
     collection: str
+    entity: str
+    link: str
+
+
+@dataclass(frozen=True)
+class Takes:
+    """Deleting a row of this entity deletes (cascade) or unlinks (set_null) the rows at the
+    end of ``hops`` (one step, or more through cascades: a category's products' order items),
+    children of an aggregate: their parents (``link`` on them, of entity ``parent``) are
+    recomputed after the deletion."""
+
+    hops: tuple[Hop, ...]
     link: str
     parent: str
-    #: the link from the child to the deleted row, and the child and parent terms, for tests
-    via: str
     term: Term
+
+    @property
+    def loop(self) -> str:
+        """The comprehension's loops from the deleted ``row`` to each child ``item``."""
+        names = [f"step{index}" for index in range(1, len(self.hops))] + ["item"]
+        source, loops = "row", []
+        for hop, name in zip(self.hops, names, strict=True):
+            loops.append(f"for {name} in {source}.{hop.collection}")
+            source = name
+        return " ".join(loops)
 
 
 @dataclass
@@ -138,6 +157,21 @@ class Plan:
 
     def child(self, pascal: str) -> Child | None:
         return next((c for c in self.children if c.entity.names.pascal == pascal), None)
+
+    @property
+    def climbing(self) -> list[Parent]:
+        """Parents whose aggregates other aggregates read (an order's total in its customer's
+        lifetime value): after they are recomputed, so are the rows above them."""
+        read = {
+            term.child.names.pascal
+            for parent in self.parents
+            for term in parent.terms
+            if any(
+                isinstance(f.computed, Aggregate) and f.names.snake in term.direct
+                for f in term.child.fields
+            )
+        }
+        return [p for p in self.parents if p.entity.names.pascal in read]
 
 
 def computed_plan(app: AppModel) -> Plan:
@@ -213,7 +247,9 @@ def _term(app: AppModel, parent: AppEntity, item: AppField, aggregate: Aggregate
 
 def _taken(app: AppModel, term: Term, children: dict[str, Child]) -> None:
     """Links into an aggregate's children whose target's deletion changes the aggregate:
-    cascade deletes children; set_null empties a link the expression reads through."""
+    cascade deletes children; set_null empties a link the expression reads through. A
+    deletion that cascades further up (a category deleting its products, which delete their
+    order items) changes it too, however many cascades away."""
     through = {path.split(".")[0] for path in term.aggregate.paths if "." in path}
     for link in term.child.links:
         if link.names.snake == term.aggregate.link:
@@ -223,17 +259,22 @@ def _taken(app: AppModel, term: Term, children: dict[str, Child]) -> None:
             link.on_delete is OnDelete.SET_NULL and link.names.snake in through
         ):
             continue
-        target = app.entity(link.target)
-        holder = children.setdefault(target.names.pascal, Child(target))
-        takes = Takes(
-            link.inverse.snake,
-            term.aggregate.link,
-            term.parent.names.pascal,
-            link.names.snake,
-            term,
-        )
-        if all(
-            (t.collection, t.link, t.parent) != (takes.collection, takes.link, takes.parent)
-            for t in holder.takes
-        ):
-            holder.takes.append(takes)
+        hop = Hop(link.inverse.snake, term.child.names.pascal, link.names.snake)
+        _climb(app, term, children, link.target, (hop,))
+
+
+def _climb(
+    app: AppModel, term: Term, children: dict[str, Child], deleted: str, hops: tuple[Hop, ...]
+) -> None:
+    """``deleted``'s rows take the children at the end of ``hops`` along; so do the rows
+    whose deletion cascades to ``deleted``'s."""
+    holder = children.setdefault(deleted, Child(app.entity(deleted)))
+    takes = Takes(hops, term.aggregate.link, term.parent.names.pascal, term)
+    key = (takes.hops, takes.link, takes.parent)
+    if all((t.hops, t.link, t.parent) != key for t in holder.takes):
+        holder.takes.append(takes)
+    visited = {hop.entity for hop in hops} | {term.parent.names.pascal}
+    for link in app.entity(deleted).links:
+        if link.on_delete is OnDelete.CASCADE and link.target not in visited | {deleted}:
+            up = Hop(link.inverse.snake, deleted, link.names.snake)
+            _climb(app, term, children, link.target, (up, *hops))
