@@ -214,6 +214,29 @@ def test_the_generated_annotations_hold_exactly_the_rules() -> None:
     ]
 
 
+def field_of(**rules: Any) -> Any:
+    return model(app(**rules)).entities[0].fields[0]
+
+
+def test_form_inputs_carry_the_rules_a_browser_can_check() -> None:
+    """min/max as the inputs write them (datetimes in UTC, to the minute when they can)."""
+    assert rule_filters.html_attrs(field_of(type="integer", min=0, max=10)) == [
+        ("min", "0"),
+        ("max", "10"),
+    ]
+    assert rule_filters.html_attrs(field_of(type="date", min="2000-01-01")) == [
+        ("min", "2000-01-01")
+    ]
+    moment = field_of(type="datetime", min="2000-01-01T02:00:00+02:00", max="2001-01-01T00:00:30Z")
+    assert rule_filters.html_attrs(moment) == [
+        ("min", "2000-01-01T00:00"),
+        ("max", "2001-01-01T00:00:30"),
+    ]
+    text = field_of(min_length=2, pattern="[a-z]+")
+    assert rule_filters.html_attrs(text) == [("minlength", "2"), ("pattern", "[a-z]+")]
+    assert rule_filters.html_attrs(field_of()) == []
+
+
 def test_samples_match_and_mismatches_do_not() -> None:
     for pattern in (r"[A-Z]{3}-\d{2,4}", r"(foo|bar)baz?", r"[^a-z]+", r"\w+@\w+\.com"):
         samples = matching(pattern, 1, 40, 8)
