@@ -63,7 +63,11 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--random", type=int, default=30, help="random specs (seeds 0..N-1)")
+    parser.add_argument(
+        "--seeds", default="", help="only these random seeds, comma-separated (rerun failures)"
+    )
     args = parser.parse_args()
+    seeds = [int(seed) for seed in args.seeds.split(",")] if args.seeds else range(args.random)
     rows = []
     for template in ProjectTemplate:
         data = (
@@ -71,7 +75,7 @@ def main() -> None:
         )
         rows.append(measure(template.value, data, template))
         print(rows[-1]["label"], rows[-1]["passed"], f"{rows[-1]['generate_s']:.3f}s", flush=True)
-    for seed in range(args.random):
+    for seed in seeds:
         rows.append(measure(f"random seed {seed}", random_spec(random.Random(seed)), None))
         print(rows[-1]["label"], rows[-1]["passed"], f"{rows[-1]['generate_s']:.3f}s", flush=True)
     python = platform.python_version()
