@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 from appbuilder.spec.access import access_of, personal_entities
+from appbuilder.spec.tenancy import organization_of, tenant_column
 from appbuilder.spec.implications import FEATURE_ENTITY
 from appbuilder.spec.model import (
     DEFAULT_STRING_LENGTH,
@@ -43,6 +44,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         children.setdefault(target.name, []).append(link)
     entities = []
     personal = personal_entities(spec)
+    organization = organization_of(spec)
     for entity in creation_order(spec):
         entities.append(
             AppEntity(
@@ -59,6 +61,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
                 checkout=_checkout(entity),
                 access=access_of(entity, spec, personal),
+                tenant=tenant_column(entity, spec),
             )
         )
     return AppModel(
@@ -74,6 +77,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         spec_hash=spec_hash(original),
         primary_name=names_for(spec.entities[0].name).pascal,
         stack=spec.stack,
+        organization_name=names_for(organization.name).pascal if organization else None,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from appbuilder.spec.access import check_access
+from appbuilder.spec.tenancy import check_tenancy
 from appbuilder.spec.actions import check_actions
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
@@ -95,6 +96,7 @@ def check_spec(spec: AppSpec) -> list[Problem]:
         problems += _check_entity(path, entity, spec, stack)
         problems += check_actions(path, entity)
     # Creation order is only defined once names are unique and targets known.
+    problems += check_tenancy(spec)
     return problems or list(_check_cycles(spec))
 
 
