@@ -5,8 +5,8 @@ many-to-one link, directly or through other links, to such an entity) are ``owne
 everything; others are readable by anyone, created by signed-in users and changed or
 deleted by their owner. Without the auth feature there are no users, so every rule is
 ``public`` and asking for anything else is a problem. With organisations
-(``spec.tenancy``), tenant entities default to ``member`` for everything. ``warnings`` lists what is allowed
-but probably not meant: email addresses anyone can read.
+(``spec.tenancy``), tenant entities default to ``member`` for everything. ``warnings``
+lists what is allowed but probably not meant: email addresses anyone can read.
 """
 
 from __future__ import annotations
@@ -47,9 +47,7 @@ def access_of(entity: EntitySpec, spec: AppSpec, personal: set[str]) -> Access:
     """The entity's rules: what the spec says, the safe default for the rest."""
     if "auth" not in spec.features:
         return OPEN
-    default = default_access(entity, spec) or (
-        PERSONAL if entity.name in personal else SHARED
-    )
+    default = default_access(entity, spec) or (PERSONAL if entity.name in personal else SHARED)
     said = entity.access
     return Access(
         read=said.read or default.read,

@@ -7,7 +7,6 @@ import json
 from decimal import Decimal
 
 from appbuilder.spec.access import access_of, personal_entities
-from appbuilder.spec.tenancy import organization_of, tenant_column
 from appbuilder.spec.implications import FEATURE_ENTITY
 from appbuilder.spec.model import (
     DEFAULT_STRING_LENGTH,
@@ -23,6 +22,7 @@ from appbuilder.spec.model import (
 from appbuilder.spec.names import fit_identifier, names_for, slugify
 from appbuilder.spec.ordering import creation_order, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
+from appbuilder.spec.tenancy import organization_of, tenant_column
 from appbuilder.spec.value_rules import parse_bound
 
 

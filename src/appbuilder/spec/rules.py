@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from appbuilder.spec.access import check_access
-from appbuilder.spec.tenancy import check_tenancy
 from appbuilder.spec.actions import check_actions
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
@@ -35,6 +34,7 @@ from appbuilder.spec.ordering import CycleError, creation_order
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.stack_rules import StackRules, known_stacks, rules_for
+from appbuilder.spec.tenancy import check_tenancy
 from appbuilder.spec.value_rules import check_computed_field, check_value_rules
 
 _UNIQUE_TYPES = frozenset(

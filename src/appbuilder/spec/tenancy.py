@@ -88,21 +88,18 @@ def check_tenancy(spec: AppSpec) -> Iterable[Problem]:
         )
     organization = organization_of(spec)
     for entity in spec.entities:
-        yield from _check_rules(entity, spec, organization)
+        yield from _check_rules(entity, organization)
 
 
-def _check_rules(
-    entity: EntitySpec, spec: AppSpec, organization: EntitySpec | None
-) -> Iterable[Problem]:
+def _check_rules(entity: EntitySpec, organization: EntitySpec | None) -> Iterable[Problem]:
     path = f"entities.{entity.name}"
     links = tenant_links(entity, organization) if organization is not None else []
     if len(links) > 1:
         yield Problem(
             f"{path}.relations.{links[1].name}",
             "one-tenant-link",
-            f"A row belongs to one organisation, but {entity.name!r} has "
-            f"{len(links)} required links to {organization.name!r}: make all but one "  # type: ignore[union-attr]
-            "required: false.",
+            f"A row belongs to one organisation, but {entity.name!r} has {len(links)} "
+            f"required links to {links[0].target!r}: make all but one required: false.",
         )
     for operation in ("read", "create", "update", "delete"):
         rule = getattr(entity.access, operation)
