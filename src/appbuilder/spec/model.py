@@ -261,8 +261,9 @@ class EntitySpec(_Strict):
     organization: bool = Field(
         default=False,
         description="This entity's rows are organisations (tenants): needs the organizations "
-        "feature, one such entity per app. Its creator becomes the owner member; members "
-        "(roles owner, admin, member) are managed at /api/<entities>/{id}/members. Entities "
+        "feature, one such entity per app. Its creator becomes its owner; members (roles "
+        "owner, admin, member) are added at /api/<entities>/{id}/members or invited at "
+        "/api/<entities>/{id}/invitations. Entities "
         "with a required many_to_one link to it are tenant entities, their rows scoped to it.",
     )
 
