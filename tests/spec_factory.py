@@ -322,6 +322,8 @@ def _draw_access(rng: random.Random, entities: list[dict[str, Any]]) -> None:
         if rng.random() < 0.6:
             operations = rng.sample(["read", "create", "update", "delete"], rng.randint(1, 4))
             entity["access"] = {operation: rng.choice(rules) for operation in operations}
+            if entity.get("organization") and entity["access"].get("create") == "public":
+                entity["access"]["create"] = "signed_in"  # its creator becomes its owner
         for field in entity["fields"]:
             if rng.random() < 0.15:
                 field["private"] = True

@@ -81,6 +81,8 @@ def test_one_organisation_entity_and_one_link_to_it() -> None:
     assert rules(TEAM, other) == [("entities.Club.organization", "one-organization")]
     unmarked = [("entities.Team.organization", "needs-organizations")]
     assert rules(TEAM, features=("auth",)) == unmarked
+    anyone = {**TEAM, "access": {"create": "public"}}
+    assert rules(anyone) == [("entities.Team.access.create", "organization-creator")]
     twice = {**DOC, "relations": [LINK, {**LINK, "name": "owner team"}]}
     assert rules(TEAM, twice) == [("entities.Page.relations.owner team", "one-tenant-link")]
 

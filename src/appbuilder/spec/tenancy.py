@@ -87,6 +87,13 @@ def check_tenancy(spec: AppSpec) -> Iterable[Problem]:
             "'organizations' to features.",
         )
     organization = organization_of(spec)
+    if organization is not None and organization.access.create == "public":
+        yield Problem(
+            f"entities.{organization.name}.access.create",
+            "organization-creator",
+            "Whoever creates an organisation becomes its owner, so anonymous visitors "
+            "can't: use signed_in (any user may start one) or admin.",
+        )
     for entity in spec.entities:
         yield from _check_rules(entity, organization)
 
