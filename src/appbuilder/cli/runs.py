@@ -115,8 +115,8 @@ def show(run_id: RunId) -> None:
             console.print(escape(run.error_message))
         steps = Table("Step", "Status", "ms", "Error")
         for step in found.steps:
-            error = escape((step.error_message or "")[:80])
-            steps.add_row(step.agent_type.value, step.status.value, str(step.duration_ms or 0), error)
+            ms, error = str(step.duration_ms or 0), escape((step.error_message or "")[:80])
+            steps.add_row(step.agent_type.value, step.status.value, ms, error)
         console.print(steps)
         if not found.ledger:
             console.print("No model calls.")
