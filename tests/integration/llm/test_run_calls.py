@@ -165,18 +165,19 @@ def test_the_run_stops_at_its_token_budget_before_the_call_that_could_pass_it(
 def test_a_failure_the_model_cannot_repair_within_the_budget_ends_the_run_saying_why(
     llm: FakeLLM, sessions: sessionmaker[Session]
 ) -> None:
-    unused_import = code(module=MODULE.replace('"""\n', '"""\n\nimport json\n', 1))
-    llm.answer(tool(unused_import, input_tokens=40_000), tool(code()))
+    undefined = code(module=MODULE + "\n\ndef _later() -> object:\n    return missing_name\n")
+    llm.answer(tool(undefined, input_tokens=40_000), tool(code()))
     run_id = queue(sessions, verify=True)
     budget = dataclasses.replace(settings_for(llm), run_token_budget=50_000)
     assert execute_run(context(sessions, budget), run_id) is RunStatus.FAILED
     assert len(llm.requests) == 1
     message = run_row(sessions, run_id).error_message or ""
-    assert message.startswith("Verification failed: lint failed")
+    assert message.startswith("Verification failed: ")
+    assert "failing: lint" in message
     assert "Repair stopped: The run's token budget of 50000 spent" in message
     assert "Last failure:" in message
     assert "app/custom/task_actions.py" in message
-    assert "F401" in message
+    assert "F821" in message
     with sessions() as session:
         lines = [e.data.get("line", "") for e in runs.poll_events(session, run_id, 0)[0]]
     assert any(line.startswith("Repair stopped: The run's token budget") for line in lines)
