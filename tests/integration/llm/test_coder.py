@@ -70,6 +70,22 @@ def test_an_action_in_words_becomes_a_verified_route_with_its_tests(llm: FakeLLM
         (code(**{"app/main.py": "app = None\n"}), "not a file this agent may write"),
         ({"files": [{"path": "app/custom/task_actions.py", "content": MODULE}]}, "missing"),
         (code(module="def broken(:\n"), "syntax error"),
+        # ruff's flake8-bandit rules catch what the bans do not list
+        (
+            code(
+                module=MODULE + "\n\ndef _digest(data: bytes) -> str:\n    import hashlib\n\n"
+                "    return hashlib.md5(data).hexdigest()\n"
+            ),
+            "S324",
+        ),
+        (
+            code(
+                module=MODULE + "\n\ndef _load(text: str) -> object:\n    import yaml\n\n"
+                "    return yaml.load(text)\n"
+            ),
+            "S506",
+        ),
+        (code(module=MODULE + '\nHOST = "0.0.0.0"\n'), "S104"),
     ],
 )
 def test_code_that_breaks_the_rules_goes_back_and_the_fixed_code_is_kept(
