@@ -165,6 +165,9 @@ def test_repairs_stop_after_their_number_with_the_last_failure_standing(llm: Fak
     assert len(llm.requests) == 3  # the first answer and two repairs, never more
     assert result.verification is not None
     assert "shelved" in result.verification.failing_output
+    assert result.repair_stopped == (
+        "the model had 2 tries to fix its code (UAB_LLM_REPAIR_ATTEMPTS) and the app still fails"
+    )
 
 
 def test_repairs_stop_when_the_same_failure_comes_back(llm: FakeLLM) -> None:
@@ -173,3 +176,4 @@ def test_repairs_stop_when_the_same_failure_comes_back(llm: FakeLLM) -> None:
     result = build_verified(llm)
     assert not result.succeeded
     assert len(llm.requests) == 2  # the repair changed nothing: no third try
+    assert (result.repair_stopped or "").startswith("stuck: the model's fix failed the same way")
