@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
+from functools import cache
+
+from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]  # ships no types
 
 #: where a model's code lives in an app
 CUSTOM_FOLDERS = ("app/custom", "tests/custom")
@@ -31,14 +33,21 @@ RUFF_SECURITY_ARGS = (
 TIMEOUT_SECONDS = 60
 
 
+@cache
+def _ruff() -> str:
+    """ruff's binary, run directly: through ``python -m ruff`` each answer's lint would
+    also pay an interpreter's start."""
+    return str(find_ruff_bin())
+
+
 def is_custom(path: str) -> bool:
     return path.startswith(tuple(f"{folder}/" for folder in CUSTOM_FOLDERS))
 
 
 def security_findings(path: str, source: str) -> list[str]:
     """Each finding in ``source`` (the file at ``path`` in the app): ``line N: S324 ...``."""
-    done = subprocess.run(  # noqa: S603 - our interpreter and fixed arguments
-        [sys.executable, "-m", "ruff", "check", *RUFF_SECURITY_ARGS, "--output-format", "json",
+    done = subprocess.run(  # noqa: S603 - ruff's own binary and fixed arguments
+        [_ruff(), "check", *RUFF_SECURITY_ARGS, "--output-format", "json",
          "--stdin-filename", path, "-"],
         input=source,
         capture_output=True,
