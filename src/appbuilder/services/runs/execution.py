@@ -10,8 +10,10 @@ A model-backed agent is given the run's call observer (``ledger.RunCalls``: a ro
 the run's budget and the owner's quota checked before each) and the journal's cancel
 event, so a cancel abandons a call in flight. Failures of the app (a step failing,
 verification failing, a budget or quota spent) end the run FAILED and the project ERROR;
-a failing app's message says why repair stopped and ends with the last failure. Failures of the platform (the database going away) propagate, so the queue
-retries the run with backoff; the retry resumes where this one stopped.
+a failing app's message says why repair stopped and ends with the last failure.
+
+Failures of the platform (the database going away) propagate, so the queue retries the
+run with backoff; the retry resumes where this one stopped.
 """
 
 from __future__ import annotations
