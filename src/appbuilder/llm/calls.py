@@ -8,7 +8,6 @@ trace or a provider's raw body. The calls made before a failure are kept on the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +17,8 @@ from pydantic_ai import Agent, ModelRetry, RunContext
 from pydantic_ai import exceptions as ai
 
 from appbuilder.errors import ModelCallError
-from appbuilder.llm.client import BeforeCall, CallRecord, RecordingModel, build_model, records_of
+from appbuilder.llm import lanes
+from appbuilder.llm.client import BeforeCall, CallRecord, RecordingModel, records_of
 from appbuilder.llm.config import ModelChoice
 from appbuilder.llm.prices import cost_of, load_prices
 from appbuilder.settings import LLMSettings
@@ -64,12 +64,15 @@ class Usage:
 
 
 def run_task(agent: Agent[D, T], prompt: str, task: Task, *, deps: D) -> tuple[T, list[CallRecord]]:
-    """Run ``agent`` on ``prompt`` with ``task``'s model; every call it made comes back."""
-    return asyncio.run(_run(agent, prompt, task, deps))
+    """Run ``agent`` on ``prompt`` with ``task``'s model; every call it made comes back.
+
+    The task runs in the calling thread, on that thread's event loop and SDK clients
+    (``lanes``), which outlive the task: building them anew cost more than a call."""
+    return lanes.run(_run(agent, prompt, task, deps))
 
 
 async def _run(agent: Agent[D, T], prompt: str, task: Task, deps: D) -> tuple[T, list[CallRecord]]:
-    wrapped, client = build_model(task.choice)
+    wrapped = await lanes.lane().model(task.choice)
     model = RecordingModel(wrapped, task.before_call)
     overrides = load_prices(task.settings.prices_file)
 
@@ -77,11 +80,10 @@ async def _run(agent: Agent[D, T], prompt: str, task: Task, deps: D) -> tuple[T,
         return cost_of(name, input_tokens, output_tokens, known, overrides)
 
     try:
-        result = await agent.run(prompt, model=model, deps=deps)
+        with Agent.using_thread_executor(lanes.helpers()):
+            result = await agent.run(prompt, model=model, deps=deps)
     except ai.AgentRunError as error:
         raise ModelCallError(_explain(error, task.choice), records_of(model, priced)) from error
-    finally:
-        await client.close()
     return result.output, records_of(model, priced)
 
 
