@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -31,6 +32,7 @@ from appbuilder.llm.client import Client, build_model
 from appbuilder.llm.config import ModelChoice
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: clients a thread keeps open (a user's own key is a choice of its own)
 CLIENTS_PER_LANE = 4
@@ -65,8 +67,12 @@ class Lane:
             await client.close()
 
     def close(self) -> None:
+        """Close its clients and its loop; a failure is logged, never raised: closing is
+        tidying up after another call or at exit, which must not fail because of it."""
         try:
             self.runner.run(self._close_clients())
+        except Exception:
+            log.warning("closing a model client failed", exc_info=True)
         finally:
             self.runner.close()
 
@@ -94,7 +100,17 @@ def lane() -> Lane:
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run ``coroutine`` to its end on the calling thread's loop."""
-    return lane().runner.run(coroutine)
+    current = lane()
+    try:
+        return current.runner.run(coroutine)
+    except KeyboardInterrupt:
+        # the runner cancelled the task; it also counts the Ctrl-C for good (it would take
+        # a later task's cancellation for another), so the thread's next call starts afresh
+        _local.lane = None
+        with _lanes_lock:
+            _lanes.remove(current)
+        current.close()
+        raise
 
 
 _helpers: tuple[int, ThreadPoolExecutor] | None = None

@@ -17,7 +17,7 @@ from pydantic_ai import Agent, RunContext
 from appbuilder.llm import lanes
 from appbuilder.llm.calls import run_task
 from appbuilder.services import planning
-from tests.fake_llm import FakeLLM, text, tool
+from tests.fake_llm import Answer, FakeLLM, text, tool
 from tests.integration.llm.conftest import KEY, settings_for
 
 REPO = Path(__file__).resolve().parents[3]
@@ -99,13 +99,16 @@ def test_checks_of_answers_reuse_helper_threads(llm: FakeLLM) -> None:
     assert ran_on[0] != threading.get_ident()  # still off the loop, as pydantic-ai runs it
 
 
-def test_a_process_that_called_models_exits_without_leaking(llm: FakeLLM) -> None:
-    """Clients and loops left open at exit are closed by it: no ResourceWarning (an
-    unclosed socket, transport or loop) even with every warning an error."""
-    llm.answer(text("OK"), tool(TODO))
+def test_a_process_interrupted_mid_call_goes_on_and_exits_without_leaking(
+    llm: FakeLLM,
+) -> None:
+    """Ctrl-C cancels the call in flight and the next call works (on a fresh lane); the
+    clients and loops still open at exit are closed then: no ResourceWarning (an unclosed
+    socket, transport or loop) even with every warning an error."""
+    llm.answer(text("OK"), Answer(text="late", delay=3.0), text("OK"), tool(TODO))
     script = textwrap.dedent(
         f"""
-        import threading
+        import os, signal, threading
         from pydantic import SecretStr
         from appbuilder.services import planning
         from appbuilder.settings import LLMProvider, LLMSettings
@@ -116,6 +119,13 @@ def test_a_process_that_called_models_exits_without_leaking(llm: FakeLLM) -> Non
             max_retries=0, prices_file=None, plan_attempts=1,
         )
         planning.check_model(settings)
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            planning.check_model(settings)
+            raise SystemExit("not interrupted")
+        except KeyboardInterrupt:
+            pass
+        assert planning.check_model(settings)[1] == "OK"
         worker = threading.Thread(target=planning.plan, args=("a todo app", settings))
         worker.start()
         worker.join()
@@ -130,6 +140,6 @@ def test_a_process_that_called_models_exits_without_leaking(llm: FakeLLM) -> Non
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert len(llm.requests) == 2
+    assert len(llm.requests) == 4
     assert "Warning" not in done.stderr
     assert "Exception ignored" not in done.stderr
