@@ -59,6 +59,8 @@ class FakeLLM:
         #: each request's client address, to tell which requests shared a connection
         self.peers: list[tuple[str, int]] = []
         self.lock = threading.Lock()
+        #: set when the server stops: a pausing answer ends its pause early
+        self.stopped = threading.Event()
 
     def answer(self, *answers: Answer) -> None:
         with self.lock:
@@ -141,7 +143,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             fake.peers.append(self.client_address[:2])
             answer = fake.next(body)
             if answer.delay:
-                time.sleep(answer.delay)
+                fake.stopped.wait(answer.delay)
             if answer.status is not None:
                 data = (answer.raw or json.dumps({"error": {"message": "scripted"}})).encode()
                 self._send(answer.status, data, answer.headers)
@@ -180,5 +182,6 @@ def fake_llm() -> Iterator[FakeLLM]:
     try:
         yield fake
     finally:
+        fake.stopped.set()
         server.shutdown()
         server.server_close()
