@@ -258,6 +258,19 @@ def context(server: FakeLLM) -> tuple[str, list[tuple[str, dict[str, int]]]]:
     return unit, rows
 
 
+def plan_with_three_answers(server: FakeLLM) -> int:
+    """Input tokens of a plan whose first two answers our rules refuse: each retry sends
+    the conversation so far again (the schema, the answers, the problems)."""
+    _, count = counter()
+    twice = {**TODO, "entities": [{"name": "Task", "fields": [{"name": "t"}, {"name": "t"}]}]}
+    server.answer(tool(twice), tool(twice), tool(TODO))
+    before = len(server.requests)
+    planning.plan("a todo app with due dates", settings(server))
+    sent = server.requests[before:]
+    assert len(sent) == 3, "three answers"
+    return sum(request_tokens(body, count) for body in sent)
+
+
 def report_context(unit: str, rows: list[tuple[str, dict[str, int]]]) -> None:
     print(f"| app | plan | change request | code (1 action) | repair | plan+code+repair | {unit}")
     print("|---|---:|---:|---:|---:|---:|")
@@ -287,11 +300,13 @@ def main() -> None:
             where.mkdir()
             rounds.append(overhead_round(server, args.calls, where))
         unit, rows = ("", []) if args.skip_context else context(server)
+        retried = 0 if args.skip_context else plan_with_three_answers(server)
     print(f"Python {platform.python_version()}, {platform.machine()}, {args.calls} calls x ")
     print(f"{args.rounds} rounds")
     report_overhead(rounds)
     if rows:
         report_context(unit, rows)
+        print(f"a plan with three answers (two refused by our rules): {retried:,} {unit} in all")
 
 
 if __name__ == "__main__":
