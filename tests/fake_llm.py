@@ -56,7 +56,11 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         #: each request's headers (lower-cased names), to check what credentials were sent
         self.headers: list[dict[str, str]] = []
+        #: each request's client address, to tell which requests shared a connection
+        self.peers: list[tuple[str, int]] = []
         self.lock = threading.Lock()
+        #: set when the server stops: a pausing answer ends its pause early
+        self.stopped = threading.Event()
 
     def answer(self, *answers: Answer) -> None:
         with self.lock:
@@ -136,9 +140,10 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+            fake.peers.append(self.client_address[:2])
             answer = fake.next(body)
             if answer.delay:
-                time.sleep(answer.delay)
+                fake.stopped.wait(answer.delay)
             if answer.status is not None:
                 data = (answer.raw or json.dumps({"error": {"message": "scripted"}})).encode()
                 self._send(answer.status, data, answer.headers)
@@ -177,5 +182,6 @@ def fake_llm() -> Iterator[FakeLLM]:
     try:
         yield fake
     finally:
+        fake.stopped.set()
         server.shutdown()
         server.server_close()

@@ -66,7 +66,8 @@ class AppField:
 class Access:
     """Who may read, create, update and delete an entity's rows (``spec.access``).
 
-    Each rule is ``public``, ``signed_in``, ``owner`` or ``admin``; admins pass every rule.
+    Each rule is ``public``, ``signed_in``, ``owner``, ``member`` (of the row's
+    organisation), ``org_admin`` (its owner or admin) or ``admin``; admins pass every rule.
     """
 
     read: str = "public"
@@ -144,6 +145,13 @@ class AppEntity:
     added_by_feature: str | None = None
     checkout: Checkout | None = None
     access: Access = Access()
+    #: The column holding the row's organisation: ``id`` on the organisation entity,
+    #: ``<link>_id`` on tenant entities, None elsewhere (``spec.tenancy``).
+    tenant: str | None = None
+
+    @property
+    def is_organization(self) -> bool:
+        return self.tenant == "id"
 
     @property
     def title_field(self) -> AppField | None:
@@ -199,7 +207,8 @@ class AppEntity:
         on anyone's post (posts are no one's identity).
         """
         person = self.stands_for_a_person and self.access.update == "owner"
-        return self.access.ownership_bearing or person
+        # An organisation's rows are linked by its members (``tenant``), whoever made them.
+        return self.access.ownership_bearing or (person and self.tenant is None)
 
     @property
     def linkable_when_shared(self) -> bool:
@@ -223,9 +232,20 @@ class AppModel:
     primary_name: str
     #: the stack that builds it (``stacks.registry``)
     stack: str = "fastapi"
+    #: The entity whose rows are organisations (``organizations`` feature), by class name.
+    organization_name: str | None = None
 
     def has(self, feature: str) -> bool:
         return feature in self.features
+
+    @property
+    def organization(self) -> AppEntity | None:
+        return self.entity(self.organization_name) if self.organization_name else None
+
+    @property
+    def tenants(self) -> tuple[AppEntity, ...]:
+        """Entities whose rows belong to an organisation (not the organisation itself)."""
+        return tuple(e for e in self.entities if e.tenant not in (None, "id"))
 
     @property
     def payable(self) -> tuple[AppEntity, ...]:
