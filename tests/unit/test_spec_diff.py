@@ -38,8 +38,9 @@ def test_the_same_spec_has_no_changes_and_the_prompt_is_not_one() -> None:
 
 
 def test_defaults_written_out_are_no_change() -> None:
-    written = entities({"fields": [{"name": "title", "type": "string", "required": True},
-                                   {"name": "done", "type": "boolean", "default": False}]})  # fmt: skip
+    title = {"name": "title", "type": "string", "required": True}
+    done = {"name": "done", "type": "boolean", "default": False}
+    written = entities({"fields": [title, done]})
     assert diff_specs(spec(), spec(entities=written)).empty
 
 
@@ -48,7 +49,11 @@ def test_a_field_added_is_one_change_that_keeps_data() -> None:
     fields = [*TASKS["entities"][0]["fields"], due]
     diff = diff_specs(spec(), spec(entities=entities({"fields": fields})))
     [change] = diff.changes
-    assert (change.kind, change.part, change.path) == ("added", "field", "entities.Task.fields.due_date")
+    assert (change.kind, change.part, change.path) == (
+        "added",
+        "field",
+        "entities.Task.fields.due_date",
+    )
     assert change.after["type"] == "date"
     assert change.before is None
     assert not diff.loses_data

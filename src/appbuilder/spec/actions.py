@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from appbuilder.rules import text_problem
 from appbuilder.spec.model import EntitySpec
 from appbuilder.spec.names import is_wellformed, names_for
-from appbuilder.rules import text_problem
 from appbuilder.spec.problems import Problem
 
 #: rules in words per entity: each becomes a check and its tests in one model answer

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -428,6 +428,29 @@ class PlanUsageOut(BaseModel):
     cost_usd: Decimal | None
 
 
+class SpecChangeOut(BaseModel):
+    """One difference a change request makes to the project's spec."""
+
+    kind: Literal["added", "removed", "changed"]
+    #: app, feature, entity, field, relation, access, action or rule
+    part: str
+    #: where in the spec, e.g. entities.Task.fields.due_date
+    path: str
+    #: the value before and after (JSON; null when absent; for a change, the attributes changed)
+    before: Any
+    after: Any
+    #: the change in one sentence
+    summary: str
+    #: accepting it drops stored data (an entity's rows, a field's values)
+    loses_data: bool
+
+
+class SpecDiffOut(BaseModel):
+    changes: list[SpecChangeOut]
+    #: any change drops stored data: read those before accepting
+    loses_data: bool
+
+
 class PlanOut(BaseModel):
     """The planned spec, to accept by sending it with POST /generate (or to edit first)."""
 
@@ -435,6 +458,8 @@ class PlanOut(BaseModel):
     valid: bool
     #: what is still wrong after the model's last try (empty when valid)
     problems: list[ProblemOut]
+    #: for a project that has a spec: what the plan changes in it (null when planned anew)
+    diff: SpecDiffOut | None = None
     usage: PlanUsageOut
     #: the Generation rows recording each model call
     generation_ids: list[str]
