@@ -140,10 +140,13 @@ def default_agents() -> dict[AgentType, Agent]:
     return {role: TemplateAgent(role) for role in DEPENDS_ON}
 
 
-def agents_for(spec: AppSpec, llm: LLMSettings | None) -> dict[AgentType, Agent]:
-    """The template agents, with a model writing code where the spec has words to
-    implement (its entities' actions); ``ModelNotConfiguredError`` names the setting when
-    such a spec meets no model (``llm`` missing, or naming no provider)."""
+def agents_for(
+    spec: AppSpec, llm: LLMSettings | None, *, model: str | None = None
+) -> dict[AgentType, Agent]:
+    """The template agents, with a model (``model`` at the configured provider, else its
+    default: a project's own pick) writing code where the spec has words to implement
+    (its entities' actions); ``ModelNotConfiguredError`` names the setting when such a
+    spec meets no model (``llm`` missing, or naming no provider)."""
     agents = default_agents()
     if any(entity.actions for entity in spec.entities):
         if llm is None or not is_configured(llm):
@@ -151,7 +154,7 @@ def agents_for(spec: AppSpec, llm: LLMSettings | None) -> dict[AgentType, Agent]
                 "This spec has actions written in words, which a language model implements: "
                 "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
             )
-        agents[AgentType.BACKEND] = CoderAgent(Task(default_choice(llm), llm))
+        agents[AgentType.BACKEND] = CoderAgent(Task(default_choice(llm).with_model(model), llm))
     return agents
 
 

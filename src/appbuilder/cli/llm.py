@@ -43,6 +43,34 @@ def check(model: ModelOption = None) -> None:
     )
 
 
+@app.command()
+def use(
+    project: Annotated[str, typer.Option("--project", "-p", help="The project (its id).")],
+    model: Annotated[
+        str | None, typer.Argument(help="The model its plans and runs call, e.g. gpt-4o.")
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="Go back to the provider's default model.")
+    ] = False,
+) -> None:
+    """Pick the model a project's plans and runs call (at its owner's or the platform's
+    provider); without a model, show the one it uses."""
+    from appbuilder.cli._runtime import open_database  # noqa: PLC0415 - database commands only
+    from appbuilder.services import projects, runs  # noqa: PLC0415
+
+    if model is not None and default:
+        raise typer.BadParameter("give a model or --default, not both", param_hint="--default")
+    with open_database() as db, db.sessions.begin() as session:
+        owner = runs.owner_of_project(session, project)
+        if model is None and not default:
+            chosen = projects.get_project(session, project, owner_id=owner.id).llm_model
+        else:
+            changes = projects.ProjectChanges(llm_model="" if default else model)
+            chosen = projects.update_project(session, project, changes, owner_id=owner.id).llm_model
+    shown = escape(chosen) if chosen else "the provider's default model"
+    console.print(f"Project {escape(project)} uses {shown}.", highlight=False)
+
+
 def plan(
     words: Annotated[str, typer.Argument(help="The app, described in your own words.")],
     template: Annotated[

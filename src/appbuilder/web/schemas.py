@@ -32,8 +32,10 @@ from appbuilder.enums import (
 from appbuilder.rules import (
     MAX_EMAIL_LENGTH,
     MAX_FEATURES,
+    MAX_MODEL_NAME_LENGTH,
     Description,
     KeyName,
+    ModelName,
     Password,
     PersonName,
     ProjectName,
@@ -178,6 +180,8 @@ class ProjectIn(BaseModel):
     template: ProjectTemplate
     config: dict[str, Any] = Field(default_factory=dict)
     features: list[Text] = Field(default_factory=list, max_length=MAX_FEATURES)
+    #: the model this project's plans and runs call, at your (or the platform's) provider
+    llm_model: ModelName | None = None
 
 
 class ProjectPatch(BaseModel):
@@ -187,6 +191,8 @@ class ProjectPatch(BaseModel):
     config: dict[str, Any] | None = None
     features: list[Text] | None = Field(default=None, max_length=MAX_FEATURES)
     status: ProjectStatus | None = None
+    #: another model for this project's plans and runs; "" goes back to the provider's default
+    llm_model: Annotated[Text, Field(max_length=MAX_MODEL_NAME_LENGTH)] | None = None
 
 
 class ProjectOut(BaseModel):
@@ -200,6 +206,8 @@ class ProjectOut(BaseModel):
     features: list[str]
     repository_url: str | None
     deployment_url: str | None
+    #: the model its plans and runs call (null: the provider's default)
+    llm_model: str | None = None
     user_id: str
     created_at: datetime
     updated_at: datetime

@@ -131,9 +131,7 @@ def test_a_project_run_from_words_plans_then_queues_the_plan(llm: FakeLLM, engin
     assert run.spec["entities"][0]["name"] == "Task"
 
 
-def test_plan_for_a_project_prints_the_diff_and_yes_queues_it(
-    llm: FakeLLM, engine: Engine
-) -> None:
+def test_plan_for_a_project_prints_the_diff_and_yes_queues_it(llm: FakeLLM, engine: Engine) -> None:
     sessions = make_session_factory(engine)
     with sessions.begin() as session:
         owner = make_user(session)
@@ -166,3 +164,25 @@ def test_plan_for_a_project_prints_the_diff_and_yes_queues_it(
     refused = uab(llm, "plan", "tasks", "--yes")
     assert refused.returncode == 2
     assert "--project" in refused.stderr
+
+
+def test_a_projects_model_is_picked_shown_and_used_by_its_plans(
+    llm: FakeLLM, engine: Engine
+) -> None:
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        owner = make_user(session)
+        project_id = make_project(session, owner, template=ProjectTemplate.CUSTOM, name="Todo").id
+    picked = uab(None, "llm", "use", "--project", project_id, "llama3.1:8b")
+    assert picked.returncode == 0, picked.stderr
+    assert f"Project {project_id} uses llama3.1:8b." in picked.stdout
+    assert "uses llama3.1:8b" in uab(None, "llm", "use", "--project", project_id).stdout
+    llm.answer(tool(TODO))
+    planned = uab(llm, "plan", "--project", project_id, "a todo app")
+    assert planned.returncode == 0, planned.stderr
+    assert llm.requests[0]["model"] == "llama3.1:8b"
+    bad = uab(None, "llm", "use", "--project", project_id, "two words")
+    assert bad.returncode == 1
+    assert "llm_model must be" in bad.stderr
+    back = uab(None, "llm", "use", "--project", project_id, "--default")
+    assert "uses the provider's default model" in back.stdout

@@ -89,10 +89,11 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
         run = session.get_one(GenerationRun, run_id)
         spec = AppSpec.model_validate(run.spec)
         verify, project_id = run.verify, run.project_id
-        project_name = session.get_one(Project, project_id).name
+        project = session.get_one(Project, project_id)
+        project_name, model = project.name, project.llm_model
     if journal.done:
         journal.log("Resuming: " + ", ".join(sorted(a.value for a in journal.done)) + " done.")
-    outcome = _generate(ctx, journal, spec, verify)
+    outcome = _generate(ctx, journal, spec, verify, model)
     if isinstance(outcome, RunStatus):
         return outcome
     if outcome.verification is not None and not outcome.verification.passed:
@@ -127,11 +128,12 @@ def _keep(
 
 
 def _generate(
-    ctx: RunContext, journal: DbJournal, spec: AppSpec, verify: bool
+    ctx: RunContext, journal: DbJournal, spec: AppSpec, verify: bool, model: str | None
 ) -> GenerationResult | RunStatus:
-    """The orchestrator's result, or the run's end when it stopped early."""
+    """The orchestrator's result, or the run's end when it stopped early; ``model`` is the
+    project's own pick, if any."""
     try:
-        agents = ctx.agents or agents_for(spec, ctx.llm)
+        agents = ctx.agents or agents_for(spec, ctx.llm, model=model)
     except ModelNotConfiguredError as error:  # the spec asks for a model this platform lacks
         return settle_failed(journal, error.message)
     orchestrator = Orchestrator(
