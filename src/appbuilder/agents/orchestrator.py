@@ -145,17 +145,23 @@ def agents_for(
 ) -> dict[AgentType, Agent]:
     """The template agents, with a model (``model`` at the configured provider, else its
     default: a project's own pick) writing code where the spec has words to implement
-    (its entities' actions); ``ModelNotConfiguredError`` names the setting when such a
+    (its entities' actions and rules); ``ModelNotConfiguredError`` names the setting when such a
     spec meets no model (``llm`` missing, or naming no provider)."""
     agents = default_agents()
-    if any(entity.actions for entity in spec.entities):
+    words = written_in_words(spec)
+    if words:
         if llm is None or not is_configured(llm):
             raise ModelNotConfiguredError(
-                "This spec has actions written in words, which a language model implements: "
-                "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
+                f"This spec has {' and '.join(words)} written in words, which a language "
+                "model implements: set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
             )
         agents[AgentType.BACKEND] = CoderAgent(Task(default_choice(llm).with_model(model), llm))
     return agents
+
+
+def written_in_words(spec: AppSpec) -> list[str]:
+    """What of the spec only a model can write: its entities' actions and rules."""
+    return [kind for kind in ("actions", "rules") if any(getattr(e, kind) for e in spec.entities)]
 
 
 def make_plan(model: AppModel) -> Plan:

@@ -59,6 +59,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
                 checkout=_checkout(entity),
                 access=access_of(entity, spec, personal),
+                rules=tuple(entity.rules),
             )
         )
     return AppModel(

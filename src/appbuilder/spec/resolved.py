@@ -144,6 +144,8 @@ class AppEntity:
     added_by_feature: str | None = None
     checkout: Checkout | None = None
     access: Access = Access()
+    #: rules in words: a model writes their checks as the entity's hooks (``app/custom``)
+    rules: tuple[str, ...] = ()
 
     @property
     def title_field(self) -> AppField | None:
@@ -203,6 +205,12 @@ class AppModel:
 
     def has(self, feature: str) -> bool:
         return feature in self.features
+
+    @property
+    def has_hooks(self) -> bool:
+        """Whether custom code runs around writes (some entity has rules in words): only
+        then does the app get its hooks module and the calls to it."""
+        return any(e.rules for e in self.entities)
 
     @property
     def payable(self) -> tuple[AppEntity, ...]:

@@ -69,9 +69,7 @@ def test_a_bad_model_name_is_a_422_naming_the_field(api: Api, bad: str) -> None:
     assert patched.json()["error"]["details"]["fields"][0]["path"].endswith("llm_model")
 
 
-def test_plans_call_the_projects_model_unless_the_request_names_one(
-    llm: FakeLLM, api: Api
-) -> None:
+def test_plans_call_the_projects_model_unless_the_request_names_one(llm: FakeLLM, api: Api) -> None:
     owner = api.account()
     project = api.project(owner, name="Todo", template="CUSTOM", llm_model="project-model")
     llm.answer(tool(TODO), tool(TODO))

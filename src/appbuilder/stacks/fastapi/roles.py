@@ -90,6 +90,8 @@ def backend(model: AppModel) -> Contribution:
             Render("backend/computed.py.jinja", "app/services/computed.py"),
             Render("backend/test_computed.py.jinja", "tests/test_computed.py"),
         ]
+    if model.has_hooks:  # custom code around writes: the rules in words
+        files.append(Render("backend/hooks.py.jinja", "app/hooks.py"))
     if model.has("rss"):
         files += [
             Render("backend/feed.py.jinja", "app/routers/feed.py"),
