@@ -27,6 +27,7 @@ from appbuilder.agents.base import (
 )
 from appbuilder.agents.coder import CoderAgent
 from appbuilder.agents.repairs import Repairs
+from appbuilder.agents.seeder import SeederAgent
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import (
     GenerationError,
@@ -144,24 +145,35 @@ def agents_for(
     spec: AppSpec, llm: LLMSettings | None, *, model: str | None = None
 ) -> dict[AgentType, Agent]:
     """The template agents, with a model (``model`` at the configured provider, else its
-    default: a project's own pick) writing code where the spec has words to implement
-    (its entities' actions and rules); ``ModelNotConfiguredError`` names the setting when such a
-    spec meets no model (``llm`` missing, or naming no provider)."""
+    default: a project's own pick) writing what the spec says in words (its entities'
+    actions and rules) and its sample rows when asked for; ``ModelNotConfiguredError``
+    names the setting when such a spec meets no model (``llm`` missing, or naming no
+    provider)."""
     agents = default_agents()
-    words = written_in_words(spec)
-    if words:
-        if llm is None or not is_configured(llm):
-            raise ModelNotConfiguredError(
-                f"This spec has {' and '.join(words)} written in words, which a language "
-                "model implements: set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
-            )
-        agents[AgentType.BACKEND] = CoderAgent(Task(default_choice(llm).with_model(model), llm))
+    needs = needs_a_model(spec)
+    if not needs:
+        return agents
+    if llm is None or not is_configured(llm):
+        raise ModelNotConfiguredError(
+            f"This spec has {' and '.join(needs)}, which a language model writes: "
+            "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
+        )
+    task = Task(default_choice(llm).with_model(model), llm)
+    if any(e.actions or e.rules for e in spec.entities):
+        agents[AgentType.BACKEND] = CoderAgent(task)
+    if spec.sample_data:
+        agents[AgentType.DATABASE] = SeederAgent(task)
     return agents
 
 
-def written_in_words(spec: AppSpec) -> list[str]:
-    """What of the spec only a model can write: its entities' actions and rules."""
-    return [kind for kind in ("actions", "rules") if any(getattr(e, kind) for e in spec.entities)]
+def needs_a_model(spec: AppSpec) -> list[str]:
+    """What of the spec only a model can write, as a person would name it."""
+    needs = [
+        f"{kind} written in words"
+        for kind in ("actions", "rules")
+        if any(getattr(e, kind) for e in spec.entities)
+    ]
+    return [*needs, "sample data"] if spec.sample_data else needs
 
 
 def make_plan(model: AppModel) -> Plan:

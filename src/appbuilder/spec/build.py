@@ -75,6 +75,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         spec_hash=spec_hash(original),
         primary_name=names_for(spec.entities[0].name).pascal,
         stack=spec.stack,
+        sample_data=spec.sample_data,
     )
 
 

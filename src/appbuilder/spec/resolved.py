@@ -202,6 +202,8 @@ class AppModel:
     primary_name: str
     #: the stack that builds it (``stacks.registry``)
     stack: str = "fastapi"
+    #: sample rows from a model, loaded by the app's ``make seed``
+    sample_data: bool = False
 
     def has(self, feature: str) -> bool:
         return feature in self.features
