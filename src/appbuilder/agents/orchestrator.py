@@ -26,6 +26,7 @@ from appbuilder.agents.base import (
     TemplateAgent,
 )
 from appbuilder.agents.coder import CoderAgent
+from appbuilder.agents.copywriter import CopywriterAgent
 from appbuilder.agents.repairs import Repairs
 from appbuilder.agents.seeder import SeederAgent
 from appbuilder.enums import AgentType, GenerationStatus
@@ -146,9 +147,9 @@ def agents_for(
 ) -> dict[AgentType, Agent]:
     """The template agents, with a model (``model`` at the configured provider, else its
     default: a project's own pick) writing what the spec says in words (its entities'
-    actions and rules) and its sample rows when asked for; ``ModelNotConfiguredError``
-    names the setting when such a spec meets no model (``llm`` missing, or naming no
-    provider)."""
+    actions and rules), and its sample rows and home page words when asked for;
+    ``ModelNotConfiguredError`` names the setting when such a spec meets no model (``llm``
+    missing, or naming no provider)."""
     agents = default_agents()
     needs = needs_a_model(spec)
     if not needs:
@@ -163,6 +164,8 @@ def agents_for(
         agents[AgentType.BACKEND] = CoderAgent(task)
     if spec.sample_data:
         agents[AgentType.DATABASE] = SeederAgent(task)
+    if spec.page_copy and spec.pages:
+        agents[AgentType.FRONTEND] = CopywriterAgent(task)
     return agents
 
 
@@ -173,7 +176,8 @@ def needs_a_model(spec: AppSpec) -> list[str]:
         for kind in ("actions", "rules")
         if any(getattr(e, kind) for e in spec.entities)
     ]
-    return [*needs, "sample data"] if spec.sample_data else needs
+    needs += ["sample data"] if spec.sample_data else []
+    return [*needs, "page copy"] if spec.page_copy and spec.pages else needs
 
 
 def make_plan(model: AppModel) -> Plan:
