@@ -25,16 +25,12 @@ from appbuilder.agents.base import (
     StepRecord,
     TemplateAgent,
 )
-from appbuilder.agents.coder import CoderAgent
-from appbuilder.agents.copywriter import CopywriterAgent
 from appbuilder.agents.repairs import Repairs
-from appbuilder.agents.seeder import SeederAgent
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import (
     AppBuilderError,
     GenerationError,
     ModelCallError,
-    ModelNotConfiguredError,
     QuotaExceededError,
     RunCancelled,
     UnsafePathError,
@@ -43,9 +39,6 @@ from appbuilder.generator.files import FileTree, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.render import render
 from appbuilder.generator.verify import Verification, verify_tree
-from appbuilder.llm.calls import CallObserver, Task
-from appbuilder.llm.config import default_choice, is_configured
-from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.registry import stack_for
@@ -146,62 +139,6 @@ class GenerationResult:
 def default_agents() -> dict[AgentType, Agent]:
     """A template agent per role: each renders what the app's stack says the role owns."""
     return {role: TemplateAgent(role) for role in DEPENDS_ON}
-
-
-def needs_model(spec: AppSpec) -> bool:
-    """Whether building ``spec`` asks a model (see ``needs_a_model``)."""
-    return bool(needs_a_model(spec))
-
-
-def agents_for(
-    spec: AppSpec,
-    llm: LLMSettings | None,
-    *,
-    model: str | None = None,
-    observer: Callable[[AgentType], CallObserver] | None = None,
-    cancel: threading.Event | None = None,
-) -> dict[AgentType, Agent]:
-    """The template agents, with a model (``model`` at the configured provider, else its
-    default: a project's own pick) writing what the spec says in words (its entities'
-    actions and rules), and its sample rows and home page words when asked for;
-    ``ModelNotConfiguredError`` names the setting when such a spec meets no model (``llm``
-    missing, or naming no provider).
-
-    ``observer`` gives each model-backed agent what is told of its calls (a run's ledger,
-    budget and quota); ``cancel`` abandons a call in flight when set."""
-    agents = default_agents()
-    needs = needs_a_model(spec)
-    if not needs:
-        return agents
-    if llm is None or not is_configured(llm):
-        raise ModelNotConfiguredError(
-            f"This spec has {' and '.join(needs)}, which a language model writes: "
-            "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
-        )
-    choice = default_choice(llm).with_model(model)
-
-    def task(role: AgentType) -> Task:
-        watch = observer(role) if observer is not None else None
-        return Task(choice, llm, observer=watch, cancel=cancel)
-
-    if any(e.actions or e.rules for e in spec.entities):
-        agents[AgentType.BACKEND] = CoderAgent(task(AgentType.BACKEND))
-    if spec.sample_data:
-        agents[AgentType.DATABASE] = SeederAgent(task(AgentType.DATABASE))
-    if spec.page_copy and spec.pages:
-        agents[AgentType.FRONTEND] = CopywriterAgent(task(AgentType.FRONTEND))
-    return agents
-
-
-def needs_a_model(spec: AppSpec) -> list[str]:
-    """What of the spec only a model can write, as a person would name it."""
-    needs = [
-        f"{kind} written in words"
-        for kind in ("actions", "rules")
-        if any(getattr(e, kind) for e in spec.entities)
-    ]
-    needs += ["sample data"] if spec.sample_data else []
-    return [*needs, "page copy"] if spec.page_copy and spec.pages else needs
 
 
 def make_plan(model: AppModel) -> Plan:

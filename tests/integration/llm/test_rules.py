@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from appbuilder.agents.orchestrator import agents_for
+from appbuilder.agents.lineup import agents_for
 from appbuilder.enums import AgentType
 from appbuilder.errors import ModelNotConfiguredError, SpecError
 from appbuilder.services import builds

@@ -24,7 +24,8 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
-from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, agents_for
+from appbuilder.agents.lineup import agents_for
+from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator
 from appbuilder.agents.repairs import trimmed
 from appbuilder.db.models import GenerationRun, Project, User
 from appbuilder.db.types import utcnow

@@ -13,7 +13,7 @@ from appbuilder.spec.diff import SpecDiff
 from appbuilder.web.deps import SessionDep, SessionmakerDep, require
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, QUOTA, Responses, describe, merge
 from appbuilder.web.params import RowId
-from appbuilder.web.schemas import (
+from appbuilder.web.plan_schemas import (
     PlanIn,
     PlanOut,
     PlanUsageOut,
