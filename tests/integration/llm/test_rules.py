@@ -17,6 +17,7 @@ from appbuilder.services import builds
 from appbuilder.spec.loading import build_spec
 from appbuilder.spec.validation import resolve
 from tests.fake_llm import FakeLLM, tool
+from tests.integration.conftest import PG_URL
 from tests.integration.llm.conftest import settings_for
 
 CODE = Path(__file__).parent / "custom_code"
@@ -63,8 +64,19 @@ def test_rules_in_words_become_verified_hooks_with_their_tests(llm: FakeLLM) -> 
         tool(code(), input_tokens=3000, output_tokens=800),
     )
     spec = build_spec(SPEC)
-    result = builds.build(spec, resolve(spec), verify=True, timeout=300, llm=settings_for(llm))
+    result = builds.build(
+        spec,
+        resolve(spec),
+        verify=True,
+        timeout=300,
+        llm=settings_for(llm),
+        # the app's suite on PostgreSQL too, when the tests have a server (as in CI)
+        verify_database_url=PG_URL,
+    )
     assert result.succeeded, result.verification and result.verification.failing_output
+    assert result.verification is not None
+    checks = {check.name for check in result.verification.checks}
+    assert ("postgresql" in checks) is (PG_URL is not None)
     assert len(llm.requests) == 2
     repair = str(llm.requests[1]["messages"])
     assert "test_an_event_ending_before_it_starts_is_refused" in repair

@@ -18,6 +18,7 @@ from appbuilder.spec.loading import build_spec
 from appbuilder.spec.sample_rows import row_problems
 from appbuilder.spec.validation import resolve
 from tests.fake_llm import FakeLLM, tool
+from tests.integration.conftest import PG_URL
 from tests.integration.llm.conftest import settings_for
 
 SPEC: dict[str, Any] = {
@@ -65,8 +66,19 @@ def test_sample_rows_are_checked_shipped_and_loaded_by_the_apps_own_suite(llm: F
     bad = [*BOOKS, {"title": "x" * 121, "pages": 0, "price": "1.234", "state": "gone", "author": 3}]
     llm.answer(tool(answer(AUTHORS, bad), input_tokens=900), tool(answer(AUTHORS, BOOKS)))
     spec = build_spec(SPEC)
-    result = builds.build(spec, resolve(spec), verify=True, timeout=300, llm=settings_for(llm))
+    result = builds.build(
+        spec,
+        resolve(spec),
+        verify=True,
+        timeout=300,
+        llm=settings_for(llm),
+        # the app's suite on PostgreSQL too, when the tests have a server (as in CI)
+        verify_database_url=PG_URL,
+    )
     assert result.succeeded, result.verification and result.verification.failing_output
+    assert result.verification is not None
+    checks = {check.name for check in result.verification.checks}
+    assert ("postgresql" in checks) is (PG_URL is not None)
     assert json.loads(result.files["app/sample_data.json"]) == {"Author": AUTHORS, "Book": BOOKS}
     assert "app/seed.py" in result.files
     assert "tests/test_seed.py" in result.files
