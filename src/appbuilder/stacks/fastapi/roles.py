@@ -135,8 +135,22 @@ def auth(model: AppModel) -> Contribution:
     if model.has("api_keys"):
         tables.append(Table("auth/tables/api_keys.jinja", ("api_keys",), first=True))
     tables.append(Table("auth/tables/login_failures.jinja", ("login_failures",)))
+    if model.organization is not None:
+        files += _TENANCY_FILES
+        routers += [api("members", 13), api("invitations", 14)]
+        tables.append(Table("auth/tables/memberships.jinja", ("memberships", "invitations")))
     return Contribution(tuple(files), (*routers, *tables, *AUTH_SETTINGS))
 
+
+#: Organisations' members, invitations and the tenancy suite (``organizations`` feature).
+_TENANCY_FILES = (
+    Render("auth/members.py.jinja", "app/services/members.py"),
+    Render("auth/members_schema.py.jinja", "app/schemas/members.py"),
+    Render("auth/members_router.py.jinja", "app/routers/members.py"),
+    Render("auth/invitations.py.jinja", "app/services/invitations.py"),
+    Render("auth/invitations_router.py.jinja", "app/routers/invitations.py"),
+    Render("auth/test_tenancy.py.jinja", "tests/test_tenancy.py"),
+)
 
 AUTH_SETTINGS = (
     Setting("session_days", "int", "14"),
