@@ -61,6 +61,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
                 checkout=_checkout(entity),
                 access=access_of(entity, spec, personal),
+                rules=tuple(entity.rules),
                 tenant=tenant_column(entity, spec),
             )
         )
@@ -77,6 +78,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         spec_hash=spec_hash(original),
         primary_name=names_for(spec.entities[0].name).pascal,
         stack=spec.stack,
+        sample_data=spec.sample_data,
         organization_name=names_for(organization.name).pascal if organization else None,
     )
 

@@ -217,6 +217,10 @@ class ActionSpec(_Strict):
     )
 
 
+#: A rule in words, e.g. "end date must be after start date"; a model writes its check.
+RuleText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
 class AccessSpec(_Strict):
     """Who may read, create, change and delete an entity's rows.
 
@@ -257,6 +261,11 @@ class EntitySpec(_Strict):
     actions: list[ActionSpec] = Field(
         default_factory=list,
         description="What a person does to one row, in words; needs a language model.",
+    )
+    rules: list[RuleText] = Field(
+        default_factory=list,
+        description="What must hold for a row to be saved, in words, e.g. 'end date must be "
+        "after start date'; a language model writes the checks (422 naming the field).",
     )
     organization: bool = Field(
         default=False,
@@ -303,3 +312,13 @@ class AppSpec(_Strict):
     )
     integrations: Integrations = Field(default_factory=Integrations)
     deployment: Deployment = Field(default_factory=Deployment)
+    sample_data: bool = Field(
+        default=False,
+        description="Realistic sample rows written by a language model (checked against the "
+        "spec's value rules), loaded with the app's `make seed`; needs a language model.",
+    )
+    page_copy: bool = Field(
+        default=False,
+        description="The home page's headline and text written by a language model from the "
+        "description (escaped, length-capped); needs a language model.",
+    )

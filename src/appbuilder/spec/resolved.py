@@ -145,6 +145,8 @@ class AppEntity:
     added_by_feature: str | None = None
     checkout: Checkout | None = None
     access: Access = Access()
+    #: rules in words: a model writes their checks as the entity's hooks (``app/custom``)
+    rules: tuple[str, ...] = ()
     #: The column holding the row's organisation: ``id`` on the organisation entity,
     #: ``<link>_id`` on tenant entities, None elsewhere (``spec.tenancy``).
     tenant: str | None = None
@@ -232,11 +234,19 @@ class AppModel:
     primary_name: str
     #: the stack that builds it (``stacks.registry``)
     stack: str = "fastapi"
+    #: sample rows from a model, loaded by the app's ``make seed``
+    sample_data: bool = False
     #: The entity whose rows are organisations (``organizations`` feature), by class name.
     organization_name: str | None = None
 
     def has(self, feature: str) -> bool:
         return feature in self.features
+
+    @property
+    def has_hooks(self) -> bool:
+        """Whether custom code runs around writes (some entity has rules in words): only
+        then does the app get its hooks module and the calls to it."""
+        return any(e.rules for e in self.entities)
 
     @property
     def organization(self) -> AppEntity | None:

@@ -29,8 +29,17 @@ def page(module: str, order: int, alias: str | None = None) -> Router:
     return Router("app.pages", module, alias, pages=True, order=order)
 
 
-def database(_model: AppModel) -> Contribution:
-    """The engine, session and Alembic setup; the entities' tables are written at assembly."""
+def database(model: AppModel) -> Contribution:
+    """The engine, session and Alembic setup; the entities' tables are written at assembly.
+    With sample data, the seed module and its test (the rows come from the model)."""
+    seed = (
+        (
+            Render("database/seed.py.jinja", "app/seed.py"),
+            Render("database/test_seed.py.jinja", "tests/test_seed.py"),
+        )
+        if model.sample_data
+        else ()
+    )
     return Contribution(
         files=(
             Render("database/app_init.py.jinja", "app/__init__.py"),
@@ -38,6 +47,7 @@ def database(_model: AppModel) -> Contribution:
             Render("database/alembic.ini.jinja", "alembic.ini"),
             Render("database/env.py.jinja", "migrations/env.py"),
             Render("database/script.py.mako.jinja", "migrations/script.py.mako"),
+            *seed,
         )
     )
 
@@ -90,6 +100,8 @@ def backend(model: AppModel) -> Contribution:
             Render("backend/computed.py.jinja", "app/services/computed.py"),
             Render("backend/test_computed.py.jinja", "tests/test_computed.py"),
         ]
+    if model.has_hooks:  # custom code around writes: the rules in words
+        files.append(Render("backend/hooks.py.jinja", "app/hooks.py"))
     if model.has("rss"):
         files += [
             Render("backend/feed.py.jinja", "app/routers/feed.py"),
