@@ -28,7 +28,7 @@ from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.generator.files import manifest
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
 from appbuilder.spec.model import EntitySpec
-from appbuilder.spec.names import names_for
+from appbuilder.spec.names import entity_names, names_for
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.base import Router
 
@@ -89,12 +89,12 @@ def _coder(attempts: int) -> Agent[_Asked, CustomCode]:
 
 
 def paths_for(entity: EntitySpec) -> tuple[str, str]:
-    snake = names_for(entity.name).snake
+    snake = entity_names(entity.name).snake
     return f"app/custom/{snake}_actions.py", f"tests/custom/test_{snake}_actions.py"
 
 
 def _request(entity: EntitySpec, model: AppModel, skeleton: dict[str, bytes]) -> str:
-    names = names_for(entity.name, entity.label, entity.plural_label)
+    names = entity_names(entity.name, entity.label, entity.plural_label)
     module, tests = paths_for(entity)
     actions = "\n".join(f"- {a.name}: {a.description}" for a in entity.actions)
     context = [

@@ -19,7 +19,7 @@ from appbuilder.spec.model import (
     RelationKind,
     RelationSpec,
 )
-from appbuilder.spec.names import fit_identifier, names_for, slugify
+from appbuilder.spec.names import entity_names, fit_identifier, names_for, slugify
 from appbuilder.spec.ordering import creation_order, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
 from appbuilder.spec.value_rules import parse_bound
@@ -46,7 +46,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
     for entity in creation_order(spec):
         entities.append(
             AppEntity(
-                names=names_for(entity.name, entity.label, entity.plural_label),
+                names=entity_names(entity.name, entity.label, entity.plural_label),
                 description=entity.description,
                 fields=tuple(_field(f) for f in entity.fields),
                 links=tuple(links_by_owner.get(entity.name, ())),
@@ -72,7 +72,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         deployment=spec.deployment,
         entities=tuple(entities),
         spec_hash=spec_hash(original),
-        primary_name=names_for(spec.entities[0].name).pascal,
+        primary_name=entity_names(spec.entities[0].name).pascal,
         stack=spec.stack,
     )
 
@@ -126,19 +126,19 @@ def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link
     if relation.kind is RelationKind.ONE_TO_MANY:
         # Declared on the parent: the child gets the column, named after the parent.
         return Link(
-            names=names_for(relation.inverse or target.name),
-            owner=names_for(owner.name).pascal,
-            target=names_for(target.name).pascal,
+            names=names_for(relation.inverse or entity_names(target.name).snake),
+            owner=entity_names(owner.name).pascal,
+            target=entity_names(target.name).pascal,
             required=False,
             on_delete=relation.on_delete or OnDelete.SET_NULL,
             inverse=names_for(relation.name),
         )
     on_delete = relation.on_delete or (OnDelete.CASCADE if relation.required else OnDelete.SET_NULL)
-    owner_names = names_for(owner.name)
+    owner_names = entity_names(owner.name)
     return Link(
         names=names_for(relation.name),
         owner=owner_names.pascal,
-        target=names_for(target.name).pascal,
+        target=entity_names(target.name).pascal,
         required=relation.required,
         on_delete=on_delete,
         inverse=names_for(f"{owner_names.snake} {relation.name} set")
@@ -158,13 +158,13 @@ def _inverse_taken(owner: EntitySpec, relation: RelationSpec) -> bool:
 
 
 def _many(entity: EntitySpec, relation: RelationSpec, spec: AppSpec) -> ManyToMany:
-    owner = names_for(entity.name)
+    owner = entity_names(entity.name)
     target = next(
         e for e in spec.entities if names_for(e.name).snake == names_for(relation.target).snake
     )
     return ManyToMany(
         names=names_for(relation.name),
         owner=owner.pascal,
-        target=names_for(target.name).pascal,
+        target=entity_names(target.name).pascal,
         table=fit_identifier(f"{owner.snake}_{names_for(relation.name).snake}"),
     )

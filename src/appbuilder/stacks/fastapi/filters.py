@@ -7,6 +7,7 @@ type knowledge lives here once instead of in ``if`` chains across many templates
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -97,7 +98,9 @@ def mapped(item: AppField) -> str:
 
 
 def column(item: AppField) -> str:
-    args = [sa_type(item)]
+    """``mapped_column(...)``; the column is named by the user's word (``"from"``, quoted by
+    SQLAlchemy) when the attribute had to differ (``from_``)."""
+    args = [repr(item.names.key), sa_type(item)] if item.names.aliased else [sa_type(item)]
     if item.unique:
         args.append("unique=True")
     if item.indexed and not item.unique:
@@ -209,6 +212,12 @@ def py_str(value: str) -> str:
     return repr(str(value))
 
 
+def kwarg(key: str, value: str) -> str:
+    """A keyword argument passing ``value`` as a user's ``key`` in generated tests:
+    ``title=XSS``, or ``**{"from": XSS}`` when the key is a Python keyword."""
+    return f"**{{{key!r}: {value}}}" if keyword.iskeyword(key) else f"{key}={value}"
+
+
 def toml_str(value: str) -> str:
     """A TOML basic string in ASCII: other characters as ``\\uXXXX`` or, beyond the
     Basic Multilingual Plane (emoji), ``\\UXXXXXXXX`` (TOML refuses surrogate pairs)."""
@@ -248,6 +257,7 @@ def plain(value: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "py_str": py_str,
+    "kwarg": kwarg,
     "toml_str": toml_str,
     "html_text": html_text,
     "plain": plain,
