@@ -94,7 +94,7 @@ def _suggestion(name: str, what: str, features: tuple[str, ...], reserved: Reser
     if what == "entity":
         candidates = [f"{prefix}{names.pascal}" for prefix in _ENTITY_PREFIXES]
     else:
-        candidates = [f"{names.snake}_{suffix}" for suffix in _MEMBER_SUFFIXES]
+        candidates = [f"{names.key}_{suffix}" for suffix in _MEMBER_SUFFIXES]
     for candidate in candidates:
         if refusal(candidate, what, features, reserved) is None:
             return f"; try a longer name such as {candidate!r}."

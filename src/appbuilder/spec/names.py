@@ -180,7 +180,7 @@ INTERNAL_ENTITY_WORDS = frozenset(
     upload login_failure main db models schemas pages pagination security dependencies health
     static templates routers tests web api auth admin storage payments feed uploads api_keys
     migrations app common home accounts errors validators integrations mailer fakes factories
-    conftest crud computed rows logs middleware csrf cli item items
+    conftest crud computed rows logs middleware csrf cli
     """.split()
 )
 #: ``/<kebab-plural>`` URLs the generated app already serves itself.
