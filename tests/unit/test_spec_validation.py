@@ -101,9 +101,31 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
         ("entities.Post.fields.state.default", "enum-value"),
     ),
     (
-        "default on json",
+        "json default not an object or list",
         spec(entity("Post", {"name": "blob", "type": "json", "default": "x"})),
-        ("entities.Post.fields.blob.default", "not-applicable"),
+        ("entities.Post.fields.blob.default", "type"),
+    ),
+    (
+        "json default with NaN",
+        spec(entity("Post", {"name": "blob", "type": "json", "default": {"x": float("nan")}})),
+        ("entities.Post.fields.blob.default", "default-value"),
+    ),
+    (
+        "date default other than today",
+        spec(entity("Post", {"name": "due", "type": "date", "default": "2024-01-01"})),
+        ("entities.Post.fields.due.default", "default-value"),
+    ),
+    (
+        "datetime default other than now",
+        spec(entity("Post", {"name": "at", "type": "datetime", "default": "today"})),
+        ("entities.Post.fields.at.default", "default-value"),
+    ),
+    (
+        "today with a bound",
+        spec(
+            entity("Post", {"name": "due", "type": "date", "default": "today", "max": "2030-01-01"})
+        ),
+        ("entities.Post.fields.due.default", "default-value"),
     ),
     (
         "max_length on integer",

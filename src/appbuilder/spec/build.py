@@ -115,8 +115,12 @@ def _field(item: FieldSpec) -> AppField:
 
 
 def _default(item: FieldSpec) -> bool | int | Decimal | str | None:
-    """A decimal field's whole-number default is a Decimal too (``0`` is ``Decimal("0")``)."""
+    """A decimal field's whole-number default is a Decimal too (``0`` is ``Decimal("0")``);
+    a json field's is its JSON text (the model stays hashable, and every row gets a fresh
+    copy of it)."""
     default = item.default
+    if isinstance(default, dict | list):
+        return json.dumps(default, ensure_ascii=False)
     if isinstance(default, bool) or not isinstance(default, int):
         return default
     return Decimal(default) if item.type is FieldType.DECIMAL else default

@@ -189,15 +189,33 @@ APP_URLS = frozenset(
 )
 
 
+def _typographic(label: str | None) -> str | None:
+    """An apostrophe in a label is shown as ``’``: it reads right and needs no escaping in
+    any of the languages a label lands in (Python strings, HTML, TOML, Markdown)."""
+    return label.replace("'", "\u2019") if label else label
+
+
+def _plural_label(label: str) -> str:
+    """``Customer’s note`` → ``Customer’s notes``: only the last word changes, the rest of
+    the user's words and punctuation stay as written."""
+    match = re.search(r"(\w+)$", label)
+    if match is None or unspellable(match.group(1)):
+        return label  # a label in words we can't pluralise (another script) is used as it is
+    return label[: match.start()] + pluralize(match.group(1).lower())
+
+
 @cache  # validation and generation ask for the same few names over and over
 def names_for(name: str, label: str | None = None, plural_label: str | None = None) -> Names:
     """All spellings of ``name``; ``label`` overrides the human one (``CustomerOrder`` → Order)."""
+    label, plural_label = _typographic(label), _typographic(plural_label)
     parts = words(name)
     plural = _plural_words(parts)
     spoken = human_words(name)
     human = label or " ".join(spoken).capitalize()
     if plural_label:
         human_plural = plural_label
+    elif label and not re.fullmatch(r"[\w ]+", label):
+        human_plural = _plural_label(label)
     elif label:
         # A label in words we can't pluralise (another script) is used as it is.
         plural_words = _plural_words(human_words(label))

@@ -47,6 +47,7 @@ class AppField:
     required: bool
     unique: bool
     indexed: bool
+    #: ``today``/``now`` for a date/datetime stored with the row's moment; JSON text for json.
     default: bool | int | Decimal | str | None
     max_length: int | None
     values: tuple[str, ...]

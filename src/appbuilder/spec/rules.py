@@ -233,8 +233,21 @@ def _check_enum_values(path: str, values: list[str]) -> Iterable[Problem]:
             )
 
 
+#: The moving defaults of dates and datetimes: the day or moment a row is stored.
+MOVING_DEFAULTS = {FieldType.DATE: "today", FieldType.DATETIME: "now"}
+
+
 def _check_default(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
     default = item.default
+    if item.type in MOVING_DEFAULTS:
+        yield from _check_moving_default(path, item)
+        return
+    if item.type is FieldType.JSON:
+        if not isinstance(default, dict | list):
+            yield Problem(path, "type", "The default of a json field must be an object or a list.")
+        elif reason := stack.refuses(item, default):
+            yield Problem(path, "default-value", f"The default {reason}.")
+        return
     expected: dict[FieldType, tuple[type, ...]] = {
         FieldType.STRING: (str,),
         FieldType.TEXT: (str,),
@@ -256,6 +269,24 @@ def _check_default(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Pr
         reason = stack.refuses(item, default)
         if reason:
             yield Problem(path, "default-value", f"The default {default!r} {reason}.")
+
+
+def _check_moving_default(path: str, item: FieldSpec) -> Iterable[Problem]:
+    word = MOVING_DEFAULTS[item.type]
+    if item.default != word:
+        yield Problem(
+            path,
+            "default-value",
+            f"A {item.type.value} field's default can only be {word!r} (the {item.type.value} "
+            "the row is stored at, in UTC); leave it out for none.",
+        )
+    elif item.min is not None or item.max is not None:
+        yield Problem(
+            path,
+            "default-value",
+            f"A default of {word!r} moves with the clock, so a min or max would refuse it some "
+            "day; drop one of them.",
+        )
 
 
 def _check_relation(
