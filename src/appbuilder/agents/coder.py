@@ -28,7 +28,7 @@ from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.generator.files import manifest
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
 from appbuilder.spec.model import EntitySpec
-from appbuilder.spec.names import entity_names, names_for
+from appbuilder.spec.names import entity_names
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.base import Router
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from appbuilder.spec.model import AppSpec, FieldType
-from appbuilder.spec.names import is_wellformed, entity_names, names_for
+from appbuilder.spec.names import entity_names, is_wellformed, names_for
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import Aggregate, AppEntity, AppField, AppModel, Checkout, Copied
 

@@ -154,25 +154,27 @@ class Names:
         return self.snake != self.key
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 #: Words a generated class cannot bind as an attribute: Python's keywords, what SQLAlchemy's
-#: declarative classes and pydantic's models keep for themselves (and ``model_*``), and the type names that
-#: the fields' annotations after it in the same class body would then read.
-_TAKEN_ATTRIBUTES = frozenset(
-    [word.lower() for word in keyword.kwlist]
-    + """
+#: declarative classes and pydantic's models keep for themselves (and ``model_*``), and the
+#: type names that the fields' annotations after it in the same class body would then read.
+_TAKEN_ATTRIBUTES = frozenset(word.lower() for word in keyword.kwlist) | _words(
+    """
     metadata registry query session self cls copy dict json schema schema_json construct
     validate from_orm parse_obj parse_raw parse_file update_forward_refs fields
     bool int str float bytes list dict set tuple object date datetime decimal any json_value
-    """.split()
+    """
 )
 
 #: Entity words the generated apps keep for their own classes, modules, variables, tables
 #: and URLs (``User`` is the app's accounts, ``Select`` a query, ``service`` a variable):
 #: such an entity gets identifiers of its words and ``record`` (class ``UserRecord``, table
 #: ``user_records``) while its URL, labels and pages say what the user wrote.
-INTERNAL_ENTITY_WORDS = frozenset(
-    [word.lower() for word in keyword.kwlist]
-    + """
+INTERNAL_ENTITY_WORDS = frozenset(word.lower() for word in keyword.kwlist) | _words(
+    """
     class type date datetime decimal json object list dict str int float bool set enum field
     model base settings config session service router response request values data row rows
     timestamped mapped any text string integer boolean numeric column table foreign_key
@@ -180,23 +182,21 @@ INTERNAL_ENTITY_WORDS = frozenset(
     upload login_failure main db models schemas pages pagination security dependencies health
     static templates routers tests web api auth admin storage payments feed uploads api_keys
     migrations app common home accounts errors validators integrations mailer fakes factories
-    conftest crud computed rows logs middleware csrf cli
-    """.split()
+    conftest crud computed logs middleware csrf cli
+    """
 )
 #: ``/<kebab-plural>`` URLs the generated app already serves itself.
-APP_URLS = frozenset(
-    "alembic-version static docs redoc admin login logout signup healthz api feed".split()
-)
+APP_URLS = _words("alembic-version static docs redoc admin login logout signup healthz api feed")
 
 
 def _typographic(label: str | None) -> str | None:
-    """An apostrophe in a label is shown as ``’``: it reads right and needs no escaping in
-    any of the languages a label lands in (Python strings, HTML, TOML, Markdown)."""
+    """An apostrophe in a label is shown as U+2019 (the typographic one): it reads right and
+    needs no escaping in any language a label lands in (Python strings, HTML, TOML, Markdown)."""
     return label.replace("'", "\u2019") if label else label
 
 
 def _plural_label(label: str) -> str:
-    """``Customer’s note`` → ``Customer’s notes``: only the last word changes, the rest of
+    """``Customer's note`` → ``Customer's notes``: only the last word changes, the rest of
     the user's words and punctuation stay as written."""
     match = re.search(r"(\w+)$", label)
     if match is None or unspellable(match.group(1)):

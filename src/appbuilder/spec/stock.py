@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from appbuilder.spec.model import AppSpec, FieldType, StockSpec
-from appbuilder.spec.names import is_wellformed, entity_names, names_for
+from appbuilder.spec.names import entity_names, is_wellformed, names_for
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppEntity, AppModel, Checkout, Stock
 
