@@ -157,21 +157,10 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
         ("entities.Node.relations.parent.required", "self-required"),
     ),
     (
-        "self many-to-many",
+        "cycle of required links",
         spec(
-            entity(
-                "Node",
-                "name",
-                relations=[{"name": "peers", "target": "Node", "kind": "many_to_many"}],
-            )
-        ),
-        ("entities.Node.relations.peers.target", "not-supported"),
-    ),
-    (
-        "link cycle",
-        spec(
-            entity("Egg", "a", relations=[{"name": "hen", "target": "Hen"}]),
-            entity("Hen", "b", relations=[{"name": "egg", "target": "Egg"}]),
+            entity("Egg", "a", relations=[{"name": "hen", "target": "Hen", "required": True}]),
+            entity("Hen", "b", relations=[{"name": "egg", "target": "Egg", "required": True}]),
         ),
         ("entities.Egg.relations", "relation-cycle"),
     ),
@@ -372,6 +361,38 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
 @pytest.mark.parametrize(("why", "data"), ACCEPTED, ids=[w for w, _ in ACCEPTED])
 def test_names_people_use_are_accepted(why: str, data: dict[str, Any]) -> None:
     resolve(build_spec(data, template=ProjectTemplate.CUSTOM))
+
+
+def test_a_cycle_with_an_optional_link_is_created_first_and_linked_later() -> None:
+    data = spec(
+        entity("Department", "name", relations=[{"name": "head", "target": "Employee"}]),
+        entity(
+            "Employee",
+            "name",
+            relations=[{"name": "department", "target": "Department", "required": True}],
+        ),
+        entity(
+            "Person",
+            "name",
+            relations=[{"name": "friends", "kind": "many_to_many", "target": "Person"}],
+        ),
+    )
+    model = resolve(build_spec(data, template=ProjectTemplate.CUSTOM))
+    assert [e.names.pascal for e in model.entities] == ["Person", "Department", "Employee"]
+    [head] = model.entity("Department").links
+    [department] = model.entity("Employee").links
+    assert (head.deferred, head.on_delete.value, head.constraint) == (
+        True,
+        "set_null",
+        "fk_departments_head_id_employees",
+    )
+    assert not department.deferred
+    [friends] = model.entity("Person").many
+    assert (friends.to_itself, friends.owner_column, friends.target_column) == (
+        True,
+        "person_id",
+        "friends_id",
+    )
 
 
 def test_renamed_entities_keep_the_user_s_words_where_clients_see_them() -> None:

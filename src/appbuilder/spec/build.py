@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from decimal import Decimal
@@ -20,7 +21,7 @@ from appbuilder.spec.model import (
     RelationSpec,
 )
 from appbuilder.spec.names import entity_names, fit_identifier, names_for, slugify
-from appbuilder.spec.ordering import creation_order, links_of
+from appbuilder.spec.ordering import creation_order, deferred_links, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
 from appbuilder.spec.value_rules import parse_bound
 
@@ -37,8 +38,11 @@ def spec_hash(spec: AppSpec) -> str:
 def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
     links_by_owner: dict[str, list[Link]] = {}
     children: dict[str, list[Link]] = {}
+    deferred = deferred_links(spec)
     for owner, relation, target in links_of(spec):
         link = _link(owner, relation, target)
+        if id(relation) in deferred:
+            link = _deferred(link, owner, target)
         links_by_owner.setdefault(owner.name, []).append(link)
         children.setdefault(target.name, []).append(link)
     entities = []
@@ -151,6 +155,14 @@ def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link
     )
 
 
+def _deferred(link: Link, owner: EntitySpec, target: EntitySpec) -> Link:
+    """A link in a cycle whose target's table comes later: its foreign key gets a name of
+    its own (the migration adds it, and removes it first, by that name)."""
+    tables = entity_names(owner.name).plural_snake, entity_names(target.name).plural_snake
+    name = fit_identifier(f"fk_{tables[0]}_{link.names.snake}_id_{tables[1]}")
+    return dataclasses.replace(link, deferred=True, constraint=name)
+
+
 def _inverse_taken(owner: EntitySpec, relation: RelationSpec) -> bool:
     """Two links from one owner to one target need distinct inverse names."""
     same_target = [
@@ -166,9 +178,14 @@ def _many(entity: EntitySpec, relation: RelationSpec, spec: AppSpec) -> ManyToMa
     target = next(
         e for e in spec.entities if names_for(e.name).snake == names_for(relation.target).snake
     )
+    target_names = entity_names(target.name)
+    link = names_for(relation.name)
+    to_itself = target_names.pascal == owner.pascal
     return ManyToMany(
-        names=names_for(relation.name),
+        names=link,
         owner=owner.pascal,
-        target=entity_names(target.name).pascal,
-        table=fit_identifier(f"{owner.snake}_{names_for(relation.name).snake}"),
+        target=target_names.pascal,
+        table=fit_identifier(f"{owner.snake}_{link.snake}"),
+        owner_column=fit_identifier(f"{owner.snake}_id"),
+        target_column=fit_identifier(f"{link.snake if to_itself else target_names.snake}_id"),
     )

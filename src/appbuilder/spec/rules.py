@@ -320,10 +320,6 @@ def _check_relation(
                 "self-required",
                 "A required link to the same entity leaves no way to create the first row.",
             )
-    if kind is RelationKind.MANY_TO_MANY and target is entity:
-        yield Problem(
-            f"{path}.target", "not-supported", "A many_to_many link to itself is not supported."
-        )
     if kind is RelationKind.MANY_TO_MANY and relation.on_delete is not None:
         yield Problem(
             f"{path}.on_delete",
@@ -356,8 +352,10 @@ def _check_cycles(spec: AppSpec) -> Iterable[Problem]:
         yield Problem(
             f"entities.{error.entity}.relations",
             "relation-cycle",
-            f"Links form a cycle through {error.entity!r}; make one side many_to_many "
-            "or drop it, so rows can be created in some order.",
+            f"Required links form a cycle through {error.entity!r}: no row could be created "
+            "first, as each needs another to exist. Make one link optional (required: false; "
+            "rows are then created with it empty and it is set later), many_to_many, or drop "
+            "it.",
         )
     except KeyError:
         return  # unknown targets were reported already
