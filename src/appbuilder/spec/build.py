@@ -143,15 +143,16 @@ def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link
         )
     on_delete = relation.on_delete or (OnDelete.CASCADE if relation.required else OnDelete.SET_NULL)
     owner_names = entity_names(owner.name)
+    words = names_for(owner.name)  # the parent's list of these rows, in the user's words
     return Link(
         names=names_for(relation.name),
         owner=owner_names.pascal,
         target=entity_names(target.name).pascal,
         required=relation.required,
         on_delete=on_delete,
-        inverse=names_for(f"{owner_names.snake} {relation.name} set")
+        inverse=names_for(f"{words.key} {relation.name} set")
         if _inverse_taken(owner, relation)
-        else names_for(owner_names.plural_snake),
+        else names_for(words.plural_snake),
     )
 
 
