@@ -156,7 +156,7 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
                 "Заметка",
                 "A/B group",
                 "Customer's note",
-                "Owner’s pick",
+                "Owner\u2019s pick",
                 *ASTRAL_LETTERS,
             ]
         )

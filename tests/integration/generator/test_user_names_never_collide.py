@@ -88,7 +88,7 @@ PEOPLE: list[dict[str, Any]] = [
             {"name": "class", "type": "enum", "values": ["first", "second"], "default": "first"},
             {"name": "type", "type": "boolean", "required": False},
             {"name": "order", "type": "integer", "min": 0, "required": False},
-            {"name": "import", "type": "text", "required": False, "label": "Owner’s import"},
+            {"name": "import", "type": "text", "required": False, "label": "Owner\u2019s import"},
             {"name": "def", "unique": True, "required": False},
             {"name": "None", "type": "decimal", "required": False},
             {"name": "metadata", "type": "json", "default": {"tags": [], "seen": False}},
@@ -168,4 +168,4 @@ def test_the_names_people_use_generate_a_verified_app() -> None:
     )
     assert '"from", Date()' in files["app/models.py"].decode()  # the column keeps the word
     assert 'prefix="/api/users"' in files["app/routers/user_record.py"].decode()
-    assert "Customer’s orders" in files["app/pages/common.py"].decode()
+    assert "Customer\u2019s orders" in files["app/pages/common.py"].decode()
