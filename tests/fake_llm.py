@@ -57,6 +57,8 @@ class FakeLLM:
         #: each request's headers (lower-cased names), to check what credentials were sent
         self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
+        #: set when the server stops: a pausing answer ends its pause early
+        self.stopped = threading.Event()
 
     def answer(self, *answers: Answer) -> None:
         with self.lock:
@@ -138,7 +140,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             fake.headers.append({k.lower(): v for k, v in self.headers.items()})
             answer = fake.next(body)
             if answer.delay:
-                time.sleep(answer.delay)
+                fake.stopped.wait(answer.delay)
             if answer.status is not None:
                 data = (answer.raw or json.dumps({"error": {"message": "scripted"}})).encode()
                 self._send(answer.status, data, answer.headers)
@@ -177,5 +179,6 @@ def fake_llm() -> Iterator[FakeLLM]:
     try:
         yield fake
     finally:
+        fake.stopped.set()
         server.shutdown()
         server.server_close()

@@ -137,6 +137,12 @@ class QuotaExceededError(AppBuilderError):
     code = "quota_exceeded"
 
 
+class RunBudgetSpent(QuotaExceededError):  # noqa: N818 - says what happened, like a quota
+    """A run's token budget would be passed by its next model call: the run stops there."""
+
+    code = "run_budget_spent"
+
+
 class ConcurrencyLimitError(QuotaExceededError):
     """Too many runs at once for the plan: try again when one ends (or upgrade)."""
 

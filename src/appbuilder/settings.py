@@ -77,6 +77,8 @@ class LLMSettings:
     plan_attempts: int
     user_base_urls: tuple[str, ...] = ()
     repair_attempts: int = 3
+    #: the most tokens one run's model calls may take (None: the tier's limit alone)
+    run_token_budget: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,9 @@ class Settings(BaseSettings):
     llm_plan_attempts: int = Field(default=3, ge=1, le=10)
     #: how often an app failing its checks in a model's code goes back to the model
     llm_repair_attempts: int = Field(default=3, ge=0, le=10)
+    #: the most tokens (in and out) one generation run's model calls may take, checked
+    #: before every call; the lower of this and the user's tier's ``tokens_per_run`` holds
+    llm_run_token_budget: int | None = Field(default=None, ge=1)
 
     #: requests with a larger body are refused with 413 before they are read
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -182,6 +187,7 @@ class Settings(BaseSettings):
             prices_file=self.llm_prices_file,
             plan_attempts=self.llm_plan_attempts,
             repair_attempts=self.llm_repair_attempts,
+            run_token_budget=self.llm_run_token_budget,
             user_base_urls=tuple(
                 url.strip().rstrip("/") for url in self.llm_user_base_urls.split(",") if url.strip()
             ),

@@ -3,13 +3,16 @@ data until these rules and the app's own checks (lint, types, tests) accept it.
 
 The rules read the syntax tree, so a banned call is found however it is spelled in the
 source (aliases, attribute chains); a module that imports a banned module is refused even
-if it never calls it.
+if it never calls it. Code that passes them is also held to ruff's flake8-bandit rules
+(``generator.security_lint``), which the gate runs again on the app.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Mapping
+
+from appbuilder.generator.security_lint import security_findings
 
 #: modules that reach the process, the files or the network
 BANNED_MODULES = frozenset(
@@ -31,7 +34,8 @@ def problems_in(files: Mapping[str, str], allowed: Iterable[str]) -> list[str]:
     problems += [f"{path}: missing" for path in sorted(allowed - set(files))]
     for path, source in files.items():
         if path in allowed:
-            problems += [f"{path}: {problem}" for problem in _source_problems(source)]
+            found = _source_problems(source) or security_findings(path, source)
+            problems += [f"{path}: {problem}" for problem in found]
     return problems
 
 

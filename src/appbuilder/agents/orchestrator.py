@@ -29,8 +29,11 @@ from appbuilder.agents.coder import CoderAgent
 from appbuilder.agents.repairs import Repairs
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import (
+    AppBuilderError,
     GenerationError,
+    ModelCallError,
     ModelNotConfiguredError,
+    QuotaExceededError,
     RunCancelled,
     UnsafePathError,
 )
@@ -38,7 +41,7 @@ from appbuilder.generator.files import FileTree, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.render import render
 from appbuilder.generator.verify import Verification, verify_tree
-from appbuilder.llm.calls import Task
+from appbuilder.llm.calls import CallObserver, Task
 from appbuilder.llm.config import default_choice, is_configured
 from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
@@ -62,6 +65,7 @@ EventKind = Literal[
     "verifying",
     "verified",
     "repairing",
+    "repair_stopped",
 ]
 
 
@@ -128,6 +132,8 @@ class GenerationResult:
     duration_ms: int
     #: the orchestrator's own work between the agents and verification: merge and format
     assemble_ms: int = 0
+    #: why the model's code was not repaired (further), when verification failed
+    repair_stopped: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -140,18 +146,34 @@ def default_agents() -> dict[AgentType, Agent]:
     return {role: TemplateAgent(role) for role in DEPENDS_ON}
 
 
-def agents_for(spec: AppSpec, llm: LLMSettings | None) -> dict[AgentType, Agent]:
+def needs_model(spec: AppSpec) -> bool:
+    """Whether building ``spec`` asks a model: it has words to implement (actions)."""
+    return any(entity.actions for entity in spec.entities)
+
+
+def agents_for(
+    spec: AppSpec,
+    llm: LLMSettings | None,
+    *,
+    observer: Callable[[AgentType], CallObserver] | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[AgentType, Agent]:
     """The template agents, with a model writing code where the spec has words to
     implement (its entities' actions); ``ModelNotConfiguredError`` names the setting when
-    such a spec meets no model (``llm`` missing, or naming no provider)."""
+    such a spec meets no model (``llm`` missing, or naming no provider).
+
+    ``observer`` gives each model-backed agent what is told of its calls (a run's ledger,
+    budget and quota); ``cancel`` abandons a call in flight when set."""
     agents = default_agents()
-    if any(entity.actions for entity in spec.entities):
+    if needs_model(spec):
         if llm is None or not is_configured(llm):
             raise ModelNotConfiguredError(
                 "This spec has actions written in words, which a language model implements: "
                 "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
             )
-        agents[AgentType.BACKEND] = CoderAgent(Task(default_choice(llm), llm))
+        watch = observer(AgentType.BACKEND) if observer is not None else None
+        task = Task(default_choice(llm), llm, observer=watch, cancel=cancel)
+        agents[AgentType.BACKEND] = CoderAgent(task)
     return agents
 
 
@@ -224,6 +246,7 @@ class Orchestrator:
         assemble_ms = _ms(assembling)
         digest = tree_hash(files)
         verification = None
+        repairs = Repairs(self.agents.get(AgentType.BACKEND))
         if verify:
             self.timeout = timeout
             verification = self._verify(files, timeout, journal)
@@ -231,6 +254,7 @@ class Orchestrator:
                 spec,
                 model,
                 plan,
+                repairs,
                 outputs=outputs,
                 records=records,
                 verification=verification,
@@ -259,6 +283,7 @@ class Orchestrator:
             verification=verification,
             duration_ms=_ms(started),
             assemble_ms=assemble_ms,
+            repair_stopped=repairs.stopped,
         )
 
     def _repair(
@@ -266,14 +291,16 @@ class Orchestrator:
         spec: AppSpec,
         model: AppModel,
         plan: Plan,
+        repairs: Repairs,
         *,
         outputs: dict[AgentType, AgentOutput],
         records: list[StepRecord],
         verification: Verification,
         journal: Journal,
     ) -> tuple[FileTree, list[StepRecord], Verification] | None:
-        """Send failures in a model's code back to it (see ``repairs``); the last state."""
-        repairs = Repairs(self.agents.get(AgentType.BACKEND))
+        """Send failures in a model's code back to it (see ``repairs``); the last state.
+        A budget, quota or provider refusing the repair's call stops repairing, with the
+        last failure standing."""
         backend = AgentType.BACKEND
         files: FileTree | None = None
         while backend in outputs and (
@@ -281,11 +308,17 @@ class Orchestrator:
         ):
             task = AgentInput(spec, model, plan, {a: o.files for a, o in outputs.items()})
             self.on_event(Event("repairing", backend, f"attempt {repairs.done}"))
-            outputs[backend] = repairs.repair(task, outputs[backend], failure)
+            try:
+                outputs[backend] = repairs.repair(task, outputs[backend], failure)
+            except (QuotaExceededError, ModelCallError) as error:
+                repairs.stop(error.message)
+                break
             journal.finished(outputs[backend].record)
             records = [*(r for r in records if r.agent is not backend), outputs[backend].record]
             files = format_tree(self._merge(outputs, records))
             verification = self._verify(files, self.timeout, journal)
+        if repairs.stopped is not None and not verification.passed:
+            self.on_event(Event("repair_stopped", backend, repairs.stopped))
         return None if files is None else (files, records, verification)
 
     def _verify(self, files: FileTree, timeout: float, journal: Journal) -> Verification:
@@ -371,8 +404,14 @@ class Orchestrator:
         started = time.perf_counter()
         try:
             output = self.agents[agent].run(task)
+        except RunCancelled:
+            raise  # a call in flight was abandoned: the run ends, not just this step
         except Exception as error:
-            message = f"{type(error).__name__}: {error}"
+            message = (
+                error.message
+                if isinstance(error, AppBuilderError)
+                else f"{type(error).__name__}: {error}"
+            )
             record = StepRecord.failed(agent, f"{agent.value} step", message, _ms(started))
             self.on_event(Event("agent_failed", agent, message, record))
             return AgentOutput(files={}, record=record)

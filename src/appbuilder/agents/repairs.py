@@ -3,9 +3,10 @@ to the agent that wrote it, and the app is checked again.
 
 It stops, with the app's last failure standing, after the agent's number of repairs,
 when the failure is not in the model's code (the skeleton is ours to fix, not the
-model's), or when the same failure comes back twice in a row (stuck: another try would
-only spend tokens). Users of other builders burn credits in unbounded fix loops; this
-one cannot.
+model's), when the same failure comes back twice in a row (stuck: another try would
+only spend tokens), or when the repair's model call is refused (the run's token budget or
+the month's quota spent, the provider failing). Users of other builders burn credits in
+unbounded fix loops; this one cannot. ``stopped`` says why, in words the run's owner reads.
 """
 
 from __future__ import annotations
@@ -64,16 +65,29 @@ class Repairs:
         failure = trimmed(verification.failing_output)
         key = fingerprint(failure)
         if not self.agent.owns(output, failure):
-            self.stopped = "the failure is not in the model's code"
+            self.stopped = (
+                "the failure is in the template's code, not the model's, so the model was "
+                "not asked to fix it"
+            )
         elif self.done >= self.limit:
-            self.stopped = f"after {self.limit} repairs"
+            self.stopped = (
+                f"the model had {self.limit} tr{'y' if self.limit == 1 else 'ies'} to fix "
+                "its code (UAB_LLM_REPAIR_ATTEMPTS) and the app still fails"
+            )
         elif key == self._last:
-            self.stopped = "stuck: the same failure twice in a row"
+            self.stopped = (
+                "stuck: the model's fix failed the same way as before, so another try would "
+                "only spend tokens"
+            )
         else:
             self._last = key
             self.done += 1
             return failure
         return None
+
+    def stop(self, reason: str) -> None:
+        """No more repairs: the repair's model call was refused or failed (``reason``)."""
+        self.stopped = reason
 
     def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
         assert self.agent is not None  # noqa: S101 - next_failure returned a failure

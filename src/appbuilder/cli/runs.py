@@ -102,3 +102,34 @@ def cancel(run_id: RunId) -> None:
             run = run_service.cancel_run(session, dispatcher, run_id, owner_id=None)
             state = "cancelled" if not run.active else "asked to stop at its next step"
         console.print(f"Run {run_id} {state}.")
+
+
+@app.command()
+def show(run_id: RunId) -> None:
+    """A run: its status, its steps and its model calls' ledger (tokens, cost, time per agent)."""
+    with open_database() as db, db.sessions() as session:
+        found = run_service.get_run_detail(session, run_id, owner_id=None)
+        run = found.run
+        console.print(f"Run {run.id}: {run.status.value} (project {run.project_id})")
+        if run.error_message:
+            console.print(escape(run.error_message))
+        steps = Table("Step", "Status", "ms", "Error")
+        for step in found.steps:
+            ms, error = str(step.duration_ms or 0), escape((step.error_message or "")[:80])
+            steps.add_row(step.agent_type.value, step.status.value, ms, error)
+        console.print(steps)
+        if not found.ledger:
+            console.print("No model calls.")
+            return
+        ledger = Table("Agent", "Calls", "Tokens in", "Tokens out", "Cost (USD)", "ms")
+        for line in found.ledger:
+            cost = "unknown" if line.cost_usd is None else f"{line.cost_usd:.6f}"
+            ledger.add_row(
+                line.agent.value,
+                str(line.calls),
+                str(line.input_tokens),
+                str(line.output_tokens),
+                cost,
+                str(line.duration_ms),
+            )
+        console.print(ledger)

@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from appbuilder.generator.files import FileTree
+from appbuilder.generator.security_lint import CUSTOM_FOLDERS, RUFF_SECURITY_ARGS, is_custom
 from appbuilder.generator.writer import write_files
 
 _COMPILE = (
@@ -52,7 +53,7 @@ _COMPILE = (
     "        print(f'{path}:{error.lineno}: {error.msg}')\n"
     "sys.exit(1 if bad else 0)\n"
 )
-CHECKS = ("compile", "lint", "format", "types", "tests", "postgresql")
+CHECKS = ("compile", "lint", "security", "format", "types", "tests", "postgresql")
 _COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped)")
 OUTPUT_LIMIT = 20_000
 
@@ -218,7 +219,7 @@ def verify_tree(
     started = time.monotonic()
     deadline = started + timeout
     prefix = list(network_isolation_prefix()) if isolate_network else []
-    steps = [name for name in CHECKS if name in checks and (name != "postgresql" or database_url)]
+    steps = [name for name in CHECKS if name in checks and _applies(name, files, database_url)]
     results: list[CheckResult] = []
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="uab-verify-") as scratch:
@@ -256,6 +257,15 @@ def verify_tree(
                 break
     ok = len(results) == len(steps) and all(c.passed for c in results)
     return Verification(ok, tuple(results), passed, failed, _ms(started), bool(prefix))
+
+
+def _applies(check: str, files: FileTree, database_url: str | None) -> bool:
+    """``postgresql`` needs a server; ``security`` (ruff's S rules) code a model wrote."""
+    if check == "postgresql":
+        return database_url is not None
+    if check == "security":
+        return any(is_custom(path) for path in files)
+    return True
 
 
 @contextmanager
@@ -312,6 +322,10 @@ def _commands(root: Path) -> dict[str, list[str]]:
     return {
         "compile": [python, "-c", _COMPILE],
         "lint": [python, "-m", "ruff", "check", "--no-cache", "."],
+        "security": [
+            *(python, "-m", "ruff", "check", *RUFF_SECURITY_ARGS),
+            *(folder for folder in CUSTOM_FOLDERS if (root / folder).is_dir()),
+        ],
         "format": [python, "-m", "ruff", "format", "--check", "--no-cache", "."],
         # The app's own [tool.mypy] (strict, pydantic plugin) says how to check
         "types": [

@@ -4,12 +4,16 @@ Provider failures arrive as pydantic-ai's exception categories; each becomes a
 ``ModelCallError`` whose message says what happened and what to check, never a stack
 trace or a provider's raw body. The calls made before a failure are kept on the error
 (``records``), so the tokens they spent are accounted for too.
+
+A task given a ``cancel`` event stops within a fraction of a second of it being set, even
+while the model is answering: the request is abandoned and ``RunCancelled`` raised.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import threading
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -17,16 +21,35 @@ from typing import Any, TypeVar
 from pydantic_ai import Agent, ModelRetry, RunContext
 from pydantic_ai import exceptions as ai
 
-from appbuilder.errors import ModelCallError
-from appbuilder.llm.client import BeforeCall, CallRecord, RecordingModel, build_model, records_of
+from appbuilder.errors import ModelCallError, RunCancelled
+from appbuilder.llm.client import (
+    BeforeCall,
+    CallObserver,
+    CallRecord,
+    RecordingModel,
+    build_model,
+    records_of,
+)
 from appbuilder.llm.config import ModelChoice
 from appbuilder.llm.prices import cost_of, load_prices
 from appbuilder.settings import LLMSettings
 
-__all__ = ["CallRecord", "ModelRetry", "RunContext", "Task", "Usage", "check", "run_task"]
+__all__ = [
+    "CallObserver",
+    "CallRecord",
+    "ModelRetry",
+    "RunContext",
+    "Task",
+    "Usage",
+    "check",
+    "run_task",
+]
 
 T = TypeVar("T")
 D = TypeVar("D")
+
+#: how often a call in flight looks at its task's cancel event
+CANCEL_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,10 @@ class Task:
     choice: ModelChoice
     settings: LLMSettings
     before_call: BeforeCall | None = None
+    #: told of every request as it happens (a run's ledger, budget and quota)
+    observer: CallObserver | None = None
+    #: set to abandon the task, a request in flight included
+    cancel: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -70,19 +97,36 @@ def run_task(agent: Agent[D, T], prompt: str, task: Task, *, deps: D) -> tuple[T
 
 async def _run(agent: Agent[D, T], prompt: str, task: Task, deps: D) -> tuple[T, list[CallRecord]]:
     wrapped, client = build_model(task.choice)
-    model = RecordingModel(wrapped, task.before_call)
     overrides = load_prices(task.settings.prices_file)
 
     def priced(name: str, input_tokens: int, output_tokens: int, known: Any) -> Decimal | None:
         return cost_of(name, input_tokens, output_tokens, known, overrides)
 
+    model = RecordingModel(wrapped, task.before_call, task.observer, priced)
     try:
-        result = await agent.run(prompt, model=model, deps=deps)
+        result = await _unless_cancelled(agent.run(prompt, model=model, deps=deps), task.cancel)
     except ai.AgentRunError as error:
         raise ModelCallError(_explain(error, task.choice), records_of(model, priced)) from error
     finally:
         await client.close()
     return result.output, records_of(model, priced)
+
+
+async def _unless_cancelled(work: Coroutine[Any, Any, T], cancel: threading.Event | None) -> T:
+    """``work``'s result, unless ``cancel`` is set first: then it is abandoned (a request
+    in flight included) and ``RunCancelled`` raised."""
+    if cancel is None:
+        return await work
+    job = asyncio.ensure_future(work)
+    while not job.done():
+        if cancel.is_set():
+            job.cancel()
+            await asyncio.wait({job})
+            if not job.cancelled():
+                job.exception()  # retrieved: it ended on its own meanwhile, and is dropped
+            raise RunCancelled("The run was cancelled.")
+        await asyncio.wait({job}, timeout=CANCEL_POLL_SECONDS)
+    return job.result()
 
 
 #: per failure, most specific first: what a person reads (``{where}``, ``{choice}`` filled in)

@@ -7,12 +7,15 @@ provider reads keys or URLs from the process environment behind our back.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from typing import Protocol
 
 from anthropic import AsyncAnthropic
 from anthropic import DefaultAsyncHttpxClient as DefaultAnthropicClient
@@ -99,15 +102,41 @@ class CallRecord:
 
 #: called before each request with the model's name; raising stops the call (quotas)
 BeforeCall = Callable[[str], None]
+#: prices a call: model name, tokens in, tokens out, the price data's own figure
+Pricer = Callable[..., Decimal | None]
+#: a rough count of tokens in text sent (about four characters each)
+CHARS_PER_TOKEN = 4
+
+
+class CallObserver(Protocol):
+    """Told of each request as it happens, so a call is accounted for the moment it ends
+    (a run's ledger survives its process). ``before`` may refuse the request by raising
+    (a budget or quota: nothing is sent); after a request is sent exactly one of
+    ``after`` and ``failed`` follows."""
+
+    def before(self, model: str, reserve: int) -> None:
+        """``reserve``: the worst case in tokens, what is sent plus the most it may answer."""
+
+    def after(self, call: CallRecord) -> None: ...
+
+    def failed(self, call: CallRecord, error: str, *, cancelled: bool) -> None: ...
 
 
 class RecordingModel(WrapperModel):
     """A model that records each request it makes (and may refuse one before it is made)."""
 
-    def __init__(self, wrapped: Model, before_call: BeforeCall | None = None) -> None:
+    def __init__(
+        self,
+        wrapped: Model,
+        before_call: BeforeCall | None = None,
+        observer: CallObserver | None = None,
+        priced: Pricer | None = None,
+    ) -> None:
         super().__init__(wrapped)
         self.calls: list[tuple[str, ModelResponse, int]] = []
         self._before_call = before_call
+        self._observer = observer
+        self._priced = priced or (lambda *_args: None)
 
     async def request(
         self,
@@ -117,11 +146,45 @@ class RecordingModel(WrapperModel):
     ) -> ModelResponse:
         if self._before_call is not None:
             self._before_call(self.model_name)
+        observer = self._observer
+        if observer is not None:
+            answer = (model_settings or {}).get("max_tokens", 0)
+            observer.before(self.model_name, reserve(messages, model_request_parameters, answer))
         started = time.perf_counter()
-        response = await super().request(messages, model_settings, model_request_parameters)
+        try:
+            response = await super().request(messages, model_settings, model_request_parameters)
+        except BaseException as error:  # cancelled too: the row says so, then it goes on
+            if observer is not None:
+                elapsed = round((time.perf_counter() - started) * 1000)
+                sent = CallRecord(self.model_name, sent_text(messages), "", 0, 0, None, elapsed)
+                cancelled = isinstance(error, asyncio.CancelledError)
+                observer.failed(sent, _failure(error), cancelled=cancelled)
+            raise
         elapsed = round((time.perf_counter() - started) * 1000)
         self.calls.append((sent_text(messages), response, elapsed))
+        if observer is not None:
+            observer.after(record_of(self.model_name, self.calls[-1], self._priced))
         return response
+
+
+def reserve(
+    messages: Sequence[ModelMessage], parameters: ModelRequestParameters, answer: int
+) -> int:
+    """A request's worst case in tokens: the whole conversation and the tools' schemas
+    sent (estimated from their length), plus the most the model may answer."""
+    chars = sum(len(sent_text([m])) if isinstance(m, ModelRequest) else len(answer_text(m))
+                for m in messages)  # fmt: skip
+    tools = [*parameters.function_tools, *parameters.output_tools]
+    chars += sum(len(json.dumps(t.parameters_json_schema)) for t in tools)
+    return chars // CHARS_PER_TOKEN + 1 + answer
+
+
+def _failure(error: BaseException) -> str:
+    """A failed request in a few words (never the provider's body: it may echo the request)."""
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled while the model was answering"
+    status = getattr(error, "status_code", None)
+    return f"{type(error).__name__}" + (f" (HTTP {status})" if status else "")
 
 
 def sent_text(messages: Sequence[ModelMessage]) -> str:
@@ -163,19 +226,20 @@ def records_of(
     model: RecordingModel, overrides_cost: Callable[..., Decimal | None]
 ) -> list[CallRecord]:
     """Every call ``model`` made, as records with tokens and cost."""
-    records = []
-    for prompt, response, elapsed in model.calls:
-        usage = response.usage
-        name = response.model_name or model.model_name
-        records.append(
-            CallRecord(
-                model=name,
-                prompt=prompt,
-                response=answer_text(response),
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cost=overrides_cost(name, usage.input_tokens, usage.output_tokens, usage.cost),
-                duration_ms=elapsed,
-            )
-        )
-    return records
+    return [record_of(model.model_name, call, overrides_cost) for call in model.calls]
+
+
+def record_of(model_name: str, call: tuple[str, ModelResponse, int], priced: Pricer) -> CallRecord:
+    """One call (what was sent, the answer, milliseconds) as a record with tokens and cost."""
+    prompt, response, elapsed = call
+    usage = response.usage
+    name = response.model_name or model_name
+    return CallRecord(
+        model=name,
+        prompt=prompt,
+        response=answer_text(response),
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost=priced(name, usage.input_tokens, usage.output_tokens, usage.cost),
+        duration_ms=elapsed,
+    )

@@ -5,8 +5,15 @@ A "generation" for quota purposes is one run charged to the user: every run exce
 CANCELLED and those FAILED because of the platform (``platform_failure``: the queue gave up,
 git failed). A run that failed because of the app it was asked to build (a step refused the
 spec, the app's own tests failed) is charged: it used the workers like a successful one.
-"At once" counts the user's queued and running runs; tokens are the sum over every step.
-Months are UTC calendar months.
+"At once" counts the user's queued and running runs; tokens are the sum over every
+Generation row (each token is on exactly one row: a run's model calls have rows of their
+own, its step rows hold none). Months are UTC calendar months.
+
+Model calls are checked before they are made, reserving their worst case (what is sent
+plus the most the model may answer): against the month's tokens (``ensure_tokens_available``)
+and, inside a run, against the run's budget (``ensure_run_budget``: the lower of the
+tier's ``tokens_per_run`` and ``UAB_LLM_RUN_TOKEN_BUDGET``). The provider's usage, recorded
+after the call, is what counts from then on.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from sqlalchemy.orm import Session
 from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.db.types import utcnow
 from appbuilder.enums import ACTIVE_RUN_STATUSES, ProjectTemplate, RunStatus, SubscriptionTier
-from appbuilder.errors import ConcurrencyLimitError, QuotaExceededError
+from appbuilder.errors import ConcurrencyLimitError, QuotaExceededError, RunBudgetSpent
 
 ALL_TEMPLATES = frozenset(ProjectTemplate)
 DEPLOY_TARGETS = ("git", "docker", "ssh", "kubernetes")
@@ -43,6 +50,8 @@ class TierLimits:
     templates: frozenset[ProjectTemplate]
     deploy_targets: frozenset[str]
     concurrent_generations: int | None
+    #: the most tokens one run's model calls may take
+    tokens_per_run: int | None = None
 
 
 TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
@@ -53,6 +62,7 @@ TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
         templates=frozenset({ProjectTemplate.BLOG, ProjectTemplate.API, ProjectTemplate.CUSTOM}),
         deploy_targets=frozenset({"git"}),
         concurrent_generations=1,
+        tokens_per_run=50_000,
     ),
     SubscriptionTier.STARTER: TierLimits(
         projects=10,
@@ -61,6 +71,7 @@ TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
         templates=ALL_TEMPLATES - {ProjectTemplate.ECOMMERCE},
         deploy_targets=frozenset({"git", "docker"}),
         concurrent_generations=2,
+        tokens_per_run=200_000,
     ),
     SubscriptionTier.PRO: TierLimits(
         projects=50,
@@ -69,6 +80,7 @@ TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
         templates=ALL_TEMPLATES,
         deploy_targets=frozenset({"git", "docker", "ssh"}),
         concurrent_generations=4,
+        tokens_per_run=1_000_000,
     ),
     SubscriptionTier.ENTERPRISE: TierLimits(
         projects=None,
@@ -77,6 +89,7 @@ TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
         templates=ALL_TEMPLATES,
         deploy_targets=frozenset(DEPLOY_TARGETS),
         concurrent_generations=None,
+        tokens_per_run=None,
     ),
 }
 
@@ -181,6 +194,28 @@ def ensure_tokens_available(session: Session, user: User, needed: int) -> None:
     line = next(line for line in report.lines if line.limit == "tokens_per_month")
     if line.allowed is not None and line.used + needed > line.allowed:
         _refuse(user, "tokens_per_month", line.used, line.allowed, line.used + needed)
+
+
+def run_token_budget(user: User, configured: int | None) -> int | None:
+    """The most tokens one of ``user``'s runs may spend: the lower of the tier's limit and
+    the operator's setting (None: unlimited)."""
+    limits = [b for b in (TIER_LIMITS[user.subscription_tier].tokens_per_run, configured) if b]
+    return min(limits, default=None)
+
+
+def ensure_run_budget(run_id: str, budget: int | None, used: int, needed: int) -> None:
+    """Refuse a run's next model call when its worst case (``needed``) could take the
+    run's tokens (``used`` so far) past ``budget``."""
+    if budget is not None and used + needed > budget:
+        raise RunBudgetSpent(
+            f"The run's token budget of {budget} spent: {used} used, and the next model "
+            f"call could take up to {needed} more. Raise UAB_LLM_RUN_TOKEN_BUDGET (or the "
+            "plan) to let runs spend more.",
+            limit="tokens_per_run",
+            used=used,
+            allowed=budget,
+            run_id=run_id,
+        )
 
 
 def lowest_tier_lifting(limit: str, needed: int | ProjectTemplate | str) -> SubscriptionTier | None:

@@ -310,8 +310,29 @@ class RunOut(BaseModel):
     finished_at: datetime | None
 
 
+class LedgerLineOut(BaseModel):
+    """One agent's model calls in a run."""
+
+    model_config = ConfigDict(from_attributes=True)
+    agent: AgentType
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    tokens: int
+    cost_usd: Decimal | None = Field(description="USD; null when a call's price is unknown.")
+    duration_ms: int
+
+
 class RunDetail(RunOut):
-    steps: list[GenerationOut]
+    steps: list[GenerationOut] = Field(description="One row per agent's step, in plan order.")
+    calls: list[GenerationOut] = Field(
+        default_factory=list,
+        description="One row per model call (model, what was sent, the answer, tokens, cost, "
+        "status), in the order they were made.",
+    )
+    ledger: list[LedgerLineOut] = Field(
+        default_factory=list, description="Per agent: its model calls, tokens, cost and time."
+    )
     notice: str | None = Field(
         default=None, description="Why the run waits, when no worker has taken it in time."
     )

@@ -111,3 +111,30 @@ def test_a_runaway_test_hits_the_memory_limit() -> None:
     result = verify_tree(tree(body), checks=("tests",))
     assert not result.passed
     assert "MemoryError" in result.failing_output
+
+
+def test_the_security_lint_refuses_dangerous_calls_in_a_models_code() -> None:
+    custom = (
+        '"""Made by a model."""\n\nimport hashlib\n\n\n'
+        "def digest(data: bytes) -> str:\n    return hashlib.md5(data).hexdigest()\n"
+    )
+    custom_test = (
+        "def test_digest() -> None:\n"
+        '    password = "made-up"\n'  # made-up secrets and asserts are fine in tests
+        "    assert password\n"
+    )
+    files = {
+        **tree("def test_x() -> None:\n    pass\n"),
+        "app/custom/__init__.py": b"",
+        "app/custom/digest.py": custom.encode(),
+        "tests/custom/__init__.py": b"",
+        "tests/custom/test_digest.py": custom_test.encode(),
+    }
+    result = verify_tree(files, checks=("compile", "lint", "security"))
+    assert [(c.name, c.passed) for c in result.checks][-1] == ("security", False)
+    assert "S324" in result.failing_output
+    assert "app/custom/digest.py" in result.failing_output
+    assert "tests/custom" not in result.failing_output
+    # an app without a model's code has no such check
+    plain = verify_tree(tree("def test_x() -> None:\n    pass\n"), checks=("compile", "security"))
+    assert [c.name for c in plain.checks] == ["compile"]

@@ -1,5 +1,6 @@
 """Runs executed by real `uab worker` processes: procrastinate on PostgreSQL, the embedded
-queue on SQLite. A worker killed with SIGKILL mid-run is replaced, and the run resumes."""
+queue on SQLite. A worker killed with SIGKILL mid-run is replaced, and the run resumes
+(without asking a model again for a step it finished)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from appbuilder.settings import get_settings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.validation import resolve
 from tests.factories import make_project, make_user
+from tests.fake_llm import FakeLLM, fake_llm, tool
+from tests.integration.llm.test_coder import MODULE, SPEC, code
 
 FINAL = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 UAB = str(Path(sys.executable).with_name("uab"))
@@ -323,3 +326,61 @@ def test_a_run_whose_job_ended_is_settled(pg_engine: Engine) -> None:
     with sessions() as session:
         assert session.get_one(Project, run.project_id).status.value == "ERROR"
     assert queue.reconcile() == 0
+
+
+@pytest.fixture
+def model_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
+    """A scripted model on loopback that `uab worker` processes are pointed at."""
+    with fake_llm() as server:
+        for name, value in {
+            "UAB_LLM_PROVIDER": "openai-compatible",
+            "UAB_LLM_MODEL": "gpt-4o-mini",
+            "UAB_LLM_BASE_URL": server.url,
+            "UAB_LLM_API_KEY": "sk-test-0123456789abcdef",
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield server
+
+
+@pytest.mark.usefixtures("fast_leases")
+def test_a_run_killed_after_the_models_step_resumes_without_asking_the_model_again(
+    sessions: sessionmaker[Session],
+    workers: Callable[[int], subprocess.Popen[bytes]],
+    model_server: FakeLLM,
+) -> None:
+    model_server.answer(tool(code(), input_tokens=3000, output_tokens=800))
+    first = workers(1)
+    with sessions.begin() as session:
+        user = make_user(session)
+        project = make_project(session, user, template=ProjectTemplate.CUSTOM, name="Todo")
+        dispatcher = setup.dispatcher(get_settings(), None)
+        run_id = runs.start_run(session, dispatcher, user, project.id, spec=SPEC, verify=True).id
+
+    def verifying() -> bool:
+        return any(
+            kind == "log" and data.get("line", "").startswith("Verifying")
+            for kind, data in event_kinds(sessions, run_id)
+        )
+
+    wait_until(verifying)
+    os.killpg(first.pid, signal.SIGKILL)  # the model's step is done, verification is not
+    first.wait()
+    assert steps(sessions, run_id)["BACKEND"].status.value == "COMPLETED"
+    assert len(model_server.requests) == 1
+
+    workers(1)
+    wait_until(lambda: run_row(sessions, run_id).status in FINAL)
+    run = run_row(sessions, run_id)
+    assert run.status is RunStatus.COMPLETED, run.error_message
+    assert run.attempts == 2
+    assert len(model_server.requests) == 1  # the resumed run replayed the model's code
+    with sessions() as session:
+        detail = runs.get_run_detail(session, run_id, owner_id=None)
+    assert [(line.agent.value, line.calls, line.tokens) for line in detail.ledger] == [
+        ("BACKEND", 1, 3800)
+    ]
+    history = ProjectHistory(get_settings().projects_dir / project.id)
+    assert run.commit_sha is not None
+    kept = history.read(run.commit_sha, "app/custom/task_actions.py", limit=10**6).content
+    assert kept == MODULE.encode()

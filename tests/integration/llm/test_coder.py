@@ -70,6 +70,22 @@ def test_an_action_in_words_becomes_a_verified_route_with_its_tests(llm: FakeLLM
         (code(**{"app/main.py": "app = None\n"}), "not a file this agent may write"),
         ({"files": [{"path": "app/custom/task_actions.py", "content": MODULE}]}, "missing"),
         (code(module="def broken(:\n"), "syntax error"),
+        # ruff's flake8-bandit rules catch what the bans do not list
+        (
+            code(
+                module=MODULE + "\n\ndef _digest(data: bytes) -> str:\n    import hashlib\n\n"
+                "    return hashlib.md5(data).hexdigest()\n"
+            ),
+            "S324",
+        ),
+        (
+            code(
+                module=MODULE + "\n\ndef _load(text: str) -> object:\n    import yaml\n\n"
+                "    return yaml.load(text)\n"
+            ),
+            "S506",
+        ),
+        (code(module=MODULE + '\nHOST = "0.0.0.0"\n'), "S104"),
     ],
 )
 def test_code_that_breaks_the_rules_goes_back_and_the_fixed_code_is_kept(
@@ -149,6 +165,9 @@ def test_repairs_stop_after_their_number_with_the_last_failure_standing(llm: Fak
     assert len(llm.requests) == 3  # the first answer and two repairs, never more
     assert result.verification is not None
     assert "shelved" in result.verification.failing_output
+    assert result.repair_stopped == (
+        "the model had 2 tries to fix its code (UAB_LLM_REPAIR_ATTEMPTS) and the app still fails"
+    )
 
 
 def test_repairs_stop_when_the_same_failure_comes_back(llm: FakeLLM) -> None:
@@ -157,3 +176,4 @@ def test_repairs_stop_when_the_same_failure_comes_back(llm: FakeLLM) -> None:
     result = build_verified(llm)
     assert not result.succeeded
     assert len(llm.requests) == 2  # the repair changed nothing: no third try
+    assert (result.repair_stopped or "").startswith("stuck: the model's fix failed the same way")

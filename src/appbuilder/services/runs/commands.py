@@ -1,6 +1,7 @@
 """Starting and cancelling runs, as users (API and command line) ask for them.
 
-Starting a run is one transaction: quotas are checked under the user's lock, the run and
+Starting a run is one transaction: quotas are checked under the user's lock (for a spec a
+model builds, that the month's tokens still hold a model's answer), the run and
 its PENDING steps are inserted, the project becomes GENERATING and the job is enqueued; the
 queue is told once it commits. A project can't have two active runs: the check here names
 the running one, and a partial unique index catches the race two simultaneous requests
@@ -16,14 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from appbuilder.agents.orchestrator import make_plan
+from appbuilder.agents.coder import MAX_OUTPUT_TOKENS
+from appbuilder.agents.orchestrator import make_plan, needs_model
 from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.enums import AgentType, GenerationStatus, ProjectStatus
 from appbuilder.errors import ConflictError, NotFoundError, SpecError
 from appbuilder.services.after_commit import after_commit
 from appbuilder.services.project_lifecycle import change_status
 from appbuilder.services.projects import check_config, get_project
-from appbuilder.services.quotas import ensure_can_start_generation
+from appbuilder.services.quotas import ensure_can_start_generation, ensure_tokens_available
 from appbuilder.services.runs import events
 from appbuilder.services.runs.dispatch import Dispatcher
 from appbuilder.services.runs.lifecycle import settle_cancelled
@@ -95,6 +97,8 @@ def start_run(
     chosen = spec_for(project, spec)
     model = resolve(chosen)  # SpecError (422) lists every problem
     ensure_can_start_generation(session, user)
+    if needs_model(chosen):  # 402 now rather than a run failing at its first call
+        ensure_tokens_available(session, user, MAX_OUTPUT_TOKENS)
     if spec is not None:
         _keep_spec(project, spec)
     run = _insert_run(session, project, chosen, model, verify=verify)

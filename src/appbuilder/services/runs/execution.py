@@ -6,9 +6,14 @@ finished, runs the rest, commits the tree to the project's history and settles t
 its Generation rows and the project in one transaction. Calling it again for a finished
 run does nothing, so a job delivered twice is harmless.
 
-Failures of the app (a step failing, verification failing) end the run FAILED and the
-project ERROR. Failures of the platform (the database going away) propagate, so the queue
-retries the run with backoff; the retry resumes where this one stopped.
+A model-backed agent is given the run's call observer (``ledger.RunCalls``: a row per call,
+the run's budget and the owner's quota checked before each) and the journal's cancel
+event, so a cancel abandons a call in flight. Failures of the app (a step failing,
+verification failing, a budget or quota spent) end the run FAILED and the project ERROR;
+a failing app's message says why repair stopped and ends with the last failure.
+
+Failures of the platform (the database going away) propagate, so the queue retries the
+run with backoff; the retry resumes where this one stopped.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from collections.abc import Callable
 from sqlalchemy.exc import DBAPIError
 
 from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, agents_for
-from appbuilder.db.models import GenerationRun, Project
+from appbuilder.agents.repairs import trimmed
+from appbuilder.db.models import GenerationRun, Project, User
 from appbuilder.db.types import utcnow
-from appbuilder.enums import RunStatus
+from appbuilder.enums import AgentType, RunStatus
 from appbuilder.errors import (
     AppBuilderError,
     GenerationError,
@@ -31,6 +37,7 @@ from appbuilder.errors import (
 )
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.services.projects import project_folder
+from appbuilder.services.quotas import run_token_budget
 from appbuilder.services.runs.claims import claim_run
 from appbuilder.services.runs.journal import (
     DbJournal,
@@ -42,10 +49,13 @@ from appbuilder.services.runs.journal import (
     settle_failed,
     settle_released,
 )
+from appbuilder.services.runs.ledger import RunCalls
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.validation import resolve
 
 log = logging.getLogger(__name__)
+#: how much of the last failure a FAILED run's message carries
+FAILURE_IN_MESSAGE = 1_500
 
 
 def execute_run(ctx: RunContext, run_id: str) -> RunStatus | None:
@@ -90,18 +100,33 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
         spec = AppSpec.model_validate(run.spec)
         verify, project_id = run.verify, run.project_id
         project_name = session.get_one(Project, project_id).name
+        budget = run_token_budget(session.get_one(User, run.user_id), _budget_setting(ctx))
     if journal.done:
         journal.log("Resuming: " + ", ".join(sorted(a.value for a in journal.done)) + " done.")
-    outcome = _generate(ctx, journal, spec, verify)
+    outcome = _generate(ctx, journal, spec, verify, budget)
     if isinstance(outcome, RunStatus):
         return outcome
     if outcome.verification is not None and not outcome.verification.passed:
-        message = f"Verification failed: {outcome.verification.summary()}"
-        reason = _last_line(outcome.verification.failing_output)
-        if reason:
-            message += f" ({reason})"
-        return settle_failed(journal, message, result=outcome)
+        return settle_failed(journal, _failure_message(outcome), result=outcome)
     return _keep(ctx, journal, outcome, project_id, project_name)
+
+
+def _budget_setting(ctx: RunContext) -> int | None:
+    return ctx.llm.run_token_budget if ctx.llm is not None else None
+
+
+def _failure_message(outcome: GenerationResult) -> str:
+    """Why the run failed: the checks' summary, why repair stopped, the last failure."""
+    assert outcome.verification is not None  # noqa: S101 - only verified results fail so
+    message = f"Verification failed: {outcome.verification.summary()}"
+    reason = _last_line(outcome.verification.failing_output)
+    if reason:
+        message += f" ({reason})"
+    if outcome.repair_stopped:
+        message += f". Repair stopped: {outcome.repair_stopped}."
+        failure = trimmed(outcome.verification.failing_output)[-FAILURE_IN_MESSAGE:]
+        message += f"\n\nLast failure:\n{failure}"
+    return message
 
 
 def _keep(
@@ -127,11 +152,15 @@ def _keep(
 
 
 def _generate(
-    ctx: RunContext, journal: DbJournal, spec: AppSpec, verify: bool
+    ctx: RunContext, journal: DbJournal, spec: AppSpec, verify: bool, budget: int | None
 ) -> GenerationResult | RunStatus:
     """The orchestrator's result, or the run's end when it stopped early."""
+
+    def observer(agent: AgentType) -> RunCalls:
+        return RunCalls(journal, agent, budget)
+
     try:
-        agents = ctx.agents or agents_for(spec, ctx.llm)
+        agents = ctx.agents or agents_for(spec, ctx.llm, observer=observer, cancel=journal.cancel)
     except ModelNotConfiguredError as error:  # the spec asks for a model this platform lacks
         return settle_failed(journal, error.message)
     orchestrator = Orchestrator(
@@ -184,5 +213,7 @@ def _narrator(journal: DbJournal) -> Callable[[Event], None]:
             journal.log("Verifying: compile, lint, format, the app's own tests...")
         elif event.kind == "verified":
             journal.log(f"Verification {event.detail}")
+        elif event.kind == "repair_stopped":
+            journal.log(f"Repair stopped: {event.detail}.")
 
     return narrate

@@ -71,7 +71,10 @@ class DbJournal:
         self.cancel = threading.Event()
         self.lost = threading.Event()
         with ctx.sessions() as session:
-            rows = session.scalars(select(Generation).where(Generation.run_id == run_id)).all()
+            rows = session.scalars(
+                # the step rows; model calls have rows of their own (see ``ledger``)
+                select(Generation).where(Generation.run_id == run_id, Generation.model.is_(None))
+            ).all()
         self.rows = {row.agent_type: row.id for row in rows}
         self.done = {
             row.agent_type: StepRecord(
@@ -149,7 +152,8 @@ def write_record(session: Session, generation_id: str, record: StepRecord) -> No
             prompt=record.prompt,
             response=record.response,
             status=record.status,
-            tokens_used=record.tokens_used,
+            # a step's tokens are on its calls' rows (see ``ledger``): counted once
+            tokens_used=0,
             duration_ms=record.duration_ms,
             error_message=record.error[-ERROR_LIMIT:] if record.error else None,
             completed_at=utcnow(),
@@ -173,7 +177,9 @@ def step_event(session: Session, run_id: str, record: StepRecord) -> None:
 def _orchestrator_row(session: Session, run_id: str) -> Generation:
     return session.scalars(
         select(Generation).where(
-            Generation.run_id == run_id, Generation.agent_type == AgentType.ORCHESTRATOR
+            Generation.run_id == run_id,
+            Generation.agent_type == AgentType.ORCHESTRATOR,
+            Generation.model.is_(None),
         )
     ).one()
 

@@ -14,6 +14,7 @@ from appbuilder.errors import NotFoundError
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.projects import get_project
 from appbuilder.services.runs import events
+from appbuilder.services.runs.ledger import LedgerLine, ledger
 
 #: steps in plan order, the orchestrator's own (plan, merge, verify, commit) last
 STEP_ORDER = (*DEPENDS_ON, AgentType.ORCHESTRATOR)
@@ -45,13 +46,26 @@ def get_run(session: Session, run_id: str, *, owner_id: str | None) -> Generatio
 @dataclass(frozen=True)
 class RunDetail:
     run: GenerationRun
+    #: one row per agent's step, in plan order
     steps: list[Generation]
+    #: one row per model call, in the order they were made
+    calls: list[Generation]
+    #: per agent: its calls, tokens, cost, time
+    ledger: list[LedgerLine]
 
 
 def get_run_detail(session: Session, run_id: str, *, owner_id: str | None) -> RunDetail:
     run = get_run(session, run_id, owner_id=owner_id)
-    steps = session.scalars(select(Generation).where(Generation.run_id == run.id)).all()
-    return RunDetail(run, sorted(steps, key=lambda g: STEP_ORDER.index(g.agent_type)))
+    rows = session.scalars(
+        select(Generation)
+        .where(Generation.run_id == run.id)
+        .order_by(Generation.created_at, Generation.id)
+    ).all()
+    calls = [row for row in rows if row.model is not None]
+    steps = sorted(
+        (row for row in rows if row.model is None), key=lambda g: STEP_ORDER.index(g.agent_type)
+    )
+    return RunDetail(run, steps, calls, ledger(calls))
 
 
 def list_project_runs(

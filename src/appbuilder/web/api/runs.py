@@ -29,7 +29,14 @@ from appbuilder.web.errors import (
     merge,
 )
 from appbuilder.web.params import Cursor, Limit, RowId
-from appbuilder.web.schemas import GenerationOut, Page, RunDetail, RunIn, RunOut
+from appbuilder.web.schemas import (
+    GenerationOut,
+    LedgerLineOut,
+    Page,
+    RunDetail,
+    RunIn,
+    RunOut,
+)
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
 
@@ -91,13 +98,16 @@ def list_runs(
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
 def get_run(run_id: Id, principal: Reader, session: SessionDep, request: Request) -> RunDetail:
-    """A run with its steps (one Generation row per agent, in order); `notice` says when no
-    worker has taken it after `UAB_RUN_UNCLAIMED_WARNING_SECONDS`."""
+    """A run with its steps (one Generation row per agent, in order), its model calls (a
+    row each) and their per-agent ledger; `notice` says when no worker has taken it after
+    `UAB_RUN_UNCLAIMED_WARNING_SECONDS`."""
     found = runs.get_run_detail(session, run_id, owner_id=owner_filter(principal))
     waiting = request.app.state.settings.run_unclaimed_warning_seconds
     return RunDetail(
         **RunOut.model_validate(found.run).model_dump(),
         steps=[GenerationOut.model_validate(g) for g in found.steps],
+        calls=[GenerationOut.model_validate(g) for g in found.calls],
+        ledger=[LedgerLineOut.model_validate(line) for line in found.ledger],
         notice=runs.waiting_notice(found.run, waiting),
     )
 
