@@ -56,6 +56,8 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         #: each request's headers (lower-cased names), to check what credentials were sent
         self.headers: list[dict[str, str]] = []
+        #: each request's client address, to tell which requests shared a connection
+        self.peers: list[tuple[str, int]] = []
         self.lock = threading.Lock()
         #: set when the server stops: a pausing answer ends its pause early
         self.stopped = threading.Event()
@@ -138,6 +140,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+            fake.peers.append(self.client_address[:2])
             answer = fake.next(body)
             if answer.delay:
                 fake.stopped.wait(answer.delay)

@@ -343,14 +343,37 @@ def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[st
 
 
 ACCESS_RULES = ["public", "signed_in", "owner", "admin"]
+#: Rules that read the row's organisation: only for the organisation and tenant entities.
+TENANT_RULES = ["member", "org_admin"]
+
+
+def _draw_tenancy(rng: random.Random, entities: list[dict[str, Any]]) -> None:
+    """With organizations: the first entity holds them, some later ones belong to one (a
+    required link to it, when nothing links the two yet: another link would rename the
+    inverses the computed fields drawn before read)."""
+    organization = entities[0]
+    organization["organization"] = True
+    for entity in entities[1:]:
+        links = [r for r in entity["relations"] if r["target"] == organization["name"]]
+        back = [r for r in organization["relations"] if r["target"] == entity["name"]]
+        if any(r.get("required") and r.get("kind", "many_to_one") == "many_to_one" for r in links):
+            entity["tenant"] = True
+        elif not links and not back and rng.random() < 0.7:
+            link = {"name": "organisation", "target": organization["name"], "required": True}
+            entity["relations"].append(link)
+            entity["tenant"] = True
 
 
 def _draw_access(rng: random.Random, entities: list[dict[str, Any]]) -> None:
     """Access rules (some left to their defaults), private and readonly fields: auth apps only."""
     for entity in entities:
+        scoped = entity.get("organization") or entity.pop("tenant", False)
+        rules = ACCESS_RULES + TENANT_RULES if scoped else ACCESS_RULES
         if rng.random() < 0.6:
             operations = rng.sample(["read", "create", "update", "delete"], rng.randint(1, 4))
-            entity["access"] = {operation: rng.choice(ACCESS_RULES) for operation in operations}
+            entity["access"] = {operation: rng.choice(rules) for operation in operations}
+            if entity.get("organization") and entity["access"].get("create") == "public":
+                entity["access"]["create"] = "signed_in"  # its creator becomes its owner
         for field in entity["fields"]:
             if rng.random() < 0.15:
                 field["private"] = True
@@ -382,7 +405,9 @@ def random_spec(rng: random.Random) -> dict[str, Any]:
         _computed(rng, entities)
     features = sorted(rng.sample(FEATURE_NAMES, rng.randint(0, 5)))
     integrations = {"s3": rng.random() < 0.2}
-    if {"auth", "admin", "api_keys"} & set(features):
+    if "organizations" in features:
+        _draw_tenancy(rng, entities)
+    if {"auth", "admin", "api_keys", "organizations"} & set(features):
         _draw_access(rng, entities)
     return {
         "name": f"Random app {rng.randint(0, 10**6)}",

@@ -27,6 +27,9 @@ MAX_DESCRIPTION_LENGTH = 10_000
 MAX_FEATURES = 50
 MAX_KEY_NAME_LENGTH = 100
 MAX_SEARCH_LENGTH = 200
+#: a model's name as providers spell them: gpt-4o-mini, llama3.1:8b, meta-llama/Llama-3-8B
+MAX_MODEL_NAME_LENGTH = 200
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*")
 
 
 def text_problem(value: str) -> str | None:
@@ -68,3 +71,4 @@ PersonName = Annotated[str, Field(max_length=MAX_PERSON_NAME_LENGTH), _Storable]
 ProjectName = Annotated[str, Field(min_length=1, max_length=MAX_PROJECT_NAME_LENGTH), _Storable]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH), _Storable]
 KeyName = Annotated[str, Field(min_length=1, max_length=MAX_KEY_NAME_LENGTH), _Storable]
+ModelName = Annotated[str, Field(min_length=1, max_length=MAX_MODEL_NAME_LENGTH), _Storable]

@@ -32,8 +32,10 @@ SEED_FIELDS = {
     "projects": [
         ("id", False), ("name", False), ("description", True), ("template", False),
         ("status", False), ("config", False), ("features", False), ("generated_path", True),
-        ("repository_url", True), ("deployment_url", True), ("user_id", False),
-        ("created_at", False), ("updated_at", False), ("deployed_at", True),
+        ("repository_url", True), ("deployment_url", True),
+        # beyond the design document: the project's own language model
+        ("llm_model", True),
+        ("user_id", False), ("created_at", False), ("updated_at", False), ("deployed_at", True),
     ],
     "generations": [
         ("id", False), ("project_id", False), ("user_id", False), ("agent_type", False),

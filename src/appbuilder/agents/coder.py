@@ -1,9 +1,11 @@
-"""BACKEND with a model: the template's skeleton, plus code for actions written in words.
+"""BACKEND with a model: the template's skeleton, plus code for actions and rules in words.
 
 The skeleton stays deterministic (the template agent renders it); for each entity with
 actions the model writes one router module under ``app/custom/`` and its tests under
-``tests/custom/``, and nothing else: the paths are fixed, the code is checked by
-``code_rules`` (problems go back to the model for another try), and the router reaches the
+``tests/custom/``, and for each entity with rules one hooks module (``<Entity>Rules``, a
+subclass of the skeleton's ``app.hooks.Hooks`` that the entity's service calls around
+every write) and its tests; nothing else: the paths are fixed, the code is checked by
+``code_rules`` (problems go back to the model for another try), and a router reaches the
 app only through a registration the assembly step writes into ``app/main.py``. The app's
 own checks (lint, strict types, its tests, the custom ones included) then decide.
 
@@ -27,7 +29,7 @@ from appbuilder.agents.prompting import structured_agent
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.generator.files import manifest
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
-from appbuilder.spec.model import EntitySpec
+from appbuilder.spec.model import AppSpec, EntitySpec
 from appbuilder.spec.names import entity_names
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.base import Router
@@ -35,7 +37,7 @@ from appbuilder.stacks.base import Router
 #: the most one answer may take (a router and its tests)
 MAX_OUTPUT_TOKENS = 12_000
 PACKAGES = {
-    "app/custom/__init__.py": b'"""Code written for the spec\'s actions, a module per entity."""\n',
+    "app/custom/__init__.py": b'"""Code written for the spec\'s words: actions and rules."""\n',
     "tests/custom/__init__.py": b"",
 }
 
@@ -46,7 +48,7 @@ class CodeFile(BaseModel):
 
 
 class CustomCode(BaseModel):
-    """The files for one entity's actions: its router module and its tests."""
+    """The files for one entity's actions or rules: its module and its tests."""
 
     files: list[CodeFile]
 
@@ -76,34 +78,48 @@ def _check(context: RunContext[_Asked], answer: CustomCode) -> CustomCode:
     return answer
 
 
-def _coder(attempts: int) -> Agent[_Asked, CustomCode]:
+def _coder(attempts: int, kind: str) -> Agent[_Asked, CustomCode]:
     return structured_agent(
         CustomCode,
         _Asked,
         _check,
         role="backend",
-        name="actions",
+        name=kind,
         attempts=attempts,
         max_tokens=MAX_OUTPUT_TOKENS,
     )
 
 
-def paths_for(entity: EntitySpec) -> tuple[str, str]:
+#: what the model writes per entity: its actions (a router) and its rules (hooks)
+KINDS = ("actions", "rules")
+
+
+def paths_for(entity: EntitySpec, kind: str = "actions") -> tuple[str, str]:
     snake = entity_names(entity.name).snake
-    return f"app/custom/{snake}_actions.py", f"tests/custom/test_{snake}_actions.py"
+    return f"app/custom/{snake}_{kind}.py", f"tests/custom/test_{snake}_{kind}.py"
 
 
-def _request(entity: EntitySpec, model: AppModel, skeleton: dict[str, bytes]) -> str:
+def jobs(spec: AppSpec) -> list[tuple[EntitySpec, str]]:
+    """Each entity's words to implement, one model answer each: (entity, kind)."""
+    return [(e, kind) for e in spec.entities for kind in KINDS if getattr(e, kind)]
+
+
+def _request(entity: EntitySpec, kind: str, model: AppModel, skeleton: dict[str, bytes]) -> str:
     names = entity_names(entity.name, entity.label, entity.plural_label)
-    module, tests = paths_for(entity)
-    actions = "\n".join(f"- {a.name}: {a.description}" for a in entity.actions)
+    module, tests = paths_for(entity, kind)
+    if kind == "actions":
+        words = "\n".join(f"- {a.name}: {a.description}" for a in entity.actions)
+        shown = (f"app/schemas/{names.snake}.py", f"app/routers/{names.snake}.py")
+    else:
+        words = "\n".join(f"- {rule}" for rule in entity.rules)
+        shown = (f"app/schemas/{names.snake}.py", "app/hooks.py")
     context = [
         f"Entity: {names.pascal} (module {names.snake}, URLs /api/{names.kebab_plural}).",
         f"Accounts: {'yes' if model.has('auth') else 'no'}.",
         f"Write exactly: {module} and {tests}.",
-        f"Actions:\n{actions}",
+        f"{kind.capitalize()}:\n{words}",
     ]
-    for path in (f"app/schemas/{names.snake}.py", f"app/routers/{names.snake}.py"):
+    for path in shown:
         if path in skeleton:
             context.append(f"{path}:\n{skeleton[path].decode()}")
     return "\n\n".join(context)
@@ -129,25 +145,21 @@ class CoderAgent:
         started = time.perf_counter()
         code = _code_of(output)
         written = _Written(code=dict(code))
-        for entity in (e for e in task.spec.entities if e.actions):
-            allowed = paths_for(entity)
+        for entity, kind in jobs(task.spec):
+            allowed = paths_for(entity, kind)
             if not any(path in failure for path in allowed):
                 continue
             mine = "\n\n".join(f"{path}:\n{code.get(path, '')}" for path in allowed)
             request = (
-                f"{_request(entity, task.model, dict(output.files))}\n\nYour files:\n{mine}"
-                f"\n\nThe app's checks failed on them:\n{failure}\n\nFix them; answer with "
-                "both files whole."
+                f"{_request(entity, kind, task.model, dict(output.files))}\n\nYour files:\n"
+                f"{mine}\n\nThe app's checks failed on them:\n{failure}\n\nFix them; answer "
+                "with both files whole."
             )
             asked = _Asked(allowed, self.attempts)
-            fixed, made = run_task(_coder(self.attempts), request, self.task, deps=asked)
+            fixed, made = run_task(_coder(self.attempts, kind), request, self.task, deps=asked)
             written.calls += made
             written.code |= {f.path: f.content for f in fixed.files}
-        written.routers = [
-            Router("app.custom", _module(p), order=25)
-            for p in written.code
-            if p.startswith("app/custom/")
-        ]
+        written.routers = _routers(written.code)
         repaired = self._output(task, self.template.run(task), written, started)
         before = output.record
         record = replace(
@@ -162,25 +174,21 @@ class CoderAgent:
         started = time.perf_counter()
         output = self.template.run(task)
         written = _Written()
-        for entity in (e for e in task.spec.entities if e.actions):
-            allowed = paths_for(entity)
-            request = _request(entity, task.model, dict(output.files))
+        for entity, kind in jobs(task.spec):
+            allowed = paths_for(entity, kind)
+            request = _request(entity, kind, task.model, dict(output.files))
             asked = _Asked(allowed, self.attempts)
-            code, made = run_task(_coder(self.attempts), request, self.task, deps=asked)
+            code, made = run_task(_coder(self.attempts, kind), request, self.task, deps=asked)
             written.calls += made
             written.code |= {f.path: f.content for f in code.files}
-            written.routers.append(Router("app.custom", _module(allowed[0]), order=25))
+        written.routers = _routers(written.code)
         return self._output(task, output, written, started)
 
     def replay(self, task: AgentInput, record: StepRecord) -> AgentOutput:
         """A finished step of an earlier attempt: its code from the record, no model call."""
         output = self.template.run(task)
         written = json.loads(record.response).get("code", {})
-        routers = [
-            Router("app.custom", _module(path), order=25)
-            for path in written
-            if path.startswith("app/custom/")
-        ]
+        routers = _routers(written)
         files = {**output.files, **PACKAGES, **{p: c.encode() for p, c in written.items()}}
         return AgentOutput(files, record, (*output.registrations, *routers))
 
@@ -209,6 +217,16 @@ def _code_of(output: AgentOutput) -> dict[str, str]:
     """The model's files of a step (from its record: the same after a replay)."""
     code: dict[str, str] = json.loads(output.record.response).get("code", {})
     return code
+
+
+def _routers(code: dict[str, str]) -> list[Router]:
+    """The model's action modules, each a router the assembly step includes (its rules
+    modules are hooks the services import instead)."""
+    return [
+        Router("app.custom", _module(path), order=25)
+        for path in code
+        if path.startswith("app/custom/") and path.endswith("_actions.py")
+    ]
 
 
 def _module(path: str) -> str:

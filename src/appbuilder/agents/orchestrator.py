@@ -25,14 +25,12 @@ from appbuilder.agents.base import (
     StepRecord,
     TemplateAgent,
 )
-from appbuilder.agents.coder import CoderAgent
 from appbuilder.agents.repairs import Repairs
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import (
     AppBuilderError,
     GenerationError,
     ModelCallError,
-    ModelNotConfiguredError,
     QuotaExceededError,
     RunCancelled,
     UnsafePathError,
@@ -41,9 +39,6 @@ from appbuilder.generator.files import FileTree, check_path, manifest, tree_hash
 from appbuilder.generator.formatting import format_tree
 from appbuilder.generator.render import render
 from appbuilder.generator.verify import Verification, verify_tree
-from appbuilder.llm.calls import CallObserver, Task
-from appbuilder.llm.config import default_choice, is_configured
-from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.registry import stack_for
@@ -144,37 +139,6 @@ class GenerationResult:
 def default_agents() -> dict[AgentType, Agent]:
     """A template agent per role: each renders what the app's stack says the role owns."""
     return {role: TemplateAgent(role) for role in DEPENDS_ON}
-
-
-def needs_model(spec: AppSpec) -> bool:
-    """Whether building ``spec`` asks a model: it has words to implement (actions)."""
-    return any(entity.actions for entity in spec.entities)
-
-
-def agents_for(
-    spec: AppSpec,
-    llm: LLMSettings | None,
-    *,
-    observer: Callable[[AgentType], CallObserver] | None = None,
-    cancel: threading.Event | None = None,
-) -> dict[AgentType, Agent]:
-    """The template agents, with a model writing code where the spec has words to
-    implement (its entities' actions); ``ModelNotConfiguredError`` names the setting when
-    such a spec meets no model (``llm`` missing, or naming no provider).
-
-    ``observer`` gives each model-backed agent what is told of its calls (a run's ledger,
-    budget and quota); ``cancel`` abandons a call in flight when set."""
-    agents = default_agents()
-    if needs_model(spec):
-        if llm is None or not is_configured(llm):
-            raise ModelNotConfiguredError(
-                "This spec has actions written in words, which a language model implements: "
-                "set UAB_LLM_PROVIDER and UAB_LLM_MODEL."
-            )
-        watch = observer(AgentType.BACKEND) if observer is not None else None
-        task = Task(default_choice(llm), llm, observer=watch, cancel=cancel)
-        agents[AgentType.BACKEND] = CoderAgent(task)
-    return agents
 
 
 def make_plan(model: AppModel) -> Plan:

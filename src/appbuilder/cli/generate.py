@@ -191,12 +191,25 @@ def _planned_for_project(db: Database, project_id: str, words: str) -> dict[str,
 def _run_project(
     project_id: str, spec_file: Path | None, prompt: str | None, *, verify: bool, follow: bool
 ) -> None:
+    override = builds.read_spec_file(spec_file) if spec_file is not None else None
+    run_project(project_id, override, prompt=prompt, verify=verify, follow=follow)
+
+
+def run_project(
+    project_id: str,
+    override: dict[str, Any] | None,
+    *,
+    prompt: str | None = None,
+    verify: bool,
+    follow: bool,
+) -> None:
+    """Queue a run of the project (with ``override`` as its spec, or the plan of
+    ``prompt``), and with ``follow`` print its progress until it ends."""
     from appbuilder.cli._runtime import open_database  # noqa: PLC0415 - database commands only
     from appbuilder.cli.runs import follow_until_end, warn_without_workers  # noqa: PLC0415
     from appbuilder.jobs import setup  # noqa: PLC0415
     from appbuilder.services import runs  # noqa: PLC0415
 
-    override = builds.read_spec_file(spec_file) if spec_file is not None else None
     with open_database() as db:
         settings = db.settings
         if prompt is not None:  # plan first (recorded on the project), then run the plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -15,6 +15,7 @@ from appbuilder.cli._runtime import console, err_console
 from appbuilder.enums import ProjectTemplate
 from appbuilder.services import planning
 from appbuilder.settings import get_settings
+from appbuilder.spec.diff import SpecDiff
 
 app = typer.Typer(help="The language model that plans apps from words.", no_args_is_help=True)
 
@@ -42,6 +43,34 @@ def check(model: ModelOption = None) -> None:
     )
 
 
+@app.command()
+def use(
+    project: Annotated[str, typer.Option("--project", "-p", help="The project (its id).")],
+    model: Annotated[
+        str | None, typer.Argument(help="The model its plans and runs call, e.g. gpt-4o.")
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="Go back to the provider's default model.")
+    ] = False,
+) -> None:
+    """Pick the model a project's plans and runs call (at its owner's or the platform's
+    provider); without a model, show the one it uses."""
+    from appbuilder.cli._runtime import open_database  # noqa: PLC0415 - database commands only
+    from appbuilder.services import projects, runs  # noqa: PLC0415
+
+    if model is not None and default:
+        raise typer.BadParameter("give a model or --default, not both", param_hint="--default")
+    with open_database() as db, db.sessions.begin() as session:
+        owner = runs.owner_of_project(session, project)
+        if model is None and not default:
+            chosen = projects.get_project(session, project, owner_id=owner.id).llm_model
+        else:
+            changes = projects.ProjectChanges(llm_model="" if default else model)
+            chosen = projects.update_project(session, project, changes, owner_id=owner.id).llm_model
+    shown = escape(chosen) if chosen else "the provider's default model"
+    console.print(f"Project {escape(project)} uses {shown}.", highlight=False)
+
+
 def plan(
     words: Annotated[str, typer.Argument(help="The app, described in your own words.")],
     template: Annotated[
@@ -52,12 +81,35 @@ def plan(
         Path | None, typer.Option("--output", "-o", help="Write the spec here, not to stdout.")
     ] = None,
     model: ModelOption = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Plan for this project (as its owner, with its model): a project with a spec "
+            "is changed as the words ask, and the change is shown as a diff.",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="With --project: accept the plan and queue its run."),
+    ] = False,
 ) -> None:
     """Plan an app from words: print its spec (YAML) to edit, then `uab generate --spec`.
 
     The plan is checked by the same rules as a spec file; what is still wrong after the
-    model's last try is listed (and the exit status is 1)."""
-    result = planning.plan(words, get_settings().llm, template=template, model=model)
+    model's last try is listed (and the exit status is 1). With --project, what the plan
+    changes in the project's spec is printed first; --yes accepts it (queues a run)."""
+    if yes and project is None:
+        raise typer.BadParameter(
+            "--yes accepts a project's plan: give --project", param_hint="--yes"
+        )
+    if project is not None and template is not None:
+        raise typer.BadParameter("the project has its template", param_hint="--template")
+    if project is not None:
+        result = _plan_project(project, words, model)
+    else:
+        result = planning.plan(words, get_settings().llm, template=template, model=model)
     text = yaml.safe_dump(result.spec, sort_keys=False, allow_unicode=True)
     if output is None:
         sys.stdout.write(text)
@@ -66,6 +118,27 @@ def plan(
     report_plan(result, output)
     if not result.valid:
         raise typer.Exit(1)
+    if yes and project is not None:
+        _accept(project, result.spec)
+
+
+def _plan_project(project_id: str, words: str, model: str | None) -> planning.PlanResult:
+    from appbuilder.cli._runtime import open_database  # noqa: PLC0415 - database commands only
+    from appbuilder.services import runs  # noqa: PLC0415
+    from appbuilder.services.project_plans import plan_project  # noqa: PLC0415
+
+    with open_database() as db, db.sessions() as session:
+        owner_id = runs.owner_of_project(session, project_id).id
+        planned = plan_project(
+            session, db.sessions, owner_id, project_id, words, db.settings.llm, model=model
+        )
+    return planned.result
+
+
+def _accept(project_id: str, spec: dict[str, Any]) -> None:
+    from appbuilder.cli.generate import run_project  # noqa: PLC0415 - --yes only
+
+    run_project(project_id, spec, verify=True, follow=False)
 
 
 def report_plan(result: planning.PlanResult, output: Path | None) -> None:
@@ -77,9 +150,33 @@ def report_plan(result: planning.PlanResult, output: Path | None) -> None:
         f"{usage.output_tokens} out, {cost_text(usage.cost)}.",
         highlight=False,
     )
+    if result.diff is not None:
+        report_diff(result.diff)
     for problem in result.problems:
         err_console.print(
             f"[yellow]problem[/] {escape(problem.path)}: {escape(problem.message)} "
             + escape(f"[{problem.rule}]"),
+            highlight=False,
+        )
+
+
+#: how each kind of change is marked: sign and colour
+MARKS = {"added": ("+", "green"), "removed": ("-", "red"), "changed": ("~", "yellow")}
+
+
+def report_diff(diff: SpecDiff) -> None:
+    """What a change request does to the project's spec, a coloured line per change, with
+    changes that drop stored data called out (on stderr: stdout holds the spec)."""
+    if diff.empty:
+        err_console.print("The plan changes nothing in the project's spec.", highlight=False)
+        return
+    err_console.print(f"[bold]Changes to the project's spec[/] ({len(diff.changes)}):")
+    for change in diff.changes:
+        sign, colour = MARKS[change.kind]
+        loss = " [bold red](loses data)[/]" if change.loses_data else ""
+        err_console.print(f"  [{colour}]{sign} {escape(change.summary)}[/]{loss}", highlight=False)
+    if diff.loses_data:
+        err_console.print(
+            "[bold red]Warning:[/] accepting this plan drops stored data (marked above).",
             highlight=False,
         )

@@ -22,12 +22,12 @@ from pydantic_ai import Agent, ModelRetry, RunContext
 from pydantic_ai import exceptions as ai
 
 from appbuilder.errors import ModelCallError, RunCancelled
+from appbuilder.llm import lanes
 from appbuilder.llm.client import (
     BeforeCall,
     CallObserver,
     CallRecord,
     RecordingModel,
-    build_model,
     records_of,
 )
 from appbuilder.llm.config import ModelChoice
@@ -91,12 +91,15 @@ class Usage:
 
 
 def run_task(agent: Agent[D, T], prompt: str, task: Task, *, deps: D) -> tuple[T, list[CallRecord]]:
-    """Run ``agent`` on ``prompt`` with ``task``'s model; every call it made comes back."""
-    return asyncio.run(_run(agent, prompt, task, deps))
+    """Run ``agent`` on ``prompt`` with ``task``'s model; every call it made comes back.
+
+    The task runs in the calling thread, on that thread's event loop and SDK clients
+    (``lanes``), which outlive the task: building them anew cost more than a call."""
+    return lanes.run(_run(agent, prompt, task, deps))
 
 
 async def _run(agent: Agent[D, T], prompt: str, task: Task, deps: D) -> tuple[T, list[CallRecord]]:
-    wrapped, client = build_model(task.choice)
+    wrapped = await lanes.lane().model(task.choice)
     overrides = load_prices(task.settings.prices_file)
 
     def priced(name: str, input_tokens: int, output_tokens: int, known: Any) -> Decimal | None:
@@ -104,11 +107,10 @@ async def _run(agent: Agent[D, T], prompt: str, task: Task, deps: D) -> tuple[T,
 
     model = RecordingModel(wrapped, task.before_call, task.observer, priced)
     try:
-        result = await _unless_cancelled(agent.run(prompt, model=model, deps=deps), task.cancel)
+        with Agent.using_thread_executor(lanes.helpers()):
+            result = await _unless_cancelled(agent.run(prompt, model=model, deps=deps), task.cancel)
     except ai.AgentRunError as error:
         raise ModelCallError(_explain(error, task.choice), records_of(model, priced)) from error
-    finally:
-        await client.close()
     return result.output, records_of(model, priced)
 
 

@@ -34,21 +34,20 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import Model, ModelRequestParameters
-from pydantic_ai.models.anthropic import AnthropicModel
-from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.providers.anthropic import AnthropicProvider
 from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.settings import ModelSettings
 
 from appbuilder.llm.config import ModelChoice
+from appbuilder.llm.schemas import PreparedAnthropicModel, PreparedOpenAIChatModel
 from appbuilder.settings import LLMProvider
 
 #: what an OpenAI-compatible server without keys is sent (the SDK needs some key)
 NO_KEY = "not-needed"
 
 
-#: the SDK client a model sends its requests through; closed when its task ends
+#: the SDK client a model sends its requests through; kept open by its thread's lane
 Client = AsyncOpenAI | AsyncAnthropic
 
 
@@ -71,7 +70,7 @@ def build_model(choice: ModelChoice) -> tuple[Model, Client]:
             http_client=DefaultAnthropicClient(verify=_tls()),
         )
         provider = AnthropicProvider(anthropic_client=anthropic)
-        return AnthropicModel(choice.model, provider=provider), anthropic
+        return PreparedAnthropicModel(choice.model, provider=provider), anthropic
     openai = AsyncOpenAI(
         api_key=key or NO_KEY,
         base_url=choice.base_url,
@@ -79,7 +78,8 @@ def build_model(choice: ModelChoice) -> tuple[Model, Client]:
         max_retries=choice.max_retries,
         http_client=DefaultOpenAIClient(verify=_tls()),
     )
-    return OpenAIChatModel(choice.model, provider=OpenAIProvider(openai_client=openai)), openai
+    model = PreparedOpenAIChatModel(choice.model, provider=OpenAIProvider(openai_client=openai))
+    return model, openai
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from appbuilder.agents.base import Plan
+from appbuilder.agents.lineup import agents_for
 from appbuilder.agents.orchestrator import (
     Event,
     GenerationResult,
     Orchestrator,
-    agents_for,
     make_plan,
 )
 from appbuilder.enums import ProjectTemplate

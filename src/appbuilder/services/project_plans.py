@@ -51,7 +51,8 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
 
     A project that already has a spec (``config.spec``) is changed as the words ask (a
     change request) rather than planned anew. The spec is returned, not stored: the person
-    accepts it by sending it with ``POST /generate``.
+    accepts it by sending it with ``POST /generate``. The model is ``model``, else the
+    project's own (``llm_model``), else the provider's default.
 
     ``session`` is the caller's (the request's); its transaction ends here once the
     project and the quota are read, because the model may think for minutes and no lock
@@ -66,6 +67,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
             "Describe the app: send a prompt, or give the project a description.",
         )
     template, stored = project.template, project.config.get("spec")
+    model = model or project.llm_model  # the request's pick, else the project's own
     owner = session.get_one(User, user_id)
     quotas.ensure_tokens_available(session, owner, _estimate(text))
     choice = choice_for(owner, settings)  # the user's own model, else the platform's

@@ -19,7 +19,13 @@ from appbuilder.enums import (
     ProjectTemplate,
 )
 from appbuilder.errors import ConflictError, NotFoundError, ValidationError
-from appbuilder.rules import MAX_DESCRIPTION_LENGTH, MAX_PROJECT_NAME_LENGTH, has_unstorable_text
+from appbuilder.rules import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_MODEL_NAME_LENGTH,
+    MAX_PROJECT_NAME_LENGTH,
+    MODEL_NAME,
+    has_unstorable_text,
+)
 from appbuilder.services.after_commit import after_commit
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.project_lifecycle import change_status, check_user_status
@@ -208,6 +214,22 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
+def clean_model_name(model: str | None) -> str | None:
+    """A project's model: a name as providers spell them; blank means the default."""
+    cleaned = (model or "").strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > MAX_MODEL_NAME_LENGTH or not MODEL_NAME.fullmatch(cleaned):
+        raise ValidationError(
+            "llm_model",
+            "format",
+            f"llm_model must be 1 to {MAX_MODEL_NAME_LENGTH} characters: letters, digits and "
+            "._:/@+- (as the provider names it, e.g. gpt-4o-mini or llama3.1:8b), starting "
+            "with a letter or digit.",
+        )
+    return cleaned
+
+
 def _check_description(description: str | None) -> None:
     if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
         raise ValidationError(
@@ -258,9 +280,11 @@ def create_project(
     description: str | None = None,
     config: dict[str, Any] | None = None,
     features: list[str] | None = None,
+    llm_model: str | None = None,
 ) -> Project:
     """A new DRAFT project, within the owner's tier quota."""
     cleaned = _clean_name(name)
+    model = clean_model_name(llm_model)
     _check_description(description)
     check_config(config or {})
     clean_features = _clean_features(features or [])
@@ -272,6 +296,7 @@ def create_project(
         template=template,
         config=config or {},
         features=clean_features,
+        llm_model=model,
     )
     session.add(project)
     session.flush()
@@ -280,13 +305,15 @@ def create_project(
 
 @dataclass(frozen=True)
 class ProjectChanges:
-    """Fields to change; ``None`` leaves a field as it is (description may be cleared with "")."""
+    """Fields to change; ``None`` leaves a field as it is (description may be cleared with "",
+    and llm_model with "": back to the provider's default)."""
 
     name: str | None = None
     description: str | None = None
     config: dict[str, Any] | None = None
     features: list[str] | None = None
     status: ProjectStatus | None = None
+    llm_model: str | None = None
 
 
 def _check_manual_status(session: Session, project: Project, new: ProjectStatus) -> None:
@@ -330,6 +357,8 @@ def update_project(
         project.config = changes.config
     if changes.features is not None:
         project.features = _clean_features(changes.features)
+    if changes.llm_model is not None:
+        project.llm_model = clean_model_name(changes.llm_model)
     if changes.status is not None and changes.status is not project.status:
         _check_manual_status(session, project, changes.status)
         change_status(project, changes.status)

@@ -148,17 +148,21 @@ def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
             func.count().filter(GenerationRun.status.in_(ACTIVE_RUN_STATUSES)),
         ).where(GenerationRun.user_id == user_id)
     ).one()
+    return {
+        "projects": projects,
+        "generations_per_month": runs or 0,
+        "tokens_per_month": _tokens_used(session, user_id, since),
+        "concurrent_generations": running or 0,
+    }
+
+
+def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
     tokens = session.scalar(
         select(func.coalesce(func.sum(Generation.tokens_used), 0)).where(
             Generation.user_id == user_id, Generation.created_at >= since
         )
     )
-    return {
-        "projects": projects,
-        "generations_per_month": runs or 0,
-        "tokens_per_month": int(tokens or 0),
-        "concurrent_generations": running or 0,
-    }
+    return int(tokens or 0)
 
 
 def usage(session: Session, user: User) -> Usage:
@@ -190,10 +194,13 @@ def _model_costs(session: Session, user_id: str) -> tuple[Decimal, int]:
 def ensure_tokens_available(session: Session, user: User, needed: int) -> None:
     """402 before a model call that could take the month's tokens over the tier's quota
     (``needed``: the worst case of the call, what is sent plus the most it may answer)."""
-    report = usage(session, user)
-    line = next(line for line in report.lines if line.limit == "tokens_per_month")
-    if line.allowed is not None and line.used + needed > line.allowed:
-        _refuse(user, "tokens_per_month", line.used, line.allowed, line.used + needed)
+    # before every model call: one query, not the whole usage report (four)
+    allowed = TIER_LIMITS[user.subscription_tier].tokens_per_month
+    if allowed is None:
+        return
+    used = _tokens_used(session, user.id, month_start())
+    if used + needed > allowed:
+        _refuse(user, "tokens_per_month", used, allowed, used + needed)
 
 
 def run_token_budget(user: User, configured: int | None) -> int | None:

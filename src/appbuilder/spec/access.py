@@ -4,8 +4,9 @@ Unset rules take safe defaults: entities that hold people's data (an email field
 many-to-one link, directly or through other links, to such an entity) are ``owner`` for
 everything; others are readable by anyone, created by signed-in users and changed or
 deleted by their owner. Without the auth feature there are no users, so every rule is
-``public`` and asking for anything else is a problem. ``warnings`` lists what is allowed
-but probably not meant: email addresses anyone can read.
+``public`` and asking for anything else is a problem. With organisations
+(``spec.tenancy``), tenant entities default to ``member`` for everything. ``warnings``
+lists what is allowed but probably not meant: email addresses anyone can read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from appbuilder.spec.model import AccessSpec, AppSpec, EntitySpec, FieldType
 from appbuilder.spec.ordering import links_of
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import Access, AppModel
+from appbuilder.spec.tenancy import default_access
 
 OPERATIONS = ("read", "create", "update", "delete")
 #: Everything open: apps without auth have no one to tell apart.
@@ -45,7 +47,7 @@ def access_of(entity: EntitySpec, spec: AppSpec, personal: set[str]) -> Access:
     """The entity's rules: what the spec says, the safe default for the rest."""
     if "auth" not in spec.features:
         return OPEN
-    default = PERSONAL if entity.name in personal else SHARED
+    default = default_access(entity, spec) or (PERSONAL if entity.name in personal else SHARED)
     said = entity.access
     return Access(
         read=said.read or default.read,

@@ -23,6 +23,7 @@ from appbuilder.spec.model import (
 from appbuilder.spec.names import entity_names, fit_identifier, names_for, slugify
 from appbuilder.spec.ordering import creation_order, deferred_links, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
+from appbuilder.spec.tenancy import organization_of, tenant_column
 from appbuilder.spec.value_rules import parse_bound
 
 
@@ -47,6 +48,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         children.setdefault(target.name, []).append(link)
     entities = []
     personal = personal_entities(spec)
+    organization = organization_of(spec)
     for entity in creation_order(spec):
         entities.append(
             AppEntity(
@@ -63,6 +65,8 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
                 added_by_feature=_feature_of(entity.name) if entity.name in added else None,
                 checkout=_checkout(entity),
                 access=access_of(entity, spec, personal),
+                rules=tuple(entity.rules),
+                tenant=tenant_column(entity, spec),
             )
         )
     return AppModel(
@@ -78,6 +82,8 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         spec_hash=spec_hash(original),
         primary_name=entity_names(spec.entities[0].name).pascal,
         stack=spec.stack,
+        sample_data=spec.sample_data,
+        organization_name=entity_names(organization.name).pascal if organization else None,
     )
 
 

@@ -19,6 +19,7 @@ FEATURES: dict[str, str] = {
     "api_keys": "API-key authentication for the generated API",
     "payments": "Stripe checkout with signed webhooks",
     "email": "Transactional email over SMTP",
+    "organizations": "Organisations with members and roles; tenant rows scoped to them",
 }
 
 KNOWN_FEATURES = frozenset(FEATURES)

@@ -20,7 +20,7 @@ from appbuilder.spec.model import (
 from appbuilder.spec.names import is_wellformed, names_for
 
 #: (feature, the feature it needs)
-IMPLIED = (("admin", "auth"), ("api_keys", "auth"))
+IMPLIED = (("admin", "auth"), ("api_keys", "auth"), ("organizations", "auth"))
 
 
 def effective_spec(spec: AppSpec) -> AppSpec:

@@ -55,6 +55,7 @@ Feature = Literal[
     "api_keys",
     "payments",
     "email",
+    "organizations",
 ]
 
 
@@ -92,7 +93,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
-AccessRule = Literal["public", "signed_in", "owner", "admin"]
+AccessRule = Literal["public", "signed_in", "owner", "member", "org_admin", "admin"]
 
 
 class FieldSpec(_Strict):
@@ -221,14 +222,24 @@ class ActionSpec(_Strict):
     )
 
 
+#: A rule in words, e.g. "end date must be after start date"; a model writes its check.
+RuleText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
 class AccessSpec(_Strict):
     """Who may read, create, change and delete an entity's rows.
 
     ``public``: anyone; ``signed_in``: any signed-in user; ``owner``: the user who created
-    the row (for ``create``, any signed-in user, who then owns it); ``admin``: admins only.
+    the row (for ``create``, any signed-in user, who then owns it); ``member``: a member of
+    the row's organisation (any role; for ``create``, of the organisation the new row links
+    to); ``org_admin``: an owner or admin of the row's organisation; ``admin``: platform
+    admins only. ``member`` and ``org_admin`` need the ``organizations`` feature.
     Admins may always do everything. Unset rules take the entity's default: ``owner`` for
     everything on entities holding people's data (an email field, or a link to such an
-    entity), else public read, signed-in create and owner update and delete.
+    entity), else public read, signed-in create and owner update and delete; with
+    ``organizations``, ``member`` for everything on tenant entities (those with a required
+    many_to_one link to the organisation entity) and, on the organisation entity, member
+    read, signed-in create and org_admin update and delete.
     """
 
     read: AccessRule | None = None
@@ -255,6 +266,19 @@ class EntitySpec(_Strict):
     actions: list[ActionSpec] = Field(
         default_factory=list,
         description="What a person does to one row, in words; needs a language model.",
+    )
+    rules: list[RuleText] = Field(
+        default_factory=list,
+        description="What must hold for a row to be saved, in words, e.g. 'end date must be "
+        "after start date'; a language model writes the checks (422 naming the field).",
+    )
+    organization: bool = Field(
+        default=False,
+        description="This entity's rows are organisations (tenants): needs the organizations "
+        "feature, one such entity per app. Its creator becomes its owner; members (roles "
+        "owner, admin, member) are added at /api/<entities>/{id}/members or invited at "
+        "/api/<entities>/{id}/invitations. Entities "
+        "with a required many_to_one link to it are tenant entities, their rows scoped to it.",
     )
 
 
@@ -293,3 +317,13 @@ class AppSpec(_Strict):
     )
     integrations: Integrations = Field(default_factory=Integrations)
     deployment: Deployment = Field(default_factory=Deployment)
+    sample_data: bool = Field(
+        default=False,
+        description="Realistic sample rows written by a language model (checked against the "
+        "spec's value rules), loaded with the app's `make seed`; needs a language model.",
+    )
+    page_copy: bool = Field(
+        default=False,
+        description="The home page's headline and text written by a language model from the "
+        "description (escaped, length-capped); needs a language model.",
+    )

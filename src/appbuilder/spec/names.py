@@ -178,7 +178,7 @@ INTERNAL_ENTITY_WORDS = frozenset(word.lower() for word in keyword.kwlist) | _wo
     class type date datetime decimal json object list dict str int float bool set enum field
     model base settings config session service router response request values data row rows
     timestamped mapped any text string integer boolean numeric column table foreign_key
-    annotated literal base_model query depends select page user user_session api_key payment
+    annotated literal base_model query depends select user user_session api_key payment
     upload login_failure main db models schemas pages pagination security dependencies health
     static templates routers tests web api auth admin storage payments feed uploads api_keys
     migrations app common home accounts errors validators integrations mailer fakes factories

@@ -67,7 +67,8 @@ class AppField:
 class Access:
     """Who may read, create, update and delete an entity's rows (``spec.access``).
 
-    Each rule is ``public``, ``signed_in``, ``owner`` or ``admin``; admins pass every rule.
+    Each rule is ``public``, ``signed_in``, ``owner``, ``member`` (of the row's
+    organisation), ``org_admin`` (its owner or admin) or ``admin``; admins pass every rule.
     """
 
     read: str = "public"
@@ -159,6 +160,15 @@ class AppEntity:
     added_by_feature: str | None = None
     checkout: Checkout | None = None
     access: Access = Access()
+    #: rules in words: a model writes their checks as the entity's hooks (``app/custom``)
+    rules: tuple[str, ...] = ()
+    #: The column holding the row's organisation: ``id`` on the organisation entity,
+    #: ``<link>_id`` on tenant entities, None elsewhere (``spec.tenancy``).
+    tenant: str | None = None
+
+    @property
+    def is_organization(self) -> bool:
+        return self.tenant == "id"
 
     @property
     def title_field(self) -> AppField | None:
@@ -215,9 +225,28 @@ class AppModel:
     primary_name: str
     #: the stack that builds it (``stacks.registry``)
     stack: str = "fastapi"
+    #: sample rows from a model, loaded by the app's ``make seed``
+    sample_data: bool = False
+    #: The entity whose rows are organisations (``organizations`` feature), by class name.
+    organization_name: str | None = None
 
     def has(self, feature: str) -> bool:
         return feature in self.features
+
+    @property
+    def has_hooks(self) -> bool:
+        """Whether custom code runs around writes (some entity has rules in words): only
+        then does the app get its hooks module and the calls to it."""
+        return any(e.rules for e in self.entities)
+
+    @property
+    def organization(self) -> AppEntity | None:
+        return self.entity(self.organization_name) if self.organization_name else None
+
+    @property
+    def tenants(self) -> tuple[AppEntity, ...]:
+        """Entities whose rows belong to an organisation (not the organisation itself)."""
+        return tuple(e for e in self.entities if e.tenant not in (None, "id"))
 
     @property
     def payable(self) -> tuple[AppEntity, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from appbuilder.spec.access import check_access
-from appbuilder.spec.actions import check_actions
+from appbuilder.spec.actions import check_actions, check_rules
 from appbuilder.spec.implications import IMPLIED
 from appbuilder.spec.model import (
     MAX_ENTITIES,
@@ -34,6 +34,7 @@ from appbuilder.spec.ordering import CycleError, creation_order
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.stack_rules import StackRules, known_stacks, rules_for
+from appbuilder.spec.tenancy import check_tenancy
 from appbuilder.spec.value_rules import check_computed_field, check_value_rules
 
 _UNIQUE_TYPES = frozenset(
@@ -94,7 +95,9 @@ def check_spec(spec: AppSpec) -> list[Problem]:
         problems += check_duplicate(path, entity.name, entity_snakes, entity=True)
         problems += _check_entity(path, entity, spec, stack)
         problems += check_actions(path, entity)
+        problems += check_rules(path, entity)
     # Creation order is only defined once names are unique and targets known.
+    problems += check_tenancy(spec)
     return problems or list(_check_cycles(spec))
 
 

@@ -32,8 +32,10 @@ from appbuilder.enums import (
 from appbuilder.rules import (
     MAX_EMAIL_LENGTH,
     MAX_FEATURES,
+    MAX_MODEL_NAME_LENGTH,
     Description,
     KeyName,
+    ModelName,
     Password,
     PersonName,
     ProjectName,
@@ -178,6 +180,8 @@ class ProjectIn(BaseModel):
     template: ProjectTemplate
     config: dict[str, Any] = Field(default_factory=dict)
     features: list[Text] = Field(default_factory=list, max_length=MAX_FEATURES)
+    #: the model this project's plans and runs call, at your (or the platform's) provider
+    llm_model: ModelName | None = None
 
 
 class ProjectPatch(BaseModel):
@@ -187,6 +191,8 @@ class ProjectPatch(BaseModel):
     config: dict[str, Any] | None = None
     features: list[Text] | None = Field(default=None, max_length=MAX_FEATURES)
     status: ProjectStatus | None = None
+    #: another model for this project's plans and runs; "" goes back to the provider's default
+    llm_model: Annotated[Text, Field(max_length=MAX_MODEL_NAME_LENGTH)] | None = None
 
 
 class ProjectOut(BaseModel):
@@ -200,6 +206,8 @@ class ProjectOut(BaseModel):
     features: list[str]
     repository_url: str | None
     deployment_url: str | None
+    #: the model its plans and runs call (null: the provider's default)
+    llm_model: str | None = None
     user_id: str
     created_at: datetime
     updated_at: datetime
@@ -418,47 +426,6 @@ class ReadyOut(HealthOut):
         description="Workers with a recent heartbeat (procrastinate: `uab worker` processes; "
         "0 means queued runs wait); embedded: this process's runner threads."
     )
-
-
-MAX_PROMPT_LENGTH = 20_000
-
-
-class PlanIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"prompt": "a todo list app with tasks and due dates"}]},
-    )
-    #: the app in words; the project's description when left out
-    prompt: Annotated[Text, Field(min_length=1, max_length=MAX_PROMPT_LENGTH)] | None = None
-    #: another model at the platform's provider (the platform's default when left out)
-    model: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
-
-
-class ProblemOut(BaseModel):
-    path: str
-    rule: str
-    message: str
-
-
-class PlanUsageOut(BaseModel):
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    tokens: int
-    #: USD; None when a model's price is unknown
-    cost_usd: Decimal | None
-
-
-class PlanOut(BaseModel):
-    """The planned spec, to accept by sending it with POST /generate (or to edit first)."""
-
-    spec: dict[str, Any]
-    valid: bool
-    #: what is still wrong after the model's last try (empty when valid)
-    problems: list[ProblemOut]
-    usage: PlanUsageOut
-    #: the Generation rows recording each model call
-    generation_ids: list[str]
 
 
 class UserModelIn(BaseModel):

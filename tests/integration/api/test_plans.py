@@ -86,6 +86,42 @@ def test_a_project_with_a_spec_is_changed_as_asked(llm: FakeLLM, api: Api) -> No
     assert "due_date" in sent
 
 
+def test_a_change_request_returns_the_diff_and_says_what_loses_data(llm: FakeLLM, api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM", config={"spec": TODO})
+    [task] = TODO["entities"]
+    fields = [f for f in task["fields"] if f["name"] != "done"]
+    changed = {
+        **TODO,
+        "entities": [
+            {**task, "fields": [*fields, {"name": "priority", "type": "integer", "min": 1}]},
+            {"name": "Label", "fields": [{"name": "title"}]},
+        ],
+    }
+    llm.answer(tool(changed))
+    answer = plan(api, project["id"], owner.headers, prompt="priorities and labels, no done flag")
+    assert answer.status_code == 200, answer.text
+    diff = answer.json()["diff"]
+    assert diff["loses_data"] is True
+    by_path = {c["path"]: c for c in diff["changes"]}
+    assert set(by_path) == {
+        "entities.Task.fields.priority",
+        "entities.Task.fields.done",
+        "entities.Label",
+    }
+    assert by_path["entities.Task.fields.priority"]["kind"] == "added"
+    assert by_path["entities.Task.fields.priority"]["after"]["min"] == 1
+    assert by_path["entities.Task.fields.done"]["kind"] == "removed"
+    assert by_path["entities.Task.fields.done"]["loses_data"] is True
+    assert "dropped" in by_path["entities.Task.fields.done"]["summary"]
+    assert by_path["entities.Label"]["loses_data"] is False
+
+    # the plan of a project without a spec has no diff
+    fresh = api.project(owner, name="Fresh", template="CUSTOM")
+    llm.answer(tool(TODO))
+    assert plan(api, fresh["id"], owner.headers, prompt="todos").json()["diff"] is None
+
+
 def test_nothing_to_plan_is_a_422_naming_the_field(llm: FakeLLM, api: Api) -> None:
     owner = api.account()
     project = api.project(owner, name="Todo", template="CUSTOM")

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator, agents_for
+from appbuilder.agents.lineup import agents_for
+from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator
 from appbuilder.enums import AgentType
 from appbuilder.errors import GenerationError, ModelNotConfiguredError
 from appbuilder.services import builds

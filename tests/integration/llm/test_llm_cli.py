@@ -129,3 +129,60 @@ def test_a_project_run_from_words_plans_then_queues_the_plan(llm: FakeLLM, engin
     ]
     assert run.status is RunStatus.COMPLETED
     assert run.spec["entities"][0]["name"] == "Task"
+
+
+def test_plan_for_a_project_prints_the_diff_and_yes_queues_it(llm: FakeLLM, engine: Engine) -> None:
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        owner = make_user(session)
+        project = make_project(session, owner, template=ProjectTemplate.CUSTOM, name="Todo")
+        project.config = {"spec": TODO}
+        project_id = project.id
+    [task] = TODO["entities"]
+    without_done = [f for f in task["fields"] if f["name"] != "done"]
+    changed = {**TODO, "entities": [{**task, "fields": without_done}]}
+    llm.answer(tool(changed))
+    shown = uab(llm, "plan", "--project", project_id, "tasks are never done")
+    assert shown.returncode == 0, shown.stderr
+    assert "- field entities.Task.fields.done removed" in shown.stderr
+    assert "(loses data)" in shown.stderr
+    assert "drops stored data" in shown.stderr
+    assert yaml.safe_load(shown.stdout)["entities"][0]["fields"] == without_done
+    with sessions() as session:  # shown, not accepted
+        assert session.scalars(select(GenerationRun)).all() == []
+
+    llm.answer(tool(changed))
+    accepted = uab(llm, "plan", "--project", project_id, "tasks are never done", "--yes")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "queued for project" in accepted.stdout
+    with sessions() as session:
+        run = session.scalars(
+            select(GenerationRun).where(GenerationRun.project_id == project_id)
+        ).one()
+    assert [f["name"] for f in run.spec["entities"][0]["fields"]] == ["title", "due_date"]
+
+    refused = uab(llm, "plan", "tasks", "--yes")
+    assert refused.returncode == 2
+    assert "--project" in refused.stderr
+
+
+def test_a_projects_model_is_picked_shown_and_used_by_its_plans(
+    llm: FakeLLM, engine: Engine
+) -> None:
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        owner = make_user(session)
+        project_id = make_project(session, owner, template=ProjectTemplate.CUSTOM, name="Todo").id
+    picked = uab(None, "llm", "use", "--project", project_id, "llama3.1:8b")
+    assert picked.returncode == 0, picked.stderr
+    assert f"Project {project_id} uses llama3.1:8b." in picked.stdout
+    assert "uses llama3.1:8b" in uab(None, "llm", "use", "--project", project_id).stdout
+    llm.answer(tool(TODO))
+    planned = uab(llm, "plan", "--project", project_id, "a todo app")
+    assert planned.returncode == 0, planned.stderr
+    assert llm.requests[0]["model"] == "llama3.1:8b"
+    bad = uab(None, "llm", "use", "--project", project_id, "two words")
+    assert bad.returncode == 1
+    assert "llm_model must be" in bad.stderr
+    back = uab(None, "llm", "use", "--project", project_id, "--default")
+    assert "uses the provider's default model" in back.stdout

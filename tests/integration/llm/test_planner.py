@@ -3,6 +3,7 @@ answers checked by our own rules, problems fed back, provider failures explained
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,19 @@ def test_a_template_is_extended_not_replaced(llm: FakeLLM) -> None:
     assert "Template: ECOMMERCE" in sent_text(llm.requests[0])
     model = resolve(build_spec(result.spec, template=ProjectTemplate.ECOMMERCE))
     assert {"Coupon", "Product", "CustomerOrder"} <= {e.names.pascal for e in model.entities}
+
+
+def test_a_change_request_sends_the_current_spec_as_compact_json(llm: FakeLLM) -> None:
+    current = build_spec({**TODO, "description": "Tâches à faire"})
+    llm.answer(tool(TODO))
+    planning.plan("add a priority", settings_for(llm), current=current)
+    sent = sent_text(llm.requests[0])
+    head = "The current spec, to change as asked (keep the rest):\n"
+    assert head in sent
+    line = sent.split(head, 1)[1].split("\n", 1)[0]
+    assert json.loads(line) == current.model_dump(mode="json", exclude_defaults=True)
+    assert ", " not in line  # no spaces a model pays tokens for
+    assert "Tâches à faire" in line  # words as written, not escaped
 
 
 def test_without_a_model_planning_fails_fast_naming_the_setting(llm: FakeLLM) -> None:

@@ -52,6 +52,9 @@ class Project(Base):
     generated_path: Mapped[str | None] = mapped_column(Text)
     repository_url: Mapped[str | None] = mapped_column(String(2048))
     deployment_url: Mapped[str | None] = mapped_column(String(2048))
+    # The model this project's plans and runs call, at its owner's (or the platform's)
+    # provider; NULL: that provider's default.
+    llm_model: Mapped[str | None] = mapped_column(String(200))
 
     # indexed by ix_projects_user_id_created_at, whose leading column it is
     user_id: Mapped[str] = owner_column("users.id", index=False)

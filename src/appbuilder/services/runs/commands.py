@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from appbuilder.agents.coder import MAX_OUTPUT_TOKENS
-from appbuilder.agents.orchestrator import make_plan, needs_model
+from appbuilder.agents.lineup import needs_model
+from appbuilder.agents.orchestrator import make_plan
 from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.enums import AgentType, GenerationStatus, ProjectStatus
 from appbuilder.errors import ConflictError, NotFoundError, SpecError

@@ -24,7 +24,8 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
-from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator, agents_for
+from appbuilder.agents.lineup import agents_for
+from appbuilder.agents.orchestrator import Event, GenerationResult, Orchestrator
 from appbuilder.agents.repairs import trimmed
 from appbuilder.db.models import GenerationRun, Project, User
 from appbuilder.db.types import utcnow
@@ -99,11 +100,12 @@ def _execute(ctx: RunContext, run_id: str, journal: DbJournal) -> RunStatus:
         run = session.get_one(GenerationRun, run_id)
         spec = AppSpec.model_validate(run.spec)
         verify, project_id = run.verify, run.project_id
-        project_name = session.get_one(Project, project_id).name
+        project = session.get_one(Project, project_id)
+        project_name, model = project.name, project.llm_model
         budget = run_token_budget(session.get_one(User, run.user_id), _budget_setting(ctx))
     if journal.done:
         journal.log("Resuming: " + ", ".join(sorted(a.value for a in journal.done)) + " done.")
-    outcome = _generate(ctx, journal, spec, verify, budget)
+    outcome = _generate(ctx, journal, spec, verify, budget=budget, model=model)
     if isinstance(outcome, RunStatus):
         return outcome
     if outcome.verification is not None and not outcome.verification.passed:
@@ -152,15 +154,24 @@ def _keep(
 
 
 def _generate(
-    ctx: RunContext, journal: DbJournal, spec: AppSpec, verify: bool, budget: int | None
+    ctx: RunContext,
+    journal: DbJournal,
+    spec: AppSpec,
+    verify: bool,
+    *,
+    budget: int | None,
+    model: str | None,
 ) -> GenerationResult | RunStatus:
-    """The orchestrator's result, or the run's end when it stopped early."""
+    """The orchestrator's result, or the run's end when it stopped early; ``model`` is the
+    project's own pick, if any."""
 
     def observer(agent: AgentType) -> RunCalls:
         return RunCalls(journal, agent, budget)
 
     try:
-        agents = ctx.agents or agents_for(spec, ctx.llm, observer=observer, cancel=journal.cancel)
+        agents = ctx.agents or agents_for(
+            spec, ctx.llm, model=model, observer=observer, cancel=journal.cancel
+        )
     except ModelNotConfiguredError as error:  # the spec asks for a model this platform lacks
         return settle_failed(journal, error.message)
     orchestrator = Orchestrator(

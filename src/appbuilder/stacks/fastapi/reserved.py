@@ -29,6 +29,7 @@ FEATURE_TABLES = {
     "api_keys": ("api_keys",),
     "payments": ("payments",),
     "file_uploads": ("uploads",),
+    "organizations": ("memberships", "invitations"),
 }
 
 #: Classes the generator writes when a feature is on, by feature.
@@ -37,6 +38,7 @@ FEATURE_CLASSES = {
     "api_keys": ("ApiKey",),
     "payments": ("Payment",),
     "file_uploads": ("Upload",),
+    "organizations": ("Membership", "Invitation"),
 }
 
 RESERVED = ReservedNames(

@@ -29,8 +29,17 @@ def page(module: str, order: int, alias: str | None = None) -> Router:
     return Router("app.pages", module, alias, pages=True, order=order)
 
 
-def database(_model: AppModel) -> Contribution:
-    """The engine, session and Alembic setup; the entities' tables are written at assembly."""
+def database(model: AppModel) -> Contribution:
+    """The engine, session and Alembic setup; the entities' tables are written at assembly.
+    With sample data, the seed module and its test (the rows come from the model)."""
+    seed = (
+        (
+            Render("database/seed.py.jinja", "app/seed.py"),
+            Render("database/test_seed.py.jinja", "tests/test_seed.py"),
+        )
+        if model.sample_data
+        else ()
+    )
     return Contribution(
         files=(
             Render("database/app_init.py.jinja", "app/__init__.py"),
@@ -38,6 +47,7 @@ def database(_model: AppModel) -> Contribution:
             Render("database/alembic.ini.jinja", "alembic.ini"),
             Render("database/env.py.jinja", "migrations/env.py"),
             Render("database/script.py.mako.jinja", "migrations/script.py.mako"),
+            *seed,
         )
     )
 
@@ -90,6 +100,8 @@ def backend(model: AppModel) -> Contribution:
             Render("backend/computed.py.jinja", "app/services/computed.py"),
             Render("backend/test_computed.py.jinja", "tests/test_computed.py"),
         ]
+    if model.has_hooks:  # custom code around writes: the rules in words
+        files.append(Render("backend/hooks.py.jinja", "app/hooks.py"))
     if model.has("rss"):
         files += [
             Render("backend/feed.py.jinja", "app/routers/feed.py"),
@@ -123,8 +135,22 @@ def auth(model: AppModel) -> Contribution:
     if model.has("api_keys"):
         tables.append(Table("auth/tables/api_keys.jinja", ("api_keys",), first=True))
     tables.append(Table("auth/tables/login_failures.jinja", ("login_failures",)))
+    if model.organization is not None:
+        files += _TENANCY_FILES
+        routers += [api("members", 13), api("invitations", 14)]
+        tables.append(Table("auth/tables/memberships.jinja", ("memberships", "invitations")))
     return Contribution(tuple(files), (*routers, *tables, *AUTH_SETTINGS))
 
+
+#: Organisations' members, invitations and the tenancy suite (``organizations`` feature).
+_TENANCY_FILES = (
+    Render("auth/members.py.jinja", "app/services/members.py"),
+    Render("auth/members_schema.py.jinja", "app/schemas/members.py"),
+    Render("auth/members_router.py.jinja", "app/routers/members.py"),
+    Render("auth/invitations.py.jinja", "app/services/invitations.py"),
+    Render("auth/invitations_router.py.jinja", "app/routers/invitations.py"),
+    Render("auth/test_tenancy.py.jinja", "tests/test_tenancy.py"),
+)
 
 AUTH_SETTINGS = (
     Setting("session_days", "int", "14"),

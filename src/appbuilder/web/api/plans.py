@@ -9,10 +9,18 @@ from fastapi import APIRouter, Depends, Request
 from appbuilder.security.scopes import Scope
 from appbuilder.services.auth import Principal
 from appbuilder.services.project_plans import plan_project
+from appbuilder.spec.diff import SpecDiff
 from appbuilder.web.deps import SessionDep, SessionmakerDep, require
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, QUOTA, Responses, describe, merge
 from appbuilder.web.params import RowId
-from appbuilder.web.schemas import PlanIn, PlanOut, PlanUsageOut, ProblemOut
+from appbuilder.web.plan_schemas import (
+    PlanIn,
+    PlanOut,
+    PlanUsageOut,
+    ProblemOut,
+    SpecChangeOut,
+    SpecDiffOut,
+)
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
 
@@ -41,7 +49,8 @@ def plan(
     The spec comes back with what is still wrong after the model's last try, the tokens
     and cost; nothing is stored but the model calls (Generation rows). Accept the plan by
     sending its spec with `POST /api/projects/{id}/generate`. A project that has a spec
-    already is changed as the words ask."""
+    already is changed as the words ask, and `diff` lists what the change adds, removes
+    and changes (`loses_data` marks what drops stored rows or values)."""
     outcome = plan_project(
         session,
         sessions,
@@ -65,5 +74,15 @@ def plan(
             tokens=usage.tokens,
             cost_usd=usage.cost,
         ),
+        diff=_diff_out(outcome.result.diff),
         generation_ids=outcome.generation_ids,
     )
+
+
+def _diff_out(diff: SpecDiff | None) -> SpecDiffOut | None:
+    if diff is None:
+        return None
+    changes = [
+        SpecChangeOut.model_validate(change, from_attributes=True) for change in diff.changes
+    ]
+    return SpecDiffOut(changes=changes, loses_data=diff.loses_data)

@@ -57,6 +57,7 @@ def create_project(body: ProjectIn, principal: Writer, session: SessionDep) -> P
         description=body.description,
         config=body.config,
         features=body.features,
+        llm_model=body.llm_model,
     )
     return project_out(project)
 
