@@ -41,6 +41,15 @@ ENTITY_WORDS = [
     "Größe Messung",
     # near PostgreSQL's 63-byte identifiers once spelled in snake case (40 characters)
     "QuarterlyRegionalPerformanceReviewRecord",
+    # names people use that the generated code also uses (SQL words, the app's own classes)
+    "Order",
+    "Group",
+    "Service",
+    "User",
+    "Type",
+    "Class",
+    "Select",
+    "Table",
 ]
 FIELD_WORDS = [
     "title",
@@ -65,6 +74,19 @@ FIELD_WORDS = [
     "remarks",
     "prix à payer",
     "AVeryLongFieldNameThatGrowsInSnakeCase1",
+    # SQL words, Python keywords and library attributes: attributes apart from their key
+    "type",
+    "from",
+    "order",
+    "class",
+    "import",
+    "def",
+    "None",
+    "metadata",
+    "model_config",
+    "registry",
+    "query",
+    "json",
 ]
 #: Names the generated code uses for its own locals and helpers: a user's field may be
 #: called any of them (they are attributes and keys there, never locals).
@@ -127,11 +149,20 @@ def _field(rng: random.Random, name: str) -> dict[str, Any]:
             field["max_length"] = 80
     if rng.random() < 0.15:
         field["label"] = rng.choice(
-            ["Número", "Größe (cm)", "Due date", "Заметка", "A/B group", *ASTRAL_LETTERS]
+            [
+                "Número",
+                "Größe (cm)",
+                "Due date",
+                "Заметка",
+                "A/B group",
+                "Customer's note",
+                "Owner\u2019s pick",
+                *ASTRAL_LETTERS,
+            ]
         )
     if kind == "enum" and rng.random() < 0.3:
         field["values"] = [*field["values"], rng.choice(ASTRAL_LETTERS)]
-    if rng.random() < 0.4:
+    if rng.random() < 0.4 and field.get("default") not in ("today", "now"):
         field.update(_value_rules(rng, field))
     return field
 
@@ -186,22 +217,34 @@ def _computed(rng: random.Random, entities: list[dict[str, Any]]) -> None:
                 parent is None
                 or parent is child
                 or relation.get("kind", "many_to_one") != "many_to_one"
+                or relation["name"] == "lead item"  # a link forward, maybe closing a cycle
             ):
                 continue
-            link = names_for(relation["name"]).snake
+            link = names_for(relation["name"]).key
             for other in child["relations"]:
-                if other["target"] == child["name"] and rng.random() < 0.5:
+                self_link = other["target"] == child["name"] and "kind" not in other
+                if self_link and rng.random() < 0.5:
                     other["on_delete"] = "cascade"  # deleting a row takes its sub-rows along
+            # (computed values read fields by attribute: the factory keeps to plain names)
             numbers = [
                 f
                 for f in child["fields"]
-                if f["type"] in {"integer", "decimal"} and "computed" not in f
+                if f["type"] in {"integer", "decimal"}
+                and "computed" not in f
+                and not names_for(f["name"]).aliased
             ]
             if rng.random() < 0.6:
                 parent["fields"].append(
                     _aggregate(rng, names_for(child["name"]).plural_snake, numbers)
                 )
-            plain = [f for f in parent["fields"] if "computed" not in f and f["type"] != "json"]
+            plain = [
+                f
+                for f in parent["fields"]
+                if "computed" not in f
+                and f["type"] != "json"
+                and not names_for(f["name"]).aliased
+                and f.get("default") not in ("today", "now")
+            ]
             if plain and rng.random() < 0.4:
                 source = rng.choice(plain)
                 child["fields"].append(
@@ -254,6 +297,9 @@ def _more_default(rng: random.Random, kind: str) -> dict[str, Any]:
         "text": ["Multi\nline", "{{ not a template }}"],
         "email": ["someone@example.com"],
         "url": ["https://example.com/start"],
+        "date": ["today"],
+        "datetime": ["now"],
+        "json": [{"tags": [], "seen": False}, ["a", 1], {}, {"nested": {"n": 1.5}}],
     }
     return {"default": rng.choice(choices[kind])} if kind in choices else {}
 
@@ -279,7 +325,11 @@ def _relations(rng: random.Random, index: int, names: list[str]) -> list[dict[st
         )
     if rng.random() < 0.15:
         relations.append({"name": "parent node", "target": names[index]})
+    if rng.random() < 0.15:  # self-referencing many_to_many: a person's friends
+        relations.append({"name": "peers", "kind": "many_to_many", "target": names[index]})
     later = names[index + 1 :]
+    if later and rng.random() < 0.2:  # an optional link forward: a cycle if one links back
+        relations.append({"name": "lead item", "target": rng.choice(later)})
     if later and rng.random() < 0.2:
         relations.append(
             {

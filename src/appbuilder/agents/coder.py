@@ -30,7 +30,7 @@ from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.generator.files import manifest
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
 from appbuilder.spec.model import AppSpec, EntitySpec
-from appbuilder.spec.names import names_for
+from appbuilder.spec.names import entity_names
 from appbuilder.spec.resolved import AppModel
 from appbuilder.stacks.base import Router
 
@@ -95,7 +95,7 @@ KINDS = ("actions", "rules")
 
 
 def paths_for(entity: EntitySpec, kind: str = "actions") -> tuple[str, str]:
-    snake = names_for(entity.name).snake
+    snake = entity_names(entity.name).snake
     return f"app/custom/{snake}_{kind}.py", f"tests/custom/test_{snake}_{kind}.py"
 
 
@@ -105,7 +105,7 @@ def jobs(spec: AppSpec) -> list[tuple[EntitySpec, str]]:
 
 
 def _request(entity: EntitySpec, kind: str, model: AppModel, skeleton: dict[str, bytes]) -> str:
-    names = names_for(entity.name, entity.label, entity.plural_label)
+    names = entity_names(entity.name, entity.label, entity.plural_label)
     module, tests = paths_for(entity, kind)
     if kind == "actions":
         words = "\n".join(f"- {a.name}: {a.description}" for a in entity.actions)

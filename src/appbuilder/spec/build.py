@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from decimal import Decimal
@@ -19,8 +20,8 @@ from appbuilder.spec.model import (
     RelationKind,
     RelationSpec,
 )
-from appbuilder.spec.names import fit_identifier, names_for, slugify
-from appbuilder.spec.ordering import creation_order, links_of
+from appbuilder.spec.names import entity_names, fit_identifier, names_for, slugify
+from appbuilder.spec.ordering import creation_order, deferred_links, links_of
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel, Checkout, Link, ManyToMany
 from appbuilder.spec.tenancy import organization_of, tenant_column
 from appbuilder.spec.value_rules import parse_bound
@@ -38,8 +39,11 @@ def spec_hash(spec: AppSpec) -> str:
 def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
     links_by_owner: dict[str, list[Link]] = {}
     children: dict[str, list[Link]] = {}
+    deferred = deferred_links(spec)
     for owner, relation, target in links_of(spec):
         link = _link(owner, relation, target)
+        if id(relation) in deferred:
+            link = _deferred(link, owner, target)
         links_by_owner.setdefault(owner.name, []).append(link)
         children.setdefault(target.name, []).append(link)
     entities = []
@@ -48,7 +52,7 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
     for entity in creation_order(spec):
         entities.append(
             AppEntity(
-                names=names_for(entity.name, entity.label, entity.plural_label),
+                names=entity_names(entity.name, entity.label, entity.plural_label),
                 description=entity.description,
                 fields=tuple(_field(f) for f in entity.fields),
                 links=tuple(links_by_owner.get(entity.name, ())),
@@ -76,10 +80,10 @@ def build_model(original: AppSpec, spec: AppSpec, added: set[str]) -> AppModel:
         deployment=spec.deployment,
         entities=tuple(entities),
         spec_hash=spec_hash(original),
-        primary_name=names_for(spec.entities[0].name).pascal,
+        primary_name=entity_names(spec.entities[0].name).pascal,
         stack=spec.stack,
         sample_data=spec.sample_data,
-        organization_name=names_for(organization.name).pascal if organization else None,
+        organization_name=entity_names(organization.name).pascal if organization else None,
     )
 
 
@@ -121,8 +125,12 @@ def _field(item: FieldSpec) -> AppField:
 
 
 def _default(item: FieldSpec) -> bool | int | Decimal | str | None:
-    """A decimal field's whole-number default is a Decimal too (``0`` is ``Decimal("0")``)."""
+    """A decimal field's whole-number default is a Decimal too (``0`` is ``Decimal("0")``);
+    a json field's is its JSON text (the model stays hashable, and every row gets a fresh
+    copy of it)."""
     default = item.default
+    if isinstance(default, dict | list):
+        return json.dumps(default, ensure_ascii=False)
     if isinstance(default, bool) or not isinstance(default, int):
         return default
     return Decimal(default) if item.type is FieldType.DECIMAL else default
@@ -132,25 +140,34 @@ def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link
     if relation.kind is RelationKind.ONE_TO_MANY:
         # Declared on the parent: the child gets the column, named after the parent.
         return Link(
-            names=names_for(relation.inverse or target.name),
-            owner=names_for(owner.name).pascal,
-            target=names_for(target.name).pascal,
+            names=names_for(relation.inverse or entity_names(target.name).snake),
+            owner=entity_names(owner.name).pascal,
+            target=entity_names(target.name).pascal,
             required=False,
             on_delete=relation.on_delete or OnDelete.SET_NULL,
             inverse=names_for(relation.name),
         )
     on_delete = relation.on_delete or (OnDelete.CASCADE if relation.required else OnDelete.SET_NULL)
-    owner_names = names_for(owner.name)
+    owner_names = entity_names(owner.name)
+    words = names_for(owner.name)  # the parent's list of these rows, in the user's words
     return Link(
         names=names_for(relation.name),
         owner=owner_names.pascal,
-        target=names_for(target.name).pascal,
+        target=entity_names(target.name).pascal,
         required=relation.required,
         on_delete=on_delete,
-        inverse=names_for(f"{owner_names.snake} {relation.name} set")
+        inverse=names_for(f"{words.key} {relation.name} set")
         if _inverse_taken(owner, relation)
-        else names_for(owner_names.plural_snake),
+        else names_for(words.plural_snake),
     )
+
+
+def _deferred(link: Link, owner: EntitySpec, target: EntitySpec) -> Link:
+    """A link in a cycle whose target's table comes later: its foreign key gets a name of
+    its own (the migration adds it, and removes it first, by that name)."""
+    tables = entity_names(owner.name).plural_snake, entity_names(target.name).plural_snake
+    name = fit_identifier(f"fk_{tables[0]}_{link.names.snake}_id_{tables[1]}")
+    return dataclasses.replace(link, deferred=True, constraint=name)
 
 
 def _inverse_taken(owner: EntitySpec, relation: RelationSpec) -> bool:
@@ -164,13 +181,18 @@ def _inverse_taken(owner: EntitySpec, relation: RelationSpec) -> bool:
 
 
 def _many(entity: EntitySpec, relation: RelationSpec, spec: AppSpec) -> ManyToMany:
-    owner = names_for(entity.name)
+    owner = entity_names(entity.name)
     target = next(
         e for e in spec.entities if names_for(e.name).snake == names_for(relation.target).snake
     )
+    target_names = entity_names(target.name)
+    link = names_for(relation.name)
+    to_itself = target_names.pascal == owner.pascal
     return ManyToMany(
-        names=names_for(relation.name),
+        names=link,
         owner=owner.pascal,
-        target=names_for(target.name).pascal,
-        table=fit_identifier(f"{owner.snake}_{names_for(relation.name).snake}"),
+        target=target_names.pascal,
+        table=fit_identifier(f"{owner.snake}_{link.snake}"),
+        owner_column=fit_identifier(f"{owner.snake}_id"),
+        target_column=fit_identifier(f"{link.snake if to_itself else target_names.snake}_id"),
     )

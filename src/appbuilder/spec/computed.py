@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from appbuilder.spec.model import AppSpec, FieldType
-from appbuilder.spec.names import is_wellformed, names_for
+from appbuilder.spec.names import entity_names, is_wellformed, names_for
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import Aggregate, AppEntity, AppField, AppModel, Checkout, Copied
 
@@ -151,7 +151,7 @@ def attach_computed(spec: AppSpec, model: AppModel) -> tuple[AppModel, list[Prob
     """The model with every computed field resolved, and the problems found on the way."""
     problems: list[Problem] = []
     sources = {
-        (names_for(e.name).pascal, names_for(f.name).snake): f.computed
+        (entity_names(e.name).pascal, names_for(f.name).snake): f.computed
         for e in spec.entities
         for f in e.fields
         if f.computed is not None and is_wellformed(e.name) and is_wellformed(f.name)

@@ -77,10 +77,15 @@ def _snakes(names: list[str]) -> set[str]:
 
 
 def _free(candidates: tuple[str, ...], taken: set[str]) -> str:
-    """The first candidate whose identifier the user's names leave free: what we add
-    steps out of the way of what the user wrote, never the other way round."""
+    """The first candidate whose identifier the user's names leave free (and that needs no
+    attribute apart from its key, as a link named ``class`` would): what we add steps out
+    of the way of what the user wrote, never the other way round."""
     fitting = (name[:MAX_NAME_LENGTH].rstrip("_ ") for name in candidates)  # snake may be longer
-    return next(name for name in fitting if names_for(name).snake not in taken)
+    return next(
+        name
+        for name in fitting
+        if names_for(name).snake not in taken and not names_for(name).aliased
+    )
 
 
 def _with_tags_link(primary: EntitySpec) -> EntitySpec:

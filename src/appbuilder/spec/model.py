@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -31,7 +31,7 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH
 # Labels and enum values appear verbatim in generated Python strings and HTML, so they hold
 # only letters, digits and a little punctuation; no quotes, braces or angle brackets.
 Label = Annotated[
-    str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^\W_][\w ,.()/-]*$")
+    str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^\W_][\w ,.()/'\u2019-]*$")
 ]
 EnumValue = Annotated[
     str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\W_][\w .-]*$")
@@ -105,8 +105,13 @@ class FieldSpec(_Strict):
     required: bool = True
     unique: bool = False
     indexed: bool = False
-    default: bool | int | Decimal | str | None = Field(
-        default=None, description="Used when a create request leaves the field out."
+    default: bool | int | Decimal | str | dict[str, Any] | list[Any] | None = Field(
+        default=None,
+        description=(
+            "Used when a create request leaves the field out: a value of the field's type, "
+            "'today' for a date and 'now' for a datetime (taken when the row is stored, in "
+            "UTC), an object or list for json (each row gets its own copy)."
+        ),
     )
     max_length: Annotated[int, Field(ge=1, le=MAX_STRING_LENGTH)] | None = Field(
         default=None, description=f"For string, email and url; {DEFAULT_STRING_LENGTH} if unset."

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from appbuilder.spec.names import is_python_keyword, is_wellformed, names_for, unspellable
+from appbuilder.spec.names import entity_names, is_wellformed, names_for, unspellable
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.stack_rules import ReservedNames
 
@@ -51,27 +51,35 @@ def check_name(
 
 
 def refusal(name: str, what: str, features: Iterable[str], reserved: ReservedNames) -> str | None:
-    """Why a well-formed ``name`` can't be used, or None."""
-    names = names_for(name)
-    if is_python_keyword(names.snake):
-        return f"{name!r} is a Python keyword"
-    if names.snake in reserved.sql_words and what != "relation":  # a link's column ends in _id
-        return f"{name!r} is an SQL reserved word"
+    """Why a well-formed ``name`` can't be used, or None.
+
+    Most words users reach for work: SQL words are quoted, a field spelled like a Python
+    keyword or a library's attribute becomes ``from_`` with the JSON key ``from``, and an
+    entity spelled like one of the app's own classes gets identifiers of its own
+    (``names.entity_names``). What is left cannot be made to work: a JSON key or query
+    parameter the app's rows and lists already have, and a link whose name would be a
+    keyword (its attribute names the linked row in code users write).
+    """
     if what == "entity":
         return _entity_refusal(name, features, reserved)
-    if names.snake in reserved.attributes or names.snake.startswith("model_"):
-        return f"{name!r} is used by the generated models itself"
-    if what == "field" and names.snake in reserved.annotations:
-        return f"{name!r} would shadow the type of the same name"
+    names = names_for(name)
+    if what == "relation" and names.aliased:
+        return (
+            f"{name!r} is a Python keyword or a name the generated models keep, and a link's "
+            "name is the attribute holding the linked row"
+        )
+    if names.key in reserved.attributes:
+        return (
+            f"{name!r} is a key every row or list request already has "
+            f"({', '.join(sorted(reserved.attributes))})"
+        )
     return None
 
 
 def _entity_refusal(name: str, features: Iterable[str], reserved: ReservedNames) -> str | None:
-    names = names_for(name)
-    if names.snake in reserved.shadowed or names.pascal in reserved.classes:
-        return f"{name!r} would shadow a Python name of the same spelling"
-    if names.snake in reserved.modules:
-        return f"{name!r} clashes with a module the generator writes"
+    """Entities are renamed out of the way of the app's own classes, except those a feature
+    the stack does not know about yet adds (they are listed per feature)."""
+    names = entity_names(name)
     feature_tables = {t for f in features for t in reserved.feature_tables.get(f, ())}
     if names.plural_snake in reserved.tables_and_urls | feature_tables:
         return f"{name!r} clashes with the table or URL {names.plural_snake!r} the app has"
@@ -82,11 +90,11 @@ def _entity_refusal(name: str, features: Iterable[str], reserved: ReservedNames)
 
 
 def _suggestion(name: str, what: str, features: tuple[str, ...], reserved: ReservedNames) -> str:
-    names = names_for(name)
+    names = entity_names(name) if what == "entity" else names_for(name)
     if what == "entity":
         candidates = [f"{prefix}{names.pascal}" for prefix in _ENTITY_PREFIXES]
     else:
-        candidates = [f"{names.snake}_{suffix}" for suffix in _MEMBER_SUFFIXES]
+        candidates = [f"{names.key}_{suffix}" for suffix in _MEMBER_SUFFIXES]
     for candidate in candidates:
         if refusal(candidate, what, features, reserved) is None:
             return f"; try a longer name such as {candidate!r}."
@@ -100,7 +108,7 @@ def check_duplicate(
     class, table and module (``Item2`` and ``Item 2``; ``Specie`` and ``Species``)."""
     if not is_wellformed(name):
         return
-    names = names_for(name)
+    names = entity_names(name) if entity else names_for(name)
     spellings = (names.snake, names.pascal, names.plural_snake) if entity else (names.snake,)
     for spelling in dict.fromkeys(spellings):
         if spelling in seen:

@@ -25,19 +25,48 @@ class CycleError(Exception):
         self.entity = entity
 
 
+def _required(relation: RelationSpec) -> bool:
+    return relation.kind is RelationKind.MANY_TO_ONE and relation.required
+
+
 def creation_order(spec: AppSpec) -> list[EntitySpec]:
-    """Entities sorted so each comes after its link targets; declared order breaks ties."""
-    depends: dict[str, set[str]] = {e.name: set() for e in spec.entities}
-    for owner, _relation, target in links_of(spec):
-        if owner is not target:
-            depends[owner.name].add(target.name)
+    """Entities sorted so each comes after its link targets; declared order breaks ties.
+
+    Links may form a cycle (a department's head is an employee, an employee's department a
+    department) as long as one link in it is optional: that entity comes first, its rows are
+    created with the link empty and the link set later (``deferred_links``). A cycle of
+    required links leaves no row that could be created first: ``CycleError``.
+    """
+    return _ordered(spec)[0]
+
+
+def deferred_links(spec: AppSpec) -> frozenset[int]:
+    """``id()`` of the relations whose target's table comes after the owner's: their foreign
+    keys are added once both tables exist."""
+    return _ordered(spec)[1]
+
+
+def _ordered(spec: AppSpec) -> tuple[list[EntitySpec], frozenset[int]]:
+    hard: dict[str, set[str]] = {e.name: set() for e in spec.entities}
+    soft: dict[str, set[str]] = {e.name: set() for e in spec.entities}
+    links = [(o, r, t) for o, r, t in links_of(spec) if o is not t]
+    for owner, relation, target in links:
+        (hard if _required(relation) else soft)[owner.name].add(target.name)
     ordered: list[EntitySpec] = []
     placed: set[str] = set()
     while len(ordered) < len(spec.entities):
-        ready = [e for e in spec.entities if e.name not in placed and depends[e.name] <= placed]
+        waiting = [e for e in spec.entities if e.name not in placed]
+        ready = [e for e in waiting if hard[e.name] | soft[e.name] <= placed]
+        # in a cycle: the first entity whose only missing targets are optional goes first
+        ready = ready or [e for e in waiting if hard[e.name] <= placed]
         if not ready:
-            stuck = next(e.name for e in spec.entities if e.name not in placed)
-            raise CycleError(stuck)
+            raise CycleError(waiting[0].name)
         ordered.append(ready[0])
         placed.add(ready[0].name)
-    return ordered
+    position = {e.name: n for n, e in enumerate(ordered)}
+    deferred = frozenset(
+        id(relation)
+        for owner, relation, target in links
+        if position[target.name] > position[owner.name]
+    )
+    return ordered, deferred

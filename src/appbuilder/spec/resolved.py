@@ -47,6 +47,7 @@ class AppField:
     required: bool
     unique: bool
     indexed: bool
+    #: ``today``/``now`` for a date/datetime stored with the row's moment; JSON text for json.
     default: bool | int | Decimal | str | None
     max_length: int | None
     values: tuple[str, ...]
@@ -100,14 +101,28 @@ class Link:
     required: bool
     on_delete: OnDelete
     inverse: Names
+    #: Part of a cycle of links, pointing at a table created after this one: its foreign
+    #: key (named ``constraint``) is added once both tables exist.
+    deferred: bool = False
+    constraint: str = ""
 
 
 @dataclass(frozen=True)
 class ManyToMany:
+    """Rows linked through ``table``: its ``owner_column`` holds the owner's id and its
+    ``target_column`` the target's (named after the link when both are one entity, as a
+    person's ``friends`` are: ``person_id``, ``friends_id``)."""
+
     names: Names
     owner: str
     target: str
     table: str
+    owner_column: str
+    target_column: str
+
+    @property
+    def to_itself(self) -> bool:
+        return self.owner == self.target
 
 
 @dataclass(frozen=True)

@@ -236,8 +236,21 @@ def _check_enum_values(path: str, values: list[str]) -> Iterable[Problem]:
             )
 
 
+#: The moving defaults of dates and datetimes: the day or moment a row is stored.
+MOVING_DEFAULTS = {FieldType.DATE: "today", FieldType.DATETIME: "now"}
+
+
 def _check_default(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
     default = item.default
+    if item.type in MOVING_DEFAULTS:
+        yield from _check_moving_default(path, item)
+        return
+    if item.type is FieldType.JSON:
+        if not isinstance(default, dict | list):
+            yield Problem(path, "type", "The default of a json field must be an object or a list.")
+        elif reason := stack.refuses(item, default):
+            yield Problem(path, "default-value", f"The default {reason}.")
+        return
     expected: dict[FieldType, tuple[type, ...]] = {
         FieldType.STRING: (str,),
         FieldType.TEXT: (str,),
@@ -259,6 +272,24 @@ def _check_default(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Pr
         reason = stack.refuses(item, default)
         if reason:
             yield Problem(path, "default-value", f"The default {default!r} {reason}.")
+
+
+def _check_moving_default(path: str, item: FieldSpec) -> Iterable[Problem]:
+    word = MOVING_DEFAULTS[item.type]
+    if item.default != word:
+        yield Problem(
+            path,
+            "default-value",
+            f"A {item.type.value} field's default can only be {word!r} (the {item.type.value} "
+            "the row is stored at, in UTC); leave it out for none.",
+        )
+    elif item.min is not None or item.max is not None:
+        yield Problem(
+            path,
+            "default-value",
+            f"A default of {word!r} moves with the clock, so a min or max would refuse it some "
+            "day; drop one of them.",
+        )
 
 
 def _check_relation(
@@ -292,10 +323,6 @@ def _check_relation(
                 "self-required",
                 "A required link to the same entity leaves no way to create the first row.",
             )
-    if kind is RelationKind.MANY_TO_MANY and target is entity:
-        yield Problem(
-            f"{path}.target", "not-supported", "A many_to_many link to itself is not supported."
-        )
     if kind is RelationKind.MANY_TO_MANY and relation.on_delete is not None:
         yield Problem(
             f"{path}.on_delete",
@@ -328,8 +355,10 @@ def _check_cycles(spec: AppSpec) -> Iterable[Problem]:
         yield Problem(
             f"entities.{error.entity}.relations",
             "relation-cycle",
-            f"Links form a cycle through {error.entity!r}; make one side many_to_many "
-            "or drop it, so rows can be created in some order.",
+            f"Required links form a cycle through {error.entity!r}: no row could be created "
+            "first, as each needs another to exist. Make one link optional (required: false; "
+            "rows are then created with it empty and it is set later), many_to_many, or drop "
+            "it.",
         )
     except KeyError:
         return  # unknown targets were reported already

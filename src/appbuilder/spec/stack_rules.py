@@ -27,12 +27,7 @@ class ReservedNames:
     (see ``spec.name_rules``); a stack with fewer internals reserves fewer names.
     """
 
-    sql_words: frozenset[str] = frozenset()
     attributes: frozenset[str] = frozenset()
-    annotations: frozenset[str] = frozenset()
-    shadowed: frozenset[str] = frozenset()
-    classes: frozenset[str] = frozenset()
-    modules: frozenset[str] = frozenset()
     tables_and_urls: frozenset[str] = frozenset()
     feature_tables: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     feature_classes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from appbuilder.spec.model import AppSpec, FieldType, StockSpec
-from appbuilder.spec.names import is_wellformed, names_for
+from appbuilder.spec.names import entity_names, is_wellformed, names_for
 from appbuilder.spec.problems import Problem
 from appbuilder.spec.resolved import AppEntity, AppModel, Checkout, Stock
 
 
 def attach_stock(spec: AppSpec, model: AppModel) -> tuple[AppModel, list[Problem]]:
     asked = {
-        names_for(e.name).pascal: e.checkout.stock
+        entity_names(e.name).pascal: e.checkout.stock
         for e in spec.entities
         if e.checkout is not None and e.checkout.stock is not None and is_wellformed(e.name)
     }

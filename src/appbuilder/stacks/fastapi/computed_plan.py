@@ -86,7 +86,9 @@ class Parent:
 @dataclass(frozen=True)
 class Copy:
     field: AppField
+    #: the target's attribute copied (``from_``) and its key in the API's JSON (``from``)
     source: str
+    source_key: str
 
 
 @dataclass
@@ -193,7 +195,11 @@ def computed_plan(app: AppModel) -> Plan:
                 if group is None:
                     group = CopyLink(link.names.snake, link.target, link.required)
                     child.copies.append(group)
-                group.copies.append(Copy(item, item.computed.field))
+                target = app.entity(link.target)
+                key = next(
+                    f.names.key for f in target.fields if f.names.snake == item.computed.field
+                )
+                group.copies.append(Copy(item, item.computed.field, key))
     for parent in parents.values():
         for term in parent.terms:
             _taken(app, term, children)
@@ -220,13 +226,18 @@ def _term(app: AppModel, parent: AppEntity, item: AppField, aggregate: Aggregate
                     f"v{index}",
                     f"{load.var}.{name}",
                     not source_field.required,
-                    f'{load.var}["{name}"]',
+                    f'{load.var}["{source_field.names.key}"]',  # the API's key: ``from``
                 )
             )
         else:
             source_field = next(f for f in child.fields if f.names.snake == name)
             leaves.append(
-                Leaf(f"v{index}", f"item.{name}", not source_field.required, f'item["{name}"]')
+                Leaf(
+                    f"v{index}",
+                    f"item.{name}",
+                    not source_field.required,
+                    f'item["{source_field.names.key}"]',
+                )
             )
     decimal = item.type is FieldType.DECIMAL
     expression = aggregate.expression

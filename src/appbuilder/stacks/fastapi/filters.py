@@ -7,6 +7,8 @@ type knowledge lives here once instead of in ``if`` chains across many templates
 
 from __future__ import annotations
 
+import json
+import keyword
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -75,9 +77,50 @@ def py_literal(value: object) -> str:
     return repr(value)
 
 
+def py_default(item: AppField) -> str:
+    """The field's default as a Python literal (a json field's JSON text as its value)."""
+    if item.type is FieldType.JSON and item.default is not None:
+        return repr(json.loads(str(item.default)))
+    return py_literal(item.default)
+
+
+def default_factory(item: AppField) -> str | None:
+    """A callable giving a request its default when the default moves or is mutable:
+    ``today``/``now`` in UTC, the moment the row is stored; a JSON value parsed afresh (its
+    type is then the field's own, which a literal's inferred type is not)."""
+    if item.default is None:
+        return None
+    if item.type is FieldType.DATE:
+        return "lambda: datetime.now(UTC).date()"
+    if item.type is FieldType.DATETIME:
+        return "lambda: datetime.now(UTC)"
+    if item.type is FieldType.JSON:
+        return f"lambda: loads({str(item.default)!r})"
+    return None
+
+
+def assigned(
+    item: AppField, default: str | None = None, alias: str = "alias", factory: str | None = None
+) -> str:
+    """What follows a request model's annotation: `` = default``, or ``Field(...)`` with a
+    default factory and, when the attribute differs, the user's word as the key."""
+    args = [f"default_factory={factory}"] if factory else []
+    if default is not None and not factory:
+        args.append(f"default={default}")
+    if item.names.aliased:
+        args.append(f'{alias}="{item.names.key}"')
+    if factory or item.names.aliased:
+        return f" = Field({', '.join(args)})"
+    return "" if default is None else f" = {default}"
+
+
 def sql_default(item: AppField) -> str:
     """A server default for the migration, so rows added outside the app get it too."""
     value = item.default
+    if item.type is FieldType.DATE:
+        return "sa.func.current_date()"
+    if item.type is FieldType.DATETIME:
+        return "sa.func.now()"
     if isinstance(value, bool):
         return "sa.true()" if value else "sa.false()"
     return f"sa.text({str(value) if not isinstance(value, str) else _quoted(value)!r})"
@@ -98,13 +141,17 @@ def mapped(item: AppField) -> str:
 
 
 def column(item: AppField) -> str:
-    args = [sa_type(item)]
+    """``mapped_column(...)``; the column is named by the user's word (``"from"``, quoted by
+    SQLAlchemy) when the attribute had to differ (``from_``)."""
+    args = [repr(item.names.key), sa_type(item)] if item.names.aliased else [sa_type(item)]
     if item.unique:
         args.append("unique=True")
     if item.indexed and not item.unique:
         args.append("index=True")
     if item.default is not None:
-        args.append(f"default={py_literal(item.default)}")
+        # each row gets the moment it is stored, and its own fresh copy of a JSON value
+        fresh = f"lambda: {py_default(item)}" if item.type is FieldType.JSON else None
+        args.append(f"default={fresh or default_factory(item) or py_default(item)}")
     if item.type is FieldType.JSON:
         args.append(f"nullable={not item.required}")
     return f"mapped_column({', '.join(args)})"
@@ -210,6 +257,12 @@ def py_str(value: str) -> str:
     return repr(str(value))
 
 
+def kwarg(key: str, value: str) -> str:
+    """A keyword argument passing ``value`` as a user's ``key`` in generated tests:
+    ``title=XSS``, or ``**{"from": XSS}`` when the key is a Python keyword."""
+    return f"**{{{key!r}: {value}}}" if keyword.iskeyword(key) else f"{key}={value}"
+
+
 def toml_str(value: str) -> str:
     """A TOML basic string in ASCII: other characters as ``\\uXXXX`` or, beyond the
     Basic Multilingual Plane (emoji), ``\\UXXXXXXXX`` (TOML refuses surrogate pairs)."""
@@ -254,6 +307,7 @@ def plain(value: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "py_str": py_str,
+    "kwarg": kwarg,
     "toml_str": toml_str,
     "html_text": html_text,
     "html_attr": html_attr,
@@ -261,6 +315,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "sa_type": sa_type,
     "py_literal": py_literal,
     "sql_default": sql_default,
+    "default_factory": default_factory,
+    "py_default": py_default,
+    "assigned": assigned,
     "mapped": mapped,
     "column": column,
     "schema_type": schema_type,

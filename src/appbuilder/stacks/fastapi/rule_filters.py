@@ -126,13 +126,13 @@ def check_constraints(item: AppField, table: str) -> list[tuple[str, str]]:
     """
     if item.type not in {FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE}:
         return []
-    column = f'"{item.names.snake}"'
+    column = f'"{item.names.key}"'
     checks = []
     for rule, value, op in (("min", item.minimum, ">="), ("max", item.maximum, "<=")):
         if value is None:
             continue
         literal = f"'{value.isoformat()}'" if isinstance(value, date) else str(value)
-        checks.append((constraint_name(table, item.names.snake, rule), f"{column} {op} {literal}"))
+        checks.append((constraint_name(table, item.names.key, rule), f"{column} {op} {literal}"))
     return checks
 
 

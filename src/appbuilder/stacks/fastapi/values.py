@@ -8,6 +8,7 @@ exactly when the app would accept it from a client (``http://a`` is judged alike
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,9 +150,27 @@ def rules_of(item: FieldSpec) -> Rules:
 
 def refuses(item: FieldSpec, value: object) -> str | None:
     """Why the app would refuse ``value`` for this field from a client, or None if it accepts it."""
-    if item.type in {FieldType.DATE, FieldType.DATETIME, FieldType.JSON}:
-        return f"is not a value a {item.type.value} field can default to"
+    if item.type is FieldType.JSON:
+        return _json_refusal(value)
+    if item.type in {FieldType.DATE, FieldType.DATETIME}:
+        return None  # only 'today' and 'now', checked by the spec itself
     return _refusal(value_type(item.type, rules_of(item)), value)
+
+
+def _json_refusal(value: object) -> str | None:
+    """The app's JSON fields hold finite numbers only, and a default is written into the
+    generated code and the migration: it must be plain JSON and small."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except ValueError:
+        return "holds NaN or Infinity, which JSON fields refuse"
+    if len(text) > JSON_DEFAULT_LIMIT:
+        return f"is longer than {JSON_DEFAULT_LIMIT} characters of JSON"
+    return None
+
+
+#: A JSON default is written into the models and the migration: keep it short.
+JSON_DEFAULT_LIMIT = 2000
 
 
 def refuses_bound(kind: FieldType, value: object) -> str | None:
