@@ -151,6 +151,9 @@ def test_an_order_total_and_a_copied_price_resolve() -> None:
         ("max((items.a - 1) / 2)", "(v0 - 1) / 2", (("a",),)),
         ("min(-items.a + 1.5)", '(-v0) + Decimal("1.5")', (("a",),)),
         ("count(items)", None, ()),
+        # the user's words, keywords too, read as the model's attributes
+        ("sum(lines.from * lines.product.json)", "v0 * v1", (("from_",), ("product", "json_"))),
+        ("max(lines.class_)", "v0", (("class_",),)),
     ],
 )
 def test_expressions_parse_to_python_over_their_values(

@@ -17,6 +17,9 @@ there), so this runs after ``build``; every problem names the field and the rule
 from __future__ import annotations
 
 import ast
+import io
+import keyword
+import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -58,7 +61,7 @@ class Parsed:
 def parse(source: str) -> Parsed:
     """The expression's shape; raises ComputedError on anything but the two forms."""
     try:
-        tree = ast.parse(source.strip(), mode="eval").body
+        tree = ast.parse(_keywords_as_attributes(source.strip()), mode="eval").body
     except SyntaxError as error:
         raise ComputedError("syntax", f"is not an expression: {error.msg}") from None
     if isinstance(tree, ast.Attribute):
@@ -102,10 +105,31 @@ def _aggregate(function: str, argument: ast.expr) -> Parsed:
     )
 
 
+def _keywords_as_attributes(source: str) -> str:
+    """``lines.from`` as ``lines.from_``: a user's field may be a Python keyword, which
+    ``ast`` cannot read after a dot; its attribute is the name with ``_`` (``spec/names``)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return source  # ast.parse says what is wrong
+    out: list[str] = []
+    for index, token in enumerate(tokens):
+        after_dot = index > 0 and tokens[index - 1].string == "."
+        named = token.type == tokenize.NAME and keyword.iskeyword(token.string)
+        out.append(f"{token.string}_" if after_dot and named else token.string)
+    return " ".join(part for part in out if part.strip())
+
+
+def _attribute(part: str) -> str:
+    """A field or link named in the user's words, as the model's attribute (``json`` is
+    ``json_``); names that are not names at all are left for the lookups to refuse."""
+    return names_for(part).snake if is_wellformed(part) else part
+
+
 def _path(node: ast.expr) -> tuple[str, ...]:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
+        parts.append(_attribute(node.attr))
         node = node.value
     if not isinstance(node, ast.Name):
         raise ComputedError("syntax", "values are names such as items.quantity")

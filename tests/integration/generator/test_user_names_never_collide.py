@@ -126,12 +126,12 @@ PEOPLE: list[dict[str, Any]] = [
         "fields": [{"name": "name"}],
         "relations": [{"name": "friends", "kind": "many_to_many", "target": "Person"}],
     },
-    # computed values read fields by attribute (``json_``); the API says ``json``
+    # computed values name fields in the user's words, keywords too (``from``)
     {
         "name": "Basket",
         "fields": [
             {"name": "title"},
-            {"name": "total", "type": "decimal", "computed": "sum(lines.json_ * lines.registry_)"},
+            {"name": "total", "type": "decimal", "computed": "sum(lines.json * lines.registry)"},
         ],
         "relations": [
             {"name": "lines", "kind": "one_to_many", "target": "Line", "inverse": "basket"}
@@ -141,7 +141,7 @@ PEOPLE: list[dict[str, Any]] = [
         "name": "Line",
         "fields": [
             {"name": "json", "type": "integer"},
-            {"name": "registry", "type": "decimal", "required": False, "computed": "product.from_"},
+            {"name": "registry", "type": "decimal", "required": False, "computed": "product.from"},
         ],
         "relations": [{"name": "product", "target": "Product", "required": True}],
     },
