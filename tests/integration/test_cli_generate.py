@@ -47,11 +47,11 @@ def test_generate_from_a_spec_file_extending_a_template(tmp_path: Path) -> None:
 
 def test_a_bad_spec_exits_non_zero_with_every_problem(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
-    spec.write_text("name: Bad\nentities:\n  - name: Order\n    fields: [{name: class}]\n")
+    spec.write_text("name: Bad\nentities:\n  - name: 9 lives\n    fields: [{name: id}]\n")
     result = uab("generate", "--spec", str(spec), "-o", str(tmp_path / "out"))
     assert result.returncode == 1
-    assert "entities.Order: " in result.stderr
-    assert "entities.Order.fields.class" in result.stderr
+    assert "entities.9 lives: " in result.stderr
+    assert "entities.9 lives.fields.id" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
@@ -178,8 +178,9 @@ def test_a_misspelt_key_gets_did_you_mean(tmp_path: Path) -> None:
 
 def test_a_refused_name_suggests_one(tmp_path: Path) -> None:
     spec = tmp_path / "service.yaml"
-    spec.write_text("name: Shop\nentities:\n  - name: Service\n    fields: [{name: title}]\n")
+    spec.write_text("name: Shop\nentities:\n  - name: Service\n    fields: [{name: id}]\n")
     result = uab("spec", "validate", str(spec))
     assert result.returncode == 1
-    assert "would shadow a Python name" in result.stderr
-    assert "'CustomerService'" in result.stderr
+    assert "entities.Service.fields.id" in result.stderr
+    assert "a key every row or list request already has" in result.stderr
+    assert "'id_value'" in result.stderr

@@ -12,7 +12,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from appbuilder.enums import ProjectTemplate
 
@@ -96,6 +103,27 @@ class _Strict(BaseModel):
 AccessRule = Literal["public", "signed_in", "owner", "member", "org_admin", "admin"]
 
 
+#: A JSON default's list, described with typed items: providers' strict schema checks
+#: (Anthropic's) refuse an untyped ``items: {}``; pydantic still accepts any JSON value.
+JsonList = Annotated[
+    list[Any],
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "number"},
+                    {"type": "boolean"},
+                    {"type": "object"},
+                    {"type": "null"},
+                ]
+            },
+        }
+    ),
+]
+
+
 class FieldSpec(_Strict):
     """One column of an entity."""
 
@@ -105,7 +133,7 @@ class FieldSpec(_Strict):
     required: bool = True
     unique: bool = False
     indexed: bool = False
-    default: bool | int | Decimal | str | dict[str, Any] | list[Any] | None = Field(
+    default: bool | int | Decimal | str | dict[str, Any] | JsonList | None = Field(
         default=None,
         description=(
             "Used when a create request leaves the field out: a value of the field's type, "
