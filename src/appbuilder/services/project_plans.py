@@ -19,6 +19,7 @@ from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError, ValidationError
 from appbuilder.services import quotas
+from appbuilder.services.call_rows import call_row
 from appbuilder.services.llm_settings import choice_for
 from appbuilder.services.planning import CallRecord, PlanResult, plan
 from appbuilder.services.projects import get_project
@@ -113,21 +114,7 @@ def _record(
 ) -> list[str]:
     now = utcnow()
     rows = [
-        Generation(
-            project_id=project_id,
-            user_id=user_id,
-            agent_type=AgentType.ORCHESTRATOR,
-            prompt=call.prompt,
-            response=call.response,
-            status=GenerationStatus.COMPLETED,
-            tokens_used=call.tokens,
-            input_tokens=call.input_tokens,
-            output_tokens=call.output_tokens,
-            model=call.model,
-            cost_usd=call.cost,
-            duration_ms=call.duration_ms,
-            completed_at=now,
-        )
+        call_row(call, agent=AgentType.ORCHESTRATOR, user_id=user_id, project_id=project_id)
         for call in calls
     ]
     if failure is not None:

@@ -31,10 +31,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun, User
-from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.llm.client import CallRecord
 from appbuilder.services import quotas
+from appbuilder.services.call_rows import call_row
 from appbuilder.services.runs.journal import DbJournal
 
 
@@ -80,22 +80,14 @@ class RunCalls:
     def _write(self, call: CallRecord, status: GenerationStatus, error: str | None) -> None:
         with self.journal.tx() as session:
             session.add(
-                Generation(
-                    run_id=self.journal.run_id,
-                    project_id=self.project_id,
+                call_row(
+                    call,
+                    agent=self.agent,
                     user_id=self.user_id,
-                    agent_type=self.agent,
-                    model=call.model,
-                    prompt=call.prompt,
-                    response=call.response,
+                    project_id=self.project_id,
+                    run_id=self.journal.run_id,
                     status=status,
-                    tokens_used=call.tokens,
-                    input_tokens=call.input_tokens,
-                    output_tokens=call.output_tokens,
-                    cost_usd=call.cost,
-                    duration_ms=call.duration_ms,
-                    error_message=error,
-                    completed_at=utcnow(),
+                    error=error,
                 )
             )
 
