@@ -192,3 +192,21 @@ class GenerationError(AppBuilderError):
     def __init__(self, message: str, records: list[Any]) -> None:
         super().__init__(message)
         self.records = records
+
+
+class BillingNotConfiguredError(AppBuilderError):
+    """Billing needs Stripe settings this server does not have; the message names them."""
+
+    code = "billing_not_configured"
+
+
+class PaymentProviderError(ExternalToolError):
+    """Stripe refused or could not be reached; the message says what to try, never a key."""
+
+    code = "payment_provider_error"
+
+
+class WebhookSignatureError(AppBuilderError):
+    """A webhook request is unsigned, wrongly signed or too old to trust: nothing applied."""
+
+    code = "invalid_signature"

@@ -82,6 +82,24 @@ class LLMSettings:
 
 
 @dataclass(frozen=True)
+class BillingSettings:
+    """Stripe billing; ``configured`` is False without a secret key, and billing routes
+    then say so while everything else runs on the tiers set by hand (FREE by default)."""
+
+    secret_key: SecretStr | None
+    webhook_secret: SecretStr | None
+    #: tier -> {"month": price id, "year": price id}
+    prices: dict[str, dict[str, str]]
+    api_base: str | None
+    grace: timedelta
+    return_url: str | None
+
+    @property
+    def configured(self) -> bool:
+        return self.secret_key is not None and bool(self.secret_key.get_secret_value())
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     session_ttl: timedelta
     failure_window: timedelta
@@ -161,6 +179,21 @@ class Settings(BaseSettings):
     #: before every call; the lower of this and the user's tier's ``tokens_per_run`` holds
     llm_run_token_budget: int | None = Field(default=None, ge=1)
 
+    #: Stripe's secret API key (sk_...); unset: billing is not configured
+    stripe_secret_key: SecretStr | None = None
+    #: the signing secret of the webhook endpoint (whsec_...); unset: webhooks are refused
+    stripe_webhook_secret: SecretStr | None = None
+    #: the price ids of each paid tier, as JSON: {"STARTER": {"month": "price_...",
+    #: "year": "price_..."}, "PRO": {...}, "ENTERPRISE": {...}}
+    stripe_prices: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: another Stripe API address (a local fake in tests); unset: Stripe's own
+    stripe_api_base: str | None = None
+    #: days a subscription may stay past due (a failed payment) before the FREE limits apply
+    billing_grace_days: float = Field(default=7.0, ge=0, le=60)
+    #: where Stripe sends users back to after checkout and the portal (the web UI's
+    #: address); unset: the address the request came to
+    billing_return_url: str | None = None
+
     #: requests with a larger body are refused with 413 before they are read
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: emit JSON log lines (default: in production)
@@ -174,6 +207,28 @@ class Settings(BaseSettings):
             max_failures_per_account=self.auth_max_failures_per_account,
             max_failures_per_client=self.auth_max_failures_per_client,
         )
+
+    @property
+    def billing(self) -> BillingSettings:
+        return BillingSettings(
+            secret_key=self.stripe_secret_key,
+            webhook_secret=self.stripe_webhook_secret,
+            prices=self.stripe_prices,
+            api_base=self.stripe_api_base or None,
+            grace=timedelta(days=self.billing_grace_days),
+            return_url=(self.billing_return_url or "").rstrip("/") or None,
+        )
+
+    @field_validator("stripe_prices")
+    @classmethod
+    def _check_prices(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        paid = {"STARTER", "PRO", "ENTERPRISE"}
+        for tier, intervals in value.items():
+            if tier not in paid:
+                raise ValueError(f"{tier!r} is not a paid tier (one of {sorted(paid)})")
+            if not intervals or set(intervals) - {"month", "year"}:
+                raise ValueError(f"{tier}: give a 'month' and/or 'year' price id")
+        return value
 
     @property
     def llm(self) -> LLMSettings:
