@@ -13,7 +13,9 @@ from appbuilder.web.schemas import UsageLineOut
 
 
 class CheckoutIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"tier": "PRO", "interval": "month"}})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"tier": "PRO", "interval": "month"}]}
+    )
     tier: SubscriptionTier
     interval: Literal["month", "year"] = "month"
 
