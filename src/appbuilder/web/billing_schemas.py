@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from appbuilder.enums import SubscriptionTier
-from appbuilder.services.billing.state import BillingState
+from appbuilder.enums import ProjectTemplate, SubscriptionTier
+from appbuilder.services.billing.state import BillingState, PlanOffer
 from appbuilder.web.schemas import UsageLineOut
 
 
@@ -62,3 +62,30 @@ class BillingOut(BaseModel):
 class WebhookOut(BaseModel):
     received: bool = True
     outcome: str = Field(description="applied, stale, ignored or duplicate")
+
+
+class PlanOut(BaseModel):
+    tier: SubscriptionTier
+    intervals: list[str] = Field(description="Billing intervals on offer; empty: not sold here")
+    projects: int | None = Field(description="null means unlimited (so for every count)")
+    generations_per_month: int | None
+    tokens_per_month: int | None
+    tokens_per_run: int | None
+    concurrent_generations: int | None
+    templates: list[ProjectTemplate]
+    deploy_targets: list[str]
+
+    @classmethod
+    def of(cls, offer: PlanOffer) -> PlanOut:
+        limits = offer.limits
+        return cls(
+            tier=offer.tier,
+            intervals=offer.intervals,
+            projects=limits.projects,
+            generations_per_month=limits.generations_per_month,
+            tokens_per_month=limits.tokens_per_month,
+            tokens_per_run=limits.tokens_per_run,
+            concurrent_generations=limits.concurrent_generations,
+            templates=[t for t in ProjectTemplate if t in limits.templates],
+            deploy_targets=sorted(limits.deploy_targets),
+        )

@@ -246,6 +246,15 @@ def test_one_stripe_customer_per_user_and_the_portal(api: Api, stripe: FakeStrip
 def test_checkout_refuses_what_is_not_on_offer_or_already_paid_for(
     api: Api, stripe: FakeStripe
 ) -> None:
+    plans = {plan["tier"]: plan for plan in api.get("/api/billing/plans").json()}
+    assert list(plans) == ["FREE", "STARTER", "PRO", "ENTERPRISE"]  # public, cheapest first
+    assert {tier: plan["intervals"] for tier, plan in plans.items()} == {
+        "FREE": [],
+        "STARTER": ["month", "year"],
+        "PRO": ["month", "year"],
+        "ENTERPRISE": [],
+    }
+    assert (plans["FREE"]["projects"], plans["ENTERPRISE"]["projects"]) == (3, None)
     owner = api.account(tier=SubscriptionTier.FREE)
     for body, field in (
         ({"tier": "FREE"}, "tier"),
@@ -321,5 +330,7 @@ def test_without_stripe_settings_billing_says_so_and_the_rest_works(
     assert (hook.status_code, hook.json()["error"]["code"]) == (503, "billing_not_configured")
     state = billing(api, owner)
     assert (state["configured"], state["effective_tier"], state["offered"]) == (False, "FREE", {})
+    plans = api.get("/api/billing/plans").json()
+    assert [plan["intervals"] for plan in plans] == [[], [], [], []]  # nothing on sale
     assert api.project(owner)["template"] == "BLOG"  # everything else works
     assert len(stripe.requests) == calls  # Stripe was never called

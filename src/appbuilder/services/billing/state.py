@@ -49,3 +49,25 @@ def billing_state(session: Session, user: User, settings: BillingSettings) -> Bi
             else {}
         ),
     )
+
+
+@dataclass(frozen=True)
+class PlanOffer:
+    """One tier as the pricing page shows it: its limits and how it can be bought here."""
+
+    tier: SubscriptionTier
+    limits: quotas.TierLimits
+    #: billing intervals on offer ("month", "year"); empty for FREE or when not sold here
+    intervals: list[str]
+
+
+def plan_catalogue(settings: BillingSettings) -> list[PlanOffer]:
+    """Every tier, cheapest first (the order of ``quotas.TIER_ORDER``)."""
+    return [
+        PlanOffer(
+            tier=tier,
+            limits=quotas.TIER_LIMITS[tier],
+            intervals=sorted(settings.prices.get(tier.value, {})) if settings.configured else [],
+        )
+        for tier in quotas.TIER_ORDER
+    ]

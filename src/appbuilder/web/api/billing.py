@@ -9,8 +9,14 @@ from fastapi import APIRouter, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from appbuilder.services.billing import checkout, webhooks
-from appbuilder.services.billing.state import billing_state
-from appbuilder.web.billing_schemas import BillingOut, CheckoutIn, RedirectOut, WebhookOut
+from appbuilder.services.billing.state import billing_state, plan_catalogue
+from appbuilder.web.billing_schemas import (
+    BillingOut,
+    CheckoutIn,
+    PlanOut,
+    RedirectOut,
+    WebhookOut,
+)
 from appbuilder.web.deps import PrincipalDep, SessionDep, SettingsDep
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, Responses, describe, merge
 
@@ -27,6 +33,12 @@ def _return_url(request: Request, settings: SettingsDep) -> str:
 def read_billing(principal: PrincipalDep, session: SessionDep, settings: SettingsDep) -> BillingOut:
     """Your plan, its status and renewal date, the limits that hold now and your usage."""
     return BillingOut.of(billing_state(session, principal.user, settings.billing))
+
+
+@router.get("/plans", response_model=list[PlanOut])
+def list_plans(settings: SettingsDep) -> list[PlanOut]:
+    """Every tier's limits and how it can be bought here (public: the pricing page)."""
+    return [PlanOut.of(offer) for offer in plan_catalogue(settings.billing)]
 
 
 @router.post(
