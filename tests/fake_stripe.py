@@ -33,6 +33,7 @@ PRICES = {
     "STARTER": {"month": "price_starter_m", "year": "price_starter_y"},
     "PRO": {"month": "price_pro_m", "year": "price_pro_y"},
 }
+PRICES_JSON = json.dumps(PRICES)  # UAB_STRIPE_PRICES
 MONTH = 30 * 24 * 3600
 
 

@@ -7,6 +7,7 @@ with unsafe values instead of running with them.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     #: the price ids of each paid tier, as JSON: {"STARTER": {"month": "price_...",
     #: "year": "price_..."}, "PRO": {...}, "ENTERPRISE": {...}}
-    stripe_prices: dict[str, dict[str, str]] = Field(default_factory=dict)
+    stripe_prices: str = ""
     #: another Stripe API address (a local fake in tests); unset: Stripe's own
     stripe_api_base: str | None = None
     #: days a subscription may stay past due (a failed payment) before the FREE limits apply
@@ -213,7 +214,7 @@ class Settings(BaseSettings):
         return BillingSettings(
             secret_key=self.stripe_secret_key,
             webhook_secret=self.stripe_webhook_secret,
-            prices=self.stripe_prices,
+            prices=_parse_prices(self.stripe_prices),
             api_base=self.stripe_api_base or None,
             grace=timedelta(days=self.billing_grace_days),
             return_url=(self.billing_return_url or "").rstrip("/") or None,
@@ -221,13 +222,8 @@ class Settings(BaseSettings):
 
     @field_validator("stripe_prices")
     @classmethod
-    def _check_prices(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        paid = {"STARTER", "PRO", "ENTERPRISE"}
-        for tier, intervals in value.items():
-            if tier not in paid:
-                raise ValueError(f"{tier!r} is not a paid tier (one of {sorted(paid)})")
-            if not intervals or set(intervals) - {"month", "year"}:
-                raise ValueError(f"{tier}: give a 'month' and/or 'year' price id")
+    def _check_prices(cls, value: str) -> str:
+        _parse_prices(value)
         return value
 
     @property
@@ -303,6 +299,30 @@ class Settings(BaseSettings):
                 )
         if problems:
             raise ConfigurationError(" ".join(problems), problems=problems)
+
+
+def _parse_prices(raw: str) -> dict[str, dict[str, str]]:
+    """``UAB_STRIPE_PRICES``: {"PRO": {"month": "price_...", "year": "price_..."}, ...}."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from exc
+    paid = ("STARTER", "PRO", "ENTERPRISE")
+    if not isinstance(value, dict):
+        raise ValueError('give a JSON object: {"PRO": {"month": "price_..."}}')
+    for tier, intervals in value.items():
+        if tier not in paid:
+            raise ValueError(f"{tier!r} is not a paid tier (one of {', '.join(paid)})")
+        if (
+            not isinstance(intervals, dict)
+            or not intervals
+            or set(intervals) - {"month", "year"}
+            or not all(isinstance(price, str) and price for price in intervals.values())
+        ):
+            raise ValueError(f'{tier}: give {{"month": "price_...", "year": "price_..."}}')
+    return value
 
 
 def resolve_database_url(raw: str | None, data_dir: Path) -> URL:

@@ -17,7 +17,15 @@ from appbuilder.db.models import StripeEvent, User
 from appbuilder.db.session import make_session_factory, reading
 from appbuilder.enums import SubscriptionTier, UserRole
 from appbuilder.settings import Settings
-from tests.fake_stripe import PRICES, SECRET_KEY, WEBHOOK_SECRET, FakeStripe, fake_stripe, signed
+from tests.fake_stripe import (
+    PRICES,
+    PRICES_JSON,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    FakeStripe,
+    fake_stripe,
+    signed,
+)
 from tests.integration.api.conftest import Account, Api
 
 WEBHOOK = "/api/billing/webhook"
@@ -40,7 +48,7 @@ def api_settings(api_settings: Settings, stripe: FakeStripe, grace_days: float) 
         update={
             "stripe_secret_key": SecretStr(SECRET_KEY),
             "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
-            "stripe_prices": PRICES,
+            "stripe_prices": PRICES_JSON,
             "stripe_api_base": stripe.url,
             "billing_grace_days": grace_days,
             "billing_return_url": "https://builder.example.com",
@@ -212,6 +220,12 @@ def test_forged_unsigned_and_stale_webhooks_are_refused(
     assert billing(api, owner)["tier"] == "FREE"
     assert deliver(api, [event]) == ["applied"]  # the genuine delivery still works
     assert billing(api, owner)["tier"] == "PRO"
+    # signed but not ours to act on: another customer's, a type we do not handle
+    strangers = stripe.event("invoice.payment_failed", {"object": "invoice", "customer": "cus_x"})
+    unhandled = stripe.event("customer.created", {"object": "customer", "customer": "cus_x"})
+    assert deliver(api, [strangers, unhandled]) == ["ignored", "ignored"]
+    body, headers = signed({"not": "an event"})
+    assert api.post(WEBHOOK, content=body, headers=headers).status_code == 400
 
 
 def test_one_stripe_customer_per_user_and_the_portal(api: Api, stripe: FakeStripe) -> None:
@@ -310,7 +324,7 @@ def test_admins_see_billing_and_a_super_admin_grants_a_tier(api: Api, stripe: Fa
 def unconfigured(api_settings: Settings) -> Settings:
     for name in ("stripe_secret_key", "stripe_webhook_secret", "stripe_api_base"):
         setattr(api_settings, name, None)
-    api_settings.stripe_prices = {}
+    api_settings.stripe_prices = ""
     return api_settings
 
 

@@ -18,7 +18,7 @@ from schemathesis import checks
 
 from appbuilder.enums import SubscriptionTier, UserRole
 from appbuilder.settings import Settings
-from tests.fake_stripe import PRICES, SECRET_KEY, WEBHOOK_SECRET, fake_stripe
+from tests.fake_stripe import PRICES_JSON, SECRET_KEY, WEBHOOK_SECRET, fake_stripe
 from tests.integration.api.conftest import Api
 
 CHECKS = [
@@ -42,7 +42,7 @@ def api_settings(api_settings: Settings) -> Iterator[Settings]:
             update={
                 "stripe_secret_key": SecretStr(SECRET_KEY),
                 "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
-                "stripe_prices": PRICES,
+                "stripe_prices": PRICES_JSON,
                 "stripe_api_base": stripe.url,
             }
         )

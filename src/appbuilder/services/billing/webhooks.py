@@ -66,7 +66,9 @@ def verified_event(payload: bytes, signature: str | None, settings: BillingSetti
             "The request is not a webhook signed by Stripe for this endpoint (missing, wrong "
             "or stale Stripe-Signature)."
         ) from exc
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("created"), int):
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        raise WebhookSignatureError("A signed body that is not a Stripe event was refused.")
+    if not isinstance(event.get("created"), int):
         raise WebhookSignatureError("A signed body that is not a Stripe event was refused.")
     return event
 
@@ -77,7 +79,7 @@ def handle(
     """Verify and apply one delivery; the caller's transaction commits change and record."""
     event = verified_event(payload, signature, settings)
     event_id: str = event["id"]
-    obj: Obj = event.get("data", {}).get("object", {})
+    obj = _dict(_dict(event.get("data")).get("object"))
     user = _user_of(session, obj, locked=True)
     if session.get(StripeEvent, event_id) is not None:
         return Outcome(event_id, "duplicate", user.id if user else None)
@@ -124,11 +126,11 @@ def _user_of(session: Session, obj: Obj, *, locked: bool) -> User | None:
 
 
 def _checkout_completed(user: User, obj: Obj, _at: datetime, _s: BillingSettings) -> bool:
-    tier = obj.get("metadata", {}).get("tier")
+    tier = _dict(obj.get("metadata")).get("tier")
     if obj.get("mode") != "subscription" or tier not in _paid_tiers():
         return False
-    user.stripe_customer_id = user.stripe_customer_id or obj.get("customer")
-    user.stripe_subscription_id = obj.get("subscription") or user.stripe_subscription_id
+    user.stripe_customer_id = user.stripe_customer_id or _text(obj.get("customer"))
+    user.stripe_subscription_id = _text(obj.get("subscription")) or user.stripe_subscription_id
     _activate(user, SubscriptionTier(tier))
     return True
 
@@ -138,7 +140,7 @@ def _subscription_changed(user: User, obj: Obj, at: datetime, settings: BillingS
     current = user.stripe_subscription_id
     if status is None or (current not in (None, obj.get("id")) and status is not _ACTIVE):
         return False  # an old subscription's news, or one not paid for yet
-    user.stripe_subscription_id = obj.get("id")
+    user.stripe_subscription_id = _text(obj.get("id"))
     user.subscription_period_end = _period_end(obj)
     if status is SubscriptionStatus.ACTIVE:
         tier = _tier_of_subscription(obj, settings)
@@ -214,17 +216,16 @@ def _cancel(user: User) -> None:
 
 
 def _items(obj: Obj) -> list[Obj]:
-    items = obj.get("items", {})
-    data = items.get("data", []) if isinstance(items, dict) else []
-    return [item for item in data if isinstance(item, dict)]
+    data = _dict(obj.get("items")).get("data")
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
 def _tier_of_subscription(obj: Obj, settings: BillingSettings) -> SubscriptionTier | None:
     for item in _items(obj):
-        tier = tier_of_price(settings, (item.get("price") or {}).get("id"))
+        tier = tier_of_price(settings, _text(_dict(item.get("price")).get("id")))
         if tier is not None:
             return tier
-    tier = obj.get("metadata", {}).get("tier")
+    tier = _dict(obj.get("metadata")).get("tier")
     return SubscriptionTier(tier) if tier in _paid_tiers() else None
 
 
@@ -238,10 +239,18 @@ def _period_end(obj: Obj) -> datetime | None:
 def _about_current(user: User, invoice: Obj) -> bool:
     """An invoice of the user's current subscription (its id where Stripe's API version
     puts it: ``subscription``, or ``parent.subscription_details.subscription``)."""
-    parent = invoice.get("parent") or {}
-    details = parent.get("subscription_details") or {} if isinstance(parent, dict) else {}
+    details = _dict(_dict(invoice.get("parent")).get("subscription_details"))
     subscription = invoice.get("subscription") or details.get("subscription")
     return user.stripe_subscription_id is not None and subscription in (
         None,
         user.stripe_subscription_id,
     )
+
+
+def _dict(value: object) -> Obj:
+    """Stripe's objects read defensively: a field of another shape is taken as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
