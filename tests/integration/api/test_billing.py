@@ -195,6 +195,16 @@ def test_replays_change_nothing_and_older_events_never_overwrite_newer(
         )
 
 
+def test_the_same_event_delivered_at_once_is_applied_once(api: Api, stripe: FakeStripe) -> None:
+    owner = api.account(tier=SubscriptionTier.FREE)
+    sub_id = subscribe(api, stripe, owner, "PRO")
+    failed = stripe.fail_payment(sub_id)[0]
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: deliver(api, [failed])[0], range(4)))
+    assert sorted(outcomes) == ["applied", "duplicate", "duplicate", "duplicate"]
+    assert billing(api, owner)["status"] == "past_due"
+
+
 def test_forged_unsigned_and_stale_webhooks_are_refused(
     api: Api, stripe: FakeStripe, engine: Engine
 ) -> None:
