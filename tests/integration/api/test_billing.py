@@ -186,6 +186,9 @@ def test_replays_change_nothing_and_older_events_never_overwrite_newer(
     with reading(make_session_factory(engine)) as session:
         recorded = session.scalar(select(func.count()).select_from(StripeEvent))
     assert deliver(api, [*downgraded, *failed, failed[0]]) == ["duplicate"] * 4
+    # a price this server does not sell says nothing about the tier: left as it was
+    assert deliver(api, stripe.change_price(sub_id, "price_not_ours")) == ["ignored"]
+    recorded += 1
     with reading(make_session_factory(engine)) as session:
         assert session.scalar(select(func.count()).select_from(StripeEvent)) == recorded
         user = session.get_one(User, owner.id)

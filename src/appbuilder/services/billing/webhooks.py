@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from appbuilder.errors import BillingNotConfiguredError, WebhookSignatureError
 from appbuilder.services.billing.checkout import tier_of_price
 from appbuilder.settings import BillingSettings
 
+log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
 Obj = dict[str, Any]
 #: Stripe's subscription statuses, narrowed to ours; absent ones (incomplete) change nothing
@@ -140,12 +142,17 @@ def _subscription_changed(user: User, obj: Obj, at: datetime, settings: BillingS
     current = user.stripe_subscription_id
     if status is None or (current not in (None, obj.get("id")) and status is not _ACTIVE):
         return False  # an old subscription's news, or one not paid for yet
+    tier = _tier_of_subscription(obj, settings)
+    if status is SubscriptionStatus.ACTIVE and tier is None:
+        log.warning(
+            "subscription %s has no price of UAB_STRIPE_PRICES: its tier is unknown, "
+            "the user's plan is left as it was",
+            obj.get("id"),
+        )
+        return False
     user.stripe_subscription_id = _text(obj.get("id"))
     user.subscription_period_end = _period_end(obj)
-    if status is SubscriptionStatus.ACTIVE:
-        tier = _tier_of_subscription(obj, settings)
-        if tier is None:
-            return False
+    if tier is not None and status is SubscriptionStatus.ACTIVE:
         _activate(user, tier)
     elif status is SubscriptionStatus.PAST_DUE:
         _past_due(user, at, settings)
@@ -221,12 +228,13 @@ def _items(obj: Obj) -> list[Obj]:
 
 
 def _tier_of_subscription(obj: Obj, settings: BillingSettings) -> SubscriptionTier | None:
+    """By the price paid, never the metadata written at checkout: a plan changed in the
+    portal keeps the old metadata."""
     for item in _items(obj):
         tier = tier_of_price(settings, _text(_dict(item.get("price")).get("id")))
         if tier is not None:
             return tier
-    tier = _dict(obj.get("metadata")).get("tier")
-    return SubscriptionTier(tier) if tier in _paid_tiers() else None
+    return None
 
 
 def _period_end(obj: Obj) -> datetime | None:
