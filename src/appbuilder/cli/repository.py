@@ -104,9 +104,14 @@ def push(
     ] = False,
 ) -> None:
     """Push the project's history now."""
-    with open_database() as db:
+    with open_database() as db, db.sessions() as session:
         done = repository.push_project(
-            db.sessions, repository.places(db.settings), project_id, owner_id=None, force=force
+            session,
+            db.sessions,
+            repository.places(db.settings),
+            project_id,
+            owner_id=None,
+            force=force,
         )
     console.print(f"Pushed {done.sha[:12]} to {escape(done.url)}.")
 
@@ -117,9 +122,14 @@ def rollback(
 ) -> None:
     """Make an earlier completed run's files the project's current version (a new commit;
     the history is kept), and push it if the project has a remote."""
-    with open_database() as db:
+    with open_database() as db, db.sessions() as session:
         done = repository.rollback(
-            db.sessions, repository.places(db.settings), project_id, run_id, owner_id=None
+            session,
+            db.sessions,
+            repository.places(db.settings),
+            project_id,
+            run_id,
+            owner_id=None,
         )
     sha = done.run.commit_sha or ""
     console.print(f"Rolled back to run {run_id}: run {done.run.id}, commit {sha[:12]}.")

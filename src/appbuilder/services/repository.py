@@ -107,6 +107,7 @@ class PushResult:
 
 
 def push_project(
+    session: Session,
     sessions: sessionmaker[Session],
     where: Places,
     project_id: str,
@@ -115,15 +116,18 @@ def push_project(
     force: bool = False,
 ) -> PushResult:
     """Push the project's history now; the outcome is recorded whatever it is.
-    PushRejectedError when the remote diverged (and ``force`` is not set)."""
-    with sessions() as session:
-        project = get_project(session, project_id, owner_id=owner_id)
-        if project.repository_url is None:
-            raise ConflictError(
-                f"Project {project_id!r} has no repository_url: set one first.",
-                project_id=project_id,
-            )
-        remote = Remote(project.repository_url, project.repository_token)
+    PushRejectedError when the remote diverged (and ``force`` is not set).
+
+    ``session`` is the caller's: its transaction ends here, before git talks to the
+    network; the outcome is written in a short transaction of ``sessions``."""
+    project = get_project(session, project_id, owner_id=owner_id)
+    if project.repository_url is None:
+        raise ConflictError(
+            f"Project {project_id!r} has no repository_url: set one first.",
+            project_id=project_id,
+        )
+    remote = Remote(project.repository_url, project.repository_token)
+    session.commit()
     return _push(sessions, where.history(project_id), project_id, remote, force=force)
 
 
@@ -195,6 +199,7 @@ class Rollback:
 
 
 def rollback(
+    session: Session,
     sessions: sessionmaker[Session],
     where: Places,
     project_id: str,
@@ -205,32 +210,34 @@ def rollback(
     """Make a completed run's files the current version again: a new commit with that
     run's tree on top of the history (nothing is lost), recorded as a run of its own
     (``rollback_of``) so the files, the runs list and deployments see it as the latest.
-    Pushed to the project's remote, if it has one."""
-    with sessions.begin() as session:
-        project = get_project(session, project_id, owner_id=owner_id, for_update=True)
-        if project.status in BUSY_PROJECT_STATUSES:
-            raise ConflictError(
-                f"Project {project_id!r} is {project.status.value}; wait for it to finish "
-                "before rolling back.",
-                project_id=project_id,
-                status=project.status.value,
-            )
-        target = _completed_run(session, project_id, run_id)
-        history = where.history(project_id)
-        now = utcnow()
-        new = new_id()
-        assert target.commit_sha is not None  # noqa: S101 - selected for it
-        if history.tree_id(history.resolve(None)) == history.tree_id(target.commit_sha):
-            raise ConflictError(
-                f"Run {run_id!r}'s files are already the current version.", run_id=run_id
-            )
-        sha = history.restore(target.commit_sha, _message(project.name, new, target.id), when=now)
-        where.publish(history, project_id)
-        previous = project.status
-        if project.status in (ProjectStatus.ERROR, ProjectStatus.DRAFT):
-            project.status = ProjectStatus.READY  # its files are a completed run's again
-        project.generated_path = str(history.path)
-        run = _rollback_run(session, project, target, previous, (new, sha), now)
+    Pushed to the project's remote, if it has one.
+
+    ``session`` is the caller's: the rollback commits in it, before the push."""
+    project = get_project(session, project_id, owner_id=owner_id, for_update=True)
+    if project.status in BUSY_PROJECT_STATUSES:
+        raise ConflictError(
+            f"Project {project_id!r} is {project.status.value}; wait for it to finish "
+            "before rolling back.",
+            project_id=project_id,
+            status=project.status.value,
+        )
+    target = _completed_run(session, project_id, run_id)
+    history = where.history(project_id)
+    now = utcnow()
+    new = new_id()
+    assert target.commit_sha is not None  # noqa: S101 - selected for it
+    if history.tree_id(history.resolve(None)) == history.tree_id(target.commit_sha):
+        raise ConflictError(
+            f"Run {run_id!r}'s files are already the current version.", run_id=run_id
+        )
+    sha = history.restore(target.commit_sha, _message(project.name, new, target.id), when=now)
+    where.publish(history, project_id)
+    previous = project.status
+    if project.status in (ProjectStatus.ERROR, ProjectStatus.DRAFT):
+        project.status = ProjectStatus.READY  # its files are a completed run's again
+    project.generated_path = str(history.path)
+    run = _rollback_run(session, project, target, previous, (new, sha), now)
+    session.commit()
     return Rollback(run, push_after_run(sessions, where, project_id))
 
 

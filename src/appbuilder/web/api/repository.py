@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from appbuilder.db.models import Project
 from appbuilder.rules import ID_PATTERN
@@ -111,16 +110,17 @@ def set_repository(
 
 
 @router.post("/repository/push", response_model=PushOut, responses=PUSH_ERRORS)
-async def push(
+def push(
     project_id: RowId,
     principal: Writer,
+    session: SessionDep,
     sessions: SessionmakerDep,
     request: Request,
     body: PushIn | None = None,
 ) -> PushOut:
     """Push the project's history now; a diverged remote is refused unless `force`."""
-    done = await run_in_threadpool(
-        repository.push_project,
+    done = repository.push_project(
+        session,
         sessions,
         repository.places(request.app.state.settings),
         project_id,
@@ -136,17 +136,18 @@ async def push(
     response_model=RollbackOut,
     responses=merge(NOT_FOUND, CONFLICT),
 )
-async def rollback(
+def rollback(
     project_id: RowId,
     body: RollbackIn,
     principal: Writer,
+    session: SessionDep,
     sessions: SessionmakerDep,
     request: Request,
 ) -> RollbackOut:
     """Make an earlier completed run's files current again (a new commit and run; the
     history is kept); pushed when the project has a remote."""
-    done = await run_in_threadpool(
-        repository.rollback,
+    done = repository.rollback(
+        session,
         sessions,
         repository.places(request.app.state.settings),
         project_id,
