@@ -14,19 +14,19 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.db.models import User
+from appbuilder.db.models import Project, User
 from appbuilder.db.session import make_session_factory
 from appbuilder.enums import ProjectTemplate, RunStatus
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.jobs import setup
 from appbuilder.services import project_files, runs
 from appbuilder.settings import get_settings
+from tests.factories import make_project, make_user
 from tests.git_servers import git, tip
 from tests.integration.jobs.test_workers import (
     FINAL,
     UAB,
     event_kinds,
-    queue_run,
     run_row,
     wait_until,
 )
@@ -78,11 +78,21 @@ def worker(tmp_path: Path) -> Iterator[Start]:
                 process.wait()
 
 
-def requeue(sessions: sessionmaker[Session], project_id: str, user_id: str) -> str:
+#: a small app: its verification (the window in which a worker is killed) is short
+SPEC = {"entities": [{"name": "Note", "fields": [{"name": "title", "type": "string"}]}]}
+
+
+def queue(sessions: sessionmaker[Session], project_id: str | None, *, verify: bool) -> str:
+    """A run of a new project (or ``project_id``'s) building SPEC; the run's id."""
     with sessions.begin() as session:
-        user = session.get_one(User, user_id)
+        if project_id is None:
+            user = make_user(session)
+            project_id = make_project(session, user, template=ProjectTemplate.CUSTOM).id
+        else:
+            user = session.get_one(User, session.get_one(Project, project_id).user_id)
         dispatcher = setup.dispatcher(get_settings(), None)
-        return runs.start_run(session, dispatcher, user, project_id, verify=True).id
+        run = runs.start_run(session, dispatcher, user, project_id, spec=SPEC, verify=verify)
+        return run.id
 
 
 def test_a_run_resumes_on_a_worker_with_another_data_directory(
@@ -90,15 +100,16 @@ def test_a_run_resumes_on_a_worker_with_another_data_directory(
 ) -> None:
     first_dir, second_dir = tmp_path / "machine-a", tmp_path / "machine-b"
     first = worker(first_dir)
-    run_id, project_id = queue_run(sessions, ProjectTemplate.API, verify=False)
+    run_id = queue(sessions, None, verify=False)
     wait_until(lambda: run_row(sessions, run_id).status in FINAL)
     one = run_row(sessions, run_id)
+    project_id = one.project_id
     assert one.status is RunStatus.COMPLETED, one.error_message
     shared = store / f"{project_id}.git"
     assert tip(shared) == one.commit_sha
 
     # the next run dies on machine A mid-verification and resumes on machine B
-    again = requeue(sessions, project_id, one.user_id)
+    again = queue(sessions, project_id, verify=True)
 
     def verifying() -> bool:
         return any(
