@@ -74,7 +74,7 @@ class Remote:
 
 
 def _basic(url: str, token: str) -> str:
-    user = urlsplit(url).username if "://" in url else None
+    user = urlsplit(url).username if "://" in url else None  # an operator's store URL
     return base64.b64encode(f"{user or TOKEN_USER}:{token}".encode()).decode("ascii")
 
 
@@ -130,6 +130,12 @@ def _check_no_password(parts: SplitResult) -> None:
 
 def _check_http(parts: SplitResult, policy: RemotePolicy) -> None:
     _check_no_password(parts)
+    if parts.username is not None:  # often a token itself (https://<token>@github.com)
+        _refuse(
+            "no_credentials",
+            "an https repository_url must not carry a user name (it is often a token): "
+            "send the token in the `token` field instead.",
+        )
     if not parts.hostname:
         _refuse("format", "repository_url needs a host: https://host/owner/repo.git")
     if parts.scheme.lower() == "http" and (
