@@ -52,7 +52,13 @@ class Remote:
         (if any) as an Authorization header, only the transports we accept."""
         env = {
             "GIT_ALLOW_PROTOCOL": "file:ssh:https:http",
-            "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+            "GIT_SSH_COMMAND": (
+                "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=20"
+            ),
+            # a remote that stalls (under 1 KB/s for 30 s) fails the push instead of
+            # holding a run at its end
+            "GIT_HTTP_LOW_SPEED_LIMIT": "1000",
+            "GIT_HTTP_LOW_SPEED_TIME": "30",
             "GIT_CONFIG_COUNT": "0",
         }
         if self.token:

@@ -35,7 +35,9 @@ PUSH_ERRORS: Responses = merge(
 class RepositoryIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"example": {"url": "https://github.com/ada/shop.git", "token": "ghp_…"}},
+        json_schema_extra={
+            "examples": [{"url": "https://github.com/ada/shop.git", "token": "ghp_…"}]
+        },
     )
     #: https://, ssh://, user@host:path or file://; null removes the remote
     url: str | None = Field(max_length=MAX_URL_LENGTH)
@@ -54,7 +56,7 @@ class RepositoryOut(BaseModel):
 
 
 class PushIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"force": False}]})
     #: replace the remote's branch even when it has commits this project lacks
     force: bool = False
 
@@ -65,7 +67,9 @@ class PushOut(BaseModel):
 
 
 class RollbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"run_id": "k3v9x0c2m8q1w7e5r4t6y2u0i"}]}
+    )
     #: the completed run whose files become the current version again
     run_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
 
@@ -116,7 +120,7 @@ def push(
     session: SessionDep,
     sessions: SessionmakerDep,
     request: Request,
-    body: PushIn | None = None,
+    body: PushIn = PushIn(),  # noqa: B008 - immutable pydantic default: no body, no force
 ) -> PushOut:
     """Push the project's history now; a diverged remote is refused unless `force`."""
     done = repository.push_project(
@@ -125,7 +129,7 @@ def push(
         repository.places(request.app.state.settings),
         project_id,
         owner_id=principal.user.id,
-        force=body.force if body is not None else False,
+        force=body.force,
     )
     return PushOut(sha=done.sha, url=done.url)
 
