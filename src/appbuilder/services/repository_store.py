@@ -29,6 +29,12 @@ def _local_base(store: str) -> Path | None:
     return Path(parts.path) if parts.scheme == "file" else None
 
 
+def store_folder(store: str, project_id: str) -> Path | None:
+    """The project's bare repository when the store is on this machine's file system."""
+    local = _local_base(store)
+    return None if local is None else local / f"{project_id}.git"
+
+
 def store_remote(store: str, project_id: str) -> Remote:
     """The project's repository in the store (created when the store is a directory)."""
     local = _local_base(store)

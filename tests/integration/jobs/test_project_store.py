@@ -20,6 +20,7 @@ from appbuilder.enums import ProjectTemplate, RunStatus
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.jobs import setup
 from appbuilder.services import project_files, runs
+from appbuilder.services.projects import delete_project
 from appbuilder.settings import get_settings
 from tests.factories import make_project, make_user
 from tests.git_servers import git, tip
@@ -146,3 +147,9 @@ def test_a_run_resumes_on_a_worker_with_another_data_directory(
         assert {e.path for e in project_files.tree(found)} == {
             e.path for e in on_b.tree(two.commit_sha)
         }
+
+    # deleting the project deletes its repository in the store too
+    with sessions.begin() as session:
+        delete_project(session, project_id, owner_id=None, projects_dir=third, store=str(store))
+    assert not shared.exists()
+    assert not (third / project_id).exists()
