@@ -26,6 +26,7 @@ from appbuilder.web.api import (
     me_llm,
     plans,
     projects,
+    repository,
     runs,
     usage,
 )
@@ -97,7 +98,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     auth.prepare()
     _attach_state(app, settings)
     install_error_handlers(app)
-    modules = (health, auth_api, me_llm, keys, projects, runs, plans, files, usage, billing, admin)
+    modules = (
+        health,
+        auth_api,
+        me_llm,
+        keys,
+        projects,
+        runs,
+        plans,
+        files,
+        repository,
+        usage,
+        billing,
+        admin,
+    )
     for module in modules:
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)

@@ -50,6 +50,7 @@ SHOWN_SERVER_ERRORS = (
     errors.ModelNotConfiguredError,
     errors.BillingNotConfiguredError,
     errors.PaymentProviderError,
+    errors.PushFailedError,
 )
 #: errors that are ours to fix, not the client's: answered with a generic 500 message
 SERVER_ERRORS = frozenset(
