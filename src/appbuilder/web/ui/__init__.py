@@ -9,13 +9,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from appbuilder.settings import Settings
-from appbuilder.web.ui import pages_auth, pages_dashboard, pages_projects
+from appbuilder.web.ui import pages_auth, pages_dashboard, pages_projects, pages_runs
 from appbuilder.web.ui.deps import csrf_key, secure_cookies
 from appbuilder.web.ui.errors import install_ui_error_pages
 from appbuilder.web.ui.headers import UiHeadersMiddleware
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (pages_auth.router, pages_dashboard.router, pages_projects.router)
+ROUTERS = (pages_auth.router, pages_dashboard.router, pages_projects.router, pages_runs.router)
 
 
 def install_ui(app: FastAPI, settings: Settings) -> None:

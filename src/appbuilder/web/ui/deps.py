@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,6 +26,23 @@ SESSION_COOKIE = "uab_session"
 BROWSER_COOKIE = "uab_browser"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class LayoutUser:
+    """What the page layout shows of the signed-in user, copied from the row: an error page
+    renders after the request's session is rolled back and closed, when the row can't load."""
+
+    id: str
+    email: str
+    name: str | None
+    role: str
+    tier: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> LayoutUser:
+        user = principal.user
+        return cls(user.id, user.email, user.name, user.role.value, user.subscription_tier.value)
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal to redirect, not a failure
@@ -94,7 +112,7 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
             principal = auth.authenticate(session, token)
         except AuthenticationError:
             principal = None
-    request.state.ui_user = principal.user if principal else None
+    request.state.ui_user = LayoutUser.of(principal) if principal else None
     request.state.csrf_token = csrf_token(request)
     return principal
 
