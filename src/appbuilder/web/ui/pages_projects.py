@@ -118,8 +118,22 @@ def describe_project(
         return _new_page(
             request, settings, errors={"form": exc.message}, values=values, status=status
         )
-    drafts.keep_draft(session, project.id, outcome.result.spec, owner_id=principal.user.id)
+    planned = outcome.result.spec
+    drafts.keep_draft(session, project.id, planned, owner_id=principal.user.id)
+    if not name.strip() and isinstance(planned.get("name"), str):  # the plan names the app
+        _rename(session, project.id, planned["name"], principal.user.id)
     return redirect(f"/projects/{project.id}/plan", "Here is the plan. Edit it, then generate.")
+
+
+def _rename(session: Session, project_id: str, name: str, owner: str) -> None:
+    """The planned app's name for the project; a name the rules refuse leaves it as it is."""
+    try:
+        with session.begin_nested():
+            projects.update_project(
+                session, project_id, projects.ProjectChanges(name=name), owner_id=owner
+            )
+    except AppBuilderError:
+        return
 
 
 @router.post("/projects/new/template")
