@@ -99,6 +99,7 @@ def load(url: str) -> str:
                 description=f"Benchmark project number {n}, with a description of some length.",
                 template=ProjectTemplate.BLOG,
                 status=ProjectStatus.READY,
+                config={},
             )
             for n in range(100)
         ]
