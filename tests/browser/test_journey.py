@@ -46,8 +46,11 @@ def sign_up(page: Page, prefix: str) -> str:
 
 
 def wait_for_run_end(page: Page, status: str) -> None:
-    """The live timeline (EventSource) reloads the page when the run ends."""
-    expect(page.locator(".timeline-head .badge").first).to_have_text(status, timeout=120_000)
+    """The live timeline (EventSource) reloads the page when the run ends: the reloaded
+    page follows no run any more (its timeline box has no event source)."""
+    expect(page.locator("#timeline:not([data-events])")).to_be_attached(timeout=120_000)
+    page.wait_for_load_state()
+    expect(page.locator(".timeline-head .badge").first).to_have_text(status)
 
 
 def project_id_of(page: Page) -> str:

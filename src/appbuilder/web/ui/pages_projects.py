@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from appbuilder.enums import ProjectTemplate
+from appbuilder.enums import ProjectTemplate, SubscriptionTier
 from appbuilder.errors import (
     AppBuilderError,
     ModelCallError,
@@ -20,7 +20,7 @@ from appbuilder.errors import (
     QuotaExceededError,
 )
 from appbuilder.llm.config import is_configured
-from appbuilder.services import drafts, projects, runs
+from appbuilder.services import drafts, projects, quotas, runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.builds import template_summaries
 from appbuilder.services.project_plans import plan_project
@@ -41,6 +41,20 @@ FormText = Annotated[str, Form(max_length=20_000)]
 NAME_WORDS = 6
 
 
+def _template_needs(request: Request) -> dict[ProjectTemplate, str]:
+    """Templates the user's plan does not include, with the lowest plan that does."""
+    user = request.state.ui_user
+    if user is None:
+        return {}
+    allowed = quotas.TIER_LIMITS[SubscriptionTier(user.tier)].templates
+    needs = {}
+    for template in ProjectTemplate:
+        if template not in allowed:
+            tier = quotas.lowest_tier_lifting("templates", template)
+            needs[template] = tier.value if tier else "a higher"
+    return needs
+
+
 def _new_page(
     request: Request,
     settings: Any,
@@ -52,6 +66,7 @@ def _new_page(
     context = {
         "templates": template_summaries(),
         "model_configured": is_configured(settings.llm),
+        "template_needs": _template_needs(request),
         "errors": errors or {},
         "values": values or {"name": "", "description": ""},
         "page_title": "New project",
