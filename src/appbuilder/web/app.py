@@ -17,7 +17,18 @@ from appbuilder.jobs import setup
 from appbuilder.logs import configure_logging
 from appbuilder.services import auth
 from appbuilder.settings import Environment, Settings, get_settings
-from appbuilder.web.api import admin, files, health, keys, me_llm, plans, projects, runs, usage
+from appbuilder.web.api import (
+    admin,
+    files,
+    health,
+    keys,
+    me_llm,
+    plans,
+    projects,
+    repository,
+    runs,
+    usage,
+)
 from appbuilder.web.api import auth as auth_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
@@ -87,7 +98,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     auth.prepare()
     _attach_state(app, settings)
     install_error_handlers(app)
-    modules = (health, auth_api, me_llm, keys, projects, runs, plans, files, usage, admin)
+    modules = (
+        health,
+        auth_api,
+        me_llm,
+        keys,
+        projects,
+        runs,
+        plans,
+        files,
+        repository,
+        usage,
+        admin,
+    )
     for module in modules:
         app.include_router(module.router)
     install_ui(app, settings)
