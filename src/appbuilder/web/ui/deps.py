@@ -38,11 +38,16 @@ class LayoutUser:
     name: str | None
     role: str
     tier: str
+    #: the user set a model of their own (planning works without the platform's)
+    own_model: bool
 
     @classmethod
     def of(cls, principal: Principal) -> LayoutUser:
         user = principal.user
-        return cls(user.id, user.email, user.name, user.role.value, user.subscription_tier.value)
+        own = bool(user.llm_provider and user.llm_model)
+        return cls(
+            user.id, user.email, user.name, user.role.value, user.subscription_tier.value, own
+        )
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal to redirect, not a failure

@@ -55,6 +55,12 @@ def _template_needs(request: Request) -> dict[ProjectTemplate, str]:
     return needs
 
 
+def _can_plan(request: Request, settings: Any) -> bool:
+    """A model plans for this user: the platform's, or one of their own."""
+    user = request.state.ui_user
+    return is_configured(settings.llm) or bool(user is not None and user.own_model)
+
+
 def _new_page(
     request: Request,
     settings: Any,
@@ -65,7 +71,7 @@ def _new_page(
 ) -> Response:
     context = {
         "templates": template_summaries(),
-        "model_configured": is_configured(settings.llm),
+        "model_configured": _can_plan(request, settings),
         "template_needs": _template_needs(request),
         "errors": errors or {},
         "values": values or {"name": "", "description": ""},
@@ -119,6 +125,9 @@ def describe_project(
     except FormInvalid as exc:
         return _new_page(request, settings, errors=exc.errors, values=values, status=422)
     except (ModelNotConfiguredError, ModelCallError, QuotaExceededError) as exc:
+        # refused before the model was asked: the project is not kept either (after a
+        # failed call it is, as a DRAFT the person can plan again)
+        session.rollback()
         status = 402 if isinstance(exc, QuotaExceededError) else 503
         if isinstance(exc, ModelCallError):
             status = 502
