@@ -34,6 +34,7 @@ from appbuilder.web.api import auth as auth_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware
+from appbuilder.web.ui import install_ui
 
 DESCRIPTION = """
 Describe an application; a team of agents builds it, proves it works, and ships it.
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in modules:
         app.include_router(module.router)
+    install_ui(app, settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response carries the id
     return app
