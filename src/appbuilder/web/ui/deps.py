@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from appbuilder.enums import SubscriptionTier, UserRole
 from appbuilder.errors import AuthenticationError
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
@@ -85,6 +87,19 @@ def csrf_token(request: Request) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True)
+class UiUser:
+    """What the layout shows of the signed-in user, copied when the request starts: an
+    error page renders after the request's session rolled back, when the ORM row can no
+    longer be read."""
+
+    id: str
+    email: str
+    name: str | None
+    role: UserRole
+    subscription_tier: SubscriptionTier
+
+
 def optional_principal(request: Request, session: SessionDep) -> Principal | None:
     """The signed-in user, or None (an expired or logged-out cookie is just no user)."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -94,7 +109,10 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
             principal = auth.authenticate(session, token)
         except AuthenticationError:
             principal = None
-    request.state.ui_user = principal.user if principal else None
+    user = principal.user if principal else None
+    request.state.ui_user = (
+        UiUser(user.id, user.email, user.name, user.role, user.subscription_tier) if user else None
+    )
     request.state.csrf_token = csrf_token(request)
     return principal
 
