@@ -5,13 +5,12 @@ highlighted, the diff between two runs, and the zip. The same service as the API
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from appbuilder.db.models import GenerationRun, Project
-from appbuilder.generator.history import TreeEntry
 from appbuilder.rules import ID_PATTERN
 from appbuilder.services import project_files
 from appbuilder.services.auth import Principal
@@ -39,7 +38,16 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
 
-def build_tree(entries: list[TreeEntry]) -> list[Node]:
+class Entry(Protocol):
+    """A file of a version (the history's tree entry)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+def build_tree(entries: list[Entry]) -> list[Node]:
     """Folders first, then files, each sorted by name."""
     root = Node("", "")
     folders: dict[str, Node] = {"": root}
@@ -86,7 +94,7 @@ def files_page(
     if not runs:
         return render(request, "files.html", {**context, "version": None, "tree": []})
     found = _version(request, session, principal, project_id, run)
-    tree = build_tree(project_files.tree(found))
+    tree = build_tree(list(project_files.tree(found)))
     return render(request, "files.html", {**context, "version": found, "tree": tree})
 
 
