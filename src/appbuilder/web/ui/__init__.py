@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from appbuilder.settings import Settings
-from appbuilder.web.ui import pages_auth, pages_dashboard, pages_projects
+from appbuilder.web.ui import pages_auth, pages_dashboard, pages_projects, pages_runs
 from appbuilder.web.ui.deps import csrf_key, secure_cookies
 from appbuilder.web.ui.errors import install_ui_error_pages
 from appbuilder.web.ui.headers import UiHeadersMiddleware
@@ -19,7 +19,7 @@ from appbuilder.web.ui.pages_files import router as files_router
 from appbuilder.web.ui.pages_keys import router as keys_router
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (pages_auth.router, pages_dashboard.router, pages_projects.router)
+ROUTERS = (pages_auth.router, pages_dashboard.router, pages_projects.router, pages_runs.router)
 #: a project's files, API keys, the account and admin pages
 ACCOUNT_ROUTERS = (files_router, keys_router, account_router, admin_router)
 

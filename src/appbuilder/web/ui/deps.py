@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from appbuilder.enums import SubscriptionTier, UserRole
 from appbuilder.errors import AuthenticationError
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
@@ -27,6 +26,23 @@ SESSION_COOKIE = "uab_session"
 BROWSER_COOKIE = "uab_browser"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class LayoutUser:
+    """What the page layout shows of the signed-in user, copied from the row: an error page
+    renders after the request's session is rolled back and closed, when the row can't load."""
+
+    id: str
+    email: str
+    name: str | None
+    role: str
+    tier: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> LayoutUser:
+        user = principal.user
+        return cls(user.id, user.email, user.name, user.role.value, user.subscription_tier.value)
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal to redirect, not a failure
@@ -87,19 +103,6 @@ def csrf_token(request: Request) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-@dataclass(frozen=True)
-class UiUser:
-    """What the layout shows of the signed-in user, copied when the request starts: an
-    error page renders after the request's session rolled back, when the ORM row can no
-    longer be read."""
-
-    id: str
-    email: str
-    name: str | None
-    role: UserRole
-    subscription_tier: SubscriptionTier
-
-
 def optional_principal(request: Request, session: SessionDep) -> Principal | None:
     """The signed-in user, or None (an expired or logged-out cookie is just no user)."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -109,10 +112,7 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
             principal = auth.authenticate(session, token)
         except AuthenticationError:
             principal = None
-    user = principal.user if principal else None
-    request.state.ui_user = (
-        UiUser(user.id, user.email, user.name, user.role, user.subscription_tier) if user else None
-    )
+    request.state.ui_user = LayoutUser.of(principal) if principal else None
     request.state.csrf_token = csrf_token(request)
     return principal
 

@@ -2,6 +2,49 @@
 "use strict";
 document.documentElement.classList.add("js");
 
+// A form's submit button says what is happening while the server works (planning can
+// take a while); it is disabled so a second click does not post twice.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  if (button && button.dataset.busy) {
+    setTimeout(() => {
+      button.disabled = true;
+      button.textContent = button.dataset.busy;
+    }, 0);
+  }
+});
+
+// The live agent timeline: each event of the run brings the timeline fragment anew; the
+// end of the run reloads the page (status, buttons, history).
+function followRun(box) {
+  const source = new EventSource(box.dataset.events);
+  let pending = null;
+  const refresh = () => {
+    pending = null;
+    fetch(box.dataset.fragment, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.text() : null))
+      .then((html) => {
+        if (html !== null) box.innerHTML = html;
+      })
+      .catch(() => {});
+  };
+  const changed = () => {
+    if (pending === null) pending = setTimeout(refresh, 150);
+  };
+  for (const kind of ["queued", "waiting", "started", "step_started", "step_finished", "step_failed", "log"]) {
+    source.addEventListener(kind, changed);
+  }
+  source.addEventListener("finished", () => {
+    source.close();
+    window.location.reload();
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("timeline");
+  if (box && box.dataset.events && "EventSource" in window) followRun(box);
+});
+
 // Copy buttons: <button data-copy="id-of-element"> copies that element's text (the new
 // API key); the button says whether it worked.
 document.addEventListener("click", (event) => {
