@@ -164,15 +164,13 @@ def test_admin_page(page: Page, context: BrowserContext, platform: Platform) -> 
     page.get_by_label(f"Role of {member.email}", exact=True).select_option("ADMIN")
     page.get_by_role("button", name=f"Save role and tier of {member.email}").click()
     expect(page.get_by_role("status")).to_contain_text("is now ADMIN on PRO")
-    engine = engine_for(platform.database_url)
-    try:
-        with engine.connect() as connection:
-            row = connection.execute(
-                select(User.role, User.subscription_tier).where(User.id == member.id)
-            ).one()
-    finally:
-        engine.dispose()
-    assert (row.role, row.subscription_tier) == (UserRole.ADMIN, SubscriptionTier.PRO)
+    assert _role_and_tier(platform, member.id) == (UserRole.ADMIN, SubscriptionTier.PRO)
+
+    bad = page.goto("/admin?role=KING")
+    assert bad is not None
+    assert bad.status == 422
+    expect(page.locator(".lead")).to_contain_text("role must be one of USER, ADMIN, SUPER_ADMIN")
+    page.goto("/admin")
 
     # Nobody changes their own role here: the service's refusal, on the page.
     page.get_by_label("Email or name").fill(root.email)
@@ -186,3 +184,15 @@ def test_admin_page(page: Page, context: BrowserContext, platform: Platform) -> 
     page.goto(f"/admin?q={member.email}")
     expect(page.locator("#users tbody tr")).to_contain_text("ADMIN · PRO")
     expect(page.locator("#users select")).to_have_count(0)
+
+
+def _role_and_tier(platform: Platform, user_id: str) -> tuple[UserRole, SubscriptionTier]:
+    engine = engine_for(platform.database_url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(User.role, User.subscription_tier).where(User.id == user_id)
+            ).one()
+    finally:
+        engine.dispose()
+    return row.role, row.subscription_tier

@@ -5,14 +5,15 @@ admin stays)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from appbuilder.enums import SubscriptionTier, UserRole
-from appbuilder.errors import AppBuilderError, PermissionDeniedError
+from appbuilder.errors import AppBuilderError, PermissionDeniedError, ValidationError
 from appbuilder.rules import MAX_SEARCH_LENGTH
 from appbuilder.security.scopes import Scope
 from appbuilder.services import admin, platform_stats
@@ -32,6 +33,7 @@ router = APIRouter(
     dependencies=[Depends(check_csrf), Depends(optional_principal)],
 )
 USERS_PER_PAGE = 25
+Choice = TypeVar("Choice", bound=StrEnum)
 Search = Annotated[str, Query(max_length=MAX_SEARCH_LENGTH)]
 
 
@@ -39,6 +41,16 @@ def _admin(principal: Principal) -> Principal:
     if not principal.has(Scope.ADMIN):
         raise PermissionDeniedError("This page is for platform admins.")
     return principal
+
+
+def _choice(kind: type[Choice], field: str, value: str) -> Choice | None:
+    """A search filter: empty is "any"; anything else must be one of the choices."""
+    if not value:
+        return None
+    if value not in kind.__members__:
+        allowed = ", ".join(kind.__members__)
+        raise ValidationError(field, "enum", f"{field} must be one of {allowed}, or empty.")
+    return kind(value)
 
 
 def _context(
@@ -49,8 +61,8 @@ def _context(
         session,
         PageRequest(limit=USERS_PER_PAGE, cursor=cursor),
         query=q.strip() or None,
-        role=UserRole(role) if role in UserRole.__members__ else None,
-        tier=SubscriptionTier(tier) if tier in SubscriptionTier.__members__ else None,
+        role=_choice(UserRole, "role", role),
+        tier=_choice(SubscriptionTier, "tier", tier),
     )
     return {
         "stats": stats,
