@@ -53,6 +53,21 @@ def test_sign_up_log_out_log_in_and_error_pages(page: Page, platform: Platform) 
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
 
+    # the API's log-in throttling guards the form too (another account's failures)
+    page.context.clear_cookies()
+    page.goto("/login")
+    target = unique_email("guessed")
+    for _ in range(6):
+        page.get_by_label("Email").fill(target)
+        page.get_by_label("Password").fill("guess-number-1")
+        page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed log-ins")
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+
     response = page.goto("/no/such/page")
     assert response is not None
     assert response.status == 404

@@ -93,7 +93,9 @@ def test_the_journey_from_words_to_a_ready_app(page: Page, platform: Platform) -
     # add a field that repeats a name: the spec's own rule answers, beside the field
     page.get_by_role("button", name="Add a field to Task").click()
     page.locator("#e0-f3-name").fill("title")
-    page.get_by_role("button", name="Check the plan").click()
+    page.locator("#e0-f3-name").press("Tab")  # app.js checks as you edit
+    expect(page.locator("#problems")).to_contain_text("declared twice")
+    page.get_by_role("button", name="Check the plan").click()  # and without script
     expect(page.locator("#problems")).to_contain_text("entities.Task.fields.title")
     expect(page.locator("#e0-f3-problems")).to_contain_text("twice")
     check_page(page, f"plan-problem-{platform.backend}")
@@ -149,17 +151,8 @@ def test_the_journey_from_words_to_a_ready_app(page: Page, platform: Platform) -
 
 def test_cancel_failure_and_quota(page: Page, platform: Platform) -> None:
     sign_up(page, "trouble")
-    slow = from_template(page, "blog", "Slow blog")
-    use_yaml(page, "page_copy: true\n")
-    platform.llm.answer(Answer(text="too late", delay=SLOW_SECONDS))
-    generate(page)
-    expect(
-        page.locator(".timeline li.step-running, .timeline li.step-pending").first
-    ).to_be_visible()
-    page.get_by_role("button", name="Cancel run").click()
-    wait_for_run_end(page, "cancelled")
-    assert f"/projects/{slow}" in page.url
-
+    # the failing run first: an abandoned (cancelled) call holds its lane to the provider
+    # until the slow answer arrives, and a run after it would wait for that
     from_template(page, "blog", "Failing blog")
     use_yaml(page, "page_copy: true\n")
     platform.llm.answer(error(400), error(400), error(400))
@@ -168,6 +161,19 @@ def test_cancel_failure_and_quota(page: Page, platform: Platform) -> None:
     expect(page.locator("#run-error")).to_be_visible()
     expect(page.locator(".timeline li.step-failed .step-error").first).not_to_be_empty()
     check_page(page, f"project-failed-{platform.backend}")
+
+    slow = from_template(page, "blog", "Slow blog")
+    use_yaml(page, "page_copy: true\n")
+    with platform.llm.lock:  # whatever the failed run's retries left unasked
+        platform.llm.script.clear()
+    platform.llm.answer(Answer(text="too late", delay=SLOW_SECONDS))
+    generate(page)
+    expect(
+        page.locator(".timeline li.step-running, .timeline li.step-pending").first
+    ).to_be_visible()
+    page.get_by_role("button", name="Cancel run").click()
+    wait_for_run_end(page, "cancelled")
+    assert f"/projects/{slow}" in page.url
 
     from_template(page, "custom", "Third")
     page.goto("/projects/new")

@@ -37,13 +37,6 @@ router = APIRouter(
     include_in_schema=False, dependencies=[Depends(check_csrf), Depends(optional_principal)]
 )
 FormText = Annotated[str, Form(max_length=20_000)]
-TEMPLATE_NAMES = {
-    ProjectTemplate.SAAS: "SaaS",
-    ProjectTemplate.ECOMMERCE: "E-commerce",
-    ProjectTemplate.BLOG: "Blog",
-    ProjectTemplate.API: "API",
-    ProjectTemplate.CUSTOM: "Custom",
-}
 #: words of a description a project is named after when no name is given
 NAME_WORDS = 6
 
@@ -58,7 +51,6 @@ def _new_page(
 ) -> Response:
     context = {
         "templates": template_summaries(),
-        "template_names": TEMPLATE_NAMES,
         "model_configured": is_configured(settings.llm),
         "errors": errors or {},
         "values": values or {"name": "", "description": ""},

@@ -12,7 +12,17 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from appbuilder.enums import ProjectTemplate
+
 TEMPLATES = Path(__file__).parent / "templates"
+#: how the templates are named on pages
+TEMPLATE_NAMES = {
+    ProjectTemplate.SAAS: "SaaS",
+    ProjectTemplate.ECOMMERCE: "E-commerce",
+    ProjectTemplate.BLOG: "Blog",
+    ProjectTemplate.API: "API",
+    ProjectTemplate.CUSTOM: "Custom",
+}
 FLASH_COOKIE = "uab_flash"
 #: how long a flash message waits for the next page (it is read once)
 FLASH_SECONDS = 60
@@ -31,11 +41,16 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["tokens"] = _tokens
     env.filters["when"] = _when
+    env.globals["template_names"] = TEMPLATE_NAMES
     return env
 
 
 def _money(value: object) -> str:
-    return "—" if value is None else f"${float(str(value)):,.4f}"
+    """Dollars to the cent; model calls cost fractions of a cent, so those show four places."""
+    if value is None:
+        return "—"
+    amount = float(str(value))
+    return f"${amount:,.2f}" if amount == 0 or amount >= 0.01 else f"${amount:,.4f}"
 
 
 def _tokens(value: object) -> str:

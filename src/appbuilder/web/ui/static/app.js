@@ -40,9 +40,38 @@ function followRun(box) {
   });
 }
 
+// The plan editor checks the spec as you edit: the same post as "Check the plan", with the
+// server's answer's problem summary swapped in (the rows keep their focus and values).
+function checkLive(form) {
+  let timer = null;
+  let asked = 0;
+  const check = () => {
+    const body = new FormData(form);
+    body.set("action", "check");
+    const mine = ++asked;
+    // not form.action: the editor's buttons are named "action", which shadows the property
+    fetch(form.getAttribute("action"), { method: "POST", body, credentials: "same-origin" })
+      .then((response) => response.text())
+      .then((html) => {
+        if (mine !== asked) return; // a newer check is on its way
+        const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("problems");
+        const shown = document.getElementById("problems");
+        if (fresh && shown) shown.replaceWith(fresh);
+      })
+      .catch(() => {});
+  };
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "yaml") return;
+    clearTimeout(timer);
+    timer = setTimeout(check, 300);
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const box = document.getElementById("timeline");
   if (box && box.dataset.events && "EventSource" in window) followRun(box);
+  const editor = document.getElementById("spec-form");
+  if (editor && window.fetch && window.DOMParser) checkLive(editor);
 });
 
 // Copy buttons: <button data-copy="id-of-element"> copies that element's text (the new
