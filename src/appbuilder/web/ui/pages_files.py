@@ -25,6 +25,8 @@ router = APIRouter(
     dependencies=[Depends(check_csrf), Depends(optional_principal)],
 )
 ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+#: characters of a diff shown on its page (about 1.7 MB of HTML); the rest is in the zips
+MAX_SHOWN_DIFF = 1_000_000
 RunId = Annotated[str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
@@ -152,11 +154,16 @@ def diff_page(
         "page_title": "Compare runs",
     }
     if older is None or newer is None:
-        return render(request, "diff.html", {**context, "diff": None, "changed": []})
+        return render(request, "diff.html", {**context, "diff": None, "changed": [], "cut": False})
     old = _version(request, session, principal, project_id, older)
     new = _version(request, session, principal, project_id, newer)
     text = project_files.diff(old, new)
-    context.update(diff=diff_html(text) if text else None, changed=changed_files(text))
+    shown = text if len(text) <= MAX_SHOWN_DIFF else text[:MAX_SHOWN_DIFF].rsplit("\n", 1)[0]
+    context.update(
+        diff=diff_html(shown) if text else None,
+        changed=changed_files(text),
+        cut=len(shown) < len(text),
+    )
     return render(request, "diff.html", context)
 
 
