@@ -96,3 +96,26 @@ MAX_DIFF_BYTES = 4 * 1024 * 1024
 
 def diff(old: Version, new: Version) -> str:
     return new.history.diff(old.commit, new.commit, limit=MAX_DIFF_BYTES)
+
+
+#: completed runs offered when picking a version (the API takes any older one by id)
+MAX_LISTED_VERSIONS = 50
+
+
+def completed_runs(
+    session: Session, project_id: str, *, owner_id: str | None
+) -> tuple[Project, list[GenerationRun]]:
+    """The project and its runs that left files, newest first: the versions a user may
+    browse, compare and download (another user's project is not found)."""
+    project = get_project(session, project_id, owner_id=owner_id)
+    runs = session.scalars(
+        select(GenerationRun)
+        .where(
+            GenerationRun.project_id == project.id,
+            GenerationRun.status == RunStatus.COMPLETED,
+            GenerationRun.commit_sha.is_not(None),
+        )
+        .order_by(GenerationRun.finished_at.desc(), GenerationRun.id.desc())
+        .limit(MAX_LISTED_VERSIONS)
+    ).all()
+    return project, list(runs)

@@ -13,16 +13,22 @@ from appbuilder.web.ui import pages_auth, pages_dashboard, pages_projects, pages
 from appbuilder.web.ui.deps import csrf_key, secure_cookies
 from appbuilder.web.ui.errors import install_ui_error_pages
 from appbuilder.web.ui.headers import UiHeadersMiddleware
+from appbuilder.web.ui.pages_account import router as account_router
+from appbuilder.web.ui.pages_admin import router as admin_router
+from appbuilder.web.ui.pages_files import router as files_router
+from appbuilder.web.ui.pages_keys import router as keys_router
 
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (pages_auth.router, pages_dashboard.router, pages_projects.router, pages_runs.router)
+#: a project's files, API keys, the account and admin pages
+ACCOUNT_ROUTERS = (files_router, keys_router, account_router, admin_router)
 
 
 def install_ui(app: FastAPI, settings: Settings) -> None:
     """Pages, static files, styled error pages and the UI's headers (after the API's error
     handlers are installed: the UI's wrap them)."""
     app.state.csrf_key = csrf_key(settings)
-    for router in ROUTERS:
+    for router in (*ROUTERS, *ACCOUNT_ROUTERS):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_ui_error_pages(app)

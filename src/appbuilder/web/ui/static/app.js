@@ -73,3 +73,16 @@ document.addEventListener("DOMContentLoaded", () => {
   const editor = document.getElementById("spec-form");
   if (editor && window.fetch && window.DOMParser) checkLive(editor);
 });
+
+// Copy buttons: <button data-copy="id-of-element"> copies that element's text (the new
+// API key); the button says whether it worked.
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy);
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent.trim()).then(
+    () => { button.textContent = "Copied"; },
+    () => { button.textContent = "Copy failed: select the key and copy it"; },
+  );
+});
