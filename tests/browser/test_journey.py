@@ -112,8 +112,7 @@ def test_the_journey_from_words_to_a_ready_app(page: Page, platform: Platform) -
     generate(page)
     wait_for_run_end(page, "completed")
     expect(page.locator("h1 + p .badge")).to_have_text("ready")
-    steps = page.locator(".timeline li")
-    expect(steps.first).to_be_visible()
+    expect(page.locator(".timeline li").first).to_be_visible()
     expect(page.locator(".timeline li.step-failed")).to_have_count(0)
     check_page(page, f"project-ready-{platform.backend}")
 
@@ -140,6 +139,8 @@ def test_the_journey_from_words_to_a_ready_app(page: Page, platform: Platform) -
     wait_for_run_end(page, "completed")
     expect(page.locator(".table tbody tr")).to_have_count(2)
 
+    _diff_and_a_file(page)
+
     page.goto("/dashboard")
     row = page.locator("tr", has_text="A todo list with tasks")
     expect(row.locator(".badge").first).to_have_text("ready")
@@ -150,6 +151,18 @@ def test_the_journey_from_words_to_a_ready_app(page: Page, platform: Platform) -
     page.get_by_role("button", name="Log out").click()
     page.goto(f"/projects/{project}")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def _diff_and_a_file(page: Page) -> None:
+    """From the project page: the diff between the two runs, then a file of the app."""
+    page.get_by_role("link", name="Compare runs").click()
+    expect(page.locator("pre.code .gi", has_text="notes").first).to_be_visible()
+    page.get_by_role("navigation", name="Project sections").get_by_role(
+        "link", name="Files"
+    ).click()
+    page.locator(".file-tree a", has_text="README.md").click()
+    expect(page.locator("h1")).to_have_text("README.md")
+    expect(page.locator("pre.code")).not_to_be_empty()
 
 
 def test_cancel_failure_and_quota(page: Page, platform: Platform) -> None:
