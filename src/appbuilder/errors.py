@@ -192,3 +192,13 @@ class GenerationError(AppBuilderError):
     def __init__(self, message: str, records: list[Any]) -> None:
         super().__init__(message)
         self.records = records
+
+
+class DeployFailed(AppBuilderError):  # noqa: N818 - a state, like RunCancelled
+    """A deployment did not become healthy; ``log_tail`` holds the end of its output."""
+
+    code = "deploy_failed"
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        super().__init__(message, log_tail=log_tail)
+        self.log_tail = log_tail
