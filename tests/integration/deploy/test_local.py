@@ -2,9 +2,10 @@
 used through its own API, redeployed with a changed spec under load, crashed, re-adopted
 by a new supervisor, started again and stopped. Its data outlives every version.
 
-One deployed app per database backend, shared by the module's tests (installing and
-starting an app is the expensive part); the tests run in file order and each leaves the
-app running for the next.
+One deployed app per database backend (installing and starting an app is the expensive
+part), taken through the whole story by one test in steps, each leaving the app as the
+next one expects: xdist may hand a module's tests to different workers, so the story is
+not spread over several tests.
 """
 
 from __future__ import annotations
@@ -58,10 +59,16 @@ class Blog:
             return found
 
 
+@pytest.fixture
+def blog(deployed_blog: tuple[str, Blog], request: pytest.FixtureRequest) -> Blog:
+    request.node.user_properties.append(("database", deployed_blog[0]))
+    return deployed_blog[1]
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
-def blog(
+def deployed_blog(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Blog]:
+) -> Iterator[tuple[str, Blog]]:
     backend: Backend = request.getfixturevalue(f"{request.param}_backend")
     url = backend.make_migrated()
     engine = engine_for(url)
@@ -90,9 +97,7 @@ def _sign_in(base: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
-def test_a_deployed_app_serves_and_keeps_its_rows_through_a_zero_downtime_redeploy(
-    blog: Blog,
-) -> None:
+def _serves_and_keeps_its_rows_through_a_zero_downtime_redeploy(blog: Blog) -> None:
     first = blog.first
     assert first.status is D.SUCCEEDED, first.log
     assert first.url == f"http://127.0.0.1:{first.port}/"
@@ -137,7 +142,7 @@ def test_a_deployed_app_serves_and_keeps_its_rows_through_a_zero_downtime_redepl
     assert created.json()["nickname"] == "penguin"
 
 
-def test_the_log_holds_the_deploy_steps_then_the_apps_output(blog: Blog) -> None:
+def _logs_the_deploy_steps_then_the_apps_output(blog: Blog) -> None:
     live = blog.live()
     text = deployments.logs.tail(blog.ctx.log_path(live), 500)
     assert "[deploy] Applying the app's migrations" in text
@@ -146,9 +151,7 @@ def test_the_log_holds_the_deploy_steps_then_the_apps_output(blog: Blog) -> None
     assert deployments.logs.tail(blog.ctx.log_path(live), 1).count("\n") == 1
 
 
-def test_a_new_supervisor_readopts_the_app_and_records_its_crash_with_its_log(
-    blog: Blog,
-) -> None:
+def _is_readopted_by_a_new_supervisor_which_records_its_crash(blog: Blog) -> None:
     live = blog.live()
     before = deployments.Supervisor(blog.ctx, interval=0.1)
     before.start()
@@ -174,7 +177,7 @@ def test_a_new_supervisor_readopts_the_app_and_records_its_crash_with_its_log(
     assert after.check() == []  # recorded once
 
 
-def test_a_crashed_app_starts_again_with_its_data_and_stops(blog: Blog) -> None:
+def _starts_again_after_the_crash_with_its_data_then_stops(blog: Blog) -> None:
     with blog.sessions() as session:
         crashed = session.scalars(
             select(Deployment)
@@ -204,3 +207,10 @@ def test_a_crashed_app_starts_again_with_its_data_and_stops(blog: Blog) -> None:
     assert deployments.Supervisor(blog.ctx).check() == []  # a stop is not a crash
     with pytest.raises(httpx.ConnectError):
         httpx.get(started.url, timeout=5)
+
+
+def test_the_blog_app_deployed_locally(blog: Blog) -> None:
+    _serves_and_keeps_its_rows_through_a_zero_downtime_redeploy(blog)
+    _logs_the_deploy_steps_then_the_apps_output(blog)
+    _is_readopted_by_a_new_supervisor_which_records_its_crash(blog)
+    _starts_again_after_the_crash_with_its_data_then_stops(blog)

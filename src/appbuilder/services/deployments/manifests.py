@@ -182,5 +182,13 @@ def check_kubernetes(documents: list[dict[str, Any]]) -> str:
     return KUBERNETES_VERSION
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """No anchors and aliases: manifests are read by people, and shared label dicts are
+    written out at each place."""
+
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 - the Dumper's hook
+        return True
+
+
 def dump_all(documents: list[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(documents, sort_keys=False)
+    return yaml.dump_all(documents, Dumper=_PlainDumper, sort_keys=False)
