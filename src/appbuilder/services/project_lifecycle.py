@@ -53,7 +53,10 @@ NEXT_ACTIONS: dict[ProjectStatus, tuple[str, ...]] = {
 
 
 def user_next_statuses(status: ProjectStatus) -> list[ProjectStatus]:
-    """The statuses a user may move a project to next by hand."""
+    """The statuses a user may move a project to next by hand: recording one deployment
+    done outside (READY → DEPLOYING → DEPLOYED); redeploys and stops are the system's."""
+    if status is S.DEPLOYED:
+        return []
     return [s for s in ALLOWED_NEXT[status] if s in USER_SETTABLE]
 
 
