@@ -56,11 +56,13 @@ def main(rounds: int) -> None:
         started = deployments.deploy_now(ctx, user_id, project_id, "local")
         cold.append(time.perf_counter() - began)
         assert started.status.value == "SUCCEEDED", started.log
-        field = {"name": f"note{number}", "required": False}
+        # additive changes (each round adds a column): the old version keeps working on
+        # the migrated table until it stops
+        fields = [{"name": f"note{n}", "required": False} for n in range(number + 1)]
         spec = {
             "name": "Bench blog",
             "template": "BLOG",
-            "entities": [{"name": "Author", "fields": [field]}],
+            "entities": [{"name": "Author", "fields": fields}],
         }
         completed_run(sessions, ctx.projects_dir, user_id, project_id, spec)
         with LoadLoop(f"{started.url}api/authors") as load:

@@ -102,6 +102,10 @@ def migrate(
     migrations this database needed before (kept in ``data/migrations``) are added to the
     release, and whatever its models still add is written by alembic's autogenerate as one
     more migration, kept there for the next version.
+
+    Zero downtime holds for additive changes: the old version serves until the new one is
+    healthy, so a column the new models drop (or rename) is gone under the old version's
+    feet and its requests on that table fail until it stops (bench/README.md).
     """
     carried, versions = data / "migrations", folder / "migrations" / "versions"
     for kept in sorted(carried.glob("*.py")):
