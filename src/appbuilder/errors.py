@@ -75,6 +75,12 @@ class ConflictError(AppBuilderError):
     code = "conflict"
 
 
+class PushRejectedError(ConflictError):
+    """The remote has commits the project's history lacks: nothing was overwritten."""
+
+    code = "push_rejected"
+
+
 class RefusedError(AppBuilderError):
     """An operation that is refused on purpose, for example a destructive one in production."""
 
@@ -91,6 +97,13 @@ class ExternalToolError(AppBuilderError):
     """A program we run (pg_dump, psql, git ...) is missing or failed."""
 
     code = "external_tool_error"
+
+
+class PushFailedError(ExternalToolError):
+    """A git remote could not be reached or refused us (not a divergence); the message is
+    masked (no token, no credentials) and says what to check."""
+
+    code = "push_failed"
 
 
 class ModelNotConfiguredError(AppBuilderError):

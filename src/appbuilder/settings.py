@@ -137,6 +137,15 @@ class Settings(BaseSettings):
     #: larger files are listed but not shown by GET /api/projects/{id}/files/{path}
     file_view_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    #: a shared home for every project's git history, so any worker on any machine can
+    #: resume a run and any server can show its files: a directory (or file:// URL) of bare
+    #: repositories created as needed, or a git server's base URL (ssh://, https://) under
+    #: which ``<project id>.git`` repositories exist; unset: histories stay in the data dir
+    project_store: str | None = None
+    #: directories (comma-separated) under which users may push to file:// remotes; unset:
+    #: anywhere outside production, nowhere in production (the server's own disk)
+    repository_file_roots: str = ""
+
     #: the platform's default language model (planning from words); unset: template
     #: generation works as ever, and what needs a model says which of these to set
     llm_provider: LLMProvider | None = None

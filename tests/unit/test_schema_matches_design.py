@@ -35,6 +35,9 @@ SEED_FIELDS = {
         ("repository_url", True), ("deployment_url", True),
         # beyond the design document: the project's own language model
         ("llm_model", True),
+        # beyond the design document: repository_url's token and its last push's outcome
+        ("repository_token", True), ("repository_pushed_sha", True),
+        ("repository_pushed_at", True), ("repository_error", True),
         ("user_id", False), ("created_at", False), ("updated_at", False), ("deployed_at", True),
     ],
     "generations": [

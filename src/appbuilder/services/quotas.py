@@ -141,6 +141,7 @@ def _charged(since: datetime) -> ColumnElement[bool]:
         GenerationRun.created_at >= since,
         GenerationRun.status != RunStatus.CANCELLED,
         GenerationRun.platform_failure.is_(False),
+        GenerationRun.rollback_of.is_(None),  # a rollback runs no agent
     )
 
 

@@ -25,6 +25,7 @@ from appbuilder.web.api import (
     me_llm,
     plans,
     projects,
+    repository,
     runs,
     usage,
 )
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs,
         plans,
         files,
+        repository,
         usage,
         admin,
     )

@@ -43,7 +43,11 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
 }
 #: 5xx errors whose message is written for the caller (what failed and which setting or
 #: account to check; never a secret, a provider's raw text or an internal address): shown
-SHOWN_SERVER_ERRORS = (errors.ModelCallError, errors.ModelNotConfiguredError)
+SHOWN_SERVER_ERRORS = (
+    errors.ModelCallError,
+    errors.ModelNotConfiguredError,
+    errors.PushFailedError,
+)
 #: errors that are ours to fix, not the client's: answered with a generic 500 message
 SERVER_ERRORS = frozenset(
     {
