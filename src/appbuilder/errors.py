@@ -223,3 +223,13 @@ class WebhookSignatureError(AppBuilderError):
     """A webhook request is unsigned, wrongly signed or too old to trust: nothing applied."""
 
     code = "invalid_signature"
+
+
+class DeployFailed(AppBuilderError):  # noqa: N818 - a state, like RunCancelled
+    """A deployment did not become healthy; ``log_tail`` holds the end of its output."""
+
+    code = "deploy_failed"
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        super().__init__(message, log_tail=log_tail)
+        self.log_tail = log_tail

@@ -278,6 +278,11 @@ class Settings(BaseSettings):
         return self.data_dir / "projects"
 
     @property
+    def deployments_dir(self) -> Path:
+        """Each project's local deployments (releases, the app's data, logs, artifacts)."""
+        return self.data_dir / "deployments"
+
+    @property
     def uses_procrastinate(self) -> bool:
         if self.queue == "auto":
             return not self.database.is_sqlite

@@ -69,6 +69,12 @@ def version(
     return Version(project, history, history.resolve(run.commit_sha), run.id, _slug(run, project))
 
 
+def slug_of(session: Session, project: Project, run_id: str | None) -> str:
+    """The app's slug as run ``run_id`` built it (the project id when unknown)."""
+    run = session.get(GenerationRun, run_id) if run_id is not None else None
+    return _slug(run, project) if run is not None else project.id
+
+
 def _slug(run: GenerationRun, project: Project) -> str:
     """The slug the run's spec gave the app (its name's, unless set), else the project id."""
     spec = run.spec if isinstance(run.spec, dict) else {}

@@ -1,5 +1,7 @@
 """The project state machine: DRAFT → GENERATING → READY → DEPLOYING → DEPLOYED, any state
-→ ERROR, and READY / ERROR / DEPLOYED → GENERATING to regenerate.
+→ ERROR, and READY / ERROR / DEPLOYED → GENERATING to regenerate. A deployed project
+deploys again (DEPLOYED / ERROR → DEPLOYING: a redeploy, or a restart after a crash) and
+goes back to READY when its owner stops it.
 
 Most statuses belong to the system: runs enter and leave GENERATING, a completed run sets
 READY, failures set ERROR. Users may set by hand (PATCH) only what records a deployment
@@ -19,8 +21,8 @@ TRANSITIONS: dict[ProjectStatus, frozenset[ProjectStatus]] = {
     S.GENERATING: frozenset({S.READY, S.ERROR}),
     S.READY: frozenset({S.DEPLOYING, S.GENERATING, S.ERROR}),
     S.DEPLOYING: frozenset({S.DEPLOYED, S.ERROR}),
-    S.DEPLOYED: frozenset({S.GENERATING, S.ERROR}),
-    S.ERROR: frozenset({S.GENERATING}),
+    S.DEPLOYED: frozenset({S.READY, S.GENERATING, S.DEPLOYING, S.ERROR}),
+    S.ERROR: frozenset({S.GENERATING, S.DEPLOYING}),
 }
 
 
@@ -51,7 +53,10 @@ NEXT_ACTIONS: dict[ProjectStatus, tuple[str, ...]] = {
 
 
 def user_next_statuses(status: ProjectStatus) -> list[ProjectStatus]:
-    """The statuses a user may move a project to next by hand."""
+    """The statuses a user may move a project to next by hand: recording one deployment
+    done outside (READY → DEPLOYING → DEPLOYED); redeploys and stops are the system's."""
+    if status is S.DEPLOYED:
+        return []
     return [s for s in ALLOWED_NEXT[status] if s in USER_SETTABLE]
 
 

@@ -42,7 +42,7 @@ from appbuilder.enums import (
 from appbuilder.errors import ConcurrencyLimitError, QuotaExceededError, RunBudgetSpent
 
 ALL_TEMPLATES = frozenset(ProjectTemplate)
-DEPLOY_TARGETS = ("git", "docker", "ssh", "kubernetes")
+DEPLOY_TARGETS = ("git", "local", "docker", "ssh", "kubernetes")
 TIER_ORDER = (
     SubscriptionTier.FREE,
     SubscriptionTier.STARTER,
@@ -63,6 +63,8 @@ class TierLimits:
     concurrent_generations: int | None
     #: the most tokens one run's model calls may take
     tokens_per_run: int | None = None
+    #: apps running at once on the platform (local deployments)
+    live_deployments: int | None = None
 
 
 TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
@@ -71,27 +73,30 @@ TIER_LIMITS: dict[SubscriptionTier, TierLimits] = {
         generations_per_month=20,
         tokens_per_month=100_000,
         templates=frozenset({ProjectTemplate.BLOG, ProjectTemplate.API, ProjectTemplate.CUSTOM}),
-        deploy_targets=frozenset({"git"}),
+        deploy_targets=frozenset({"git", "local"}),
         concurrent_generations=1,
         tokens_per_run=50_000,
+        live_deployments=1,
     ),
     SubscriptionTier.STARTER: TierLimits(
         projects=10,
         generations_per_month=200,
         tokens_per_month=1_000_000,
         templates=ALL_TEMPLATES - {ProjectTemplate.ECOMMERCE},
-        deploy_targets=frozenset({"git", "docker"}),
+        deploy_targets=frozenset({"git", "local", "docker"}),
         concurrent_generations=2,
         tokens_per_run=200_000,
+        live_deployments=3,
     ),
     SubscriptionTier.PRO: TierLimits(
         projects=50,
         generations_per_month=2_000,
         tokens_per_month=10_000_000,
         templates=ALL_TEMPLATES,
-        deploy_targets=frozenset({"git", "docker", "ssh"}),
+        deploy_targets=frozenset({"git", "local", "docker", "ssh"}),
         concurrent_generations=4,
         tokens_per_run=1_000_000,
+        live_deployments=10,
     ),
     SubscriptionTier.ENTERPRISE: TierLimits(
         projects=None,
@@ -293,6 +298,8 @@ def _describe(limit: str, allowed: object) -> str:
         return f"{limit.replace('_', ' ')}: {', '.join(sorted(allowed))}"
     if limit == "concurrent_generations":
         return f"{allowed} run{'' if allowed == 1 else 's'} at once"
+    if limit == "live_deployments":
+        return f"{allowed} running app{'' if allowed == 1 else 's'} at once"
     return f"{allowed} {limit.replace('_', ' ')}"
 
 
@@ -335,3 +342,11 @@ def ensure_deploy_target_allowed(user: User, target: str) -> None:
     limits = limits_for(user)
     if target not in limits.deploy_targets:
         _refuse(user, "deploy_targets", target, limits.deploy_targets, target)
+
+
+def ensure_live_deployment_allowed(session: Session, user: User, running: int) -> None:
+    """One more app running at once (``running``: the user's other live deployments)."""
+    lock_user(session, user)
+    allowed = TIER_LIMITS[user.subscription_tier].live_deployments
+    if allowed is not None and running >= allowed:
+        _refuse(user, "live_deployments", running, allowed, running + 1)

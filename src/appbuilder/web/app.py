@@ -15,7 +15,7 @@ from appbuilder.db import migrate
 from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.jobs import setup
 from appbuilder.logs import configure_logging
-from appbuilder.services import auth
+from appbuilder.services import auth, deployments
 from appbuilder.settings import Environment, Settings, get_settings
 from appbuilder.web.api import (
     admin,
@@ -31,6 +31,7 @@ from appbuilder.web.api import (
     usage,
 )
 from appbuilder.web.api import auth as auth_api
+from appbuilder.web.api import deployments as deployments_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware
@@ -56,8 +57,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if runner is not None:
         runner.start()
     app.state.unclaimed.start()
+    app.state.deployments.start()
     yield
     app.state.shutting_down.set()
+    app.state.deployments.stop()
     app.state.unclaimed.stop()
     if runner is not None:
         await run_in_threadpool(runner.stop, app.state.settings.run_shutdown_grace_seconds)
@@ -78,6 +81,12 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     app.state.runner = runner
     app.state.dispatcher = setup.dispatcher(settings, runner)
     app.state.unclaimed = setup.UnclaimedWatcher(settings)
+    #: runs deployments in the background; watches (and after a restart re-adopts) live apps
+    app.state.deployments = deployments.Supervisor(
+        deployments.DeployContext(
+            app.state.sessions, settings.projects_dir, settings.deployments_dir
+        )
+    )
     #: set when the server begins to shut down: open live-progress streams end
     app.state.shutting_down = threading.Event()
 
@@ -105,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         me_llm,
         keys,
         projects,
+        deployments_api,
         runs,
         plans,
         files,

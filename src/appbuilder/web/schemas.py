@@ -30,6 +30,7 @@ from appbuilder.enums import (
     UserRole,
 )
 from appbuilder.rules import (
+    ID_PATTERN,
     MAX_EMAIL_LENGTH,
     MAX_FEATURES,
     MAX_MODEL_NAME_LENGTH,
@@ -369,16 +370,33 @@ class FileContentOut(BaseModel):
     content: str | None = Field(description="The text, when neither binary nor too large.")
 
 
+class DeploymentIn(BaseModel):
+    model_config = _example({"target": "local"})
+    target: Annotated[str, Field(min_length=1, max_length=50)] = Field(
+        default="local", description="local (runs here), docker or kubernetes (an artifact)"
+    )
+    run_id: Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)] | None = Field(
+        default=None, description="A completed, verified run (default: the latest)"
+    )
+
+
 class DeploymentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     project_id: str
-    status: DeploymentStatus
+    status: DeploymentStatus = Field(
+        description="IN_PROGRESS, SUCCEEDED (running, or the artifact is ready), FAILED "
+        "(did not start, or crashed: see log), CANCELLED (stopped or superseded)"
+    )
     target: str
     url: str | None
+    #: the commit deployed
     ref: str | None
+    run_id: str | None
+    port: int | None
     log: str
     created_at: datetime
+    started_at: datetime | None
     finished_at: datetime | None
 
 

@@ -118,7 +118,7 @@ def test_usage_reports_every_limit(api: Api, engine: Engine) -> None:
         "concurrent_generations": (1, 1),
     }
     assert usage["templates"] == ["BLOG", "API", "CUSTOM"]
-    assert usage["deploy_targets"] == ["git"]
+    assert usage["deploy_targets"] == ["git", "local"]
 
 
 def test_generation_quotas_are_enforced_in_the_service(api: Api, engine: Engine) -> None:

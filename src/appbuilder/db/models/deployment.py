@@ -1,11 +1,20 @@
-"""Deployments: each attempt to put a project's generated code somewhere it runs."""
+"""Deployments: each attempt to put a project's generated code somewhere it runs.
+
+Status of a row: PENDING (recorded), IN_PROGRESS (installing, migrating, starting),
+SUCCEEDED (running and healthy, or for an artifact target: the artifact is ready),
+FAILED (did not start, or crashed later: ``log`` holds the tail of its output),
+CANCELLED (stopped by its owner, or superseded by a newer deployment of the project).
+A local deployment's process is found again after a platform restart by ``pid``,
+``port`` and ``process_started`` (the kernel's start time of that pid: a reused pid
+does not match).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from appbuilder.db.base import Base
@@ -29,13 +38,25 @@ class Deployment(Base):
         server_default=DeploymentStatus.PENDING,
         index=True,
     )
-    #: where it went, e.g. "docker", "fly", "render": the deploy issue fills the list
+    #: where it went: "local", "docker", "kubernetes" (services/deployments/targets)
     target: Mapped[str] = mapped_column(String(50))
+    #: the completed, verified run whose commit this deploys
+    run_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("generation_runs.id", ondelete="SET NULL")
+    )
     url: Mapped[str | None] = mapped_column(String(2048))
     #: what was deployed: a git commit sha or an artifact reference
     ref: Mapped[str | None] = mapped_column(String(255))
     log: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    #: local target: the app's process, its public port and its private health port
+    pid: Mapped[int | None] = mapped_column(Integer)
+    process_started: Mapped[int | None] = mapped_column(BigInteger)
+    port: Mapped[int | None] = mapped_column(Integer)
+    health_port: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
+    #: when it became healthy (or its artifact was ready)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when it ended: failed, crashed, stopped or superseded
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     project: Mapped[Project] = relationship(back_populates="deployments", lazy="raise")

@@ -17,7 +17,6 @@ from appbuilder.web.deps import SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
-    DeploymentOut,
     GenerationOut,
     OwnerOut,
     Page,
@@ -175,25 +174,3 @@ def get_generation(
     """One agent step with its prompt and response."""
     generation = history.get_generation(session, generation_id, owner_id=owner_filter(principal))
     return GenerationOut.model_validate(generation)
-
-
-@router.get(
-    "/projects/{project_id}/deployments", response_model=list[DeploymentOut], responses=NOT_FOUND
-)
-def list_deployments(
-    project_id: ProjectId, principal: Reader, session: SessionDep
-) -> list[DeploymentOut]:
-    """A project's latest deployments, newest first."""
-    rows = history.list_project_deployments(session, project_id, owner_id=owner_filter(principal))
-    return [DeploymentOut.model_validate(d) for d in rows]
-
-
-@router.get("/deployments/{deployment_id}", response_model=DeploymentOut, responses=NOT_FOUND)
-def get_deployment(
-    deployment_id: RowId,
-    principal: Reader,
-    session: SessionDep,
-) -> DeploymentOut:
-    """One deployment with its log."""
-    deployment = history.get_deployment(session, deployment_id, owner_id=owner_filter(principal))
-    return DeploymentOut.model_validate(deployment)

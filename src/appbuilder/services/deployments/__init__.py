@@ -1,0 +1,32 @@
+"""Deployments: one interface (``targets.base.Target``), several targets, a Deployment row
+per attempt and the project's status moved by the system (see ``commands``)."""
+
+from appbuilder.services.deployments.commands import (
+    DeployContext,
+    again,
+    carry_out,
+    deploy_now,
+    request,
+    runs_process,
+    stop,
+)
+from appbuilder.services.deployments.queries import (
+    get_deployment,
+    list_project_deployments,
+    live_of_project,
+)
+from appbuilder.services.deployments.supervisor import Supervisor
+
+__all__ = [
+    "DeployContext",
+    "Supervisor",
+    "again",
+    "carry_out",
+    "deploy_now",
+    "get_deployment",
+    "list_project_deployments",
+    "live_of_project",
+    "request",
+    "runs_process",
+    "stop",
+]
