@@ -33,6 +33,7 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
     errors.ConflictError: 409,
     errors.RefusedError: 409,
     errors.RunCancelled: 409,
+    errors.DeployFailed: 409,  # recorded on its Deployment row; a state, like a cancel
     errors.AuthenticationError: 401,
     errors.PermissionDeniedError: 403,
     errors.QuotaExceededError: 402,
