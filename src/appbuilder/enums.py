@@ -85,3 +85,12 @@ class DeploymentStatus(StrEnum):
 
 #: Project states in which work is running; rows in them must not be deleted underneath it.
 BUSY_PROJECT_STATUSES = frozenset({ProjectStatus.GENERATING, ProjectStatus.DEPLOYING})
+
+
+class SubscriptionStatus(StrEnum):
+    """A paid subscription's state as Stripe reports it, narrowed to what limits depend on
+    (lower-case, as Stripe spells them; ``users.subscription_status``)."""
+
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"

@@ -75,6 +75,12 @@ class ConflictError(AppBuilderError):
     code = "conflict"
 
 
+class PushRejectedError(ConflictError):
+    """The remote has commits the project's history lacks: nothing was overwritten."""
+
+    code = "push_rejected"
+
+
 class RefusedError(AppBuilderError):
     """An operation that is refused on purpose, for example a destructive one in production."""
 
@@ -91,6 +97,13 @@ class ExternalToolError(AppBuilderError):
     """A program we run (pg_dump, psql, git ...) is missing or failed."""
 
     code = "external_tool_error"
+
+
+class PushFailedError(ExternalToolError):
+    """A git remote could not be reached or refused us (not a divergence); the message is
+    masked (no token, no credentials) and says what to check."""
+
+    code = "push_failed"
 
 
 class ModelNotConfiguredError(AppBuilderError):
@@ -192,3 +205,21 @@ class GenerationError(AppBuilderError):
     def __init__(self, message: str, records: list[Any]) -> None:
         super().__init__(message)
         self.records = records
+
+
+class BillingNotConfiguredError(AppBuilderError):
+    """Billing needs Stripe settings this server does not have; the message names them."""
+
+    code = "billing_not_configured"
+
+
+class PaymentProviderError(ExternalToolError):
+    """Stripe refused or could not be reached; the message says what to try, never a key."""
+
+    code = "payment_provider_error"
+
+
+class WebhookSignatureError(AppBuilderError):
+    """A webhook request is unsigned, wrongly signed or too old to trust: nothing applied."""
+
+    code = "invalid_signature"

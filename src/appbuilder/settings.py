@@ -7,6 +7,7 @@ with unsafe values instead of running with them.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -82,6 +83,24 @@ class LLMSettings:
 
 
 @dataclass(frozen=True)
+class BillingSettings:
+    """Stripe billing; ``configured`` is False without a secret key, and billing routes
+    then say so while everything else runs on the tiers set by hand (FREE by default)."""
+
+    secret_key: SecretStr | None
+    webhook_secret: SecretStr | None
+    #: tier -> {"month": price id, "year": price id}
+    prices: dict[str, dict[str, str]]
+    api_base: str | None
+    grace: timedelta
+    return_url: str | None
+
+    @property
+    def configured(self) -> bool:
+        return self.secret_key is not None and bool(self.secret_key.get_secret_value())
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     session_ttl: timedelta
     failure_window: timedelta
@@ -137,6 +156,15 @@ class Settings(BaseSettings):
     #: larger files are listed but not shown by GET /api/projects/{id}/files/{path}
     file_view_max_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    #: a shared home for every project's git history, so any worker on any machine can
+    #: resume a run and any server can show its files: a directory (or file:// URL) of bare
+    #: repositories created as needed, or a git server's base URL (ssh://, https://) under
+    #: which ``<project id>.git`` repositories exist; unset: histories stay in the data dir
+    project_store: str | None = None
+    #: directories (comma-separated) under which users may push to file:// remotes; unset:
+    #: anywhere outside production, nowhere in production (the server's own disk)
+    repository_file_roots: str = ""
+
     #: the platform's default language model (planning from words); unset: template
     #: generation works as ever, and what needs a model says which of these to set
     llm_provider: LLMProvider | None = None
@@ -161,6 +189,21 @@ class Settings(BaseSettings):
     #: before every call; the lower of this and the user's tier's ``tokens_per_run`` holds
     llm_run_token_budget: int | None = Field(default=None, ge=1)
 
+    #: Stripe's secret API key (sk_...); unset: billing is not configured
+    stripe_secret_key: SecretStr | None = None
+    #: the signing secret of the webhook endpoint (whsec_...); unset: webhooks are refused
+    stripe_webhook_secret: SecretStr | None = None
+    #: the price ids of each paid tier, as JSON: {"STARTER": {"month": "price_...",
+    #: "year": "price_..."}, "PRO": {...}, "ENTERPRISE": {...}}
+    stripe_prices: str = ""
+    #: another Stripe API address (a local fake in tests); unset: Stripe's own
+    stripe_api_base: str | None = None
+    #: days a subscription may stay past due (a failed payment) before the FREE limits apply
+    billing_grace_days: float = Field(default=7.0, ge=0, le=60)
+    #: where Stripe sends users back to after checkout and the portal (the web UI's
+    #: address); unset: the address the request came to
+    billing_return_url: str | None = None
+
     #: requests with a larger body are refused with 413 before they are read
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: emit JSON log lines (default: in production)
@@ -174,6 +217,23 @@ class Settings(BaseSettings):
             max_failures_per_account=self.auth_max_failures_per_account,
             max_failures_per_client=self.auth_max_failures_per_client,
         )
+
+    @property
+    def billing(self) -> BillingSettings:
+        return BillingSettings(
+            secret_key=self.stripe_secret_key,
+            webhook_secret=self.stripe_webhook_secret,
+            prices=_parse_prices(self.stripe_prices),
+            api_base=self.stripe_api_base or None,
+            grace=timedelta(days=self.billing_grace_days),
+            return_url=(self.billing_return_url or "").rstrip("/") or None,
+        )
+
+    @field_validator("stripe_prices")
+    @classmethod
+    def _check_prices(cls, value: str) -> str:
+        _parse_prices(value)
+        return value
 
     @property
     def llm(self) -> LLMSettings:
@@ -248,6 +308,30 @@ class Settings(BaseSettings):
                 )
         if problems:
             raise ConfigurationError(" ".join(problems), problems=problems)
+
+
+def _parse_prices(raw: str) -> dict[str, dict[str, str]]:
+    """``UAB_STRIPE_PRICES``: {"PRO": {"month": "price_...", "year": "price_..."}, ...}."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from exc
+    paid = ("STARTER", "PRO", "ENTERPRISE")
+    if not isinstance(value, dict):
+        raise ValueError('give a JSON object: {"PRO": {"month": "price_..."}}')
+    for tier, intervals in value.items():
+        if tier not in paid:
+            raise ValueError(f"{tier!r} is not a paid tier (one of {', '.join(paid)})")
+        if (
+            not isinstance(intervals, dict)
+            or not intervals
+            or set(intervals) - {"month", "year"}
+            or not all(isinstance(price, str) and price for price in intervals.values())
+        ):
+            raise ValueError(f'{tier}: give {{"month": "price_...", "year": "price_..."}}')
+    return value
 
 
 def resolve_database_url(raw: str | None, data_dir: Path) -> URL:

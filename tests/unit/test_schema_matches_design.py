@@ -28,6 +28,10 @@ SEED_FIELDS = {
         ("updated_at", False), ("last_login_at", True),
         # beyond the design document: the user's own language model
         ("llm_provider", True), ("llm_model", True), ("llm_base_url", True), ("llm_api_key", True),
+        # and billing: the Stripe subscription's state, a tier granted by hand
+        ("stripe_subscription_id", True), ("subscription_period_end", True),
+        ("subscription_grace_ends_at", True), ("billing_updated_at", True),
+        ("tier_granted_by_id", True), ("tier_granted_at", True),
     ],
     "projects": [
         ("id", False), ("name", False), ("description", True), ("template", False),
@@ -35,6 +39,9 @@ SEED_FIELDS = {
         ("repository_url", True), ("deployment_url", True),
         # beyond the design document: the project's own language model
         ("llm_model", True),
+        # beyond the design document: repository_url's token and its last push's outcome
+        ("repository_token", True), ("repository_pushed_sha", True),
+        ("repository_pushed_at", True), ("repository_error", True),
         ("user_id", False), ("created_at", False), ("updated_at", False), ("deployed_at", True),
     ],
     "generations": [
@@ -89,7 +96,7 @@ def table(name: str) -> Table:
 def test_tables_are_plural_snake_case() -> None:
     assert set(Base.metadata.tables) == {
         "users", "projects", "generations", "api_keys", "deployments",
-        "auth_sessions", "login_failures", "generation_runs", "run_events",
+        "auth_sessions", "login_failures", "generation_runs", "run_events", "stripe_events",
     }  # fmt: skip
 
 

@@ -90,3 +90,25 @@ def test_data_dir_expands_the_home_folder(monkeypatch: pytest.MonkeyPatch, tmp_p
     settings = get_settings()
     assert settings.data_dir == tmp_path / "uab-data"
     assert settings.database.url.database == str(tmp_path / "uab-data" / "appbuilder.db")
+
+
+def test_stripe_prices_come_from_json_and_bad_ones_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("UAB_STRIPE_SECRET_KEY", "sk_test_x")
+    monkeypatch.setenv("UAB_STRIPE_PRICES", '{"PRO": {"month": "price_1", "year": "price_2"}}')
+    monkeypatch.setenv("UAB_BILLING_RETURN_URL", "https://builder.example.com/")
+    billing = get_settings().billing
+    assert billing.configured
+    assert billing.prices == {"PRO": {"month": "price_1", "year": "price_2"}}
+    assert billing.return_url == "https://builder.example.com"
+    for bad in ('{"FREE": {"month": "p"}}', '{"PRO": {"week": "p"}}', "not json"):
+        monkeypatch.setenv("UAB_STRIPE_PRICES", bad)
+        get_settings.cache_clear()
+        with pytest.raises(ConfigurationError, match="UAB_STRIPE_PRICES"):
+            get_settings()
+
+
+def test_billing_is_not_configured_without_a_secret_key() -> None:
+    assert not get_settings().billing.configured
+    assert not Settings(stripe_secret_key="").billing.configured

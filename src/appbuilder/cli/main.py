@@ -10,7 +10,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
 from appbuilder import __version__
-from appbuilder.cli import db, llm, runs, spec
+from appbuilder.cli import billing, db, llm, repository, runs, spec
 from appbuilder.cli._runtime import report_error
 from appbuilder.cli.generate import generate
 from appbuilder.cli.serve import serve
@@ -27,6 +27,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(spec.app, name="spec")
 app.add_typer(runs.app, name="runs")
 app.add_typer(llm.app, name="llm")
+app.add_typer(billing.app, name="billing")
+app.add_typer(repository.app, name="repo")
+app.command()(repository.rollback)
 app.command()(llm.plan)
 app.command()(serve)
 app.command()(generate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +31,21 @@ _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "LC_ALL": "C",
 }
+
+
+#: where a fetched remote branch is kept (never a branch of its own: only ``main`` is ours)
+FETCHED = "refs/uab/fetched"
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A push's outcome: accepted, refused because the remote moved on, or failed."""
+
+    ok: bool
+    rejected: bool
+    sha: str | None
+    #: git's own words (may name the remote's URL: mask before showing)
+    output: str
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,14 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+def init_bare(path: Path) -> None:
+    """An empty bare repository at ``path`` (a project store's), if there is none yet."""
+    if (path / "HEAD").is_file():
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    ProjectHistory(path)._run("init", "--bare", "--quiet", f"--initial-branch={BRANCH}")
+
+
 class ProjectHistory:
     """The repository of one project at ``path`` (created on the first commit)."""
 
@@ -71,8 +94,23 @@ class ProjectHistory:
     def exists(self) -> bool:
         return (self.path / ".git").is_dir()
 
-    def _git(self, *args: str, stdin: bytes | None = None, check: bool = True) -> bytes:
-        env = {**os.environ, **_GIT_ENV}
+    def _git(
+        self,
+        *args: str,
+        stdin: bytes | None = None,
+        check: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> bytes:
+        return self._run(*args, stdin=stdin, check=check, extra_env=extra_env).stdout
+
+    def _run(
+        self,
+        *args: str,
+        stdin: bytes | None = None,
+        check: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, **_GIT_ENV, **(extra_env or {})}
         try:
             done = subprocess.run(  # noqa: S603 - fixed git arguments, no shell
                 ["git", *args],  # noqa: S607 - git from PATH, like a user's own
@@ -90,7 +128,7 @@ class ProjectHistory:
             raise ExternalToolError(
                 f"git {args[0]} failed: {lines[-1] if lines else done.returncode}"
             )
-        return done.stdout
+        return done
 
     def _init(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -163,6 +201,77 @@ class ProjectHistory:
         if head is None:  # pragma: no cover - fast-import succeeded, so the ref exists
             raise ExternalToolError("git fast-import wrote no commit")
         return head
+
+    # -- remotes: a push target, or the project store other workers share ----------------
+
+    def push(self, url: str, *, force: bool, extra_env: Mapping[str, str]) -> Pushed:
+        """Push the branch to ``url``; a remote that moved on (diverged) refuses, unless
+        ``force``. Never raises for the remote's answer: the caller records it."""
+        with self._writing():
+            head = self.head()
+            if head is None:
+                return Pushed(ok=False, rejected=False, sha=None, output="nothing to push yet")
+            spec = f"{'+' if force else ''}refs/heads/{BRANCH}:refs/heads/{BRANCH}"
+            done = self._run(
+                "push", "--porcelain", "--quiet", url, spec, check=False, extra_env=extra_env
+            )
+        output = (done.stdout + done.stderr).decode("utf-8", "replace").strip()
+        rejected = done.returncode != 0 and "[rejected]" in output
+        return Pushed(ok=done.returncode == 0, rejected=rejected, sha=head, output=output)
+
+    def fetch(self, url: str, *, extra_env: Mapping[str, str]) -> str | None:
+        """The remote branch's commit, fetched into this repository (None: the remote has
+        no branch yet). Raises ExternalToolError when the remote cannot be read."""
+        self._init()
+        done = self._run(
+            "fetch", "--quiet", "--no-tags", url, f"+refs/heads/{BRANCH}:{FETCHED}",
+            check=False, extra_env=extra_env,
+        )  # fmt: skip
+        if done.returncode != 0:
+            text = done.stderr.decode("utf-8", "replace")
+            if f"couldn't find remote ref refs/heads/{BRANCH}" in text:
+                return None
+            lines = text.strip().splitlines()
+            raise ExternalToolError(f"git fetch failed: {lines[-1] if lines else done.returncode}")
+        out = self._git("rev-parse", "--verify", "--quiet", FETCHED, check=False)
+        return out.decode().strip() or None
+
+    def adopt(self, commit: str) -> None:
+        """Make ``commit`` (already fetched) the branch's tip and the work tree's content."""
+        with self._writing():
+            self._git("update-ref", f"refs/heads/{BRANCH}", commit)
+            self._git("reset", "--hard", "--quiet", BRANCH)
+
+    def tree_id(self, commit: str) -> str:
+        """The id of ``commit``'s tree: two commits with equal ids hold identical files."""
+        return self._git("rev-parse", f"{commit}^{{tree}}").decode().strip()
+
+    def contains(self, ancestor: str, commit: str) -> bool:
+        """True when ``ancestor`` is ``commit`` or one of its parents' line."""
+        done = self._run("merge-base", "--is-ancestor", ancestor, commit, check=False)
+        return done.returncode == 0
+
+    def restore(self, commit: str, message: str, *, when: datetime) -> str:
+        """A new commit on the branch whose tree is ``commit``'s: an earlier version made
+        current again, with every commit since kept in the history."""
+        with self._writing():
+            parent = self.head()
+            if parent is None:
+                raise NotFoundError("Generated files of project", "(none yet: run a generation)")
+            stamp = f"{int(when.timestamp())} +0000"
+            name, email = AUTHOR[: AUTHOR.index(" <")], AUTHOR[AUTHOR.index("<") + 1 : -1]
+            dated = {
+                "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,
+                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+                "GIT_COMMITTER_DATE": stamp,
+            }  # fmt: skip
+            sha = self._git(
+                "commit-tree", f"{commit}^{{tree}}", "-p", parent, "-F", "-",
+                stdin=message.encode("utf-8"), extra_env=dated,
+            ).decode().strip()  # fmt: skip
+            self._git("update-ref", f"refs/heads/{BRANCH}", sha, parent)
+            self._git("reset", "--hard", "--quiet", BRANCH)
+            return sha
 
     def resolve(self, commit: str | None) -> str:
         """A full commit id of this repository: ``commit`` (hex, checked) or the latest."""

@@ -26,6 +26,7 @@ def run_context(settings: Settings, sessions: sessionmaker[Session]) -> runs.Run
         verify_timeout=settings.run_verify_timeout_seconds,
         verify_database_url=settings.verify_database_url,
         llm=settings.llm,
+        project_store=settings.project_store or None,
     )
 
 

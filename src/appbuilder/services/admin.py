@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, User
+from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, SubscriptionTier, UserRole
 from appbuilder.errors import ConflictError, PermissionDeniedError
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
@@ -88,6 +89,15 @@ def set_role_and_tier(
             raise ConflictError("This is the last super admin; promote another one first.")
         target.role = role
     if tier is not None:
-        target.subscription_tier = tier
+        _grant(target, actor, tier)
     session.flush()
     return target
+
+
+def _grant(target: User, actor: User, tier: SubscriptionTier) -> None:
+    """A tier without Stripe, recorded with who and when. It holds (a past-due grace
+    no longer counts down) until a newer Stripe event for the user says otherwise."""
+    target.subscription_tier = tier
+    target.subscription_grace_ends_at = None
+    target.tier_granted_by_id = actor.id
+    target.tier_granted_at = utcnow()

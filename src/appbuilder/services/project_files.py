@@ -19,6 +19,7 @@ from appbuilder.enums import RunStatus
 from appbuilder.errors import NotFoundError
 from appbuilder.generator.history import Blob, ProjectHistory, TreeEntry
 from appbuilder.services.projects import get_project, project_folder
+from appbuilder.services.repository_store import has_commit, sync_from_store
 from appbuilder.spec.names import slugify
 
 
@@ -55,12 +56,16 @@ def version(
     run_id: str | None,
     *,
     owner_id: str | None,
+    store: str | None = None,
 ) -> Version:
-    """The project's files as a run left them (default: the latest completed run)."""
+    """The project's files as a run left them (default: the latest completed run); with a
+    project ``store``, a commit this machine lacks (another worker made it) is fetched."""
     project = get_project(session, project_id, owner_id=owner_id)
     run = _completed_run(session, project.id, run_id)
     history = ProjectHistory(project_folder(projects_dir, project.id))
     assert run.commit_sha is not None  # noqa: S101 - selected for it
+    if store and not has_commit(history, run.commit_sha):
+        sync_from_store(history, store, project.id)
     return Version(project, history, history.resolve(run.commit_sha), run.id, _slug(run, project))
 
 
@@ -91,3 +96,26 @@ MAX_DIFF_BYTES = 4 * 1024 * 1024
 
 def diff(old: Version, new: Version) -> str:
     return new.history.diff(old.commit, new.commit, limit=MAX_DIFF_BYTES)
+
+
+#: completed runs offered when picking a version (the API takes any older one by id)
+MAX_LISTED_VERSIONS = 50
+
+
+def completed_runs(
+    session: Session, project_id: str, *, owner_id: str | None
+) -> tuple[Project, list[GenerationRun]]:
+    """The project and its runs that left files, newest first: the versions a user may
+    browse, compare and download (another user's project is not found)."""
+    project = get_project(session, project_id, owner_id=owner_id)
+    runs = session.scalars(
+        select(GenerationRun)
+        .where(
+            GenerationRun.project_id == project.id,
+            GenerationRun.status == RunStatus.COMPLETED,
+            GenerationRun.commit_sha.is_not(None),
+        )
+        .order_by(GenerationRun.finished_at.desc(), GenerationRun.id.desc())
+        .limit(MAX_LISTED_VERSIONS)
+    ).all()
+    return project, list(runs)

@@ -30,6 +30,7 @@ from appbuilder.services.after_commit import after_commit
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
 from appbuilder.services.project_lifecycle import change_status, check_user_status
 from appbuilder.services.quotas import ensure_can_create_project
+from appbuilder.services.repository_store import store_folder
 from appbuilder.spec.features import KNOWN_FEATURES
 
 MAX_CONFIG_BYTES = 64 * 1024
@@ -183,11 +184,17 @@ def project_folder(projects_dir: Path, project_id: str) -> Path:
 
 
 def delete_project(
-    session: Session, project_id: str, *, owner_id: str | None, projects_dir: Path | None = None
+    session: Session,
+    project_id: str,
+    *,
+    owner_id: str | None,
+    projects_dir: Path | None = None,
+    store: str | None = None,
 ) -> None:
     """Delete a project with its generations and deployments; refused while work runs on it.
     With ``projects_dir``, its files go too, once the delete commits (a failed delete keeps
-    both)."""
+    both), and so does its repository in a project ``store`` on this file system (one on a
+    git server is left to its operator). The user's own remote is never touched."""
     project = get_project(session, project_id, owner_id=owner_id, for_update=True)
     if project.status in BUSY_PROJECT_STATUSES:
         raise ConflictError(
@@ -201,6 +208,9 @@ def delete_project(
     if projects_dir is not None:
         folder = project_folder(projects_dir, project_id)
         after_commit(session, lambda: shutil.rmtree(folder, ignore_errors=True))
+    shared = store_folder(store, project_id) if store else None
+    if shared is not None:
+        after_commit(session, lambda: shutil.rmtree(shared, ignore_errors=True))
 
 
 def _clean_name(name: str) -> str:

@@ -14,6 +14,11 @@ plus the most the model may answer): against the month's tokens (``ensure_tokens
 and, inside a run, against the run's budget (``ensure_run_budget``: the lower of the
 tier's ``tokens_per_run`` and ``UAB_LLM_RUN_TOKEN_BUDGET``). The provider's usage, recorded
 after the call, is what counts from then on.
+
+The limits that hold are those of the user's *effective* tier: their tier, except that a
+subscription past due (a failed payment) falls to FREE's limits once its grace period
+ends. Nothing is deleted on a downgrade: projects over the limit stay readable, and what
+would add to the excess (a new project, a new run) is refused with a 402 naming the limit.
 """
 
 from __future__ import annotations
@@ -27,7 +32,13 @@ from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.db.types import utcnow
-from appbuilder.enums import ACTIVE_RUN_STATUSES, ProjectTemplate, RunStatus, SubscriptionTier
+from appbuilder.enums import (
+    ACTIVE_RUN_STATUSES,
+    ProjectTemplate,
+    RunStatus,
+    SubscriptionStatus,
+    SubscriptionTier,
+)
 from appbuilder.errors import ConcurrencyLimitError, QuotaExceededError, RunBudgetSpent
 
 ALL_TEMPLATES = frozenset(ProjectTemplate)
@@ -121,6 +132,23 @@ class Usage:
     calls_of_unknown_cost: int = 0
 
 
+def effective_tier(user: User, now: datetime | None = None) -> SubscriptionTier:
+    """The tier whose limits hold now (see the module's docstring)."""
+    if _grace_over(user, now):
+        return SubscriptionTier.FREE
+    return user.subscription_tier
+
+
+def _grace_over(user: User, now: datetime | None = None) -> bool:
+    ends = user.subscription_grace_ends_at
+    past_due = user.subscription_status == SubscriptionStatus.PAST_DUE
+    return past_due and ends is not None and (now or utcnow()) >= ends
+
+
+def limits_for(user: User) -> TierLimits:
+    return TIER_LIMITS[effective_tier(user)]
+
+
 def month_start(now: datetime | None = None) -> datetime:
     now = now or utcnow()
     return datetime(now.year, now.month, 1, tzinfo=UTC)
@@ -136,6 +164,7 @@ def _charged(since: datetime) -> ColumnElement[bool]:
         GenerationRun.created_at >= since,
         GenerationRun.status != RunStatus.CANCELLED,
         GenerationRun.platform_failure.is_(False),
+        GenerationRun.rollback_of.is_(None),  # a rollback runs no agent
     )
 
 
@@ -166,11 +195,11 @@ def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
 
 
 def usage(session: Session, user: User) -> Usage:
-    limits = TIER_LIMITS[user.subscription_tier]
+    limits = limits_for(user)
     used = _counted_usage(session, user.id)
     cost, unknown = _model_costs(session, user.id)
     return Usage(
-        tier=user.subscription_tier,
+        tier=effective_tier(user),
         period_start=month_start(),
         lines=[UsageLine(name, used[name], getattr(limits, name)) for name in COUNTED_LIMITS],
         templates=limits.templates,
@@ -195,7 +224,7 @@ def ensure_tokens_available(session: Session, user: User, needed: int) -> None:
     """402 before a model call that could take the month's tokens over the tier's quota
     (``needed``: the worst case of the call, what is sent plus the most it may answer)."""
     # before every model call: one query, not the whole usage report (four)
-    allowed = TIER_LIMITS[user.subscription_tier].tokens_per_month
+    allowed = limits_for(user).tokens_per_month
     if allowed is None:
         return
     used = _tokens_used(session, user.id, month_start())
@@ -206,7 +235,7 @@ def ensure_tokens_available(session: Session, user: User, needed: int) -> None:
 def run_token_budget(user: User, configured: int | None) -> int | None:
     """The most tokens one of ``user``'s runs may spend: the lower of the tier's limit and
     the operator's setting (None: unlimited)."""
-    limits = [b for b in (TIER_LIMITS[user.subscription_tier].tokens_per_run, configured) if b]
+    limits = [b for b in (limits_for(user).tokens_per_run, configured) if b]
     return min(limits, default=None)
 
 
@@ -244,12 +273,17 @@ def _refuse(user: User, limit: str, used: int | str, allowed: object, needed: ob
     if limit == "concurrent_generations":
         error = ConcurrencyLimitError
         hint = " Wait for one to finish or cancel it." + hint
+    tier = effective_tier(user)
+    plan = f"Your {tier.value} plan allows"
+    if _grace_over(user):
+        hint = " Update your payment method to restore your plan." + hint
+        plan = f"Your payment is past due, so the {tier.value} plan's limits apply:"
     raise error(
-        f"Your {user.subscription_tier.value} plan allows {_describe(limit, allowed)}.{hint}",
+        f"{plan} {_describe(limit, allowed)}.{hint}",
         limit=limit,
         used=used,
         allowed=sorted(allowed) if isinstance(allowed, frozenset) else allowed,
-        tier=user.subscription_tier.value,
+        tier=tier.value,
         upgrade_to=upgrade.value if upgrade else None,
     )
 
@@ -270,7 +304,7 @@ def lock_user(session: Session, user: User) -> None:
 
 def ensure_can_create_project(session: Session, user: User, template: ProjectTemplate) -> None:
     lock_user(session, user)
-    limits = TIER_LIMITS[user.subscription_tier]
+    limits = limits_for(user)
     if template not in limits.templates:
         _refuse(user, "templates", template.value, limits.templates, template)
     if limits.projects is not None:
@@ -279,11 +313,18 @@ def ensure_can_create_project(session: Session, user: User, template: ProjectTem
             _refuse(user, "projects", count, limits.projects, count + 1)
 
 
-def ensure_can_start_generation(session: Session, user: User) -> None:
-    """Runs per month, tokens per month, runs at once."""
+def ensure_can_start_generation(
+    session: Session, user: User, template: ProjectTemplate | None = None
+) -> None:
+    """Runs per month, tokens per month, runs at once; and, after a downgrade, projects
+    over the tier's count or of a template it lacks get no new runs (they stay readable)."""
     lock_user(session, user)
-    limits = TIER_LIMITS[user.subscription_tier]
+    limits = limits_for(user)
     used = _counted_usage(session, user.id)
+    if template is not None and template not in limits.templates:
+        _refuse(user, "templates", template.value, limits.templates, template)
+    if limits.projects is not None and used["projects"] > limits.projects:
+        _refuse(user, "projects", used["projects"], limits.projects, used["projects"])
     for name in ("generations_per_month", "tokens_per_month", "concurrent_generations"):
         allowed = getattr(limits, name)
         if allowed is not None and used[name] >= allowed:
@@ -291,6 +332,6 @@ def ensure_can_start_generation(session: Session, user: User) -> None:
 
 
 def ensure_deploy_target_allowed(user: User, target: str) -> None:
-    limits = TIER_LIMITS[user.subscription_tier]
+    limits = limits_for(user)
     if target not in limits.deploy_targets:
         _refuse(user, "deploy_targets", target, limits.deploy_targets, target)

@@ -17,11 +17,24 @@ from appbuilder.jobs import setup
 from appbuilder.logs import configure_logging
 from appbuilder.services import auth
 from appbuilder.settings import Environment, Settings, get_settings
-from appbuilder.web.api import admin, files, health, keys, me_llm, plans, projects, runs, usage
+from appbuilder.web.api import (
+    admin,
+    billing,
+    files,
+    health,
+    keys,
+    me_llm,
+    plans,
+    projects,
+    repository,
+    runs,
+    usage,
+)
 from appbuilder.web.api import auth as auth_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware
+from appbuilder.web.ui import install_ui
 
 DESCRIPTION = """
 Describe an application; a team of agents builds it, proves it works, and ships it.
@@ -86,9 +99,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     auth.prepare()
     _attach_state(app, settings)
     install_error_handlers(app)
-    modules = (health, auth_api, me_llm, keys, projects, runs, plans, files, usage, admin)
+    modules = (
+        health,
+        auth_api,
+        me_llm,
+        keys,
+        projects,
+        runs,
+        plans,
+        files,
+        repository,
+        usage,
+        billing,
+        admin,
+    )
     for module in modules:
         app.include_router(module.router)
+    install_ui(app, settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response carries the id
     return app

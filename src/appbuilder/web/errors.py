@@ -40,10 +40,18 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
     errors.ConcurrencyLimitError: 429,
     errors.ExternalToolError: 502,
     errors.ModelNotConfiguredError: 503,
+    errors.BillingNotConfiguredError: 503,
+    errors.WebhookSignatureError: 400,
 }
 #: 5xx errors whose message is written for the caller (what failed and which setting or
 #: account to check; never a secret, a provider's raw text or an internal address): shown
-SHOWN_SERVER_ERRORS = (errors.ModelCallError, errors.ModelNotConfiguredError)
+SHOWN_SERVER_ERRORS = (
+    errors.ModelCallError,
+    errors.ModelNotConfiguredError,
+    errors.BillingNotConfiguredError,
+    errors.PaymentProviderError,
+    errors.PushFailedError,
+)
 #: errors that are ours to fix, not the client's: answered with a generic 500 message
 SERVER_ERRORS = frozenset(
     {

@@ -205,6 +205,8 @@ class ProjectOut(BaseModel):
     config: dict[str, Any]
     features: list[str]
     repository_url: str | None
+    #: why the last push to repository_url failed (null once one succeeds)
+    repository_error: str | None = None
     deployment_url: str | None
     #: the model its plans and runs call (null: the provider's default)
     llm_model: str | None = None
@@ -313,6 +315,8 @@ class RunOut(BaseModel):
     tree_hash: str | None
     commit_sha: str | None
     files_count: int | None
+    #: a rollback: the earlier run whose files it made current again
+    rollback_of: str | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -8,12 +8,17 @@ pytest plugin, whose fixture loader does not run under pytest 9.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from pydantic import SecretStr
 from schemathesis import checks
 
 from appbuilder.enums import SubscriptionTier, UserRole
+from appbuilder.settings import Settings
+from tests.fake_stripe import PRICES_JSON, SECRET_KEY, WEBHOOK_SECRET, fake_stripe
 from tests.integration.api.conftest import Api
 
 CHECKS = [
@@ -26,6 +31,21 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 25
 #: log-out would revoke the very token the run authenticates with
 SKIPPED = {("POST", "/api/auth/logout")}
+
+
+@pytest.fixture
+def api_settings(api_settings: Settings) -> Iterator[Settings]:
+    """Billing configured against a local Stripe, so its routes are exercised too (without
+    it they answer 503 billing_not_configured, which is tested in test_billing)."""
+    with fake_stripe() as stripe:
+        yield api_settings.model_copy(
+            update={
+                "stripe_secret_key": SecretStr(SECRET_KEY),
+                "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
+                "stripe_prices": PRICES_JSON,
+                "stripe_api_base": stripe.url,
+            }
+        )
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from appbuilder.db.models.generation import Generation
 from appbuilder.db.models.login_failure import LoginFailure
 from appbuilder.db.models.project import Project
 from appbuilder.db.models.run import GenerationRun, RunEvent
+from appbuilder.db.models.stripe_event import StripeEvent
 from appbuilder.db.models.user import User
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "LoginFailure",
     "Project",
     "RunEvent",
+    "StripeEvent",
     "User",
 ]

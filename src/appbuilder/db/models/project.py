@@ -16,7 +16,7 @@ from appbuilder.db.models._columns import (
     owner_column,
     updated_at_column,
 )
-from appbuilder.db.types import UTCDateTime, json_object, string_list
+from appbuilder.db.types import EncryptedText, UTCDateTime, json_object, string_list
 from appbuilder.enums import ProjectStatus, ProjectTemplate
 
 if TYPE_CHECKING:
@@ -50,11 +50,19 @@ class Project(Base):
     config: Mapped[dict[str, Any]] = mapped_column(json_object())
     features: Mapped[list[str]] = mapped_column(string_list(), default=list)
     generated_path: Mapped[str | None] = mapped_column(Text)
+    #: the git remote every completed run is pushed to (never with credentials in it)
     repository_url: Mapped[str | None] = mapped_column(String(2048))
     deployment_url: Mapped[str | None] = mapped_column(String(2048))
     # The model this project's plans and runs call, at its owner's (or the platform's)
     # provider; NULL: that provider's default.
     llm_model: Mapped[str | None] = mapped_column(String(200))
+    #: the https token for ``repository_url``, encrypted at rest; never shown back
+    repository_token: Mapped[str | None] = mapped_column(EncryptedText())
+    #: the last commit the remote accepted, and when
+    repository_pushed_sha: Mapped[str | None] = mapped_column(String(40))
+    repository_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: why the last push failed (cleared by the next push that succeeds)
+    repository_error: Mapped[str | None] = mapped_column(Text)
 
     # indexed by ix_projects_user_id_created_at, whose leading column it is
     user_id: Mapped[str] = owner_column("users.id", index=False)

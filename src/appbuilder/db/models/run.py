@@ -99,6 +99,9 @@ class GenerationRun(Base):
     tree_hash: Mapped[str | None] = mapped_column(String(64))
     commit_sha: Mapped[str | None] = mapped_column(String(40))
     files_count: Mapped[int | None] = mapped_column(Integer)
+    #: set on a rollback: the earlier run whose files this run made current again (no
+    #: agent ran, so it is not charged against the quota)
+    rollback_of: Mapped[str | None] = mapped_column(String(ID_COLUMN_LENGTH))
 
     created_at: Mapped[datetime] = created_at_column()
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

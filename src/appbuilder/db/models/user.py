@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from appbuilder.db.base import Base
@@ -57,6 +57,19 @@ class User(Base):
     llm_model: Mapped[str | None] = mapped_column(String(200))
     llm_base_url: Mapped[str | None] = mapped_column(String(2048))
     llm_api_key: Mapped[str | None] = mapped_column(EncryptedText())
+    #: billing beyond the design document (``services.billing``): the Stripe subscription,
+    #: when its period ends, when a past-due subscription's grace ends (FREE limits from
+    #: then on), and Stripe's time of the newest event applied (an older one never
+    #: overwrites what a newer one set)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    subscription_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    subscription_grace_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    billing_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: a tier granted by a super admin without Stripe: who and when
+    tier_granted_by_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    tier_granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Collections never load implicitly: every query says what it needs (no N+1 by accident).
     projects: Mapped[list[Project]] = relationship(

@@ -97,7 +97,7 @@ def start_run(
     _refuse_busy(session, project)
     chosen = spec_for(project, spec)
     model = resolve(chosen)  # SpecError (422) lists every problem
-    ensure_can_start_generation(session, user)
+    ensure_can_start_generation(session, user, project.template)
     if needs_model(chosen):  # 402 now rather than a run failing at its first call
         ensure_tokens_available(session, user, MAX_OUTPUT_TOKENS)
     if spec is not None:

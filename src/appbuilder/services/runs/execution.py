@@ -36,9 +36,8 @@ from appbuilder.errors import (
     ModelNotConfiguredError,
     RunCancelled,
 )
-from appbuilder.generator.history import ProjectHistory
-from appbuilder.services.projects import project_folder
 from appbuilder.services.quotas import run_token_budget
+from appbuilder.services.repository import Places, push_after_run
 from appbuilder.services.runs.claims import claim_run
 from appbuilder.services.runs.journal import (
     DbJournal,
@@ -134,22 +133,30 @@ def _failure_message(outcome: GenerationResult) -> str:
 def _keep(
     ctx: RunContext, journal: DbJournal, outcome: GenerationResult, project_id: str, name: str
 ) -> RunStatus:
-    """Commit the tree to the project's history and settle the run COMPLETED."""
-    history = ProjectHistory(project_folder(ctx.projects_dir, project_id))
+    """Commit the tree to the project's history (the store's, when there is one), push it
+    to the project's remote, and settle the run COMPLETED. A refused push is said in the
+    run's log and on the project; the run's files stand."""
+    where = Places(ctx.projects_dir, ctx.project_store)
     with journal.tx():  # still ours: an execution that lost the run must not commit for it
         pass
     try:
+        history = where.history(project_id)
         sha = history.commit(
             outcome.files,
             _commit_message(journal.run_id, name, outcome),
             when=utcnow(),
             marker=f"Run: {journal.run_id}",
-            # only a run that got this far before can have committed already
+            # only a run that got this far before can have committed already (on this
+            # machine or, through the store, on another)
             retry=bool(journal.done),
         )
+        where.publish(history, project_id)
     except AppBuilderError as error:  # git missing or failing: ours, said on the run
         return settle_failed(journal, f"Could not keep the files: {error.message}", ours=True)
     journal.log(f"Committed {sha[:12]} ({len(outcome.files)} files).")
+    pushed = push_after_run(ctx.sessions, where, project_id)
+    if pushed is not None:
+        journal.log(pushed)
     return settle_completed(journal, outcome, sha, history.path)
 
 

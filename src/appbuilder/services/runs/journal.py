@@ -57,6 +57,9 @@ class RunContext:
     #: a spec's actions when ``llm`` is configured)
     agents: Mapping[AgentType, Agent] | None = None
     llm: LLMSettings | None = None
+    #: the shared home of projects' histories (see ``services.repository_store``), so a
+    #: run can resume on a worker whose data directory never saw the project
+    project_store: str | None = None
     #: set when the process shuts down: runs are released at their next step boundary
     stopping: threading.Event = field(default_factory=threading.Event)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from appbuilder.agents.orchestrator import DEPENDS_ON
@@ -110,3 +110,28 @@ def poll_events(session: Session, run_id: str, after: int) -> tuple[list[events.
         return batch, False
     status = session.scalar(select(GenerationRun.status).where(GenerationRun.id == run_id))
     return [], status not in ACTIVE_RUN_STATUSES
+
+
+def latest_runs(session: Session, project_ids: list[str]) -> dict[str, GenerationRun]:
+    """Each project's newest run (for a list of projects, in one statement)."""
+    if not project_ids:
+        return {}
+    newest = (
+        select(
+            GenerationRun.id,
+            func.row_number()
+            .over(
+                partition_by=GenerationRun.project_id,
+                order_by=(GenerationRun.created_at.desc(), GenerationRun.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(GenerationRun.project_id.in_(project_ids))
+        .subquery()
+    )
+    rows = session.scalars(
+        select(GenerationRun)
+        .join(newest, newest.c.id == GenerationRun.id)
+        .where(newest.c.rank == 1)
+    ).all()
+    return {run.project_id: run for run in rows}

@@ -12,9 +12,11 @@ from appbuilder.rules import MAX_SEARCH_LENGTH, Text
 from appbuilder.security.scopes import Scope
 from appbuilder.services import admin
 from appbuilder.services.auth import Principal
+from appbuilder.services.billing.state import billing_state
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.services.users import get_user
-from appbuilder.web.deps import SessionDep, require
+from appbuilder.web.billing_schemas import BillingOut
+from appbuilder.web.deps import SessionDep, SettingsDep, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, merge
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import Page, PlatformUsageOut, UserAdminPatch, UserOut
@@ -53,11 +55,18 @@ def read_user(user_id: UserId, session: SessionDep) -> UserOut:
     return UserOut.model_validate(get_user(session, user_id))
 
 
+@router.get("/users/{user_id}/billing", response_model=BillingOut, responses=NOT_FOUND)
+def read_user_billing(user_id: UserId, session: SessionDep, settings: SettingsDep) -> BillingOut:
+    """One user's billing: tier, the tier whose limits hold, status, dates, grant, usage."""
+    return BillingOut.of(billing_state(session, get_user(session, user_id), settings.billing))
+
+
 @router.patch("/users/{user_id}", response_model=UserOut, responses=merge(NOT_FOUND, CONFLICT))
 def change_user(
     user_id: UserId, body: UserAdminPatch, principal: Admin, session: SessionDep
 ) -> UserOut:
-    """SUPER_ADMIN only: set a user's role and/or tier (not your own role)."""
+    """SUPER_ADMIN only: set a user's role and/or tier (not your own role); a tier set here
+    is recorded as granted by you, now, and holds until a newer Stripe event."""
     user = admin.set_role_and_tier(
         session, principal.user, user_id, role=body.role, tier=body.subscription_tier
     )

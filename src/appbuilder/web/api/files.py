@@ -40,6 +40,7 @@ def _version(
         project_id,
         run,
         owner_id=owner_filter(principal),
+        store=request.app.state.settings.project_store or None,
     )
 
 

@@ -142,6 +142,7 @@ def delete_project(
         project_id,
         owner_id=principal.user.id,
         projects_dir=request.app.state.settings.projects_dir,
+        store=request.app.state.settings.project_store or None,
     )
 
 

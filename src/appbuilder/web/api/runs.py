@@ -153,8 +153,14 @@ def run_events(
     whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
     exactly what you missed. The stream ends after `finished`."""
     runs.get_run(session, run_id, owner_id=owner_filter(principal))  # 404 before streaming
-    sessions = request.app.state.sessions
     start = last_event_id if last_event_id is not None else (after or 0)
+    return event_stream(request, run_id, start)
+
+
+def event_stream(request: Request, run_id: str, start: int) -> StreamingResponse:
+    """The run's events after ``start`` as Server-Sent Events, polled from the database
+    (the web UI's timeline streams the same; the caller has checked the run is theirs)."""
+    sessions = request.app.state.sessions
     stopping = request.app.state.shutting_down
 
     def read(seen: int) -> tuple[list[runs.EventOut], bool]:
