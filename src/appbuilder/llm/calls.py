@@ -28,6 +28,7 @@ from appbuilder.llm.client import (
     CallObserver,
     CallRecord,
     RecordingModel,
+    Reservation,
     records_of,
 )
 from appbuilder.llm.config import ModelChoice
@@ -38,6 +39,7 @@ __all__ = [
     "CallObserver",
     "CallRecord",
     "ModelRetry",
+    "Reservation",
     "RunContext",
     "Task",
     "Usage",

@@ -21,6 +21,7 @@ from anthropic import AsyncAnthropic
 from anthropic import DefaultAsyncHttpxClient as DefaultAnthropicClient
 from openai import AsyncOpenAI
 from openai import DefaultAsyncHttpxClient as DefaultOpenAIClient
+from pydantic_ai._genai_prices import fill_response_cost
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -108,18 +109,37 @@ Pricer = Callable[..., Decimal | None]
 CHARS_PER_TOKEN = 4
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """A request about to be sent, at its worst case: what a ledger holds against the
+    budget and the quota while the model answers (and keeps, if the answer never comes)."""
+
+    model: str
+    prompt: str
+    #: what is sent, estimated from its length (the conversation and the tools' schemas)
+    input_tokens: int
+    #: the most the model may answer
+    output_tokens: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
 class CallObserver(Protocol):
-    """Told of each request as it happens, so a call is accounted for the moment it ends
-    (a run's ledger survives its process). ``before`` may refuse the request by raising
-    (a budget or quota: nothing is sent); after a request is sent exactly one of
-    ``after`` and ``failed`` follows."""
+    """Told of each request as it happens, so a call is accounted for before it is sent
+    (a run's ledger survives its process, even one killed mid-call). ``before`` may refuse
+    the request by raising (a budget or quota: nothing is sent), else it returns a ticket
+    (the ledger's row); after a request is sent exactly one of ``after`` and ``failed``
+    follows, with that ticket."""
 
-    def before(self, model: str, reserve: int) -> None:
-        """``reserve``: the worst case in tokens, what is sent plus the most it may answer."""
+    def before(self, reservation: Reservation) -> str | None: ...
 
-    def after(self, call: CallRecord) -> None: ...
+    def after(self, call: CallRecord, ticket: str | None) -> None: ...
 
-    def failed(self, call: CallRecord, error: str, *, cancelled: bool) -> None: ...
+    def failed(
+        self, call: CallRecord, error: str, *, cancelled: bool, ticket: str | None
+    ) -> None: ...
 
 
 class RecordingModel(WrapperModel):
@@ -146,37 +166,38 @@ class RecordingModel(WrapperModel):
     ) -> ModelResponse:
         if self._before_call is not None:
             self._before_call(self.model_name)
-        observer = self._observer
+        observer, ticket, prompt = self._observer, None, sent_text(messages)
         if observer is not None:
             answer = (model_settings or {}).get("max_tokens", 0)
-            observer.before(self.model_name, reserve(messages, model_request_parameters, answer))
+            sent = estimate(messages, model_request_parameters)
+            ticket = observer.before(Reservation(self.model_name, prompt, sent, answer))
         started = time.perf_counter()
         try:
             response = await super().request(messages, model_settings, model_request_parameters)
         except BaseException as error:  # cancelled too: the row says so, then it goes on
             if observer is not None:
                 elapsed = round((time.perf_counter() - started) * 1000)
-                sent = CallRecord(self.model_name, sent_text(messages), "", 0, 0, None, elapsed)
+                call = CallRecord(self.model_name, prompt, "", 0, 0, None, elapsed)
                 cancelled = isinstance(error, asyncio.CancelledError)
-                observer.failed(sent, _failure(error), cancelled=cancelled)
+                observer.failed(call, _failure(error), cancelled=cancelled, ticket=ticket)
             raise
         elapsed = round((time.perf_counter() - started) * 1000)
-        self.calls.append((sent_text(messages), response, elapsed))
+        # priced now, as the agent would only after this returns: the ledger settles first
+        fill_response_cost(response)
+        self.calls.append((prompt, response, elapsed))
         if observer is not None:
-            observer.after(record_of(self.model_name, self.calls[-1], self._priced))
+            observer.after(record_of(self.model_name, self.calls[-1], self._priced), ticket)
         return response
 
 
-def reserve(
-    messages: Sequence[ModelMessage], parameters: ModelRequestParameters, answer: int
-) -> int:
-    """A request's worst case in tokens: the whole conversation and the tools' schemas
-    sent (estimated from their length), plus the most the model may answer."""
+def estimate(messages: Sequence[ModelMessage], parameters: ModelRequestParameters) -> int:
+    """The tokens a request sends, estimated from its length: the whole conversation and
+    the tools' schemas."""
     chars = sum(len(sent_text([m])) if isinstance(m, ModelRequest) else len(answer_text(m))
                 for m in messages)  # fmt: skip
     tools = [*parameters.function_tools, *parameters.output_tools]
     chars += sum(len(json.dumps(t.parameters_json_schema)) for t in tools)
-    return chars // CHARS_PER_TOKEN + 1 + answer
+    return chars // CHARS_PER_TOKEN + 1
 
 
 def _failure(error: BaseException) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from appbuilder.agents.planner import PlanResult, plan_from_words
 from appbuilder.enums import ProjectTemplate
-from appbuilder.llm.calls import CallRecord, Task, Usage, check
+from appbuilder.llm.calls import CallObserver, CallRecord, Task, Usage, check
 from appbuilder.llm.client import BeforeCall
 from appbuilder.llm.config import ModelChoice, default_choice
 from appbuilder.settings import LLMSettings
@@ -24,11 +24,13 @@ def task_for(
     model: str | None = None,
     before_call: BeforeCall | None = None,
     choice: ModelChoice | None = None,
+    observer: CallObserver | None = None,
 ) -> Task:
     """``choice`` (a user's own model) or the platform's, with ``model`` at the same
-    provider instead of its default, ready to call."""
+    provider instead of its default, ready to call (``observer``: the ledger told of each
+    call)."""
     chosen = choice if choice is not None else default_choice(settings)
-    return Task(chosen.with_model(model), settings, before_call)
+    return Task(chosen.with_model(model), settings, before_call, observer)
 
 
 def check_model(
@@ -49,7 +51,10 @@ def plan(
     model: str | None = None,
     before_call: BeforeCall | None = None,
     choice: ModelChoice | None = None,
+    observer: CallObserver | None = None,
 ) -> PlanResult:
     """Words -> a spec checked by every rule, with what is still wrong and what it cost."""
-    task = task_for(settings, model=model, before_call=before_call, choice=choice)
+    task = task_for(
+        settings, model=model, before_call=before_call, choice=choice, observer=observer
+    )
     return plan_from_words(words, task, template=template, current=current)

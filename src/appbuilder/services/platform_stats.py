@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from appbuilder.db.models import Generation, GenerationRun
 from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, RunStatus
-from appbuilder.services.runs.ledger import is_call
+from appbuilder.services.call_rows import is_call
 
 #: the window the admin page shows
 STATS_DAYS = 14

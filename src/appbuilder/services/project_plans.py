@@ -1,10 +1,10 @@
 """Planning a project from words through the API: quota first, the model, then the ledger.
 
 No database transaction is held while the model thinks: the project and the quota are
-read in a short transaction, each call is checked against the month's token quota just
-before it is made (the worst case reserved: what is sent plus the most the model may
-answer), and every call made, failed ones included, becomes a Generation row of the
-ORCHESTRATOR with its model, tokens and cost once the plan ends.
+read in a short transaction, and each call goes through the same ledger as a run's
+(``call_rows.CallLedger``): checked against the month's token quota and written as a
+Generation row of the ORCHESTRATOR, holding its worst case, before it is made; settled
+with its model, tokens and cost when it ends, failed ones included.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError, ValidationError
 from appbuilder.services import quotas
-from appbuilder.services.call_rows import call_row
+from appbuilder.services.call_rows import CallLedger
 from appbuilder.services.llm_settings import choice_for
-from appbuilder.services.planning import CallRecord, PlanResult, plan
+from appbuilder.services.planning import PlanResult, plan
 from appbuilder.services.projects import get_project
 from appbuilder.settings import LLMSettings
 from appbuilder.spec.model import AppSpec
@@ -74,15 +74,12 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     choice = choice_for(owner, settings)  # the user's own model, else the platform's
     session.commit()
     current = AppSpec.model_validate(stored) if isinstance(stored, dict) else None
-    calls: list[str] = []
-
-    def before_call(model_name: str) -> None:
-        # this plan's earlier calls are not rows yet: reserve each one's worst case too
-        calls.append(model_name)
-        with sessions.begin() as fresh:
-            needed = len(calls) * _estimate(text)
-            quotas.ensure_tokens_available(fresh, fresh.get_one(User, user_id), needed)
-
+    calls = CallLedger(
+        sessions.begin,
+        agent=AgentType.ORCHESTRATOR,
+        user_id=user_id,
+        project_id=project_id,
+    )
     try:
         result = plan(
             text,
@@ -90,35 +87,25 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
             template=template,
             current=current,
             model=model,
-            before_call=before_call,
             choice=choice,
+            observer=calls,
         )
     except ModelCallError as error:
-        _record(sessions, user_id, project_id, error.records, failure=error.message)
+        _record_failure(sessions, user_id, project_id, error.message)
         raise
-    ids = _record(sessions, user_id, project_id, result.calls)
-    return ProjectPlan(result, ids)
+    return ProjectPlan(result, calls.rows)
 
 
 def _estimate(text: str) -> int:
     return len(text) // CHARS_PER_TOKEN + 1 + ANSWER_RESERVE
 
 
-def _record(
-    sessions: sessionmaker[Session],
-    user_id: str,
-    project_id: str,
-    calls: list[CallRecord],
-    *,
-    failure: str | None = None,
-) -> list[str]:
-    now = utcnow()
-    rows = [
-        call_row(call, agent=AgentType.ORCHESTRATOR, user_id=user_id, project_id=project_id)
-        for call in calls
-    ]
-    if failure is not None:
-        rows.append(
+def _record_failure(
+    sessions: sessionmaker[Session], user_id: str, project_id: str, failure: str
+) -> None:
+    """A plan that failed: a row saying why beside its calls' rows (it holds no tokens)."""
+    with sessions.begin() as session:
+        session.add(
             Generation(
                 project_id=project_id,
                 user_id=user_id,
@@ -128,10 +115,6 @@ def _record(
                 status=GenerationStatus.FAILED,
                 tokens_used=0,
                 error_message=failure,
-                completed_at=now,
+                completed_at=utcnow(),
             )
         )
-    with sessions.begin() as session:
-        session.add_all(rows)
-        session.flush()
-        return [row.id for row in rows]

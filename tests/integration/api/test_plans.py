@@ -182,8 +182,14 @@ def test_a_provider_failure_is_a_502_recorded_as_a_failed_generation(
     assert "refused the API key" in answer.json()["error"]["message"]
     assert "sk-test-key" not in answer.text
     rows = api.get(f"/api/projects/{project['id']}/generations", headers=owner.headers).json()
-    [failed] = [r for r in rows["items"] if r["status"] == "FAILED"]
-    assert "refused the API key" in failed["error_message"]
+    failed = [r for r in rows["items"] if r["status"] == "FAILED"]
+    # the request itself (a call row: its model, no tokens: nothing was answered) and why
+    # the plan failed, in words a person can act on
+    [call] = [r for r in failed if r["model"]]
+    assert call["tokens_used"] == 0
+    assert call["error_message"] == "ModelAuthenticationError (HTTP 401)"
+    [summary] = [r for r in failed if not r["model"]]
+    assert "refused the API key" in summary["error_message"]
 
 
 def test_without_a_model_planning_is_a_503_naming_the_setting(api: Api) -> None:

@@ -109,7 +109,8 @@ def test_a_runs_detail_lists_each_model_call_and_the_ledger(
             "input_tokens": 1900,
             "output_tokens": 60,
             "tokens": 1960,
-            "cost_usd": None,  # the fake model's price is unknown, never guessed
+            # gpt-4o-mini's price ($0.15 in, $0.60 out per million), priced as each call ends
+            "cost_usd": "0.000321",
             "duration_ms": sum(c["duration_ms"] for c in detail["calls"]),
         }
     ]

@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from appbuilder.agents.coder import MAX_OUTPUT_TOKENS
 from appbuilder.agents.orchestrator import Orchestrator
-from appbuilder.db.models import Generation, GenerationRun, Project, RunEvent
+from appbuilder.db.models import Generation, GenerationRun, Project, RunEvent, User
 from appbuilder.db.session import make_session_factory
 from appbuilder.enums import ProjectTemplate, RunStatus
 from appbuilder.generator.files import tree_hash
@@ -27,12 +28,14 @@ from appbuilder.generator.history import ProjectHistory
 from appbuilder.jobs import setup
 from appbuilder.jobs.queue import Queue
 from appbuilder.services import runs
+from appbuilder.services.call_rows import INTERRUPTED
+from appbuilder.services.quotas import usage
 from appbuilder.services.runs.claims import claim_run
 from appbuilder.settings import get_settings
 from appbuilder.spec.model import AppSpec
 from appbuilder.spec.validation import resolve
 from tests.factories import make_project, make_user
-from tests.fake_llm import FakeLLM, fake_llm, tool
+from tests.fake_llm import Answer, FakeLLM, fake_llm, tool
 from tests.integration.llm.test_coder import MODULE, SPEC, code
 
 FINAL = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
@@ -384,3 +387,68 @@ def test_a_run_killed_after_the_models_step_resumes_without_asking_the_model_aga
     assert run.commit_sha is not None
     kept = history.read(run.commit_sha, "app/custom/task_actions.py", limit=10**6).content
     assert kept == MODULE.encode()
+
+
+def call_rows(sessions: sessionmaker[Session], run_id: str) -> list[Generation]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Generation)
+                .where(Generation.run_id == run_id, Generation.model.is_not(None))
+                .order_by(Generation.created_at, Generation.id)
+            )
+        )
+
+
+@pytest.mark.usefixtures("fast_leases")
+def test_a_worker_killed_while_the_model_answers_leaves_the_call_counted_at_its_worst(
+    sessions: sessionmaker[Session],
+    workers: Callable[[int], subprocess.Popen[bytes]],
+    model_server: FakeLLM,
+) -> None:
+    """The provider may bill a request whose answer never arrived: its row is written
+    before the request is sent, and the resumed run closes it as interrupted, keeping the
+    tokens it reserved as spent."""
+    model_server.answer(
+        Answer(tool_args=code(), delay=120),  # held until the worker is dead
+        tool(code(), input_tokens=3000, output_tokens=800),
+    )
+    first = workers(1)
+    with sessions.begin() as session:
+        user = make_user(session)
+        project = make_project(session, user, template=ProjectTemplate.CUSTOM, name="Todo")
+        dispatcher = setup.dispatcher(get_settings(), None)
+        run_id = runs.start_run(session, dispatcher, user, project.id, spec=SPEC, verify=False).id
+    wait_until(lambda: len(model_server.requests) == 1)
+    os.killpg(first.pid, signal.SIGKILL)  # the model is answering
+    first.wait()
+    [pending] = call_rows(sessions, run_id)
+    assert (pending.status.value, pending.agent_type.value) == ("RUNNING", "BACKEND")
+    assert pending.output_tokens == MAX_OUTPUT_TOKENS  # the most it may answer
+    assert pending.tokens_used == pending.input_tokens + MAX_OUTPUT_TOKENS
+    assert pending.input_tokens > len(pending.prompt) // 8  # what was sent, estimated
+    assert "sets status to done; owner only" in pending.prompt
+    with sessions() as session:  # the month's usage counts it already
+        owner = session.get_one(User, pending.user_id)
+        used = {line.limit: line.used for line in usage(session, owner).lines}
+    assert used["tokens_per_month"] == pending.tokens_used
+
+    workers(1)
+    wait_until(lambda: run_row(sessions, run_id).status in FINAL)
+    run = run_row(sessions, run_id)
+    assert run.status is RunStatus.COMPLETED, run.error_message
+    assert len(model_server.requests) == 2
+    interrupted, answered = call_rows(sessions, run_id)
+    assert interrupted.id == pending.id
+    assert interrupted.status.value == "FAILED"
+    assert interrupted.error_message == INTERRUPTED
+    assert interrupted.tokens_used == pending.tokens_used  # kept as spent
+    assert (answered.status.value, answered.tokens_used) == ("COMPLETED", 3800)
+    with sessions() as session:
+        detail = runs.get_run_detail(session, run_id, owner_id=None)
+        owner = session.get_one(User, pending.user_id)
+        used = {line.limit: line.used for line in usage(session, owner).lines}
+    assert [(line.agent.value, line.calls, line.tokens) for line in detail.ledger] == [
+        ("BACKEND", 2, pending.tokens_used + 3800)
+    ]
+    assert used["tokens_per_month"] == pending.tokens_used + 3800

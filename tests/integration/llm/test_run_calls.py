@@ -17,13 +17,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.models import Generation, GenerationRun, User
 from appbuilder.db.session import make_session_factory
-from appbuilder.enums import AgentType, GenerationStatus, ProjectTemplate, RunStatus
+from appbuilder.enums import (
+    AgentType,
+    GenerationStatus,
+    ProjectTemplate,
+    RunStatus,
+    SubscriptionTier,
+)
 from appbuilder.errors import QuotaExceededError
 from appbuilder.jobs import setup
 from appbuilder.jobs.runner import EmbeddedDispatcher
+from appbuilder.llm.client import Reservation
 from appbuilder.services import quotas, runs
+from appbuilder.services.runs.claims import claim_run
 from appbuilder.services.runs.execution import execute_run
-from appbuilder.services.runs.journal import RunContext
+from appbuilder.services.runs.journal import DbJournal, RunContext
+from appbuilder.services.runs.ledger import RunCalls
 from appbuilder.settings import LLMSettings, get_settings
 from tests.factories import make_project, make_user
 from tests.fake_llm import Answer, FakeLLM, error, tool
@@ -258,3 +267,63 @@ def test_every_call_row_belongs_to_the_run_owner(
             select(Generation.user_id).where(Generation.run_id == run_id).distinct()
         ).all()
     assert owners == [run.user_id]
+
+
+def test_two_runs_reserving_at_once_near_the_months_limit_only_one_call_goes_out(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Two runs of one owner, each about to call a model, with room left this month for
+    one call's worst case: the check and the reservation are one step per owner, so
+    exactly one passes. Each check waits (up to a second) for the other to be inside it
+    too: unserialised, both would read the same usage and both pass."""
+    pro_month = quotas.TIER_LIMITS[SubscriptionTier.PRO].tokens_per_month or 0
+    with sessions.begin() as session:
+        user = make_user(session, subscription_tier="PRO")
+        run_ids = [
+            runs.start_run(session, EmbeddedDispatcher(), user, project.id, spec=SPEC).id
+            for project in (
+                make_project(session, user, template=ProjectTemplate.CUSTOM, name=name)
+                for name in ("Todo", "Chores")
+            )
+        ]
+    spend(sessions, run_ids[0], pro_month - 15_000)  # room for one call of 10,000
+    ctx = setup.run_context(get_settings(), sessions)
+    inside = [threading.Event(), threading.Event()]
+    outcomes: list[str] = []
+
+    def reserve(me: int) -> None:
+        claim = claim_run(sessions, run_ids[me])
+        assert claim is not None
+        calls = RunCalls(DbJournal(ctx, run_ids[me], claim), AgentType.BACKEND, None)
+        within_budget = calls.check
+        assert within_budget is not None
+
+        def meet_the_other(session: Session, reservation: Reservation) -> None:
+            inside[me].set()
+            inside[1 - me].wait(1)
+            within_budget(session, reservation)
+
+        calls.check = meet_the_other
+        try:
+            calls.before(Reservation("gpt-4o-mini", "a todo app", 2_000, 8_000))
+        except QuotaExceededError:
+            outcomes.append("refused")
+        else:
+            outcomes.append("reserved")
+
+    threads = [threading.Thread(target=reserve, args=(me,)) for me in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["refused", "reserved"]
+    with sessions() as session:
+        owner = session.get_one(User, user.id)
+        month = {line.limit: line.used for line in quotas.usage(session, owner).lines}
+        held = session.scalars(
+            select(Generation).where(Generation.status == GenerationStatus.RUNNING)
+        ).all()
+    assert month["tokens_per_month"] == pro_month - 15_000 + 10_000
+    assert [(row.tokens_used, row.input_tokens, row.output_tokens) for row in held] == [
+        (10_000, 2_000, 8_000)
+    ]

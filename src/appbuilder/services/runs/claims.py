@@ -17,10 +17,11 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.db.models import GenerationRun
+from appbuilder.db.models import Generation, GenerationRun
 from appbuilder.db.session import reading
 from appbuilder.db.types import new_id, utcnow
 from appbuilder.enums import RunStatus
+from appbuilder.services.call_rows import close_interrupted
 from appbuilder.services.runs import events
 from appbuilder.services.runs.lifecycle import (
     give_up,
@@ -50,6 +51,10 @@ def claim_run(sessions: sessionmaker[Session], run_id: str) -> str | None:
             give_up(session, run, f"Gave up after {run.attempts} attempts.")
             return None
         resumed = run.attempts > 0
+        if resumed:  # the run's holder is gone: a call it left in flight never ends
+            interrupted = close_interrupted(session, Generation.run_id == run_id)
+            if interrupted:
+                log.warning("run %s: %d model call(s) interrupted", run_id, interrupted)
         move(run, RunStatus.RUNNING)
         run.claim = claim
         run.attempts += 1

@@ -6,19 +6,22 @@ A run has two kinds of Generation rows:
   produced (its files' manifest and, for a model's step, the code it wrote, which a
   resumed run replays instead of asking again), its status and time. Its ``tokens_used``
   stays 0.
-- a **call row** per model request (``model`` set), written the moment the request ends:
-  the agent, what was sent, the answer, tokens in and out, cost, duration, status
-  (COMPLETED, FAILED, CANCELLED) and error.
+- a **call row** per model request (``model`` set), written RUNNING with the request's
+  worst case before it is sent and settled when it ends (``call_rows.CallLedger``): the
+  agent, what was sent, the answer, tokens in and out, cost, duration, status (COMPLETED,
+  FAILED, CANCELLED) and error.
 
 Each token is on exactly one row, so every sum (the month's quota, ``GET /api/usage``, the
 run's budget and its ledger) counts it once. A resumed run replays finished steps from
 their step rows and adds no call rows for them; the calls of a step that never finished
-stay: they were spent. A call killed with its process (``kill -9``) leaves no row, as this
-platform never learned its usage.
+stay: they were spent. A call killed with its process (``kill -9``) leaves its row
+RUNNING; the next execution's claim closes it FAILED as interrupted, its reservation kept
+as spent (the provider may have billed it).
 
 Before each request the run's budget and the owner's month quota are checked against the
-request's worst case (what is sent plus the most the model may answer); a refusal raises,
-and nothing is sent. Rows are written through the journal, so an execution that lost its
+request's worst case (what is sent plus the most the model may answer) with the owner's
+row locked, and the reservation written in the same transaction; a refusal raises, and
+nothing is sent. Rows are written through the journal, so an execution that lost its
 run records nothing more.
 """
 
@@ -27,24 +30,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from appbuilder.db.models import Generation, GenerationRun, User
+from appbuilder.db.models import Generation, GenerationRun
 from appbuilder.enums import AgentType, GenerationStatus
-from appbuilder.llm.client import CallRecord
+from appbuilder.llm.client import Reservation
 from appbuilder.services import quotas
-from appbuilder.services.call_rows import call_row
+from appbuilder.services.call_rows import CallLedger, is_call
 from appbuilder.services.runs.journal import DbJournal
 
 
-def is_call() -> ColumnElement[bool]:
-    """Call rows (a model request) as opposed to step rows (an agent's step)."""
-    return Generation.model.is_not(None)
-
-
 def run_tokens(session: Session, run_id: str) -> int:
-    """Tokens (in and out) the run's model calls have taken, every attempt's."""
+    """Tokens (in and out) the run's model calls have taken or hold reserved, every
+    attempt's."""
     used = session.scalar(
         select(func.coalesce(func.sum(Generation.tokens_used), 0)).where(
             Generation.run_id == run_id, is_call()
@@ -53,43 +52,28 @@ def run_tokens(session: Session, run_id: str) -> int:
     return int(used or 0)
 
 
-class RunCalls:
-    """The call observer of one agent in one run (see the module's docstring)."""
+class RunCalls(CallLedger):
+    """The call ledger of one agent in one run: its rows are written only while this
+    execution holds the run, and each call is checked against the run's budget too."""
 
     def __init__(self, journal: DbJournal, agent: AgentType, budget: int | None) -> None:
-        self.journal = journal
-        self.agent = agent
-        self.budget = budget
         with journal.ctx.sessions() as session:
             run = session.get_one(GenerationRun, journal.run_id)
-            self.project_id, self.user_id = run.project_id, run.user_id
+            project_id, user_id = run.project_id, run.user_id
 
-    def before(self, model: str, reserve: int) -> None:  # noqa: ARG002 - the observer's shape
-        with self.journal.tx() as session:
-            used = run_tokens(session, self.journal.run_id)
-            quotas.ensure_run_budget(self.journal.run_id, self.budget, used, reserve)
-            quotas.ensure_tokens_available(session, session.get_one(User, self.user_id), reserve)
+        def within_budget(session: Session, reservation: Reservation) -> None:
+            used = run_tokens(session, journal.run_id)
+            quotas.ensure_run_budget(journal.run_id, budget, used, reservation.tokens)
 
-    def after(self, call: CallRecord) -> None:
-        self._write(call, GenerationStatus.COMPLETED, None)
-
-    def failed(self, call: CallRecord, error: str, *, cancelled: bool) -> None:
-        status = GenerationStatus.CANCELLED if cancelled else GenerationStatus.FAILED
-        self._write(call, status, error)
-
-    def _write(self, call: CallRecord, status: GenerationStatus, error: str | None) -> None:
-        with self.journal.tx() as session:
-            session.add(
-                call_row(
-                    call,
-                    agent=self.agent,
-                    user_id=self.user_id,
-                    project_id=self.project_id,
-                    run_id=self.journal.run_id,
-                    status=status,
-                    error=error,
-                )
-            )
+        super().__init__(
+            journal.tx,
+            agent=agent,
+            user_id=user_id,
+            project_id=project_id,
+            run_id=journal.run_id,
+            check=within_budget,
+        )
+        self.budget = budget
 
 
 @dataclass(frozen=True)

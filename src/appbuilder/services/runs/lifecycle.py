@@ -23,6 +23,7 @@ from appbuilder.db.models import Generation, GenerationRun, Project
 from appbuilder.db.types import utcnow
 from appbuilder.enums import GenerationStatus, ProjectStatus, RunStatus
 from appbuilder.errors import ConflictError
+from appbuilder.services.call_rows import close_interrupted
 from appbuilder.services.runs import events
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ def locked_active_run(session: Session, run_id: str) -> GenerationRun | None:
 
 
 def close_open_steps(session: Session, run_id: str, status: GenerationStatus) -> None:
+    """End the run's rows still open: its steps ``status``, its calls interrupted (a call
+    in flight when a run ends is one whose answer will never be settled)."""
+    close_interrupted(session, Generation.run_id == run_id)
     session.execute(
         update(Generation)
         .where(Generation.run_id == run_id, Generation.status.not_in(FINAL_GENERATION_STATES))
@@ -110,6 +114,7 @@ def fail(session: Session, run: GenerationRun, message: str, *, ours: bool = Fal
 
 def give_up(session: Session, run: GenerationRun, message: str) -> None:
     """FAILED from outside the execution (always ours): the step it was in FAILED too."""
+    close_interrupted(session, Generation.run_id == run.id)
     session.execute(
         update(Generation)
         .where(Generation.run_id == run.id, Generation.status == GenerationStatus.RUNNING)
@@ -120,6 +125,7 @@ def give_up(session: Session, run: GenerationRun, message: str) -> None:
 
 def release(session: Session, run: GenerationRun) -> RunStatus:
     """Back to the queue: the next execution resumes from the first unfinished step."""
+    close_interrupted(session, Generation.run_id == run.id)
     session.execute(
         update(Generation)
         .where(Generation.run_id == run.id, Generation.status == GenerationStatus.RUNNING)
