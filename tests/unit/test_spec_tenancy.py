@@ -87,6 +87,22 @@ def test_one_organisation_entity_and_one_link_to_it() -> None:
     assert rules(TEAM, twice) == [("entities.Page.relations.owner team", "one-tenant-link")]
 
 
+def test_an_organisation_links_to_its_own_tenant_rows_only_optionally() -> None:
+    """A tenant row needs its organisation first: requiring one would make a new
+    organisation impossible to create; the optional link is fine, set later."""
+    front_page = {"name": "front page", "target": "Page"}
+    required = {**TEAM, "relations": [{**front_page, "required": True}]}
+    found = problems(required, DOC)
+    assert [(p, r) for p, r, _ in found] == [
+        ("entities.Team.relations.front page", "organization-requires-tenant-row")
+    ]
+    assert "make 'front page' required: false" in found[0][2]
+    optional = model({**TEAM, "relations": [front_page]}, DOC)
+    assert optional.entity("Page").tenant == "team_id"
+    pinned = {"name": "pinned", "target": "Note", "required": True}  # not a tenant: may be
+    assert model({**TEAM, "relations": [pinned]}, NOTE).entity("Team").tenant == "id"
+
+
 def test_the_features_tables_and_classes_are_reserved() -> None:
     for name in ("Membership", "Invitation"):
         taken = {"name": name, "fields": [{"name": "role"}]}

@@ -94,8 +94,30 @@ def check_tenancy(spec: AppSpec) -> Iterable[Problem]:
             "Whoever creates an organisation becomes its owner, so anonymous visitors "
             "can't: use signed_in (any user may start one) or admin.",
         )
+    if organization is not None:
+        yield from _check_own_tenant_links(organization, spec)
     for entity in spec.entities:
         yield from _check_rules(entity, organization)
+
+
+def _check_own_tenant_links(organization: EntitySpec, spec: AppSpec) -> Iterable[Problem]:
+    """An organisation can't require one of its own tenant rows: those need the
+    organisation to exist first, so no organisation could ever be created."""
+    tenants = {names_for(e.name).snake for e in spec.entities if tenant_links(e, organization)}
+    for relation in organization.relations:
+        if (
+            relation.kind is RelationKind.MANY_TO_ONE
+            and relation.required
+            and names_for(relation.target).snake in tenants
+        ):
+            yield Problem(
+                f"entities.{organization.name}.relations.{relation.name}",
+                "organization-requires-tenant-row",
+                f"Every {relation.target!r} belongs to a {organization.name!r} (its required "
+                f"link), so a new {organization.name!r} has none to link to yet: make "
+                f"{relation.name!r} required: false and set it once the "
+                f"{organization.name!r} has its own {relation.target!r} rows.",
+            )
 
 
 def _check_rules(entity: EntitySpec, organization: EntitySpec | None) -> Iterable[Problem]:
