@@ -78,3 +78,47 @@ def test_a_tenant_child_copying_from_its_organisation_passes_its_suite(tmp_path:
             check=False,
         )
     assert on_postgresql.returncode == 0, on_postgresql.stdout[-6000:]
+
+
+#: The organisation (a team) optionally links to one of its own tenant rows (its front
+#: page): a new team has no pages, so its tests link one after creating it (bench seed 22).
+OWN_TENANT_LINK: dict[str, Any] = {
+    "name": "Own tenant link",
+    "features": ["auth", "organizations"],
+    "pages": False,
+    "entities": [
+        {
+            "name": "Team",
+            "organization": True,
+            "fields": [{"name": "title"}],
+            "relations": [{"name": "front page", "target": "Page", "on_delete": "restrict"}],
+        },
+        {
+            "name": "Page",
+            "fields": [{"name": "heading"}],
+            "relations": [
+                {"name": "team", "target": "Team", "required": True, "on_delete": "cascade"}
+            ],
+        },
+    ],
+}
+
+
+def test_an_organisation_linking_its_own_tenant_row_passes_its_suite(tmp_path: Path) -> None:
+    """Its API and access tests, on SQLite: the link is set after the team exists, to a page
+    of that team, and another team's page is refused."""
+    spec = build_spec(OWN_TENANT_LINK)
+    model = resolve(spec)
+    assert model.entity("Team").links[0].required is False
+    files = Orchestrator().generate(spec, model, verify=False).files
+    write_files(files, tmp_path)
+    env = clean_environment(tmp_path / "home")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    suite = ["tests/test_team_api.py", "tests/test_access.py"]
+    run = subprocess.run(
+        [*command, *suite], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout[-6000:]
+    assert "def link_front_page(" in files["tests/test_team_api.py"].decode()
+    access = files["tests/test_access.py"].decode()
+    assert "def test_team_front_page_links_only_to_rows_the_caller_may_use(" in access
