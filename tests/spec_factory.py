@@ -350,7 +350,9 @@ TENANT_RULES = ["member", "org_admin"]
 def _draw_tenancy(rng: random.Random, entities: list[dict[str, Any]]) -> None:
     """With organizations: the first entity holds them, some later ones belong to one (a
     required link to it, when nothing links the two yet: another link would rename the
-    inverses the computed fields drawn before read)."""
+    inverses the computed fields drawn before read). The organisation comes first, so its
+    links forward to its tenant entities are optional ones: a required one is refused
+    (``organization-requires-tenant-row``), and never drawn."""
     organization = entities[0]
     organization["organization"] = True
     for entity in entities[1:]:
