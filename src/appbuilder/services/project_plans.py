@@ -10,6 +10,7 @@ with its model, tokens and cost when it ends, failed ones included.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +20,7 @@ from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError, ValidationError
 from appbuilder.services import quotas
-from appbuilder.services.call_rows import CallLedger
+from appbuilder.services.call_rows import CallLedger, close_interrupted
 from appbuilder.services.llm_settings import choice_for
 from appbuilder.services.planning import PlanResult, plan
 from appbuilder.services.projects import get_project
@@ -70,6 +71,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     template, stored = project.template, project.config.get("spec")
     model = model or project.llm_model  # the request's pick, else the project's own
     owner = session.get_one(User, user_id)
+    close_abandoned_plan_calls(session, user_id, settings)
     quotas.ensure_tokens_available(session, owner, _estimate(text))
     choice = choice_for(owner, settings)  # the user's own model, else the platform's
     session.commit()
@@ -94,6 +96,24 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
         _record_failure(sessions, user_id, project_id, error.message)
         raise
     return ProjectPlan(result, calls.rows)
+
+
+#: past a call's longest possible life (every try timing out), a little more for backoff
+ABANDONED_MARGIN = timedelta(minutes=5)
+
+
+def close_abandoned_plan_calls(session: Session, user_id: str, settings: LLMSettings) -> int:
+    """Close the owner's plan calls still RUNNING past any call's longest life: the server
+    that sent them died mid-call (a run's calls are closed by the run's resume instead).
+    Their reservation stays counted, as for a run's interrupted call."""
+    longest = timedelta(seconds=settings.timeout_seconds * (settings.max_retries + 1))
+    cutoff = utcnow() - longest - ABANDONED_MARGIN
+    return close_interrupted(
+        session,
+        Generation.user_id == user_id,
+        Generation.run_id.is_(None),
+        Generation.created_at < cutoff,
+    )
 
 
 def _estimate(text: str) -> int:

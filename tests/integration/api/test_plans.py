@@ -5,14 +5,16 @@ Generation row per call; nothing a client sends makes it a 500."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from appbuilder.db.models import Generation
-from appbuilder.enums import AgentType, SubscriptionTier
+from appbuilder.db.types import utcnow
+from appbuilder.enums import AgentType, GenerationStatus, SubscriptionTier
 from appbuilder.settings import LLMProvider, Settings
 from tests.fake_llm import FakeLLM, error, fake_llm, tool
 from tests.integration.api.conftest import Api
@@ -212,3 +214,44 @@ def test_usage_shows_what_model_calls_cost_this_month(llm: FakeLLM, api: Api) ->
     assert after["calls_of_unknown_cost"] == 0
     tokens = {line["limit"]: line["used"] for line in after["limits"]}["tokens_per_month"]
     assert tokens == planned["usage"]["tokens"]
+
+
+def test_a_plan_call_abandoned_mid_answer_is_closed_as_interrupted_and_stays_counted(
+    llm: FakeLLM, api: Api, engine: Engine
+) -> None:
+    """A server killed while the model answered a plan left its call RUNNING: the owner's
+    next plan closes it (FAILED, interrupted) with its reservation kept; a recent RUNNING
+    call (possibly still in flight on another server) is left alone."""
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    long_ago = utcnow() - timedelta(hours=1)
+    with engine.begin() as connection:
+        for row_id, created in (("a" * 25, long_ago), ("b" * 25, utcnow())):
+            connection.execute(
+                insert(Generation).values(
+                    id=row_id,
+                    project_id=project["id"],
+                    user_id=owner.id,
+                    agent_type=AgentType.ORCHESTRATOR,
+                    model="gpt-4o-mini",
+                    prompt="plan a todo app",
+                    response="",
+                    status=GenerationStatus.RUNNING,
+                    tokens_used=4_000,
+                    created_at=created,
+                )
+            )
+    llm.answer(tool(TODO))
+    assert plan(api, project["id"], owner.headers, prompt="a todo app").status_code == 200
+    with engine.connect() as connection:
+        rows = dict(
+            connection.execute(
+                select(Generation.id, Generation.status).where(
+                    Generation.id.in_(["a" * 25, "b" * 25])
+                )
+            ).all()
+        )
+        old = connection.execute(select(Generation).where(Generation.id == "a" * 25)).one()
+    assert rows == {"a" * 25: GenerationStatus.FAILED, "b" * 25: GenerationStatus.RUNNING}
+    assert old.error_message.startswith("interrupted")
+    assert old.tokens_used == 4_000  # the reservation is still spent
