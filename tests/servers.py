@@ -3,6 +3,8 @@ answers. One place, so every caller gets the same deadline and the same failure.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -31,3 +33,16 @@ def wait_until_up(
         else:
             return
     raise AssertionError(f"the server at {url} did not come up (exit code {process.poll()})")
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started with ``start_new_session=True`` and its children: TERM (its
+    grace to finish cleanly), KILL after 30 s."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

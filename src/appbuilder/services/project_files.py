@@ -33,7 +33,10 @@ class Version:
     slug: str
 
 
-def _completed_run(session: Session, project_id: str, run_id: str | None) -> GenerationRun:
+def find_completed_run(
+    session: Session, project_id: str, run_id: str | None
+) -> GenerationRun | None:
+    """The project's run ``run_id``, or its latest, if completed with a commit; else None."""
     query = select(GenerationRun).where(
         GenerationRun.project_id == project_id,
         GenerationRun.status == RunStatus.COMPLETED,
@@ -41,7 +44,11 @@ def _completed_run(session: Session, project_id: str, run_id: str | None) -> Gen
     )
     if run_id is not None:
         query = query.where(GenerationRun.id == run_id)
-    run = session.scalar(query.order_by(GenerationRun.finished_at.desc()).limit(1))
+    return session.scalar(query.order_by(GenerationRun.finished_at.desc()).limit(1))
+
+
+def _completed_run(session: Session, project_id: str, run_id: str | None) -> GenerationRun:
+    run = find_completed_run(session, project_id, run_id)
     if run is None:
         if run_id is not None:
             raise NotFoundError("Completed run", run_id)

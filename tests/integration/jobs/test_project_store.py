@@ -31,6 +31,7 @@ from tests.integration.jobs.test_workers import (
     run_row,
     wait_until,
 )
+from tests.servers import stop_process_group
 
 Start = Callable[[Path], subprocess.Popen[bytes]]
 
@@ -70,13 +71,7 @@ def worker(tmp_path: Path) -> Iterator[Start]:
 
     yield start
     for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process)
 
 
 #: a small app: its verification (the window in which a worker is killed) is short

@@ -37,6 +37,7 @@ from appbuilder.spec.validation import resolve
 from tests.factories import make_project, make_user
 from tests.fake_llm import Answer, FakeLLM, fake_llm, tool
 from tests.integration.llm.test_coder import MODULE, SPEC, code
+from tests.servers import stop_process_group
 
 FINAL = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 UAB = str(Path(sys.executable).with_name("uab"))
@@ -72,13 +73,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[[int], subprocess.Popen[bytes]]
 
     yield start
     for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process)
 
 
 def queue_run(

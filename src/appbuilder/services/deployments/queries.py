@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Deployment, GenerationRun, Project
-from appbuilder.enums import DeploymentStatus, RunStatus
+from appbuilder.enums import DeploymentStatus
 from appbuilder.errors import ConflictError, NotFoundError
 from appbuilder.services.history import get_deployment, list_project_deployments
+from appbuilder.services.project_files import find_completed_run
 
 __all__ = [
     "LIVE_STATUSES",
@@ -61,14 +62,7 @@ def verified_run(session: Session, project: Project, run_id: str | None) -> Gene
     Only a run whose app passed the verification gate deploys: an unverified app is
     unproven, and a deployment is where users start to rely on it.
     """
-    query = select(GenerationRun).where(
-        GenerationRun.project_id == project.id,
-        GenerationRun.status == RunStatus.COMPLETED,
-        GenerationRun.commit_sha.is_not(None),
-    )
-    if run_id is not None:
-        query = query.where(GenerationRun.id == run_id)
-    run = session.scalar(query.order_by(GenerationRun.finished_at.desc()).limit(1))
+    run = find_completed_run(session, project.id, run_id)
     if run is None:
         if run_id is not None:
             raise NotFoundError("Completed run", run_id)
