@@ -214,6 +214,9 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             self._answer("GET")
 
         def _answer(self, method: str) -> None:
+            if method == "GET" and self.path.startswith(("/pay/", "/portal/")):
+                self._hosted_page()
+                return
             length = int(self.headers.get("Content-Length") or 0)
             form = self.rfile.read(length).decode()
             path, _, query = self.path.partition("?")
@@ -226,6 +229,17 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _hosted_page(self) -> None:
+            """Stripe's hosted Checkout or portal page, where a browser sent to it lands."""
+            kind = "Checkout" if self.path.startswith("/pay/") else "Billing portal"
+            title = f"Fake Stripe {kind} {self.path.rsplit('/', 1)[1]}"
+            page = f"<!doctype html><title>{title}</title><h1>{title}</h1>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
 
         def log_message(self, *_args: object) -> None:
             pass

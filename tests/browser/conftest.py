@@ -1,6 +1,7 @@
 """A real platform in a real browser: ``uab serve`` (and on PostgreSQL a ``uab worker``) on
 loopback, started once per database for the whole session, with the language model
-pointed at the local fake provider; Debian's chromium driven by Playwright, headless.
+pointed at the local fake provider and billing at the local fake Stripe; Debian's chromium
+driven by Playwright, headless.
 
 Every page a test visits can be checked with axe (no serious or critical violations) and
 photographed at 1280 and 375 px into .artifacts/screens (git-ignored) to be looked at."""
@@ -22,6 +23,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.fake_llm import FakeLLM, fake_llm
+from tests.fake_stripe import PRICES_JSON, SECRET_KEY, WEBHOOK_SECRET, FakeStripe, fake_stripe
 from tests.integration.conftest import (  # noqa: F401 - fixtures shared with this package
     BACKENDS,
     Backend,
@@ -39,13 +41,14 @@ SERIOUS = {"serious", "critical"}
 
 @dataclass
 class Platform:
-    """A running platform: its URL, database, the fake model and where its logs go."""
+    """A running platform: its URL, database, the fake model and Stripe, where its logs go."""
 
     url: str
     backend: str
     database_url: str
     llm: FakeLLM
     logs: Path
+    stripe: FakeStripe
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -66,7 +69,7 @@ def platform(
     url = backend.make_migrated()
     root = tmp_path_factory.mktemp(f"platform-{backend.name}")
     port = free_port()
-    with fake_llm() as llm:
+    with fake_llm() as llm, fake_stripe() as stripe:
         env = {k: v for k, v in os.environ.items() if not k.startswith("UAB_")}
         env.update(
             {
@@ -77,6 +80,10 @@ def platform(
                 "UAB_LLM_MODEL": "gpt-4o-mini",
                 "UAB_LLM_BASE_URL": llm.url,
                 "UAB_LLM_API_KEY": "sk-test-0123456789abcdef",
+                "UAB_STRIPE_SECRET_KEY": SECRET_KEY,
+                "UAB_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "UAB_STRIPE_PRICES": PRICES_JSON,
+                "UAB_STRIPE_API_BASE": stripe.url,
             }
         )
         logs = root / "logs"
@@ -87,7 +94,7 @@ def platform(
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(base, processes[0])
-            yield Platform(base, backend.name, str(url), llm, logs)
+            yield Platform(base, backend.name, str(url), llm, logs, stripe)
         finally:
             for process in processes:
                 _stop(process)

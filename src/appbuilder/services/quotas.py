@@ -345,8 +345,9 @@ def ensure_deploy_target_allowed(user: User, target: str) -> None:
 
 
 def ensure_live_deployment_allowed(session: Session, user: User, running: int) -> None:
-    """One more app running at once (``running``: the user's other live deployments)."""
+    """One more app running at once (``running``: the user's other live deployments), by
+    the limits in force: a past-due plan beyond its grace has FREE's."""
     lock_user(session, user)
-    allowed = TIER_LIMITS[user.subscription_tier].live_deployments
+    allowed = limits_for(user).live_deployments
     if allowed is not None and running >= allowed:
         _refuse(user, "live_deployments", running, allowed, running + 1)

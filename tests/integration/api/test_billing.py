@@ -5,8 +5,10 @@ cancel; forged, replayed and out-of-order deliveries; billing without Stripe set
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +17,9 @@ from sqlalchemy import Engine, func, select
 
 from appbuilder.db.models import StripeEvent, User
 from appbuilder.db.session import make_session_factory, reading
-from appbuilder.enums import SubscriptionTier, UserRole
+from appbuilder.enums import SubscriptionStatus, SubscriptionTier, UserRole
+from appbuilder.errors import QuotaExceededError
+from appbuilder.services import quotas
 from appbuilder.settings import Settings
 from tests.fake_stripe import (
     PRICES,
@@ -361,3 +365,151 @@ def test_without_stripe_settings_billing_says_so_and_the_rest_works(
     assert [plan["intervals"] for plan in plans] == [[], [], [], []]  # nothing on sale
     assert api.project(owner)["template"] == "BLOG"  # everything else works
     assert len(stripe.requests) == calls  # Stripe was never called
+
+
+# --- the pricing and plan pages (the browser journey is tests/browser/test_billing_ui.py) ---
+
+HTML = {"accept": "text/html"}
+
+
+def page_token(page: Any) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("grace_days", [3.0])
+def test_the_pricing_and_plan_pages_buy_manage_and_show_a_failed_payment(
+    api: Api, stripe: FakeStripe
+) -> None:
+    anonymous = api.get("/pricing", headers=HTML)
+    assert anonymous.status_code == 200
+    assert "Sign up to choose Pro" in anonymous.text
+    assert 'action="/pricing/checkout"' not in anonymous.text
+    # its forms go on to Stripe (and the test's Stripe): the policy names where, nothing more
+    policy = anonymous.headers["content-security-policy"]
+    assert (
+        f"form-action 'self' https://checkout.stripe.com https://billing.stripe.com {stripe.url};"
+        in policy
+    )
+    assert len(anonymous.headers.get_list("content-security-policy")) == 1
+
+    owner = api.account(tier=SubscriptionTier.FREE)
+    api.cookies.set("uab_session", owner.token)
+    pricing = api.get("/pricing", headers=HTML)
+    assert 'id="plan-free"' in pricing.text
+    assert "your plan" in pricing.text
+    assert "Choose Pro, billed monthly" in pricing.text
+    token = page_token(pricing)
+
+    checkouts = len(stripe.calls("/v1/checkout/sessions"))
+    refused = api.post("/pricing/checkout", data={"tier": "PRO"}, headers=HTML)
+    assert refused.status_code == 403  # no token: no checkout
+    assert len(stripe.calls("/v1/checkout/sessions")) == checkouts  # Stripe never asked
+    for tier, interval, status in (("GOLD", "month", 422), ("PRO", "weekly", 422)):
+        bad = api.post(
+            "/pricing/checkout",
+            data={"csrf_token": token, "tier": tier, "interval": interval},
+            headers=HTML,
+        )
+        assert bad.status_code == status
+        assert 'id="billing-error"' in bad.text
+
+    chosen = api.post("/pricing/checkout", data={"csrf_token": token, "tier": "PRO"}, headers=HTML)
+    assert chosen.status_code == 303
+    assert chosen.headers["location"].startswith(f"{stripe.url}/pay/cs_test_")
+    session_id = chosen.headers["location"].rsplit("/", 1)[1]
+    events = stripe.complete_checkout(session_id)
+    assert deliver(api, events) == ["applied"] * 3
+    sub_id = str(events[1]["data"]["object"]["id"])
+
+    plan = api.get("/account/plan?checkout=success", headers=HTML)
+    assert plan.status_code == 200
+    assert 'id="plan-tier">Pro<' in plan.text
+    assert 'id="plan-status">active<' in plan.text
+    assert "Stripe is confirming your payment" in plan.text
+    again = api.post(
+        "/pricing/checkout", data={"csrf_token": page_token(plan), "tier": "STARTER"}, headers=HTML
+    )
+    assert again.status_code == 409
+    assert "billing portal" in again.text
+
+    portal = api.post("/account/plan/portal", data={"csrf_token": page_token(plan)}, headers=HTML)
+    assert portal.status_code == 303
+    assert portal.headers["location"].startswith(f"{stripe.url}/portal/bps_")
+
+    deliver(api, stripe.fail_payment(sub_id))
+    due = api.get("/account/plan", headers=HTML)
+    assert 'id="plan-status">past due<' in due.text
+    assert "Your last payment failed." in due.text
+    assert 'id="plan-effective">Pro<' in due.text
+    deliver(api, stripe.cancel(sub_id))
+    ended = api.get("/account/plan", headers=HTML)
+    assert 'id="plan-tier">Free<' in ended.text
+    assert 'id="plan-status">canceled<' in ended.text
+
+
+def test_the_pages_say_when_billing_is_not_configured(
+    unconfigured: Settings, api: Api, stripe: FakeStripe
+) -> None:
+    owner = api.account(tier=SubscriptionTier.FREE)
+    api.cookies.set("uab_session", owner.token)
+    pricing = api.get("/pricing", headers=HTML)
+    assert 'id="billing-not-configured"' in pricing.text
+    assert 'action="/pricing/checkout"' not in pricing.text  # no button that cannot work
+    plan = api.get("/account/plan", headers=HTML)
+    assert 'id="billing-not-configured"' in plan.text
+    assert "Manage billing" not in plan.text
+    calls = len(stripe.requests)
+    forced = api.post(
+        "/pricing/checkout", data={"csrf_token": page_token(plan), "tier": "PRO"}, headers=HTML
+    )
+    assert forced.status_code == 503
+    assert "UAB_STRIPE_SECRET_KEY" in forced.text
+    assert len(stripe.requests) == calls
+
+
+@pytest.mark.parametrize("grace_days", [0.0])
+def test_a_downgraded_account_is_refused_more_deployments_and_offered_the_plans(
+    api: Api, stripe: FakeStripe
+) -> None:
+    owner = api.account(tier=SubscriptionTier.FREE)
+    sub_id = subscribe(api, stripe, owner, "PRO")
+    project = api.project(owner)
+    deliver(api, stripe.fail_payment(sub_id))  # no grace: FREE's limits hold at once
+    refused = api.post(
+        f"/api/projects/{project['id']}/deployments",
+        json={"target": "docker"},
+        headers=owner.headers,
+    )
+    assert refused.status_code == 402, refused.text
+    details = refused.json()["error"]["details"]
+    assert (details["limit"], details["tier"]) == ("deploy_targets", "FREE")
+
+    # the web UI's refusals at a limit offer the plans
+    for i in range(2):
+        api.project(owner, name=f"more {i}")
+    api.cookies.set("uab_session", owner.token)
+    new = api.get("/projects/new", headers=HTML)
+    over = api.post(
+        "/projects/new/template",
+        data={"csrf_token": page_token(new), "template": "BLOG", "name": "one too many"},
+        headers=HTML,
+    )
+    assert over.status_code == 402
+    assert 'id="upgrade-offer"' in over.text
+    assert 'href="/pricing"' in over.text
+
+
+def test_a_past_due_plan_beyond_grace_runs_fewer_apps_at_once(api: Api, engine: Engine) -> None:
+    """Live deployments are counted against the limits in force, not the tier paid for."""
+    owner = api.account(tier=SubscriptionTier.PRO)
+    past = datetime.now(UTC) - timedelta(days=1)
+    with make_session_factory(engine)() as session, session.begin():
+        user = session.get_one(User, owner.id)
+        user.subscription_status = SubscriptionStatus.PAST_DUE
+        user.subscription_grace_ends_at = past
+        quotas.ensure_live_deployment_allowed(session, user, running=0)
+        with pytest.raises(QuotaExceededError) as refused:
+            quotas.ensure_live_deployment_allowed(session, user, running=1)
+    assert refused.value.details["tier"] == "FREE"

@@ -17,6 +17,12 @@ from appbuilder.settings import BillingSettings
 Interval = Literal["month", "year"]
 
 
+def return_base(settings: BillingSettings, request_base: str) -> str:
+    """Where Stripe sends the browser back to: the configured public address (behind a
+    proxy the request's own address is not the one people use), else the request's."""
+    return settings.return_url or request_base.rstrip("/")
+
+
 def price_id(settings: BillingSettings, tier: SubscriptionTier, interval: Interval) -> str:
     """The configured price of ``tier`` billed every ``interval``; 422 naming the field."""
     if tier is SubscriptionTier.FREE:

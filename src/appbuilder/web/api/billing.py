@@ -26,7 +26,7 @@ PROVIDER: Responses = {502: describe("Stripe refused or could not be reached")}
 
 
 def _return_url(request: Request, settings: SettingsDep) -> str:
-    return settings.billing.return_url or str(request.base_url).rstrip("/")
+    return checkout.return_base(settings.billing, str(request.base_url))
 
 
 @router.get("", response_model=BillingOut, responses=AUTH_RESPONSES)

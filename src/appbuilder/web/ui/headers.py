@@ -39,7 +39,10 @@ class UiHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += UI_HEADERS
+                # a page that set its own policy (the billing pages: forms that go on to
+                # Stripe) keeps it; two policies would both be enforced
+                own = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in UI_HEADERS if n not in own]
                 new_id = scope.get("state", {}).get("new_browser_id")
                 if new_id:
                     headers.append((b"set-cookie", self._browser_cookie(new_id)))

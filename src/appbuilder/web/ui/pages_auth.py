@@ -86,11 +86,11 @@ def login(
 
 
 @router.get("/signup")
-def signup_page(request: Request, principal: MaybePrincipal) -> Response:
+def signup_page(request: Request, principal: MaybePrincipal, next: str | None = None) -> Response:
     if principal is not None:
-        return redirect("/dashboard")
-    context = {"errors": {}, "email": "", "name": "", "page_title": "Sign up"}
-    return render(request, "signup.html", context)
+        return redirect(safe_next(next))
+    context = {"errors": {}, "email": "", "name": "", "next": safe_next(next)}
+    return render(request, "signup.html", {**context, "page_title": "Sign up"})
 
 
 @router.post("/signup")
@@ -101,8 +101,9 @@ def signup(
     email: FormText = "",
     password: FormText = "",
     name: FormText = "",
+    next: FormText = "",
 ) -> Response:
-    context = {"email": email, "name": name, "page_title": "Sign up"}
+    context = {"email": email, "name": name, "next": safe_next(next), "page_title": "Sign up"}
     try:
         body = parse(RegisterIn, {"email": email, "password": password, "name": name or None})
         user = auth.register(session, email=body.email, password=body.password, name=body.name)
@@ -118,7 +119,7 @@ def signup(
     except AppBuilderError as exc:
         errors = field_errors(exc)
         return render(request, "signup.html", {**context, "errors": errors}, 422)
-    response = redirect("/dashboard", "Welcome! Your account is ready.")
+    response = redirect(safe_next(next), "Welcome! Your account is ready.")
     set_session_cookie(response, issued.token, settings)
     return response
 

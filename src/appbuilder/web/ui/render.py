@@ -72,6 +72,8 @@ def render(
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "flash": unquote(flash)[:300] if flash else None,
         "page_title": "",
+        # a plan limit refused what the person asked for: the layout offers the plans
+        "limit_reached": status == 402,
     }
     values.update(context or {})
     html = environment().get_template(template).render(values)
