@@ -165,6 +165,9 @@ def test_admin_page(page: Page, context: BrowserContext, platform: Platform) -> 
     page.get_by_role("button", name=f"Save role and tier of {member.email}").click()
     expect(page.get_by_role("status")).to_contain_text("is now ADMIN on PRO")
     assert _role_and_tier(platform, member.id) == (UserRole.ADMIN, SubscriptionTier.PRO)
+    page.goto(f"/admin?q={member.email}")  # billing column: granted by hand, not bought
+    expect(page.locator("#users tbody tr")).to_contain_text("never subscribed")
+    expect(page.locator("#users tbody tr")).to_contain_text("tier set by an admin")
 
     bad = page.goto("/admin?role=KING")
     assert bad is not None
