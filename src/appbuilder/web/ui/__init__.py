@@ -16,13 +16,21 @@ from appbuilder.web.ui.headers import UiHeadersMiddleware
 from appbuilder.web.ui.pages_account import router as account_router
 from appbuilder.web.ui.pages_admin import router as admin_router
 from appbuilder.web.ui.pages_billing import router as billing_router
+from appbuilder.web.ui.pages_deployments import router as deployments_router
 from appbuilder.web.ui.pages_files import router as files_router
 from appbuilder.web.ui.pages_keys import router as keys_router
 
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (pages_auth.router, pages_dashboard.router, pages_projects.router, pages_runs.router)
-#: a project's files, API keys, the account, plan and admin pages
-ACCOUNT_ROUTERS = (files_router, keys_router, account_router, billing_router, admin_router)
+#: a project's files and deployments, API keys, the account, plan and admin pages
+ACCOUNT_ROUTERS = (
+    files_router,
+    deployments_router,
+    keys_router,
+    account_router,
+    billing_router,
+    admin_router,
+)
 
 
 def install_ui(app: FastAPI, settings: Settings) -> None:

@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from appbuilder.db.models import GenerationRun, Project
 from appbuilder.enums import ACTIVE_RUN_STATUSES, AgentType
 from appbuilder.errors import AppBuilderError, NotFoundError
-from appbuilder.services import drafts, projects, runs
+from appbuilder.services import deployments, drafts, projects, runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import PageRequest
 from appbuilder.services.project_plans import plan_project
@@ -62,6 +62,8 @@ def _project_context(
         "project": project,
         "history": history.items,
         "has_spec": bool(drafts.saved_spec(session, project.id, owner_id=owner)),
+        # the project is the user's (fetched with owner_id): its running app, if any
+        "running_app": next(iter(deployments.live_of_project(session, project.id)), None),
         "page_title": project.name,
         **_timeline(session, shown, owner),
     }

@@ -67,7 +67,52 @@ function checkLive(form) {
   });
 }
 
+// A deployment in progress: its status block is fetched anew every second and a half
+// until it no longer asks to be (the fragment drops data-poll once the deployment ends).
+function pollStatus(box) {
+  const tick = () => {
+    const poll = box.querySelector("[data-poll]");
+    if (!poll) return;
+    fetch(poll.dataset.poll, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.text() : null))
+      .then((html) => {
+        if (html !== null) box.innerHTML = html;
+        setTimeout(tick, 1500);
+      })
+      .catch(() => setTimeout(tick, 5000));
+  };
+  setTimeout(tick, 1500);
+}
+
+// A running deployment's log: the server streams the tail and then each new chunk (chunked
+// text) until the deployment ends; the shown tail is replaced by the stream.
+function followLog(pre) {
+  fetch(pre.dataset.follow, { credentials: "same-origin" })
+    .then((response) => {
+      if (!response.ok || !response.body) return;
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let first = true;
+      const read = () =>
+        reader.read().then(({ done, value }) => {
+          if (done) return;
+          const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
+          if (first) pre.textContent = "";
+          first = false;
+          pre.textContent += decoder.decode(value, { stream: true });
+          if (atEnd) pre.scrollTop = pre.scrollHeight;
+          return read();
+        });
+      return read();
+    })
+    .catch(() => {});
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const deployment = document.getElementById("deployment-box");
+  if (deployment && window.fetch) pollStatus(deployment);
+  const log = document.getElementById("deploy-log");
+  if (log && log.dataset.follow && window.fetch && window.TextDecoder) followLog(log);
   const box = document.getElementById("timeline");
   if (box && box.dataset.events && "EventSource" in window) followRun(box);
   const editor = document.getElementById("spec-form");
