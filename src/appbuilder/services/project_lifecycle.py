@@ -45,9 +45,9 @@ USER_SETTABLE = frozenset({S.DEPLOYING, S.DEPLOYED})
 NEXT_ACTIONS: dict[ProjectStatus, tuple[str, ...]] = {
     S.DRAFT: ("generate",),
     S.GENERATING: ("cancel",),
-    S.READY: ("generate", "download"),
+    S.READY: ("generate", "download", "deploy"),
     S.DEPLOYING: (),
-    S.DEPLOYED: ("generate", "download"),
+    S.DEPLOYED: ("generate", "download", "redeploy", "stop"),
     S.ERROR: ("generate",),
 }
 

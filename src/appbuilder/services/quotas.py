@@ -30,10 +30,11 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from appbuilder.db.models import Generation, GenerationRun, Project, User
+from appbuilder.db.models import Deployment, Generation, GenerationRun, Project, User
 from appbuilder.db.types import utcnow
 from appbuilder.enums import (
     ACTIVE_RUN_STATUSES,
+    DeploymentStatus,
     ProjectTemplate,
     RunStatus,
     SubscriptionStatus,
@@ -114,6 +115,7 @@ COUNTED_LIMITS = (
     "generations_per_month",
     "tokens_per_month",
     "concurrent_generations",
+    "live_deployments",
 )
 
 
@@ -190,6 +192,20 @@ def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
     }
 
 
+def _live_apps(session: Session, user_id: str) -> int:
+    """Projects with an app running here (a redeploy's two processes count as one)."""
+    count = session.scalar(
+        select(func.count(func.distinct(Deployment.project_id)))
+        .join(Project, Deployment.project_id == Project.id)
+        .where(
+            Project.user_id == user_id,
+            Deployment.target == "local",
+            Deployment.status.in_((DeploymentStatus.IN_PROGRESS, DeploymentStatus.SUCCEEDED)),
+        )
+    )
+    return count or 0
+
+
 def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
     tokens = session.scalar(
         select(func.coalesce(func.sum(Generation.tokens_used), 0)).where(
@@ -201,7 +217,8 @@ def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
 
 def usage(session: Session, user: User) -> Usage:
     limits = limits_for(user)
-    used = _counted_usage(session, user.id)
+    # the apps only here: starting a run (the other caller) does not need them
+    used = _counted_usage(session, user.id) | {"live_deployments": _live_apps(session, user.id)}
     cost, unknown = _model_costs(session, user.id)
     return Usage(
         tier=effective_tier(user),

@@ -75,12 +75,13 @@ def test_lifecycle_follows_the_state_machine(api: Api, engine: Engine) -> None:
     ready = api.get(path, headers=owner.headers).json()
     assert (ready["allowed_next_statuses"], ready["next_actions"]) == (
         ["DEPLOYING"],
-        ["generate", "download"],
+        ["generate", "download", "deploy"],
     )
     assert [move(s) for s in ("DEPLOYING", "DEPLOYED")] == [200] * 2
     deployed = api.get(path, headers=owner.headers).json()
     assert deployed["deployed_at"] is not None
     assert deployed["allowed_next_statuses"] == []
+    assert deployed["next_actions"] == ["generate", "download", "redeploy", "stop"]
     assert move("READY") == 409
     assert move("GENERATING") == 409
     assert move("ERROR") == 409

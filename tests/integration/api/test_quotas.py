@@ -116,6 +116,7 @@ def test_usage_reports_every_limit(api: Api, engine: Engine) -> None:
         "generations_per_month": (1, 20),
         "tokens_per_month": (1200, 100_000),
         "concurrent_generations": (1, 1),
+        "live_deployments": (0, 1),
     }
     assert usage["templates"] == ["BLOG", "API", "CUSTOM"]
     assert usage["deploy_targets"] == ["git", "local"]

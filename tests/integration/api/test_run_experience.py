@@ -91,6 +91,6 @@ def test_the_project_says_what_to_do_next_and_a_cancelled_run_costs_nothing(api:
     assert {"limit": "generations_per_month", "used": 0, "allowed": 2000} in limits
 
     completed(api, owner, project["id"])
-    assert state() == ("READY", ["generate", "download"], ["DEPLOYING"])
+    assert state() == ("READY", ["generate", "download", "deploy"], ["DEPLOYING"])
     limits = api.get("/api/usage", headers=owner.headers).json()["limits"]
     assert {"limit": "generations_per_month", "used": 1, "allowed": 2000} in limits

@@ -29,6 +29,7 @@ LIMIT_LABELS = {
     "generations_per_month": "Runs this month",
     "tokens_per_month": "Model tokens this month",
     "concurrent_generations": "Runs at once",
+    "live_deployments": "Apps running at once",
 }
 
 
