@@ -15,12 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from anthropic import AsyncAnthropic
-from anthropic import DefaultAsyncHttpxClient as DefaultAnthropicClient
-from openai import AsyncOpenAI
-from openai import DefaultAsyncHttpxClient as DefaultOpenAIClient
 from pydantic_ai._genai_prices import fill_response_cost
 from pydantic_ai.messages import (
     ModelMessage,
@@ -36,20 +32,22 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models import Model, ModelRequestParameters
 from pydantic_ai.models.wrapper import WrapperModel
-from pydantic_ai.providers.anthropic import AnthropicProvider
-from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.settings import ModelSettings
 
 from appbuilder.llm.config import ModelChoice
-from appbuilder.llm.schemas import PreparedAnthropicModel, PreparedOpenAIChatModel
 from appbuilder.settings import LLMProvider
+
+if TYPE_CHECKING:  # the SDKs load on the first model built: they take seconds to import,
+    # which every `uab` command (most never call a model) would otherwise pay at start
+    from anthropic import AsyncAnthropic
+    from openai import AsyncOpenAI
 
 #: what an OpenAI-compatible server without keys is sent (the SDK needs some key)
 NO_KEY = "not-needed"
 
 
 #: the SDK client a model sends its requests through; kept open by its thread's lane
-Client = AsyncOpenAI | AsyncAnthropic
+Client: TypeAlias = "AsyncOpenAI | AsyncAnthropic"
 
 
 @cache
@@ -63,6 +61,12 @@ def build_model(choice: ModelChoice) -> tuple[Model, Client]:
     """The pydantic-ai model that calls ``choice``, and its client (no request is made)."""
     key = choice.api_key.get_secret_value() if choice.api_key else None
     if choice.provider is LLMProvider.ANTHROPIC:
+        from anthropic import AsyncAnthropic  # noqa: PLC0415 - see TYPE_CHECKING above
+        from anthropic import DefaultAsyncHttpxClient as DefaultAnthropicClient  # noqa: PLC0415
+        from pydantic_ai.providers.anthropic import AnthropicProvider  # noqa: PLC0415
+
+        from appbuilder.llm.schemas import PreparedAnthropicModel  # noqa: PLC0415
+
         anthropic = AsyncAnthropic(
             api_key=key or NO_KEY,
             base_url=choice.base_url,
@@ -72,6 +76,12 @@ def build_model(choice: ModelChoice) -> tuple[Model, Client]:
         )
         provider = AnthropicProvider(anthropic_client=anthropic)
         return PreparedAnthropicModel(choice.model, provider=provider), anthropic
+    from openai import AsyncOpenAI  # noqa: PLC0415 - see TYPE_CHECKING above
+    from openai import DefaultAsyncHttpxClient as DefaultOpenAIClient  # noqa: PLC0415
+    from pydantic_ai.providers.openai import OpenAIProvider  # noqa: PLC0415
+
+    from appbuilder.llm.schemas import PreparedOpenAIChatModel  # noqa: PLC0415
+
     openai = AsyncOpenAI(
         api_key=key or NO_KEY,
         base_url=choice.base_url,
