@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from appbuilder.db.models import GenerationRun, Project
+from appbuilder.db.models import Deployment, GenerationRun, Project
 from appbuilder.db.session import make_session_factory
 from appbuilder.db.types import utcnow
-from appbuilder.enums import ProjectStatus, RunStatus
+from appbuilder.enums import DeploymentStatus, ProjectStatus, RunStatus
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.settings import get_settings
 from tests.factories import make_project, make_user
@@ -48,7 +48,7 @@ def project_with_two_runs(engine: Engine) -> tuple[str, list[str], ProjectHistor
 
 
 def test_set_push_and_roll_back_from_the_terminal(engine: Engine, tmp_path: Path) -> None:
-    project_id, (first, _), history = project_with_two_runs(engine)
+    project_id, (first, second), history = project_with_two_runs(engine)
     remote = bare(tmp_path / "remote.git")
     assert "has no remote" in ok("repo", "show", project_id)
     assert f"pushes to file://{remote}" in ok("repo", "set", project_id, f"file://{remote}")
@@ -76,6 +76,21 @@ def test_set_push_and_roll_back_from_the_terminal(engine: Engine, tmp_path: Path
     again = uab("rollback", project_id, first)
     assert again.returncode == 1
     assert "already the current version" in again.stderr
+
+    # a running app keeps its version through a rollback: the output says how to update it
+    with make_session_factory(engine).begin() as session:
+        running = Deployment(
+            project_id=project_id,
+            target="local",
+            status=DeploymentStatus.SUCCEEDED,
+            url="http://127.0.0.1:1/",
+        )
+        session.add(running)
+        session.flush()
+        running_id = running.id
+    forward = ok("rollback", project_id, second)
+    assert f"The running app (deployment {running_id}) is still on the previous version" in forward
+    assert f"uab deployments start {running_id} --latest" in forward
 
 
 def test_a_token_comes_from_the_environment_and_never_shows(engine: Engine, tmp_path: Path) -> None:

@@ -135,3 +135,8 @@ def rollback(
     console.print(f"Rolled back to run {run_id}: run {done.run.id}, commit {sha[:12]}.")
     if done.push is not None:
         console.print(escape(done.push))
+    if done.running is not None:
+        console.print(
+            f"The running app (deployment {done.running}) is still on the previous version: "
+            f"`uab deployments start {done.running} --latest` redeploys it."
+        )

@@ -27,6 +27,7 @@ from appbuilder.errors import (
     ValidationError,
 )
 from appbuilder.generator.history import ProjectHistory
+from appbuilder.services.deployments.queries import live_of_project
 from appbuilder.services.projects import get_project, project_folder
 from appbuilder.services.repository_git import (
     Remote,
@@ -196,6 +197,9 @@ class Rollback:
     run: GenerationRun
     #: the outcome of the push that followed (None: no remote)
     push: str | None
+    #: the project's running app, still on the version before the rollback (None: none):
+    #: a rollback changes the files, and a redeploy of this deployment runs them
+    running: str | None = None
 
 
 def rollback(
@@ -237,8 +241,11 @@ def rollback(
         project.status = ProjectStatus.READY  # its files are a completed run's again
     project.generated_path = str(history.path)
     run = _rollback_run(session, project, target, previous, (new, sha), now)
+    # read before the commit: a read left open after it would hold SQLite's lock through
+    # the push's own write of the outcome
+    running = next((d.id for d in live_of_project(session, project_id)), None)
     session.commit()
-    return Rollback(run, push_after_run(sessions, where, project_id))
+    return Rollback(run, push_after_run(sessions, where, project_id), running)
 
 
 def _completed_run(session: Session, project_id: str, run_id: str) -> GenerationRun:

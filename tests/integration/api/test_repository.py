@@ -128,6 +128,7 @@ def rollback_makes_the_first_run_current(
     assert run["rollback_of"] == first["id"]
     assert run["status"] == "COMPLETED"
     assert rolled.json()["push"].startswith(f"Pushed {run['commit_sha'][:12]}")
+    assert rolled.json()["redeploy"] is None  # nothing runs: nothing to redeploy
     assert tip(remote) == run["commit_sha"]
     git(clone, "fetch", "--quiet", "origin")
     assert git(clone, "rev-parse", f"{run['commit_sha']}^") == second["commit_sha"]

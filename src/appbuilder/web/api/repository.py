@@ -78,6 +78,11 @@ class RollbackOut(BaseModel):
     run: RunOut
     #: what the push to the project's remote did (null: no remote)
     push: str | None
+    redeploy: str | None = Field(
+        default=None,
+        description="The running app's deployment, still on the version before the rollback: "
+        "POST /api/deployments/{id}/redeploy runs the rolled-back files (null: nothing runs)",
+    )
 
 
 def repository_out(project: Project) -> RepositoryOut:
@@ -158,4 +163,4 @@ def rollback(
         body.run_id,
         owner_id=principal.user.id,
     )
-    return RollbackOut(run=RunOut.model_validate(done.run), push=done.push)
+    return RollbackOut(run=RunOut.model_validate(done.run), push=done.push, redeploy=done.running)
