@@ -83,6 +83,10 @@ class DeploymentStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+#: a deployment being carried out, or done and (for a local app) running
+LIVE_DEPLOYMENT_STATUSES = frozenset({DeploymentStatus.IN_PROGRESS, DeploymentStatus.SUCCEEDED})
+
+
 #: Project states in which work is running; rows in them must not be deleted underneath it.
 BUSY_PROJECT_STATUSES = frozenset({ProjectStatus.GENERATING, ProjectStatus.DEPLOYING})
 

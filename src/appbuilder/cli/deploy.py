@@ -123,17 +123,11 @@ def logs(
             found = deployments.get_deployment(session, deployment, owner_id=None)
             path = ctx.log_path(found)
 
-        def running() -> bool:
-            with db.sessions() as check:
-                row = check.get(Deployment, deployment)
-                live = (DeploymentStatus.IN_PROGRESS, DeploymentStatus.SUCCEEDED)
-                return row is not None and row.status in live
-
         if not follow:
             console.out(deploy_logs.tail(path, lines), end="", highlight=False)
             return
         try:
-            for chunk in deploy_logs.follow(path, lines, still_running=running):
+            for chunk in deploy_logs.follow_deployment(db.sessions, path, deployment, lines):
                 console.out(chunk, end="", highlight=False)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None

@@ -34,7 +34,7 @@ from appbuilder.db.models import Deployment, Generation, GenerationRun, Project,
 from appbuilder.db.types import utcnow
 from appbuilder.enums import (
     ACTIVE_RUN_STATUSES,
-    DeploymentStatus,
+    LIVE_DEPLOYMENT_STATUSES,
     ProjectTemplate,
     RunStatus,
     SubscriptionStatus,
@@ -192,18 +192,21 @@ def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
     }
 
 
-def _live_apps(session: Session, user_id: str) -> int:
-    """Projects with an app running here (a redeploy's two processes count as one)."""
-    count = session.scalar(
+def live_apps(session: Session, user_id: str, *, except_project: str | None = None) -> int:
+    """Projects with an app running here, or being deployed (a redeploy's two processes
+    count as one); ``except_project``: a redeploy replaces its own."""
+    statement = (
         select(func.count(func.distinct(Deployment.project_id)))
         .join(Project, Deployment.project_id == Project.id)
         .where(
             Project.user_id == user_id,
             Deployment.target == "local",
-            Deployment.status.in_((DeploymentStatus.IN_PROGRESS, DeploymentStatus.SUCCEEDED)),
+            Deployment.status.in_(LIVE_DEPLOYMENT_STATUSES),
         )
     )
-    return count or 0
+    if except_project is not None:
+        statement = statement.where(Project.id != except_project)
+    return session.scalar(statement) or 0
 
 
 def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
@@ -218,7 +221,7 @@ def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
 def usage(session: Session, user: User) -> Usage:
     limits = limits_for(user)
     # the apps only here: starting a run (the other caller) does not need them
-    used = _counted_usage(session, user.id) | {"live_deployments": _live_apps(session, user.id)}
+    used = _counted_usage(session, user.id) | {"live_deployments": live_apps(session, user.id)}
     cost, unknown = _model_costs(session, user.id)
     return Usage(
         tier=effective_tier(user),

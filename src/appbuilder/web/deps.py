@@ -15,6 +15,7 @@ from appbuilder.errors import AppBuilderError, AuthenticationError, PermissionDe
 from appbuilder.security.scopes import Scope
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
+from appbuilder.services.deployments import Supervisor
 from appbuilder.settings import Settings
 
 session_token_scheme = HTTPBearer(
@@ -43,6 +44,12 @@ async def get_settings_dep(request: Request) -> Settings:
 async def get_sessionmaker(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.sessions
     return factory
+
+
+def supervisor_of(request: Request) -> Supervisor:
+    """The server's deployment supervisor (one per process, made at start-up)."""
+    supervisor: Supervisor = request.app.state.deployments
+    return supervisor
 
 
 def _finish(session: Session, succeeded: bool) -> None:

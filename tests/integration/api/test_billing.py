@@ -5,7 +5,6 @@ cancel; forged, replayed and out-of-order deliveries; billing without Stripe set
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from tests.fake_stripe import (
     signed,
 )
 from tests.integration.api.conftest import Account, Api
+from tests.integration.api.test_web_ui import token_of
 
 WEBHOOK = "/api/billing/webhook"
 
@@ -372,12 +372,6 @@ def test_without_stripe_settings_billing_says_so_and_the_rest_works(
 HTML = {"accept": "text/html"}
 
 
-def page_token(page: Any) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
-
-
 @pytest.mark.parametrize("grace_days", [3.0])
 def test_the_pricing_and_plan_pages_buy_manage_and_show_a_failed_payment(
     api: Api, stripe: FakeStripe
@@ -400,7 +394,7 @@ def test_the_pricing_and_plan_pages_buy_manage_and_show_a_failed_payment(
     assert 'id="plan-free"' in pricing.text
     assert "your plan" in pricing.text
     assert "Choose Pro, billed monthly" in pricing.text
-    token = page_token(pricing)
+    token = token_of(pricing)
 
     checkouts = len(stripe.calls("/v1/checkout/sessions"))
     refused = api.post("/pricing/checkout", data={"tier": "PRO"}, headers=HTML)
@@ -429,12 +423,12 @@ def test_the_pricing_and_plan_pages_buy_manage_and_show_a_failed_payment(
     assert 'id="plan-status">active<' in plan.text
     assert "Stripe is confirming your payment" in plan.text
     again = api.post(
-        "/pricing/checkout", data={"csrf_token": page_token(plan), "tier": "STARTER"}, headers=HTML
+        "/pricing/checkout", data={"csrf_token": token_of(plan), "tier": "STARTER"}, headers=HTML
     )
     assert again.status_code == 409
     assert "billing portal" in again.text
 
-    portal = api.post("/account/plan/portal", data={"csrf_token": page_token(plan)}, headers=HTML)
+    portal = api.post("/account/plan/portal", data={"csrf_token": token_of(plan)}, headers=HTML)
     assert portal.status_code == 303
     assert portal.headers["location"].startswith(f"{stripe.url}/portal/bps_")
 
@@ -462,7 +456,7 @@ def test_the_pages_say_when_billing_is_not_configured(
     assert "Manage billing" not in plan.text
     calls = len(stripe.requests)
     forced = api.post(
-        "/pricing/checkout", data={"csrf_token": page_token(plan), "tier": "PRO"}, headers=HTML
+        "/pricing/checkout", data={"csrf_token": token_of(plan), "tier": "PRO"}, headers=HTML
     )
     assert forced.status_code == 503
     assert "UAB_STRIPE_SECRET_KEY" in forced.text
@@ -493,7 +487,7 @@ def test_a_downgraded_account_is_refused_more_deployments_and_offered_the_plans(
     new = api.get("/projects/new", headers=HTML)
     over = api.post(
         "/projects/new/template",
-        data={"csrf_token": page_token(new), "template": "BLOG", "name": "one too many"},
+        data={"csrf_token": token_of(new), "template": "BLOG", "name": "one too many"},
         headers=HTML,
     )
     assert over.status_code == 402

@@ -117,3 +117,47 @@ def test_deploy_follow_the_log_and_stop_through_the_api(
     assert shown["status"] == "READY"
     again = api.post(f"/api/deployments/{deployment['id']}/stop", headers=owner.headers)
     assert again.status_code == 409
+
+
+def test_an_artifact_is_finished_its_log_is_not_followed_forever(
+    api: Api, engine: Engine, api_settings: Settings
+) -> None:
+    """A docker artifact stays SUCCEEDED: its page does not follow the log, and a follow
+    asked for anyway ends at once (a stream per view used to hold a server thread for
+    good); the artifact downloads; a stranger finds none of it."""
+    owner = api.account(tier=SubscriptionTier.PRO)
+    project = _built(api, owner, engine, api_settings)
+    started = api.post(
+        f"/api/projects/{project['id']}/deployments",
+        json={"target": "docker"},
+        headers=owner.headers,
+    )
+    assert started.status_code == 202, started.text
+    deployment = _until_settled(api, owner, started.json()["id"])
+    assert deployment["status"] == "SUCCEEDED", deployment["log"]
+
+    page_path = f"/projects/{project['id']}/deployments/{deployment['id']}"
+    api.cookies.set("uab_session", owner.token)
+    html = {"accept": "text/html"}
+    page = api.get(page_path, headers=html)
+    assert page.status_code == 200
+    assert "data-follow" not in page.text
+    assert 'id="artifact-link"' in page.text
+    for follow in (f"{page_path}/log?follow=true", f"/api/deployments/{deployment['id']}/logs"):
+        with api.client.stream(
+            "GET",
+            follow,
+            params={"follow": "true"},
+            headers=owner.headers,
+            timeout=30,
+        ) as stream:
+            assert stream.status_code == 200
+            assert "[deploy] Artifact ready" in "".join(stream.iter_text())  # and it ended
+    artifact = api.get(f"{page_path}/artifact")
+    assert artifact.status_code == 200
+    assert artifact.content[:2] == b"PK"
+
+    api.cookies.set("uab_session", api.account().token)  # a stranger
+    for path in (page_path, f"{page_path}/status", f"{page_path}/log", f"{page_path}/artifact"):
+        hidden = api.get(path, headers=html)
+        assert hidden.status_code == 404, path

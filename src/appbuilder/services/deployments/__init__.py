@@ -7,13 +7,14 @@ from appbuilder.services.deployments.commands import (
     carry_out,
     deploy_now,
     request,
-    runs_process,
     stop,
 )
 from appbuilder.services.deployments.queries import (
     get_deployment,
+    is_running,
     list_project_deployments,
     live_of_project,
+    runs_process,
 )
 from appbuilder.services.deployments.supervisor import Supervisor
 
@@ -24,6 +25,7 @@ __all__ = [
     "carry_out",
     "deploy_now",
     "get_deployment",
+    "is_running",
     "list_project_deployments",
     "live_of_project",
     "request",

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from appbuilder.db.models import Deployment, Project, User
 from appbuilder.db.types import utcnow
 from appbuilder.enums import DeploymentStatus, ProjectStatus
-from appbuilder.errors import ConflictError, DeployFailed, ValidationError
+from appbuilder.errors import ConflictError, DeployFailed, NotFoundError, ValidationError
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.services import quotas
 from appbuilder.services.after_commit import after_commit
 from appbuilder.services.deployments import processes, queries
 from appbuilder.services.deployments.logs import row_tail
+from appbuilder.services.deployments.queries import runs_process
 from appbuilder.services.deployments.targets import TARGETS, Outcome, Release, Target
 from appbuilder.services.project_files import slug_of
 from appbuilder.services.project_lifecycle import change_status
@@ -58,9 +59,12 @@ class DeployContext:
     def artifact_path(self, deployment: Deployment) -> Path:
         return self.home(deployment.project_id) / "artifacts" / f"{deployment.id}.zip"
 
-
-def runs_process(target: str) -> bool:
-    return target == "local"
+    def artifact_file(self, deployment: Deployment) -> Path:
+        """The built artifact to download; not found for a deployment that has none."""
+        path = self.artifact_path(deployment)
+        if not path.is_file():
+            raise NotFoundError("Artifact of deployment", deployment.id)
+        return path
 
 
 def request(
@@ -90,7 +94,7 @@ def request(
     run = queries.verified_run(session, project, run_id)
     if runs_process(target):
         quotas.ensure_live_deployment_allowed(
-            session, user, queries.live_count(session, user.id, except_project=project.id)
+            session, user, quotas.live_apps(session, user.id, except_project=project.id)
         )
         change_status(project, ProjectStatus.DEPLOYING)
     deployment = Deployment(

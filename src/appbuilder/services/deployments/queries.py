@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Deployment, GenerationRun, Project
@@ -12,33 +12,25 @@ from appbuilder.services.history import get_deployment, list_project_deployments
 from appbuilder.services.project_files import find_completed_run
 
 __all__ = [
-    "LIVE_STATUSES",
     "get_deployment",
+    "is_running",
     "list_project_deployments",
-    "live_count",
     "live_of_project",
+    "runs_process",
     "verified_run",
 ]
 
-#: a process that is, or is about to be, running
-LIVE_STATUSES = (DeploymentStatus.IN_PROGRESS, DeploymentStatus.SUCCEEDED)
+
+def runs_process(target: str) -> bool:
+    return target == "local"
 
 
-def live_count(session: Session, user_id: str, *, except_project: str) -> int:
-    """The user's running local deployments, but for ``except_project``'s (a redeploy
-    replaces its own)."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(Deployment)
-        .join(Project, Deployment.project_id == Project.id)
-        .where(
-            Project.user_id == user_id,
-            Project.id != except_project,
-            Deployment.target == "local",
-            Deployment.status.in_(LIVE_STATUSES),
-        )
+def is_running(deployment: Deployment) -> bool:
+    """Still writing its log: being carried out, or a local app's live process. A docker
+    or kubernetes artifact is finished once it SUCCEEDED (it stays so)."""
+    return deployment.status is DeploymentStatus.IN_PROGRESS or (
+        deployment.status is DeploymentStatus.SUCCEEDED and runs_process(deployment.target)
     )
-    return count or 0
 
 
 def live_of_project(session: Session, project_id: str) -> list[Deployment]:

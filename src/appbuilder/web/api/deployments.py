@@ -10,14 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 
 from appbuilder.db.models import Deployment
-from appbuilder.enums import DeploymentStatus
-from appbuilder.errors import NotFoundError
 from appbuilder.security.scopes import Scope
 from appbuilder.services import deployments
 from appbuilder.services.after_commit import after_commit
 from appbuilder.services.auth import Principal
 from appbuilder.services.deployments import logs
-from appbuilder.web.deps import SessionDep, SessionmakerDep, owner_filter, require
+from appbuilder.web.deps import SessionDep, SessionmakerDep, owner_filter, require, supervisor_of
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
 from appbuilder.web.params import RowId
 from appbuilder.web.schemas import DeploymentIn, DeploymentOut
@@ -29,14 +27,9 @@ Writer = Annotated[Principal, Depends(require(Scope.PROJECTS_WRITE))]
 STARTS = merge(NOT_FOUND, CONFLICT, QUOTA)
 
 
-def _supervisor(request: Request) -> deployments.Supervisor:
-    supervisor: deployments.Supervisor = request.app.state.deployments
-    return supervisor
-
-
 def _started(request: Request, session: SessionDep, deployment: Deployment) -> DeploymentOut:
     """Carried out in the background once the request's transaction commits."""
-    supervisor, deployment_id = _supervisor(request), deployment.id
+    supervisor, deployment_id = supervisor_of(request), deployment.id
     after_commit(session, lambda: supervisor.submit(deployment_id))
     return DeploymentOut.model_validate(deployment)
 
@@ -55,7 +48,7 @@ def deploy(
     target or one more running app."""
     deployment = deployments.request(
         session,
-        _supervisor(request).ctx,
+        supervisor_of(request).ctx,
         principal.user,
         project_id,
         body.target,
@@ -102,18 +95,11 @@ def read_logs(
     `lines`, and with `follow=true` every new line as it is written (chunked), until the
     deployment ends or you disconnect."""
     found = deployments.get_deployment(session, deployment_id, owner_id=owner_filter(principal))
-    path = _supervisor(request).ctx.log_path(found)
+    path = supervisor_of(request).ctx.log_path(found)
     if not follow:
         return PlainTextResponse(logs.tail(path, lines))
-    shutting_down = request.app.state.shutting_down
-
-    def running() -> bool:
-        with sessions() as check:
-            row = check.get(Deployment, deployment_id)
-            live = (DeploymentStatus.IN_PROGRESS, DeploymentStatus.SUCCEEDED)
-            return row is not None and row.status in live
-
-    stream = logs.follow(path, lines, still_running=running, stopping=shutting_down.is_set)
+    stopping = request.app.state.shutting_down.is_set
+    stream = logs.follow_deployment(sessions, path, deployment_id, lines, stopping=stopping)
     return StreamingResponse(stream, media_type="text/plain; charset=utf-8")
 
 
@@ -134,7 +120,7 @@ def start(
     deployment_id: RowId, principal: Writer, session: SessionDep, request: Request
 ) -> DeploymentOut:
     """Deploy the same run again (after a stop or a crash), as a new deployment."""
-    ctx = _supervisor(request).ctx
+    ctx = supervisor_of(request).ctx
     found = deployments.again(session, ctx, principal.user, deployment_id, latest=False)
     return _started(request, session, found)
 
@@ -150,7 +136,7 @@ def redeploy(
 ) -> DeploymentOut:
     """Deploy the project's latest verified run to the same target; a running app is
     replaced only once the new version is healthy (same port, no refused request)."""
-    ctx = _supervisor(request).ctx
+    ctx = supervisor_of(request).ctx
     found = deployments.again(session, ctx, principal.user, deployment_id, latest=True)
     return _started(request, session, found)
 
@@ -165,7 +151,5 @@ def artifact(
 ) -> FileResponse:
     """A docker or kubernetes deployment's checked artifact, as a zip."""
     found = deployments.get_deployment(session, deployment_id, owner_id=owner_filter(principal))
-    path = _supervisor(request).ctx.artifact_path(found)
-    if not path.is_file():
-        raise NotFoundError("Artifact of deployment", deployment_id)
+    path = supervisor_of(request).ctx.artifact_file(found)
     return FileResponse(path, media_type="application/zip", filename=f"{found.id}.zip")

@@ -19,7 +19,7 @@ from appbuilder.services import deployments, projects, quotas
 from appbuilder.services.after_commit import after_commit
 from appbuilder.services.auth import Principal
 from appbuilder.services.deployments import logs
-from appbuilder.web.deps import SessionDep, SessionmakerDep
+from appbuilder.web.deps import SessionDep, SessionmakerDep, supervisor_of
 from appbuilder.web.errors import status_for
 from appbuilder.web.ui.deps import UserDep, check_csrf, optional_principal
 from appbuilder.web.ui.render import redirect, render
@@ -35,12 +35,6 @@ TARGET_NOTES = {
     "docker": "A checked image context and compose file to download (and run where Docker is).",
     "kubernetes": "Checked manifests: Deployment, Service, migration Job, Secret references.",
 }
-LIVE = (DeploymentStatus.IN_PROGRESS, DeploymentStatus.SUCCEEDED)
-
-
-def _supervisor(request: Request) -> deployments.Supervisor:
-    supervisor: deployments.Supervisor = request.app.state.deployments
-    return supervisor
 
 
 def _targets(request: Request, principal: Principal) -> list[dict[str, Any]]:
@@ -55,7 +49,7 @@ def _targets(request: Request, principal: Principal) -> list[dict[str, Any]]:
             if name in allowed
             else quotas.lowest_tier_lifting("deploy_targets", name),
         }
-        for name in _supervisor(request).ctx.targets
+        for name in supervisor_of(request).ctx.targets
     ]
 
 
@@ -63,12 +57,14 @@ def _context(
     request: Request, session: Any, project: Project, principal: Principal, **extra: Any
 ) -> dict[str, Any]:
     history = deployments.list_project_deployments(session, project.id, owner_id=principal.user.id)
-    running = [d for d in history if d.status in LIVE]
+    deploying = [d for d in history if d.status is DeploymentStatus.IN_PROGRESS]
+    running = deployments.live_of_project(session, project.id)  # the project is the user's
     context: dict[str, Any] = {
         "project": project,
         "history": history,
-        "current": running[0] if running else (history[0] if history else None),
-        "targets": _targets(request, principal),
+        "current": next(iter(deploying or running), None),
+        "targets": (targets := _targets(request, principal)),
+        "chosen": next((t["name"] for t in targets if t["allowed"]), None),
         "alert": None,
         "page_title": f"Deployments · {project.name}",
     }
@@ -96,7 +92,7 @@ def _refused(
 
 def _submit(request: Request, session: Any, deployment: Deployment) -> None:
     """Carried out by the supervisor once this request's transaction commits."""
-    supervisor, deployment_id = _supervisor(request), deployment.id
+    supervisor, deployment_id = supervisor_of(request), deployment.id
     after_commit(session, lambda: supervisor.submit(deployment_id))
 
 
@@ -117,7 +113,7 @@ def deploy(
     target: FormText = "local",
 ) -> Response:
     try:
-        ctx = _supervisor(request).ctx
+        ctx = supervisor_of(request).ctx
         deployment = deployments.request(session, ctx, principal.user, project_id, target)
     except AppBuilderError as exc:
         return _refused(request, session, project_id, principal, exc)
@@ -144,7 +140,7 @@ def act(
         if action == "stop":
             deployments.stop(session, found.id, owner_id=principal.user.id)
             return redirect(f"/projects/{project_id}/deployments", "The app is stopped.")
-        ctx = _supervisor(request).ctx
+        ctx = supervisor_of(request).ctx
         fresh = deployments.again(
             session, ctx, principal.user, found.id, latest=action == "redeploy"
         )
@@ -157,6 +153,14 @@ def act(
     return redirect(f"/projects/{project_id}/deployments/{fresh.id}", f"{word} the app.")
 
 
+def _deployment_context(
+    session: Any, project_id: str, deployment_id: str, principal: Principal
+) -> dict[str, Any]:
+    found = _deployment_of(session, project_id, deployment_id, principal)
+    project = projects.get_project(session, project_id, owner_id=principal.user.id)
+    return {"project": project, "d": found, "live": deployments.is_running(found)}
+
+
 @router.get("/projects/{project_id}/deployments/{deployment_id}")
 def deployment_page(
     request: Request,
@@ -165,16 +169,12 @@ def deployment_page(
     principal: UserDep,
     session: SessionDep,
 ) -> Response:
-    found = _deployment_of(session, project_id, deployment_id, principal)
-    project = projects.get_project(session, project_id, owner_id=principal.user.id)
-    path = _supervisor(request).ctx.log_path(found)
-    context = {
-        "project": project,
-        "d": found,
-        "live": found.status in LIVE,
-        "log": logs.tail(path, LOG_LINES),
-        "has_artifact": _supervisor(request).ctx.artifact_path(found).is_file(),
-        "page_title": f"Deployment · {project.name}",
+    context = _deployment_context(session, project_id, deployment_id, principal)
+    ctx = supervisor_of(request).ctx
+    context |= {
+        "log": logs.tail(ctx.log_path(context["d"]), LOG_LINES),
+        "has_artifact": ctx.artifact_path(context["d"]).is_file(),
+        "page_title": f"Deployment · {context['project'].name}",
     }
     return render(request, "deployment.html", context)
 
@@ -188,9 +188,7 @@ def status_fragment(
     session: SessionDep,
 ) -> Response:
     """The status block alone, for app.js to poll while the deployment is in progress."""
-    found = _deployment_of(session, project_id, deployment_id, principal)
-    project = projects.get_project(session, project_id, owner_id=principal.user.id)
-    context = {"project": project, "d": found, "live": found.status in LIVE}
+    context = _deployment_context(session, project_id, deployment_id, principal)
     return render(request, "_deployment_status.html", context)
 
 
@@ -206,18 +204,12 @@ def deployment_log(
 ) -> PlainTextResponse | StreamingResponse:
     """The log as text; with ``follow`` new lines stream (chunked) until it ends."""
     found = _deployment_of(session, project_id, deployment_id, principal)
-    path = _supervisor(request).ctx.log_path(found)
+    path = supervisor_of(request).ctx.log_path(found)
     if not follow:
         return PlainTextResponse(logs.tail(path, logs.MAX_TAIL_LINES))
-    shutting_down = request.app.state.shutting_down
-
-    def running() -> bool:
-        with sessions() as check:
-            row = check.get(Deployment, deployment_id)
-            return row is not None and row.status in LIVE
-
     # the page's tail again, then what follows: app.js replaces the shown tail with this
-    stream = logs.follow(path, LOG_LINES, still_running=running, stopping=shutting_down.is_set)
+    stopping = request.app.state.shutting_down.is_set
+    stream = logs.follow_deployment(sessions, path, found.id, LOG_LINES, stopping=stopping)
     return StreamingResponse(stream, media_type="text/plain; charset=utf-8")
 
 
@@ -230,7 +222,5 @@ def deployment_artifact(
     session: SessionDep,
 ) -> FileResponse:
     found = _deployment_of(session, project_id, deployment_id, principal)
-    path = _supervisor(request).ctx.artifact_path(found)
-    if not path.is_file():
-        raise NotFoundError("Artifact of deployment", deployment_id)
+    path = supervisor_of(request).ctx.artifact_file(found)
     return FileResponse(path, media_type="application/zip", filename=f"{found.id}.zip")

@@ -74,10 +74,13 @@ function pollStatus(box) {
     const poll = box.querySelector("[data-poll]");
     if (!poll) return;
     fetch(poll.dataset.poll, { credentials: "same-origin" })
-      .then((response) => (response.ok ? response.text() : null))
-      .then((html) => {
-        if (html !== null) box.innerHTML = html;
-        setTimeout(tick, 1500);
+      .then((response) => {
+        // signed out meanwhile (a redirect to the log-in page) or gone: stop, keep the block
+        if (!response.ok || response.redirected) return;
+        return response.text().then((html) => {
+          box.innerHTML = html;
+          setTimeout(tick, 1500);
+        });
       })
       .catch(() => setTimeout(tick, 5000));
   };
