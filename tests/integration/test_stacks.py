@@ -128,9 +128,9 @@ def test_a_registered_router_is_included_by_the_assembly_step() -> None:
     result = Orchestrator(agents).generate(spec, resolve(spec), verify=False)
     main = result.files["app/main.py"].decode()
     assert re.search(r"from app\.routers import [^)]*\bextra\b", main)
-    api_part, _pages = main.split("app.include_router(home.router)")
-    assert "app.include_router(extra.router)" in api_part  # JSON routers come before pages
-    assert "app.include_router(payments.router)" in api_part
+    api_part, _pages = main.split("ROUTES.include_router(home.router)")
+    assert "ROUTES.include_router(extra.router)" in api_part  # JSON routers come before pages
+    assert "ROUTES.include_router(payments.router)" in api_part
 
 
 def test_a_resumed_run_keeps_the_registrations_of_replayed_steps() -> None:

@@ -51,7 +51,7 @@ def test_an_action_in_words_becomes_a_verified_route_with_its_tests(llm: FakeLLM
     assert result.files["app/custom/task_actions.py"].decode().startswith('"""Actions on tasks')
     main = result.files["app/main.py"].decode()
     assert "from app.custom import task_actions" in main
-    assert "app.include_router(task_actions.router)" in main
+    assert "ROUTES.include_router(task_actions.router)" in main
     backend = next(r for r in result.records if r.agent is AgentType.BACKEND)
     assert backend.tokens_used == 3800
     assert "sets status to done; owner only" in backend.prompt
@@ -97,7 +97,7 @@ def test_code_that_breaks_the_rules_goes_back_and_the_fixed_code_is_kept(
     result = builds.build(spec, resolve(spec), verify=False, timeout=300, llm=settings_for(llm))
     assert result.files["app/custom/task_actions.py"].decode() == MODULE
     # the refused answer left no trace: main.py is the assembly step's, not the model's
-    assert "app.include_router(task_actions.router)" in result.files["app/main.py"].decode()
+    assert "ROUTES.include_router(task_actions.router)" in result.files["app/main.py"].decode()
     assert reason in str(llm.requests[1]["messages"])
 
 
