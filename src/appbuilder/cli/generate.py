@@ -12,9 +12,11 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from appbuilder.cli._runtime import Database, console, err_console
+from appbuilder.cli.runs import ledger_table
 from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.services import builds
 from appbuilder.services.builds import Event, GenerationResult
+from appbuilder.services.local_calls import LocalCalls
 from appbuilder.settings import get_settings
 
 DEFAULT_TIMEOUT = 600.0
@@ -86,6 +88,15 @@ def generate(
             "project's spec, when it has one) is recorded on the project and then run.",
         ),
     ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            "--budget",
+            min=1,
+            help="The most tokens this build's model calls may spend, each call's worst "
+            "case checked before it is sent (default: UAB_LLM_RUN_TOKEN_BUDGET, else none).",
+        ),
+    ] = None,
 ) -> None:
     """Generate an app, prove it works by running its own tests, and write it out.
 
@@ -98,13 +109,14 @@ def generate(
             "--output": output is not None,
             "--force": force,
             "--timeout": timeout != DEFAULT_TIMEOUT,
+            "--budget": budget is not None,
         }
         if any(clashing.values()):
             given = ", ".join(option for option, used in clashing.items() if used)
             raise typer.BadParameter(
                 f"{given} can't be used with --project: the project has its template and "
-                "name, its files go to its history, and UAB_RUN_VERIFY_TIMEOUT_SECONDS "
-                "bounds its verification.",
+                "name, its files go to its history, UAB_RUN_VERIFY_TIMEOUT_SECONDS bounds "
+                "its verification and the plan with UAB_LLM_RUN_TOKEN_BUDGET its tokens.",
                 param_hint="--project",
             )
         if prompt is not None and spec_file is not None:
@@ -118,8 +130,10 @@ def generate(
     if prompt is not None and spec_file is not None:
         raise typer.BadParameter("give --prompt or --spec, not both", param_hint="--prompt")
     started = time.perf_counter()
+    settings = get_settings()
+    calls = LocalCalls(budget=budget or settings.llm.run_token_budget)
     if prompt is not None:
-        spec, model = _planned(prompt, template, name)
+        spec, model = _planned(prompt, template, name, calls)
     else:
         spec, model = builds.load_spec(spec_file, template=template, name=name)
     target = output or builds.default_target(model.slug)
@@ -131,18 +145,21 @@ def generate(
         highlight=False,
     )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        display = _Display(progress, plan.agents, verify)
-        settings = get_settings()
-        result = builds.build(
-            spec,
-            model,
-            verify=verify,
-            timeout=timeout,
-            on_event=display,
-            llm=settings.llm,
-            verify_database_url=settings.verify_database_url,
-        )
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            display = _Display(progress, plan.agents, verify)
+            result = builds.build(
+                spec,
+                model,
+                verify=verify,
+                timeout=timeout,
+                on_event=display,
+                llm=settings.llm,
+                verify_database_url=settings.verify_database_url,
+                observer=calls.observer,
+            )
+    finally:
+        _print_ledger(calls)  # what the model calls spent, whatever happened
     if verify and not result.succeeded:
         _report_failure(result, target)
         raise typer.Exit(1)
@@ -150,16 +167,25 @@ def generate(
     _summary(result, target, time.perf_counter() - started, written.kept)
 
 
+def _print_ledger(calls: LocalCalls) -> None:
+    if calls.calls:
+        spent = f"{calls.tokens} tokens" + (f" of {calls.budget}" if calls.budget else "")
+        console.print(f"Model calls ({spent}):")
+        console.print(ledger_table(calls.ledger()))
+
+
 def _planned(
-    words: str, template: ProjectTemplate | None, name: str | None
+    words: str, template: ProjectTemplate | None, name: str | None, calls: LocalCalls
 ) -> tuple[builds.AppSpec, builds.AppModel]:
     """Plan from words with the configured model; a plan still wrong stops here."""
     from appbuilder.cli.llm import report_plan  # noqa: PLC0415 - only with --prompt
     from appbuilder.services import planning  # noqa: PLC0415
 
-    result = planning.plan(words, get_settings().llm, template=template)
+    watch = calls.observer(AgentType.ORCHESTRATOR)
+    result = planning.plan(words, get_settings().llm, template=template, observer=watch)
     report_plan(result, None)
     if not result.valid:
+        _print_ledger(calls)
         err_console.print(
             "[bold red]Error:[/] the plan still has problems after the model's last try; "
             "run `uab plan` to get the spec, fix it, and generate with --spec.",
@@ -273,6 +299,9 @@ def _summary(result: GenerationResult, target: Path, seconds: float, kept: tuple
         table.add_row("Verification", "[yellow]skipped (--no-verify): not proven to work[/]")
     else:
         table.add_row("Verification", f"[green]{result.verification.summary()}[/]")
+    for record in result.records:
+        if record.error:  # a step that did its job with less than was asked
+            table.add_row("Warning", f"[yellow]{escape(record.error)}[/]")
     table.add_row("Tree hash", result.tree_hash)
     table.add_row("Time", f"{seconds:.1f} s")
     console.print(table)

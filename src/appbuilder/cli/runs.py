@@ -14,6 +14,7 @@ from appbuilder.cli._runtime import console, err_console, open_database
 from appbuilder.cli.follow import follow as follow_run
 from appbuilder.jobs import setup
 from appbuilder.services import runs as run_service
+from appbuilder.services.runs.ledger import LedgerLine
 from appbuilder.settings import Settings
 
 app = typer.Typer(help="List, follow or cancel generation runs.", no_args_is_help=True)
@@ -121,15 +122,20 @@ def show(run_id: RunId) -> None:
         if not found.ledger:
             console.print("No model calls.")
             return
-        ledger = Table("Agent", "Calls", "Tokens in", "Tokens out", "Cost (USD)", "ms")
-        for line in found.ledger:
-            cost = "unknown" if line.cost_usd is None else f"{line.cost_usd:.6f}"
-            ledger.add_row(
-                line.agent.value,
-                str(line.calls),
-                str(line.input_tokens),
-                str(line.output_tokens),
-                cost,
-                str(line.duration_ms),
-            )
-        console.print(ledger)
+        console.print(ledger_table(found.ledger))
+
+
+def ledger_table(lines: list[LedgerLine]) -> Table:
+    """Model calls per agent: how many, tokens in and out, cost, time."""
+    ledger = Table("Agent", "Calls", "Tokens in", "Tokens out", "Cost (USD)", "ms")
+    for line in lines:
+        cost = "unknown" if line.cost_usd is None else f"{line.cost_usd:.6f}"
+        ledger.add_row(
+            line.agent.value,
+            str(line.calls),
+            str(line.input_tokens),
+            str(line.output_tokens),
+            cost,
+            str(line.duration_ms),
+        )
+    return ledger

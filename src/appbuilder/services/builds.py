@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appbuilder.agents.base import Plan
 from appbuilder.agents.lineup import agents_for
@@ -21,7 +21,7 @@ from appbuilder.agents.orchestrator import (
     Orchestrator,
     make_plan,
 )
-from appbuilder.enums import ProjectTemplate
+from appbuilder.enums import AgentType, ProjectTemplate
 from appbuilder.errors import RefusedError
 from appbuilder.generator.files import line_count
 from appbuilder.generator.writer import (
@@ -38,6 +38,9 @@ from appbuilder.spec.model import AppSpec
 from appbuilder.spec.names import names_for
 from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.validation import effective_spec, resolve
+
+if TYPE_CHECKING:
+    from appbuilder.llm.client import CallObserver
 
 __all__ = [
     "AppModel",
@@ -97,11 +100,15 @@ def build(
     on_event: Callable[[Event], None] | None = None,
     llm: LLMSettings | None = None,
     verify_database_url: str | None = None,
+    observer: Callable[[AgentType], CallObserver] | None = None,
 ) -> GenerationResult:
     """Run every agent, assemble and (with ``verify``) prove the app by its own checks;
-    ``llm`` is the model that writes the code of the spec's actions, if it has any."""
+    ``llm`` is the model that writes the code of the spec's actions, if it has any, and
+    ``observer`` is told of its calls (``local_calls``: the build's budget and ledger)."""
     orchestrator = Orchestrator(
-        agents_for(spec, llm), on_event=on_event, verify_database_url=verify_database_url
+        agents_for(spec, llm, observer=observer),
+        on_event=on_event,
+        verify_database_url=verify_database_url,
     )
     return orchestrator.generate(spec, model, verify=verify, timeout=timeout)
 

@@ -88,12 +88,38 @@ def test_plan_to_stdout_lists_what_is_still_wrong(llm: FakeLLM, tmp_path: Path) 
 
 
 def test_generate_from_words_plans_then_builds(llm: FakeLLM, tmp_path: Path) -> None:
-    llm.answer(tool(TODO))
+    llm.answer(tool(TODO, input_tokens=700, output_tokens=90))
     result = uab(
         llm, "generate", "--prompt", "a todo app", "--no-verify", "-o", "todo", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "todo" / "app" / "routers" / "task.py").is_file()
+    # no account, no database: the build's own ledger says what its model calls spent
+    out = " ".join(result.stdout.split())
+    assert "Model calls (790 tokens):" in out
+    assert "ORCHESTRATOR │ 1 │ 700 │ 90 │" in out
+
+
+def test_generate_from_words_stops_at_its_budget_before_calling(
+    llm: FakeLLM, tmp_path: Path
+) -> None:
+    llm.answer(tool(TODO))
+    result = uab(
+        llm,
+        "generate",
+        *("--prompt", "a todo app", "--no-verify", "-o", "todo", "--budget", "50"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "The build's token budget of 50 spent: 0 used" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert llm.requests == []  # refused before anything was sent
+    assert not (tmp_path / "todo").exists()
+    # the same limit from the environment
+    again = uab(llm, "generate", "--prompt", "todo", cwd=tmp_path, UAB_LLM_RUN_TOKEN_BUDGET="50")
+    assert again.returncode == 1
+    assert "token budget of 50 spent" in " ".join(again.stderr.split())
+    assert llm.requests == []
 
 
 def test_a_project_run_from_words_plans_then_queues_the_plan(llm: FakeLLM, engine: Engine) -> None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.models import Generation, GenerationRun, User
@@ -27,12 +27,13 @@ from appbuilder.enums import (
 from appbuilder.errors import QuotaExceededError
 from appbuilder.jobs import setup
 from appbuilder.jobs.runner import EmbeddedDispatcher
-from appbuilder.llm.client import Reservation
+from appbuilder.llm.client import CallRecord, Reservation
 from appbuilder.services import quotas, runs
+from appbuilder.services.call_rows import INTERRUPTED, close_interrupted
 from appbuilder.services.runs.claims import claim_run
 from appbuilder.services.runs.execution import execute_run
-from appbuilder.services.runs.journal import DbJournal, RunContext
-from appbuilder.services.runs.ledger import RunCalls
+from appbuilder.services.runs.journal import DbJournal, LeaseLost, RunContext
+from appbuilder.services.runs.ledger import LOST, RunCalls
 from appbuilder.settings import LLMSettings, get_settings
 from tests.factories import make_project, make_user
 from tests.fake_llm import Answer, FakeLLM, error, tool
@@ -327,3 +328,42 @@ def test_two_runs_reserving_at_once_near_the_months_limit_only_one_call_goes_out
     assert [(row.tokens_used, row.input_tokens, row.output_tokens) for row in held] == [
         (10_000, 2_000, 8_000)
     ]
+
+
+@pytest.mark.parametrize("closed_first", [False, True], ids=["running", "closed-as-interrupted"])
+def test_a_call_answered_after_its_run_was_taken_over_counts_its_real_usage(
+    sessions: sessionmaker[Session], closed_first: bool
+) -> None:
+    """A worker presumed dead (its run claimed by another) whose model call still answers:
+    nothing of the run is written, but the call's row holds what the provider reported,
+    not the worst case reserved, whether the new owner closed it as interrupted or not."""
+    run_id = queue(sessions)
+    claim = claim_run(sessions, run_id)
+    assert claim is not None
+    ctx = setup.run_context(get_settings(), sessions)
+    calls = RunCalls(DbJournal(ctx, run_id, claim), AgentType.BACKEND, None)
+    ticket = calls.before(Reservation("gpt-4o-mini", "a todo app", 2_000, 8_000))
+    with sessions.begin() as session:  # another execution takes the run over
+        session.execute(
+            update(GenerationRun).where(GenerationRun.id == run_id).values(claim="someone-else")
+        )
+        if closed_first:
+            assert close_interrupted(session, Generation.run_id == run_id) == 1
+    answered = CallRecord(
+        model="gpt-4o-mini",
+        prompt="a todo app",
+        response="{}",
+        input_tokens=1_200,
+        output_tokens=300,
+        cost=Decimal("0.00036"),
+        duration_ms=900,
+    )
+    with pytest.raises(LeaseLost):
+        calls.after(answered, ticket)
+    _, call_rows = rows(sessions, run_id)
+    assert [(c.status, c.tokens_used, c.input_tokens, c.output_tokens) for c in call_rows] == [
+        (GenerationStatus.FAILED, 1_500, 1_200, 300)
+    ]
+    assert call_rows[0].cost_usd == Decimal("0.00036")
+    assert call_rows[0].response == ""  # the answer was not used
+    assert call_rows[0].error_message == (INTERRUPTED if closed_first else LOST)

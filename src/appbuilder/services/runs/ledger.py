@@ -16,7 +16,9 @@ run's budget and its ledger) counts it once. A resumed run replays finished step
 their step rows and adds no call rows for them; the calls of a step that never finished
 stay: they were spent. A call killed with its process (``kill -9``) leaves its row
 RUNNING; the next execution's claim closes it FAILED as interrupted, its reservation kept
-as spent (the provider may have billed it).
+as spent (the provider may have billed it). A call that still answers in an execution
+that lost its run meanwhile (a worker presumed dead) writes nothing else of the run, but
+its row gets the real usage reported instead of the worst case.
 
 Before each request the run's budget and the owner's month quota are checked against the
 request's worst case (what is sent plus the most the model may answer) with the owner's
@@ -34,11 +36,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun
+from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
-from appbuilder.llm.client import Reservation
+from appbuilder.llm.client import CallRecord, Reservation
 from appbuilder.services import quotas
 from appbuilder.services.call_rows import CallLedger, is_call
-from appbuilder.services.runs.journal import DbJournal
+from appbuilder.services.runs.journal import DbJournal, LeaseLost
+
+#: why a call answered after its execution lost the run has a row that is not COMPLETED
+LOST = (
+    "Answered after this run was taken over by another worker (this one was presumed "
+    "dead): the answer was not used; its tokens are counted."
+)
 
 
 def run_tokens(session: Session, run_id: str) -> int:
@@ -74,6 +83,35 @@ class RunCalls(CallLedger):
             check=within_budget,
         )
         self.budget = budget
+        self.sessions = journal.ctx.sessions
+
+    def _settle(
+        self, call: CallRecord, ticket: str | None, status: GenerationStatus, error: str | None
+    ) -> None:
+        try:
+            super()._settle(call, ticket, status, error)
+        except LeaseLost:
+            if ticket is not None:
+                self._settle_lost(call, ticket)
+            raise
+
+    def _settle_lost(self, call: CallRecord, ticket: str) -> None:
+        """A call answered after this execution lost its run (presumed dead, another took
+        over): the answer is not used, but its tokens were spent, so the row gets the real
+        usage instead of the worst case it reserved. This writes only the call's own row,
+        whether the new execution has closed it as interrupted yet or not."""
+        if not call.tokens:  # nothing reported: the reservation stays, as for a killed call
+            return
+        with self.sessions.begin() as session:
+            row = session.get(Generation, ticket, with_for_update=True)
+            if row is None:
+                return
+            row.tokens_used, row.input_tokens = call.tokens, call.input_tokens
+            row.output_tokens, row.cost_usd = call.output_tokens, call.cost
+            row.duration_ms = call.duration_ms
+            if row.status is GenerationStatus.RUNNING:
+                row.status, row.error_message = GenerationStatus.FAILED, LOST
+                row.completed_at = utcnow()
 
 
 @dataclass(frozen=True)
