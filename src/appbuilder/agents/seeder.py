@@ -19,18 +19,22 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic import Field as Described
+from pydantic_ai.exceptions import UnexpectedModelBehavior
 
 from appbuilder.agents.base import AgentInput, AgentOutput, StepRecord, TemplateAgent
 from appbuilder.agents.prompting import structured_agent
 from appbuilder.enums import AgentType, GenerationStatus
+from appbuilder.errors import ModelCallError
 from appbuilder.generator.files import manifest
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
 from appbuilder.spec.resolved import AppEntity, AppField, AppModel
-from appbuilder.spec.sample_rows import MAX_ROWS, row_problems, seeded
+from appbuilder.spec.sample_rows import MAX_ROWS, row_problems, seeded, usable_rows
 
 #: the most one answer may take: ten rows of each entity
 MAX_OUTPUT_TOKENS = 8_000
 DATA_PATH = "app/sample_data.json"
+#: rows left out named in the step's warning (the rest counted)
+MAX_LISTED = 5
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -56,10 +60,13 @@ class SampleData(BaseModel):
 class _Asked:
     model: AppModel
     attempts: int
+    #: the latest answer, kept in case no answer is right in every row
+    last: Rows | None = None
 
 
 def _check(context: RunContext[_Asked], answer: SampleData) -> SampleData:
-    problems = row_problems(context.deps.model, answer.as_rows())
+    context.deps.last = answer.as_rows()
+    problems = row_problems(context.deps.model, context.deps.last)
     if problems:
         again = "" if context.retry < context.deps.attempts - 1 else " again"
         raise ModelRetry(
@@ -120,7 +127,23 @@ class SeederAgent:
             max_tokens=MAX_OUTPUT_TOKENS,
         )
         asked = _Asked(task.model, self.attempts)
-        answer, calls = run_task(agent, request(task.model), self.task, deps=asked)
+        try:
+            answer, calls = run_task(agent, request(task.model), self.task, deps=asked)
+        except ModelCallError as error:
+            if not isinstance(error.__cause__, UnexpectedModelBehavior):
+                raise  # the provider failed, not the answers
+            rows, left_out = usable_rows(task.model, asked.last or {})
+            if not rows:  # not one usable row in the last answer
+                raise
+            warning = (
+                f"Sample data: the model's rows broke the app's rules in all {self.attempts} "
+                f"answers; the app got the {sum(map(len, rows.values()))} rows that were "
+                f"right, {len(left_out)} left out ("
+                + "; ".join(left_out[:MAX_LISTED])
+                + ("; …" if len(left_out) > MAX_LISTED else "")
+                + ")."
+            )
+            return self._output(task, output, rows, error.records, started, warning=warning)
         return self._output(task, output, answer.as_rows(), calls, started)
 
     def replay(self, task: AgentInput, record: StepRecord) -> AgentOutput:
@@ -136,6 +159,8 @@ class SeederAgent:
         rows: Rows,
         calls: list[CallRecord],
         started: float,
+        *,
+        warning: str | None = None,
     ) -> AgentOutput:
         files = {**output.files, DATA_PATH: _data(rows)}
         record = StepRecord(
@@ -146,6 +171,7 @@ class SeederAgent:
             status=GenerationStatus.COMPLETED,
             tokens_used=Usage.of(calls).tokens,
             duration_ms=round((time.perf_counter() - started) * 1000),
+            error=warning,  # the step did its job, with less than was asked
         )
         return AgentOutput(files, record, output.registrations)
 

@@ -49,8 +49,14 @@ def row_problems(model: AppModel, rows: Mapping[str, Sequence[Mapping[str, Any]]
 def _row(
     entity: AppEntity, row: Mapping[str, Any], rows: Mapping[str, Sequence[object]]
 ) -> Iterator[str]:
+    yield from _own(entity, row)
+    yield from _links({link.names.snake: link for link in entity.links}, row, rows)
+
+
+def _own(entity: AppEntity, row: Mapping[str, Any]) -> Iterator[str]:
+    """The row's problems apart from where its links point."""
     fields = {f.names.snake: f for f in entity.writable_fields}
-    links = {link.names.snake: link for link in entity.links}
+    links = {link.names.snake for link in entity.links}
     for key in row:
         if key not in fields and key not in links:
             yield f"{key}: not a field clients may set"
@@ -63,7 +69,6 @@ def _row(
         problem = _value(spec, value)
         if problem:
             yield f"{key}: {problem}"
-    yield from _links(links, row, rows)
 
 
 def _links(
@@ -157,3 +162,83 @@ def _bounds(spec: AppField, value: Any) -> str | None:
     except TypeError:  # an aware datetime against a naive bound, or the reverse
         return "outside the field's bounds"
     return None
+
+
+def usable_rows(
+    model: AppModel, rows: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """The rows of an answer that break no rule, their links renumbered, and what was left
+    out: for a model that never got every row right, the app still gets the good ones.
+
+    A row with a problem of its own is left out, and so is a row whose required link
+    points at a row left out (or at none); an optional link like that is emptied."""
+    entities = {e.names.pascal: e for e in seeded(model)}
+    given = {name: list(rows.get(name, ()))[:MAX_ROWS] for name in entities}
+    left_out = [f"{name}: not an entity of this app" for name in rows if name not in entities]
+    kept: dict[str, set[int]] = {name: set() for name in entities}
+    for name, entity in entities.items():
+        for number, row in enumerate(given[name], start=1):
+            problem = next(_own(entity, row), None)
+            if problem is None:
+                kept[name].add(number)
+            else:
+                left_out.append(f"{name} row {number}: {problem}")
+    left_out += _drop_unlinked(entities, given, kept)
+    position = {
+        name: {old: new for new, old in enumerate(sorted(numbers), start=1)}
+        for name, numbers in kept.items()
+    }
+    usable = {
+        name: [_relinked(entity, given[name][n - 1], position) for n in sorted(kept[name])]
+        for name, entity in entities.items()
+    }
+    return {name: found for name, found in usable.items() if found}, left_out
+
+
+def _drop_unlinked(
+    entities: Mapping[str, AppEntity],
+    given: Mapping[str, Sequence[Mapping[str, Any]]],
+    kept: dict[str, set[int]],
+) -> list[str]:
+    """Leave out the kept rows whose required link finds no kept row; a row left out may
+    leave out the rows that need it in turn, so until nothing changes."""
+    left_out: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for name, entity in entities.items():
+            for number in sorted(kept[name]):
+                row = given[name][number - 1]
+                broken = next((link for link in entity.links if _dangling(link, row, kept)), None)
+                if broken is not None and broken.required:
+                    kept[name].discard(number)
+                    left_out.append(
+                        f"{name} row {number}: {broken.names.snake}: "
+                        f"no usable sample {broken.target} to link to"
+                    )
+                    changed = True
+    return left_out
+
+
+def _relinked(
+    entity: AppEntity, row: Mapping[str, Any], position: Mapping[str, Mapping[int, int]]
+) -> dict[str, Any]:
+    """``row`` with its links pointing at the kept rows' new positions (an optional link
+    to a row left out emptied)."""
+    out = dict(row)
+    for link in entity.links:
+        value = out.get(link.names.snake)
+        if value is not None:
+            out[link.names.snake] = (
+                position.get(link.target, {}).get(value) if type(value) is int else None
+            )
+    return out
+
+
+def _dangling(link: Link, row: Mapping[str, Any], kept: Mapping[str, set[int]]) -> bool:
+    """Whether ``row``'s ``link`` needs a row that is not there (an empty optional link
+    needs none)."""
+    value = row.get(link.names.snake)
+    if value is None:
+        return link.required
+    return type(value) is not int or value not in kept.get(link.target, set())

@@ -11,7 +11,7 @@ import pytest
 
 from appbuilder.agents.lineup import agents_for
 from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator
-from appbuilder.enums import AgentType
+from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import GenerationError, ModelNotConfiguredError
 from appbuilder.services import builds
 from appbuilder.spec.loading import build_spec
@@ -100,8 +100,41 @@ def test_sample_rows_are_checked_shipped_and_loaded_by_the_apps_own_suite(llm: F
     assert database.tokens_used > 900
 
 
-def test_rows_refused_on_every_try_fail_the_step_after_the_bound(llm: FakeLLM) -> None:
-    bad = answer(AUTHORS, [{**BOOKS[0], "pages": -1}])
+def test_rows_refused_on_every_try_leave_the_good_rows_and_a_warning(llm: FakeLLM) -> None:
+    """After the bound, the last answer's rows that break no rule are kept (links
+    renumbered); a row linked to a row left out goes too; the step says so."""
+    books = [
+        {**BOOKS[0], "pages": -1},  # its own problem
+        {**BOOKS[1], "author": 2},  # its author is left out below
+        {**BOOKS[2], "author": 3},  # the third author: second once the bad one is out
+    ]
+    authors = [AUTHORS[0], {"name": "x" * 81}, AUTHORS[1]]
+    bad = answer(authors, books)
+    llm.answer(
+        tool(bad, input_tokens=500), tool(bad, input_tokens=500), tool(bad, input_tokens=500)
+    )
+    spec = build_spec(SPEC)
+    result = builds.build(spec, resolve(spec), verify=False, timeout=300, llm=settings_for(llm))
+    assert len(llm.requests) == 3
+    assert json.loads(result.files["app/sample_data.json"]) == {
+        "Author": [AUTHORS[0], AUTHORS[1]],
+        "Book": [{**BOOKS[2], "author": 2}],
+    }
+    database = next(r for r in result.records if r.agent is AgentType.DATABASE)
+    assert database.status is GenerationStatus.COMPLETED
+    assert database.tokens_used >= 1_500  # every answer's tokens, though none was right
+    assert database.error is not None
+    for said in (
+        "in all 3 answers; the app got the 3 rows that were right, 3 left out",
+        "Author row 2: name: at most 80 characters",
+        "Book row 1: pages: at least 1",
+        "Book row 2: author: no usable sample Author to link to",
+    ):
+        assert said in database.error
+
+
+def test_an_answer_without_one_usable_row_fails_the_step_after_the_bound(llm: FakeLLM) -> None:
+    bad = answer([{"name": "x" * 81}], [{**BOOKS[0], "pages": -1}])
     llm.answer(tool(bad), tool(bad), tool(bad))
     spec = build_spec(SPEC)
     with pytest.raises(GenerationError, match="DATABASE agent failed"):
