@@ -172,6 +172,12 @@ class RateLimitedError(AppBuilderError):
         self.retry_after = retry_after
 
 
+class TooManyStreamsError(AppBuilderError):
+    """An account holds as many live-progress streams open as one may (``StreamSlots``)."""
+
+    code = "too_many_streams"
+
+
 class WrongPasswordError(ValidationError):
     """The password given to confirm an action is wrong; the failure was recorded."""
 

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     auth_max_failures_per_account: int = Field(default=5, ge=1)
     auth_max_failures_per_client: int = Field(default=20, ge=1)
 
+    #: live-progress streams (Server-Sent Events) one account may hold open per server process
+    max_streams_per_user: int = Field(default=10, ge=1, le=1000)
+
     #: where generation runs are queued: procrastinate on PostgreSQL, the embedded queue
     #: (threads of `uab serve` / `uab worker`) on SQLite; "embedded" also works on PostgreSQL
     queue: Literal["auto", "embedded", "procrastinate"] = "auto"

@@ -35,6 +35,7 @@ from appbuilder.web.api import deployments as deployments_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware
+from appbuilder.web.streams import StreamSlots
 from appbuilder.web.ui import install_ui
 
 DESCRIPTION = """
@@ -89,6 +90,7 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     )
     #: set when the server begins to shut down: open live-progress streams end
     app.state.shutting_down = threading.Event()
+    app.state.streams = StreamSlots(settings.max_streams_per_user)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

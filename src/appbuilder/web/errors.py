@@ -39,6 +39,7 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
     errors.QuotaExceededError: 402,
     errors.RateLimitedError: 429,
     errors.ConcurrencyLimitError: 429,
+    errors.TooManyStreamsError: 429,
     errors.ExternalToolError: 502,
     errors.ModelNotConfiguredError: 503,
     errors.BillingNotConfiguredError: 503,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
@@ -37,6 +37,7 @@ from appbuilder.web.schemas import (
     RunIn,
     RunOut,
 )
+from appbuilder.web.streams import StreamSlots
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
 
@@ -154,49 +155,55 @@ def run_events(
     exactly what you missed. The stream ends after `finished`."""
     runs.get_run(session, run_id, owner_id=owner_filter(principal))  # 404 before streaming
     start = last_event_id if last_event_id is not None else (after or 0)
-    return event_stream(request, run_id, start)
+    return event_stream(request, run_id, start, principal.user.id)
 
 
-def event_stream(request: Request, run_id: str, start: int) -> StreamingResponse:
+def event_stream(request: Request, run_id: str, start: int, user_id: str) -> StreamingResponse:
     """The run's events after ``start`` as Server-Sent Events, polled from the database
-    (the web UI's timeline streams the same; the caller has checked the run is theirs)."""
+    (the web UI's timeline streams the same; the caller has checked the run is theirs).
+    429 when ``user_id`` holds the most streams one account may (``StreamSlots``)."""
     sessions = request.app.state.sessions
-    stopping = request.app.state.shutting_down
+    slots: StreamSlots = request.app.state.streams
+    slot = slots.take(user_id)
 
     def read(seen: int) -> tuple[list[runs.EventOut], bool]:
         with reading(sessions) as reader:
             return runs.poll_events(reader, run_id, seen)
 
-    async def stream() -> AsyncIterator[bytes]:
-        seen = start
-        quiet = 0.0
-        ends = time.monotonic() + MAX_STREAM_SECONDS
-        yield b"retry: 1000\n\n"
-        while time.monotonic() < ends and not stopping.is_set():
-            batch, ended = await run_in_threadpool(read, seen)
-            for event in batch:
-                yield _frame(event)
-                seen = event.seq
-                if event.kind == runs.FINISHED:
-                    return
-            if batch:
-                quiet = 0.0
-                continue
-            if ended:  # reconnected after the end: nothing more will come
-                return
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(POLL_SECONDS)
-            quiet += POLL_SECONDS
-            if quiet >= KEEPALIVE_SECONDS:
-                quiet = 0.0
-                yield b": keep-alive\n\n"
-
     return StreamingResponse(
-        stream(),
+        slots.counted(user_id, slot, _frames(request, read, start)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def _frames(
+    request: Request, read: Callable[[int], tuple[list[runs.EventOut], bool]], start: int
+) -> AsyncIterator[bytes]:
+    stopping = request.app.state.shutting_down
+    seen = start
+    quiet = 0.0
+    ends = time.monotonic() + MAX_STREAM_SECONDS
+    yield b"retry: 1000\n\n"
+    while time.monotonic() < ends and not stopping.is_set():
+        batch, ended = await run_in_threadpool(read, seen)
+        for event in batch:
+            yield _frame(event)
+            seen = event.seq
+            if event.kind == runs.FINISHED:
+                return
+        if batch:
+            quiet = 0.0
+            continue
+        if ended:  # reconnected after the end: nothing more will come
+            return
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(POLL_SECONDS)
+        quiet += POLL_SECONDS
+        if quiet >= KEEPALIVE_SECONDS:
+            quiet = 0.0
+            yield b": keep-alive\n\n"
 
 
 __all__ = ["GenerationRun", "router"]

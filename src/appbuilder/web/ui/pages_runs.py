@@ -107,7 +107,7 @@ def run_events(
     """The run's live events (the API's stream, with the browser's session cookie)."""
     _run_of(session, project_id, run_id, principal)
     last = request.headers.get("last-event-id", "")
-    return event_stream(request, run_id, int(last) if last.isdigit() else 0)
+    return event_stream(request, run_id, int(last) if last.isdigit() else 0, principal.user.id)
 
 
 @router.post("/projects/{project_id}/run")
