@@ -71,6 +71,8 @@ def _serve_one(settings: Settings, options: dict[str, Any]) -> None:
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             app.state.shutting_down.set()
+            if app.state.notices is not None:  # streams waiting for a notice end now too
+                app.state.notices.wake_all_soon()
             super().handle_exit(sig, frame)
 
     Server(uvicorn.Config(app, **options)).run()

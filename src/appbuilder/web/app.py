@@ -16,6 +16,7 @@ from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.jobs import setup
 from appbuilder.logs import configure_logging
 from appbuilder.services import auth, deployments
+from appbuilder.services.runs.notices import EventNotices
 from appbuilder.settings import Environment, Settings, get_settings
 from appbuilder.web.api import (
     admin,
@@ -59,8 +60,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner.start()
     app.state.unclaimed.start()
     app.state.deployments.start()
+    notices = app.state.notices
+    if notices is not None:
+        notices.start()
     yield
     app.state.shutting_down.set()
+    if notices is not None:
+        await notices.stop()
     app.state.deployments.stop()
     app.state.unclaimed.stop()
     if runner is not None:
@@ -91,6 +97,8 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     #: set when the server begins to shut down: open live-progress streams end
     app.state.shutting_down = threading.Event()
     app.state.streams = StreamSlots(settings.max_streams_per_user)
+    #: what wakes the streams on PostgreSQL (None: they poll)
+    app.state.notices = None if settings.database.is_sqlite else EventNotices(settings.database.url)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,9 +1,10 @@
-"""Live-progress streams one account may hold open at once: the next is 429 naming the
-rule, another account is not affected, and a stream that ends or whose client goes away
-gives its slot back."""
+"""Live-progress streams: one account holds a bounded number open at once (the next is 429
+naming the rule, another account is not affected, a stream that ends or whose client goes
+away gives its slot back), and on PostgreSQL a stream is woken by a notice, not a poll."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ from appbuilder.db.session import make_session_factory
 from appbuilder.db.types import utcnow
 from appbuilder.jobs.runner import EmbeddedDispatcher
 from appbuilder.services import runs
+from appbuilder.services.runs import events
 from appbuilder.settings import Settings
-from tests.integration.api.conftest import Account, Api
+from appbuilder.web.api import runs as runs_api
+from tests.integration.api.conftest import Account, Api, LiveServer
 
 CAP = 2
 
@@ -84,3 +87,34 @@ def test_a_stream_that_ends_gives_its_slot_back(api: Api, engine: Engine) -> Non
         response = api.get(f"/api/runs/{run_id}/events", headers=owner.headers)
         assert response.status_code == 200
         assert "event: finished" in response.text
+
+
+def test_an_event_wakes_its_stream_without_polling(
+    api: Api, engine: Engine, live_server: tuple[LiveServer, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a stream waits for a notice, not a poll: with the fallback read an
+    hour away, an event written by another connection (a worker anywhere) still arrives.
+    On SQLite the stream polls; the event arrives the same way."""
+    monkeypatch.setattr(runs_api, "FALLBACK_SECONDS", 3600.0)
+    monkeypatch.setattr(runs_api, "KEEPALIVE_SECONDS", 3600.0)  # no read at a keep-alive
+    notices = live_server[0].app.state.notices
+    deadline = time.monotonic() + 10
+    while notices is not None and not notices.listening and time.monotonic() < deadline:
+        time.sleep(0.05)
+    owner = api.account()
+    run_id = waiting_run(api, engine, owner)
+    response = opened(api, owner, run_id)
+    try:
+        lines = response.iter_lines()
+        assert next(lines) == "retry: 1000"
+        seen = list(itertools.takewhile(bool, itertools.dropwhile(lambda line: not line, lines)))
+        assert "event: queued" in seen  # what the run said so far; the stream now waits
+        with make_session_factory(engine).begin() as session:
+            events.append(session, run_id, "log", line="from another process")
+        for line in lines:
+            if line.startswith("data:") and "from another process" in line:
+                break
+        else:
+            pytest.fail(f"the stream ended without the event (saw {seen})")
+    finally:
+        response.close()

@@ -3,7 +3,8 @@
 Events are numbered 1, 2, 3... per run. The number comes from the run row, incremented in
 the same transaction that inserts the event: that row lock is held until commit, so events
 become visible in number order and a reader that asks for "after N" never skips one that
-commits late (which ids from a sequence would allow).
+commits late (which ids from a sequence would allow). On PostgreSQL each event also
+sends a notice (``notices``) that wakes the streams of its run.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import GenerationRun, RunEvent
+from appbuilder.services.runs.notices import CHANNEL
 
 #: the kind of the last event of every run
 FINISHED = "finished"
@@ -36,6 +38,8 @@ def append(session: Session, run_id: str, kind: str, **data: Any) -> int:
         .returning(GenerationRun.event_seq)
     ).scalar_one()
     session.add(RunEvent(run_id=run_id, seq=seq, kind=kind, data=data))
+    if session.get_bind().dialect.name == "postgresql":  # delivered when this commits
+        session.execute(select(func.pg_notify(CHANNEL, run_id)))
     return int(seq)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from appbuilder.security.scopes import Scope
 from appbuilder.services import runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from appbuilder.services.runs.notices import FALLBACK_SECONDS, EventNotices
 from appbuilder.web.deps import SessionDep, owner_filter, require
 from appbuilder.web.errors import (
     AUTH_RESPONSES,
@@ -171,21 +173,43 @@ def event_stream(request: Request, run_id: str, start: int, user_id: str) -> Str
             return runs.poll_events(reader, run_id, seen)
 
     return StreamingResponse(
-        slots.counted(user_id, slot, _frames(request, read, start)),
+        slots.counted(user_id, slot, _frames(request, run_id, read, start)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _frames(
-    request: Request, read: Callable[[int], tuple[list[runs.EventOut], bool]], start: int
+    request: Request,
+    run_id: str,
+    read: Callable[[int], tuple[list[runs.EventOut], bool]],
+    start: int,
+) -> AsyncIterator[bytes]:
+    """Read, send, then wait: for a notice of the run (PostgreSQL), else a poll interval."""
+    notices: EventNotices | None = request.app.state.notices
+    woken = notices.subscribe(run_id) if notices is not None else None
+    try:
+        async for frame in _read_and_wait(request, read, start, notices, woken):
+            yield frame
+    finally:
+        if notices is not None and woken is not None:
+            notices.unsubscribe(run_id, woken)
+
+
+async def _read_and_wait(
+    request: Request,
+    read: Callable[[int], tuple[list[runs.EventOut], bool]],
+    seen: int,
+    notices: EventNotices | None,
+    woken: asyncio.Event | None,
 ) -> AsyncIterator[bytes]:
     stopping = request.app.state.shutting_down
-    seen = start
-    quiet = 0.0
     ends = time.monotonic() + MAX_STREAM_SECONDS
+    said = time.monotonic()
     yield b"retry: 1000\n\n"
     while time.monotonic() < ends and not stopping.is_set():
+        if woken is not None:
+            woken.clear()  # before reading: a notice sent from here on is not missed
         batch, ended = await run_in_threadpool(read, seen)
         for event in batch:
             yield _frame(event)
@@ -193,16 +217,19 @@ async def _frames(
             if event.kind == runs.FINISHED:
                 return
         if batch:
-            quiet = 0.0
+            said = time.monotonic()
             continue
         if ended:  # reconnected after the end: nothing more will come
             return
         if await request.is_disconnected():
             return
-        await asyncio.sleep(POLL_SECONDS)
-        quiet += POLL_SECONDS
-        if quiet >= KEEPALIVE_SECONDS:
-            quiet = 0.0
+        if notices is not None and woken is not None and notices.listening:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), min(FALLBACK_SECONDS, KEEPALIVE_SECONDS))
+        else:
+            await asyncio.sleep(POLL_SECONDS)
+        if time.monotonic() - said >= KEEPALIVE_SECONDS:
+            said = time.monotonic()
             yield b": keep-alive\n\n"
 
 
