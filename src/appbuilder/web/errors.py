@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appbuilder import errors
@@ -233,6 +233,24 @@ async def _unencodable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
+    """The embedded database (SQLite) stayed locked by other writers past its busy timeout:
+    the server is overloaded, not broken, and the request changed nothing. 503 with
+    Retry-After, so clients back off and try again; anything else is unexpected."""
+    if "database is locked" not in str(getattr(exc, "orig", exc)):
+        return await _unexpected(request, exc)
+    log.warning("the database was locked past its busy timeout")
+    return _json(
+        503,
+        error_body(
+            "database_busy",
+            "The database is busy with other requests; nothing was changed. Try again in a "
+            "moment.",
+        ),
+        {"Retry-After": "1"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     request_id = request_id_var.get()
     log.exception("unhandled error", exc_info=exc)
@@ -253,4 +271,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(UnicodeEncodeError, _unencodable)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _operational_error)
     app.add_exception_handler(Exception, _unexpected)
