@@ -244,8 +244,7 @@ async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
         503,
         error_body(
             "database_busy",
-            "The database is busy with other requests; nothing was changed. Try again in a "
-            "moment.",
+            "The database is busy with other requests; nothing was changed. Try again in a moment.",
         ),
         {"Retry-After": "1"},
     )
