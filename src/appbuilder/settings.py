@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     auth_max_failures_per_client: int = Field(default=20, ge=1)
 
     #: live-progress streams (Server-Sent Events) one account may hold open per server process
-    max_streams_per_user: int = Field(default=10, ge=1, le=1000)
+    max_streams_per_user: int = Field(default=10, ge=1, le=100_000)
 
     #: where generation runs are queued: procrastinate on PostgreSQL, the embedded queue
     #: (threads of `uab serve` / `uab worker`) on SQLite; "embedded" also works on PostgreSQL
