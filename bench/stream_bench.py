@@ -22,11 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +39,7 @@ from appbuilder.db import migrate  # noqa: E402
 from appbuilder.db.models import User  # noqa: E402
 from appbuilder.db.session import make_engine, make_session_factory  # noqa: E402
 from appbuilder.db.types import utcnow  # noqa: E402
+from appbuilder.enums import SubscriptionTier  # noqa: E402
 from appbuilder.jobs.runner import EmbeddedDispatcher  # noqa: E402
 from appbuilder.services import runs  # noqa: E402
 from appbuilder.services.runs import events  # noqa: E402
@@ -47,6 +50,8 @@ SECRET = "bench-secret-key-kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"  # noqa: S105 - ben
 STREAMS = int(os.environ.get("BENCH_STREAMS", "1000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 EVENTS = int(os.environ.get("BENCH_EVENTS", "20"))
+#: the server's database places (pool size + overflow, the defaults)
+GATE = 40
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -81,13 +86,35 @@ async def open_stream(port: int, path: str, token: str) -> asyncio.StreamReader:
 open_stream.writers = []  # type: ignore[attr-defined]
 
 
-async def measure(port: int, path: str, token: str, pid: int, append: object) -> None:
+def sessions_of(settings: Settings) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings.database))
+
+
+async def time_events(
+    reader: asyncio.StreamReader, run_id: str, append: Callable[[str, str], None], count: int
+) -> list[float]:
+    delays = []
+    for number in range(count):
+        marker = f"bench-{run_id}-{number}"
+        sent = time.perf_counter()
+        await asyncio.to_thread(append, run_id, marker)
+        await reader.readuntil(marker.encode())
+        delays.append((time.perf_counter() - sent) * 1000)
+        await asyncio.sleep(0.2)
+    return delays
+
+
+async def measure(
+    port: int, token: str, pid: int, append: Callable[[str, str], None], run_ids: list[str]
+) -> None:
+    paths = [f"/api/runs/{run_id}/events" for run_id in run_ids]
     started = time.perf_counter()
     readers = []
     for first in range(0, STREAMS, 100):  # in batches: the server's backlog is bounded
         readers += await asyncio.gather(
-            *(open_stream(port, path, token) for _ in range(first, min(STREAMS, first + 100)))
+            *(open_stream(port, paths[0], token) for _ in range(first, min(STREAMS, first + 100)))
         )
+    watched = await open_stream(port, paths[1], token)
     print(f"{len(readers)} streams open in {time.perf_counter() - started:.1f} s")
     await asyncio.sleep(2)  # settle
     before, clock = cpu_seconds(pid), time.perf_counter()
@@ -95,20 +122,17 @@ async def measure(port: int, path: str, token: str, pid: int, append: object) ->
     used, elapsed = cpu_seconds(pid) - before, time.perf_counter() - clock
     print(
         f"idle: server CPU {used:.2f} s in {elapsed:.0f} s = {100 * used / elapsed:.2f} % "
-        f"of a core for {len(readers)} streams"
+        f"of a core for {len(readers) + 1} streams"
     )
-    delays = []
-    watched = readers[0]
-    for number in range(EVENTS):
-        marker = f"bench-{number}".encode()
-        sent = time.perf_counter()
-        await asyncio.to_thread(append, marker.decode())  # type: ignore[arg-type]
-        await watched.readuntil(marker)
-        delays.append((time.perf_counter() - sent) * 1000)
-        await asyncio.sleep(0.2)
+    alone = await time_events(watched, run_ids[1], append, EVENTS)
     print(
-        f"event to stream: p50 {statistics.median(delays):.1f} ms, "
-        f"max {max(delays):.1f} ms ({EVENTS} events)"
+        f"event to the one stream of its run ({len(readers)} others idle): p50 "
+        f"{statistics.median(alone):.1f} ms, max {max(alone):.1f} ms ({EVENTS} events)"
+    )
+    crowd = await time_events(readers[-1], run_ids[0], append, 5)
+    print(
+        f"event to a run with {len(readers)} streams (all woken, read {GATE} at a time): "
+        f"p50 {statistics.median(crowd):.0f} ms, max {max(crowd):.0f} ms (5 events)"
     )
     for writer in open_stream.writers:  # type: ignore[attr-defined]
         writer.close()
@@ -147,21 +171,26 @@ def main() -> None:
             project = client.post(
                 "/api/projects", json={"name": "Streams", "template": "BLOG"}, headers=headers
             ).json()
-        engine = make_engine(settings.database)
-        sessions = make_session_factory(engine)
+            other = client.post(
+                "/api/projects", json={"name": "Watched", "template": "BLOG"}, headers=headers
+            ).json()
+        sessions = sessions_of(settings)
         with sessions.begin() as session:
             user = session.query(User).filter_by(email=email).one()
-            run = runs.start_run(session, EmbeddedDispatcher(), user, project["id"], verify=False)
-            run.not_before = utcnow() + timedelta(hours=1)  # no worker takes it
-            run_id = run.id
+            user.subscription_tier = SubscriptionTier.ENTERPRISE  # two runs at once
+            session.flush()
+            run_ids = []
+            for made in (project, other):
+                run = runs.start_run(session, EmbeddedDispatcher(), user, made["id"], verify=False)
+                run.not_before = utcnow() + timedelta(hours=1)  # no worker takes it
+                run_ids.append(run.id)
 
-        def append(line: str) -> None:
+        def append(run_id: str, line: str) -> None:
             with sessions.begin() as session:
                 events.append(session, run_id, "log", line=line)
 
         print(f"database: {make_url(url).get_backend_name()}, server pid {process.pid}")
-        asyncio.run(measure(port, f"/api/runs/{run_id}/events", token, process.pid, append))
-        engine.dispose()
+        asyncio.run(measure(port, token, process.pid, append, run_ids))
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

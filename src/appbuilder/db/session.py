@@ -27,10 +27,21 @@ def make_engine(database: DatabaseSettings) -> Engine:
     url = database.url
     if database.is_sqlite:
         _ensure_sqlite_folder(url)
+        in_memory = not url.database or url.database == ":memory:" or "mode=memory" in str(url)
+        pool: dict[str, Any] = (
+            {}  # one connection, kept by its thread
+            if in_memory
+            else {
+                "pool_size": database.pool_size,
+                "max_overflow": database.max_overflow,
+                "pool_timeout": database.pool_timeout,
+            }
+        )
         engine = create_engine(
             url,
             echo=database.echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pool,
         )
         _install_sqlite_behaviour(engine)
         return engine

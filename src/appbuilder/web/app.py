@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -38,6 +40,9 @@ from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware
 from appbuilder.web.streams import StreamSlots
 from appbuilder.web.ui import install_ui
+
+#: threads that only commit and close sessions: never wait for a connection, so a few do
+FINISHING_THREADS = 8
 
 DESCRIPTION = """
 Describe an application; a team of agents builds it, proves it works, and ships it.
@@ -97,6 +102,12 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     #: set when the server begins to shut down: open live-progress streams end
     app.state.shutting_down = threading.Event()
     app.state.streams = StreamSlots(settings.max_streams_per_user)
+    #: the threads that commit and close requests' sessions, and a place per connection
+    #: the pool has, taken before a request's session or a stream's read (``deps.get_session``)
+    app.state.finishing = anyio.CapacityLimiter(FINISHING_THREADS)
+    app.state.db_gate = asyncio.Semaphore(
+        settings.database.pool_size + settings.database.max_overflow
+    )
     #: what wakes the streams on PostgreSQL (None: they poll)
     app.state.notices = None if settings.database.is_sqlite else EventNotices(settings.database.url)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request, Security
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,17 +64,25 @@ def _finish(session: Session, succeeded: bool) -> None:
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for the request: made on the event loop (no IO until the first query),
-    committed (or rolled back on any error) and closed in one worker-thread round trip."""
+    committed (or rolled back on any error) and closed in one worker-thread round trip.
+
+    A request holds its connection from its first query until it is finished, across
+    several worker-thread round trips. So that a burst can never leave every worker thread
+    waiting for a connection held by a request that waits for a thread (until the pool's
+    timeout: 500s), a request takes a place at ``app.state.db_gate`` (as many places as
+    the pool has connections) on the event loop before its session exists, and finishing
+    runs on threads of its own (``app.state.finishing``)."""
     factory: sessionmaker[Session] = request.app.state.sessions
-    session = factory()
-    try:
-        yield session
-    except BaseException as exc:
-        await run_in_threadpool(
-            _finish, session, isinstance(exc, AppBuilderError) and exc.keep_writes
-        )
-        raise
-    await run_in_threadpool(_finish, session, True)
+    finishing: anyio.CapacityLimiter = request.app.state.finishing
+    async with request.app.state.db_gate:
+        session = factory()
+        try:
+            yield session
+        except BaseException as exc:
+            keep = isinstance(exc, AppBuilderError) and exc.keep_writes
+            await anyio.to_thread.run_sync(_finish, session, keep, limiter=finishing)
+            raise
+        await anyio.to_thread.run_sync(_finish, session, True, limiter=finishing)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

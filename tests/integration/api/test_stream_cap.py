@@ -118,3 +118,19 @@ def test_an_event_wakes_its_stream_without_polling(
             pytest.fail(f"the stream ended without the event (saw {seen})")
     finally:
         response.close()
+
+
+def test_a_quiet_stream_sends_keep_alive_comments(
+    api: Api, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proxies close a silent connection: a stream with nothing to say sends a comment."""
+    monkeypatch.setattr(runs_api, "KEEPALIVE_SECONDS", 0.3)
+    owner = api.account()
+    run_id = waiting_run(api, engine, owner)
+    response = opened(api, owner, run_id)
+    try:
+        comments = (line for line in response.iter_lines() if line.startswith(":"))
+        assert next(comments) == ": keep-alive"
+        assert next(comments) == ": keep-alive"
+    finally:
+        response.close()

@@ -21,8 +21,10 @@ import psycopg
 from sqlalchemy.engine import URL
 
 CHANNEL = "uab_run_events"
-#: a waiting stream reads after this long even without a notice (one lost while reconnecting)
-FALLBACK_SECONDS = 10.0
+#: a waiting stream reads after this long even without a notice. Notices are not lost while
+#: the LISTEN connection is up, and a reconnect wakes every stream; this covers a connection
+#: that died without a word (until TCP notices). Long, so 1,000 idle streams cost little.
+FALLBACK_SECONDS = 120.0
 #: a lost LISTEN connection is tried again after this long
 RECONNECT_SECONDS = 1.0
 

@@ -205,32 +205,63 @@ async def _read_and_wait(
 ) -> AsyncIterator[bytes]:
     stopping = request.app.state.shutting_down
     ends = time.monotonic() + MAX_STREAM_SECONDS
-    said = time.monotonic()
+    idle = _Idle(request, notices, woken)
     yield b"retry: 1000\n\n"
     while time.monotonic() < ends and not stopping.is_set():
         if woken is not None:
             woken.clear()  # before reading: a notice sent from here on is not missed
-        batch, ended = await run_in_threadpool(read, seen)
+        async with request.app.state.db_gate:  # a connection is sure to be free
+            batch, ended = await run_in_threadpool(read, seen)
+        idle.read_at = time.monotonic()
         for event in batch:
             yield _frame(event)
             seen = event.seq
             if event.kind == runs.FINISHED:
                 return
         if batch:
-            said = time.monotonic()
+            idle.said_at = time.monotonic()
             continue
         if ended:  # reconnected after the end: nothing more will come
             return
-        if await request.is_disconnected():
+        async for comment in idle.until_worth_reading():
+            yield comment
+        if idle.gone:
             return
-        if notices is not None and woken is not None and notices.listening:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), min(FALLBACK_SECONDS, KEEPALIVE_SECONDS))
-        else:
-            await asyncio.sleep(POLL_SECONDS)
-        if time.monotonic() - said >= KEEPALIVE_SECONDS:
-            said = time.monotonic()
-            yield b": keep-alive\n\n"
+
+
+class _Idle:
+    """A stream between reads: it waits for a notice of its run (PostgreSQL) or a poll
+    interval, sending a keep-alive comment when quiet, and notices its client leave."""
+
+    def __init__(
+        self, request: Request, notices: EventNotices | None, woken: asyncio.Event | None
+    ) -> None:
+        self.request = request
+        self.notices = notices
+        self.woken = woken
+        self.read_at = self.said_at = time.monotonic()
+        self.gone = False
+
+    async def until_worth_reading(self) -> AsyncIterator[bytes]:
+        stopping = self.request.app.state.shutting_down
+        while not stopping.is_set():
+            if await self.request.is_disconnected():
+                self.gone = True
+                return
+            polling = self.notices is None or self.woken is None or not self.notices.listening
+            if polling:
+                await asyncio.sleep(POLL_SECONDS)
+            else:
+                assert self.woken is not None  # noqa: S101 - for the type checker
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.woken.wait(), KEEPALIVE_SECONDS)
+            if time.monotonic() - self.said_at >= KEEPALIVE_SECONDS:  # quiet: a comment
+                self.said_at = time.monotonic()
+                yield b": keep-alive\n\n"
+            if polling or self.woken is None or self.woken.is_set():
+                return
+            if time.monotonic() - self.read_at >= FALLBACK_SECONDS:
+                return
 
 
 __all__ = ["GenerationRun", "router"]
