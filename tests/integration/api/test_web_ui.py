@@ -8,7 +8,11 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import Engine
 
+from appbuilder.db.models import Deployment
+from appbuilder.db.session import make_session_factory
+from appbuilder.enums import DeploymentStatus
 from tests.integration.api.conftest import Api
 
 HTML = {"accept": "text/html"}
@@ -62,3 +66,28 @@ def test_a_post_without_its_token_is_refused_whatever_its_body(api: Api) -> None
         assert refused.status_code == 403
         assert "security token" in refused.text
     assert api.get("/api/projects", headers=owner.headers).json()["items"] == []
+
+
+def test_a_stranger_cannot_act_on_anothers_deployment(api: Api, engine: Engine) -> None:
+    """Stop, start and redeploy of someone else's deployment: 404 with a valid CSRF token
+    of the stranger's own, and nothing changes."""
+    owner, stranger = api.account(), api.account()
+    project = api.project(owner)
+    with make_session_factory(engine).begin() as session:
+        deployment = Deployment(
+            project_id=project["id"], target="docker", status=DeploymentStatus.SUCCEEDED
+        )
+        session.add(deployment)
+        session.flush()
+        deployment_id = deployment.id
+    api.cookies.set("uab_session", stranger.token)
+    token = token_of(api.get("/projects/new", headers=HTML))
+    base = f"/projects/{project['id']}/deployments/{deployment_id}"
+    for action in ("stop", "start", "redeploy", "delete"):
+        refused = api.post(f"{base}/{action}", data={"csrf_token": token}, headers=HTML)
+        assert refused.status_code == 404, action
+    assert api.get(base, headers=HTML).status_code == 404
+    with make_session_factory(engine)() as session:
+        kept = session.get_one(Deployment, deployment_id)
+        assert kept.status is DeploymentStatus.SUCCEEDED
+        assert session.query(Deployment).count() == 1  # nothing started again

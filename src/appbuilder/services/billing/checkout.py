@@ -83,7 +83,7 @@ def start_checkout(
     ):
         raise ConflictError(
             "You already have a subscription: change or cancel it in the billing portal "
-            "(POST /api/billing/portal).",
+            "(Manage billing on your plan page, or the API's /api/billing/portal).",
             subscription_status=user.subscription_status,
         )
     customer = ensure_customer(session, user, settings)
@@ -114,7 +114,8 @@ def portal_link(user: User, settings: BillingSettings, return_url: str) -> str:
     stripe_client.require_configured(settings)
     if not user.stripe_customer_id:
         raise ConflictError(
-            "You have no billing account yet: subscribe first (POST /api/billing/checkout)."
+            "You have no billing account yet: choose a plan first (the pricing page, or the "
+            "API's /api/billing/checkout)."
         )
     stripe = stripe_client.client(settings)
     customer = user.stripe_customer_id

@@ -41,6 +41,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["tokens"] = _tokens
     env.filters["when"] = _when
+    env.filters["day"] = _day
     env.globals["template_names"] = TEMPLATE_NAMES
     return env
 
@@ -59,6 +60,11 @@ def _tokens(value: object) -> str:
 
 def _when(value: Any) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _day(value: Any) -> str:
+    """``3 November 2026`` (strftime's ``%-d`` is not portable: glibc only)."""
+    return "—" if value is None else f"{value.day} {value.strftime('%B %Y')}"
 
 
 def render(
