@@ -178,6 +178,13 @@ class TooManyStreamsError(AppBuilderError):
     code = "too_many_streams"
 
 
+class DatabaseBusyError(RateLimitedError):
+    """The server's database connections were all taken for longer than its pool waits:
+    overloaded, not broken; nothing of the request was saved. Retry after ``retry_after``."""
+
+    code = "database_busy"
+
+
 class WrongPasswordError(ValidationError):
     """The password given to confirm an action is wrong; the failure was recorded."""
 

@@ -64,6 +64,8 @@ def test_deploy_watch_open_log_and_stop_in_the_browser(
     deployment_url = page.url
     # the status block follows by itself until the app answers its health check
     expect(page.locator("#deployment-status")).to_have_text("succeeded", timeout=120_000)
+    # what can be done next comes with the status, without a reload
+    expect(page.get_by_role("button", name="Stop the app")).to_be_visible()
     preview = page.locator("#preview-link")
     expect(preview).to_be_visible()
     app_url = preview.get_attribute("href")

@@ -139,7 +139,7 @@ class SeederAgent:
                 f"Sample data: the model's rows broke the app's rules in all {self.attempts} "
                 f"answers; the app got the {sum(map(len, rows.values()))} rows that were "
                 f"right, {len(left_out)} left out ("
-                + "; ".join(left_out[:MAX_LISTED])
+                + "; ".join(_cut(item) for item in left_out[:MAX_LISTED])
                 + ("; …" if len(left_out) > MAX_LISTED else "")
                 + ")."
             )
@@ -174,6 +174,11 @@ class SeederAgent:
             error=warning,  # the step did its job, with less than was asked
         )
         return AgentOutput(files, record, output.registrations)
+
+
+def _cut(text: str, most: int = 120) -> str:
+    """One listed problem, short: it may quote a key the model made up."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _data(rows: Rows) -> bytes:

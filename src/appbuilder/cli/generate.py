@@ -13,7 +13,8 @@ from rich.table import Table
 
 from appbuilder.cli._runtime import Database, console, err_console
 from appbuilder.cli.runs import ledger_table
-from appbuilder.enums import AgentType, ProjectTemplate
+from appbuilder.enums import AgentType, GenerationStatus, ProjectTemplate
+from appbuilder.errors import AppBuilderError
 from appbuilder.services import builds
 from appbuilder.services.builds import Event, GenerationResult
 from appbuilder.services.local_calls import LocalCalls
@@ -133,7 +134,11 @@ def generate(
     settings = get_settings()
     calls = LocalCalls(budget=budget or settings.llm.run_token_budget)
     if prompt is not None:
-        spec, model = _planned(prompt, template, name, calls)
+        try:
+            spec, model = _planned(prompt, template, name, calls)
+        except AppBuilderError:  # a provider error, the budget: what it spent, then why
+            _print_ledger(calls)
+            raise
     else:
         spec, model = builds.load_spec(spec_file, template=template, name=name)
     target = output or builds.default_target(model.slug)
@@ -300,7 +305,7 @@ def _summary(result: GenerationResult, target: Path, seconds: float, kept: tuple
     else:
         table.add_row("Verification", f"[green]{result.verification.summary()}[/]")
     for record in result.records:
-        if record.error:  # a step that did its job with less than was asked
+        if record.error and record.status is GenerationStatus.COMPLETED:  # less than asked
             table.add_row("Warning", f"[yellow]{escape(record.error)}[/]")
     table.add_row("Tree hash", result.tree_hash)
     table.add_row("Time", f"{seconds:.1f} s")

@@ -8,6 +8,7 @@ build ends with a ledger per agent (calls, tokens in and out, cost, time).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -38,6 +39,8 @@ class LocalCalls:
 
     budget: int | None = None
     calls: list[_Call] = field(default_factory=list)
+    #: a stage's agents call from threads of their own: checking and reserving is one step
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def observer(self, agent: AgentType) -> CallObserver:
         return _AgentCalls(self, agent)
@@ -49,6 +52,10 @@ class LocalCalls:
         return sum(call.tokens for call in self.calls)
 
     def reserve(self, agent: AgentType, reservation: Reservation) -> int:
+        with self.lock:
+            return self._reserve(agent, reservation)
+
+    def _reserve(self, agent: AgentType, reservation: Reservation) -> int:
         if self.budget is not None and self.tokens + reservation.tokens > self.budget:
             raise RunBudgetSpent(
                 f"The build's token budget of {self.budget} spent: {self.tokens} used, and "
@@ -62,6 +69,12 @@ class LocalCalls:
         return len(self.calls) - 1
 
     def settle(
+        self, ticket: int | None, agent: AgentType, call: CallRecord, status: GenerationStatus
+    ) -> None:
+        with self.lock:
+            self._settle(ticket, agent, call, status)
+
+    def _settle(
         self, ticket: int | None, agent: AgentType, call: CallRecord, status: GenerationStatus
     ) -> None:
         if ticket is None:  # not reserved here (cannot happen with ``observer``): kept all the same

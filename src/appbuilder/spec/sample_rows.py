@@ -209,8 +209,11 @@ def _drop_unlinked(
         for name, entity in entities.items():
             for number in sorted(kept[name]):
                 row = given[name][number - 1]
-                broken = next((link for link in entity.links if _dangling(link, row, kept)), None)
-                if broken is not None and broken.required:
+                broken = next(
+                    (link for link in entity.links if link.required and _dangling(link, row, kept)),
+                    None,
+                )
+                if broken is not None:
                     kept[name].discard(number)
                     left_out.append(
                         f"{name} row {number}: {broken.names.snake}: "

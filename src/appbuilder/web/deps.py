@@ -3,7 +3,9 @@ response is sent, rolled back on any error), the calling principal, scope checks
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio
@@ -11,7 +13,12 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.errors import AppBuilderError, AuthenticationError, PermissionDeniedError
+from appbuilder.errors import (
+    AppBuilderError,
+    AuthenticationError,
+    DatabaseBusyError,
+    PermissionDeniedError,
+)
 from appbuilder.security.scopes import Scope
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
@@ -74,7 +81,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     runs on threads of its own (``app.state.finishing``)."""
     factory: sessionmaker[Session] = request.app.state.sessions
     finishing: anyio.CapacityLimiter = request.app.state.finishing
-    async with request.app.state.db_gate:
+    async with db_place(request):
         session = factory()
         try:
             yield session
@@ -83,6 +90,26 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await anyio.to_thread.run_sync(_finish, session, keep, limiter=finishing)
             raise
         await anyio.to_thread.run_sync(_finish, session, True, limiter=finishing)
+
+
+@asynccontextmanager
+async def db_place(request: Request) -> AsyncIterator[None]:
+    """One of the places at ``app.state.db_gate``, waited for as long as the pool would
+    wait for a connection; then 503 database_busy with Retry-After."""
+    gate: asyncio.Semaphore = request.app.state.db_gate
+    settings: Settings = request.app.state.settings
+    try:
+        async with asyncio.timeout(settings.database.pool_timeout):
+            await gate.acquire()
+    except TimeoutError:
+        raise DatabaseBusyError(
+            "The server is busy with other requests; nothing was saved. Try again in a moment.",
+            retry_after=1,
+        ) from None
+    try:
+        yield
+    finally:
+        gate.release()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

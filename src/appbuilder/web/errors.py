@@ -40,6 +40,7 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
     errors.RateLimitedError: 429,
     errors.ConcurrencyLimitError: 429,
     errors.TooManyStreamsError: 429,
+    errors.DatabaseBusyError: 503,
     errors.ExternalToolError: 502,
     errors.ModelNotConfiguredError: 503,
     errors.BillingNotConfiguredError: 503,
@@ -48,6 +49,7 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
 #: 5xx errors whose message is written for the caller (what failed and which setting or
 #: account to check; never a secret, a provider's raw text or an internal address): shown
 SHOWN_SERVER_ERRORS = (
+    errors.DatabaseBusyError,
     errors.ModelCallError,
     errors.ModelNotConfiguredError,
     errors.BillingNotConfiguredError,
@@ -244,7 +246,8 @@ async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
         503,
         error_body(
             "database_busy",
-            "The database is busy with other requests; nothing was changed. Try again in a moment.",
+            "The database is busy with other requests; your change was not saved. Try again "
+            "in a moment.",
         ),
         {"Retry-After": "1"},
     )

@@ -1,4 +1,4 @@
-"""Live-progress streams held open per account, capped.
+"""Streams held open per account (live progress, a deployment's log followed), capped.
 
 An open Server-Sent Events stream costs the server a task and a database read every poll;
 one account opening hundreds (tabs, a script reconnecting in a loop) would slow every
@@ -14,9 +14,15 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import TypeVar
+
+from starlette.concurrency import iterate_in_threadpool
+from starlette.requests import Request
 
 from appbuilder.errors import TooManyStreamsError
+
+T = TypeVar("T")
 
 
 class Slot:
@@ -51,14 +57,24 @@ class StreamSlots:
 
     def give_back(self, user_id: str, slot: Slot) -> None:
         with self._lock:
-            self._open.get(user_id, weakref.WeakSet()).discard(slot)
+            streams = self._open.get(user_id)
+            if streams is not None:
+                streams.discard(slot)
+                if not streams:
+                    del self._open[user_id]
 
-    async def counted(
-        self, user_id: str, slot: Slot, stream: AsyncIterator[bytes]
-    ) -> AsyncIterator[bytes]:
+    async def counted(self, user_id: str, slot: Slot, stream: AsyncIterator[T]) -> AsyncIterator[T]:
         """``stream``, giving ``slot`` back however it ends."""
         try:
             async for chunk in stream:
                 yield chunk
         finally:
             self.give_back(user_id, slot)
+
+
+def counted(request: Request, user_id: str, stream: Iterator[T]) -> AsyncIterator[T]:
+    """``stream`` (read on worker threads, as Starlette would) in one of ``user_id``'s
+    slots of this server (``app.state.streams``): 429 when they are all taken."""
+    slots: StreamSlots = request.app.state.streams
+    slot = slots.take(user_id)
+    return slots.counted(user_id, slot, iterate_in_threadpool(stream))

@@ -34,7 +34,7 @@ def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
         text=True,
     ) as process:
         try:
-            wait_until_up(url, process)
+            wait_until_up(url, process, timeout=180)  # --workers 2: two processes import all
             yield url, output
         finally:
             process.send_signal(signal.SIGTERM)

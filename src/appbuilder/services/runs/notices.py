@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 CHANNEL = "uab_run_events"
 #: a waiting stream reads after this long even without a notice. Notices are not lost while
 #: the LISTEN connection is up, and a reconnect wakes every stream; this covers a connection
-#: that died without a word (until TCP notices). Long, so 1,000 idle streams cost little.
+#: that died without a word before TCP keepalives notice. Long: 1,000 idle streams cost little.
 FALLBACK_SECONDS = 120.0
 #: a lost LISTEN connection is tried again after this long
 RECONNECT_SECONDS = 1.0
@@ -35,7 +35,15 @@ class EventNotices:
     """One process's LISTEN connection and the streams waiting on it."""
 
     def __init__(self, url: URL) -> None:
-        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # TCP keepalives: a connection dropped without a word (a NAT's idle timeout, a
+        # failover) is noticed within about a minute, then listened on again
+        alive = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10"}
+        alive["keepalives_count"] = "3"
+        self.conninfo = (
+            url.set(drivername="postgresql")
+            .update_query_dict({**alive, **url.query})  # the operator's own settings win
+            .render_as_string(hide_password=False)
+        )
         self.listening = False
         self._waiting: dict[str, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None

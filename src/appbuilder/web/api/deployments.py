@@ -19,6 +19,7 @@ from appbuilder.web.deps import SessionDep, SessionmakerDep, owner_filter, requi
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
 from appbuilder.web.params import RowId
 from appbuilder.web.schemas import DeploymentIn, DeploymentOut
+from appbuilder.web.streams import counted
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=AUTH_RESPONSES)
 
@@ -100,7 +101,9 @@ def read_logs(
         return PlainTextResponse(logs.tail(path, lines))
     stopping = request.app.state.shutting_down.is_set
     stream = logs.follow_deployment(sessions, path, deployment_id, lines, stopping=stopping)
-    return StreamingResponse(stream, media_type="text/plain; charset=utf-8")
+    return StreamingResponse(
+        counted(request, principal.user.id, stream), media_type="text/plain; charset=utf-8"
+    )
 
 
 @router.post("/deployments/{deployment_id}/stop", response_model=DeploymentOut, responses=STARTS)

@@ -20,7 +20,7 @@ from appbuilder.services import runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.services.runs.notices import FALLBACK_SECONDS, EventNotices
-from appbuilder.web.deps import SessionDep, owner_filter, require
+from appbuilder.web.deps import SessionDep, db_place, owner_filter, require
 from appbuilder.web.errors import (
     AUTH_RESPONSES,
     CONFLICT,
@@ -210,7 +210,7 @@ async def _read_and_wait(
     while time.monotonic() < ends and not stopping.is_set():
         if woken is not None:
             woken.clear()  # before reading: a notice sent from here on is not missed
-        async with request.app.state.db_gate:  # a connection is sure to be free
+        async with db_place(request):  # a connection is sure to be free
             batch, ended = await run_in_threadpool(read, seen)
         idle.read_at = time.monotonic()
         for event in batch:

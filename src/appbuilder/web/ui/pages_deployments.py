@@ -21,6 +21,7 @@ from appbuilder.services.auth import Principal
 from appbuilder.services.deployments import logs
 from appbuilder.web.deps import SessionDep, SessionmakerDep, supervisor_of
 from appbuilder.web.errors import status_for
+from appbuilder.web.streams import counted
 from appbuilder.web.ui.deps import UserDep, check_csrf, optional_principal
 from appbuilder.web.ui.render import redirect, render
 
@@ -210,7 +211,9 @@ def deployment_log(
     # the page's tail again, then what follows: app.js replaces the shown tail with this
     stopping = request.app.state.shutting_down.is_set
     stream = logs.follow_deployment(sessions, path, found.id, LOG_LINES, stopping=stopping)
-    return StreamingResponse(stream, media_type="text/plain; charset=utf-8")
+    return StreamingResponse(
+        counted(request, principal.user.id, stream), media_type="text/plain; charset=utf-8"
+    )
 
 
 @router.get("/projects/{project_id}/deployments/{deployment_id}/artifact", response_model=None)

@@ -1,0 +1,52 @@
+"""The rows kept from a model's last answer when none was right in every row: what breaks a
+rule is left out, links are renumbered, and what is kept breaks no rule."""
+
+from __future__ import annotations
+
+from appbuilder.spec.loading import build_spec
+from appbuilder.spec.sample_rows import row_problems, usable_rows
+from appbuilder.spec.validation import resolve
+
+MODEL = resolve(
+    build_spec(
+        {
+            "name": "Library",
+            "entities": [
+                {"name": "Shelf", "fields": [{"name": "label", "max_length": 20}]},
+                {"name": "Author", "fields": [{"name": "name", "max_length": 20}]},
+                {
+                    "name": "Book",
+                    "fields": [{"name": "title", "max_length": 20}],
+                    "relations": [
+                        {"name": "shelf", "target": "Shelf"},  # optional, listed first
+                        {"name": "author", "target": "Author", "required": True},
+                    ],
+                },
+            ],
+        }
+    )
+)
+
+
+def test_a_required_link_to_a_row_left_out_leaves_the_row_out_whatever_comes_first() -> None:
+    rows = {
+        "Shelf": [{"label": "x" * 21}, {"label": "Hall"}],
+        "Author": [{"name": "y" * 21}, {"name": "Ada"}],
+        "Book": [
+            {"title": "Both gone", "shelf": 1, "author": 1},
+            {"title": "Shelf gone", "shelf": 1, "author": 2},
+            {"title": "Kept", "shelf": 2, "author": 2},
+        ],
+    }
+    usable, left_out = usable_rows(MODEL, rows)
+    assert usable == {
+        "Shelf": [{"label": "Hall"}],
+        "Author": [{"name": "Ada"}],
+        "Book": [
+            {"title": "Shelf gone", "shelf": None, "author": 1},
+            {"title": "Kept", "shelf": 1, "author": 1},
+        ],
+    }
+    assert row_problems(MODEL, usable) == []
+    assert "Book row 1: author: no usable sample Author to link to" in left_out
+    assert len(left_out) == 3  # the long label, the long name, the first book
