@@ -239,18 +239,23 @@ async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
     """The embedded database (SQLite) stayed locked by other writers past its busy timeout:
     the server is overloaded, not broken, and the request changed nothing. 503 with
     Retry-After, so clients back off and try again; anything else is unexpected."""
-    if "database is locked" not in str(getattr(exc, "orig", exc)):
+    if not is_database_locked(exc):
         return await _unexpected(request, exc)
-    log.warning("the database was locked past its busy timeout")
-    return _json(
-        503,
-        error_body(
-            "database_busy",
-            "The database is busy with other requests; your change was not saved. Try again "
-            "in a moment.",
-        ),
-        {"Retry-After": "1"},
-    )
+    return _json(503, error_body("database_busy", DATABASE_BUSY), {"Retry-After": "1"})
+
+
+#: what a person is told when the embedded database stayed locked
+DATABASE_BUSY = (
+    "The database is busy with other requests; your change was not saved. Try again in a moment."
+)
+
+
+def is_database_locked(exc: Exception) -> bool:
+    """SQLite locked by other writers past its busy timeout (logged: the server is loaded)."""
+    locked = "database is locked" in str(getattr(exc, "orig", exc))
+    if locked:
+        log.warning("the database was locked past its busy timeout")
+    return locked
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@ with Retry-After that changed nothing, never a 500."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -39,3 +40,22 @@ def test_a_locked_embedded_database_is_a_503_that_changes_nothing(
         assert busy.headers["retry-after"] == "1"
         assert busy.json()["error"]["code"] == "database_busy"
         assert client.post("/api/auth/register", json=ACCOUNT).status_code == 201
+
+        # the web UI's form: the same refusal as a page
+        form = client.get("/signup", headers={"accept": "text/html"})
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form.text)
+        assert token is not None
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            page = client.post(
+                "/signup",
+                data={**ACCOUNT, "email": "bo@example.com", "csrf_token": token.group(1)},
+                headers={"accept": "text/html"},
+            )
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert page.status_code == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert "The database is busy with other requests" in page.text

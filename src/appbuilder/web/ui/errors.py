@@ -8,12 +8,19 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from appbuilder import errors
 from appbuilder.logs import request_id_var
-from appbuilder.web.errors import SERVER_ERRORS, SHOWN_SERVER_ERRORS, status_for
+from appbuilder.web.errors import (
+    DATABASE_BUSY,
+    SERVER_ERRORS,
+    SHOWN_SERVER_ERRORS,
+    is_database_locked,
+    status_for,
+)
 from appbuilder.web.ui.deps import CsrfRefused, LoginRequired
 from appbuilder.web.ui.headers import UI_HEADERS, is_ui_path
 from appbuilder.web.ui.render import redirect, render
@@ -33,7 +40,7 @@ TITLES = {
     429: "Too many attempts",
     500: "Something went wrong",
     502: "A service we rely on failed",
-    503: "Not configured",
+    503: "Not available right now",
 }
 
 
@@ -65,6 +72,7 @@ def install_ui_error_pages(app: FastAPI) -> None:
             errors.AppBuilderError,
             StarletteHTTPException,
             RequestValidationError,
+            OperationalError,
             Exception,
         )
     }
@@ -82,6 +90,7 @@ def install_ui_error_pages(app: FastAPI) -> None:
     wrap(errors.AppBuilderError, _app_page)
     wrap(StarletteHTTPException, _http_page)
     wrap(RequestValidationError, _invalid_page)
+    wrap(OperationalError, _busy_page)
     wrap(Exception, _unexpected_page)
     app.add_exception_handler(LoginRequired, _login_redirect)
     app.add_exception_handler(CsrfRefused, _csrf_page)
@@ -105,6 +114,17 @@ def _invalid_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
     return error_page(request, 422, f"The request is not valid: {fields}.")
+
+
+def _busy_page(request: Request, exc: Exception) -> Response:
+    """The embedded database locked past its busy timeout: the API's 503, as a page."""
+    if not is_database_locked(exc):
+        return _unexpected_page(request, exc)
+    response = error_page(request, 503, DATABASE_BUSY)
+    response.headers["Retry-After"] = "1"
+    for name, value in UI_HEADERS:  # outside every middleware, as for a 500
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 def _unexpected_page(request: Request, exc: Exception) -> Response:
