@@ -15,17 +15,17 @@ from decimal import Decimal
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import RunBudgetSpent
 from appbuilder.llm.client import CallObserver, CallRecord, Reservation
-from appbuilder.services.runs.ledger import LedgerLine
+from appbuilder.services.runs.ledger import LedgerLine, ledger
 
 
 @dataclass
 class _Call:
-    agent: AgentType
+    agent_type: AgentType
     #: the worst case while in flight, then what the provider reported
     input_tokens: int
     output_tokens: int
     status: GenerationStatus = GenerationStatus.RUNNING
-    cost: Decimal | None = None
+    cost_usd: Decimal | None = None
     duration_ms: int = 0
 
     @property
@@ -85,27 +85,11 @@ class LocalCalls:
         if status is GenerationStatus.COMPLETED or call.tokens:
             # a failed call with no usage reported keeps its worst case
             held.input_tokens, held.output_tokens = call.input_tokens, call.output_tokens
-        held.cost, held.duration_ms = call.cost, call.duration_ms
+        held.cost_usd, held.duration_ms = call.cost, call.duration_ms
 
     def ledger(self) -> list[LedgerLine]:
-        """Per agent, in the order they first called: the sum of their calls."""
-        lines = []
-        for agent in dict.fromkeys(call.agent for call in self.calls):
-            mine = [call for call in self.calls if call.agent is agent]
-            answered = [c for c in mine if c.status is GenerationStatus.COMPLETED]
-            unknown = any(call.cost is None for call in answered)
-            cost = sum((call.cost or Decimal(0) for call in mine), Decimal(0))
-            lines.append(
-                LedgerLine(
-                    agent=agent,
-                    calls=len(mine),
-                    input_tokens=sum(call.input_tokens for call in mine),
-                    output_tokens=sum(call.output_tokens for call in mine),
-                    cost_usd=None if unknown else cost,
-                    duration_ms=sum(call.duration_ms for call in mine),
-                )
-            )
-        return lines
+        """Per agent, in the order they first called: the sum of their calls (as a run's)."""
+        return ledger(self.calls)
 
 
 class _AgentCalls:

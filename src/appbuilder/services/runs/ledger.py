@@ -29,8 +29,10 @@ run records nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -131,8 +133,26 @@ class LedgerLine:
         return self.input_tokens + self.output_tokens
 
 
-def ledger(calls: list[Generation]) -> list[LedgerLine]:
-    """Per agent (in the order they first called), the sum of ``calls`` (a run's call rows)."""
+class CallLine(Protocol):
+    """What a ledger sums of one call: a run's call row, or a local build's call."""
+
+    @property
+    def agent_type(self) -> AgentType: ...
+    @property
+    def status(self) -> GenerationStatus: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def cost_usd(self) -> Decimal | None: ...
+    @property
+    def duration_ms(self) -> int | None: ...
+
+
+def ledger(calls: Sequence[CallLine]) -> list[LedgerLine]:
+    """Per agent (in the order they first called), the sum of ``calls`` (a run's call rows,
+    or a local build's calls)."""
     agents = list(dict.fromkeys(call.agent_type for call in calls))
     lines = []
     for agent in agents:
