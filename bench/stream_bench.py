@@ -53,6 +53,8 @@ EVENTS = int(os.environ.get("BENCH_EVENTS", "20"))
 #: the server's database places (pool size + overflow, the defaults)
 GATE = 40
 TICKS = os.sysconf("SC_CLK_TCK")
+#: every stream's connection, closed at the end
+WRITERS: list[asyncio.StreamWriter] = []
 
 
 def cpu_seconds(pid: int) -> float:
@@ -79,11 +81,8 @@ async def open_stream(port: int, path: str, token: str) -> asyncio.StreamReader:
     if b" 200 " not in status:
         raise RuntimeError(f"stream refused: {status!r}")
     await reader.readuntil(b"event: queued")  # what the run said before: now it waits
-    open_stream.writers.append(writer)  # type: ignore[attr-defined]
+    WRITERS.append(writer)
     return reader
-
-
-open_stream.writers = []  # type: ignore[attr-defined]
 
 
 def sessions_of(settings: Settings) -> sessionmaker[Session]:
@@ -134,7 +133,7 @@ async def measure(
         f"event to a run with {len(readers)} streams (all woken, read {GATE} at a time): "
         f"p50 {statistics.median(crowd):.0f} ms, max {max(crowd):.0f} ms (5 events)"
     )
-    for writer in open_stream.writers:  # type: ignore[attr-defined]
+    for writer in WRITERS:
         writer.close()
 
 

@@ -35,11 +35,6 @@ class StreamSlots:
         self._open: dict[str, weakref.WeakSet[Slot]] = {}
         self._lock = threading.Lock()
 
-    def open(self, user_id: str) -> int:
-        """How many streams ``user_id`` has open here."""
-        with self._lock:
-            return len(self._open.get(user_id, ()))
-
     def take(self, user_id: str) -> Slot:
         """A slot for one more stream of ``user_id``, or 429 when the cap is reached."""
         with self._lock:
