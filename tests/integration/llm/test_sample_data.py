@@ -5,6 +5,10 @@ app's ``make seed`` and proven by its own suite on the gate; no model, no sample
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +17,8 @@ from appbuilder.agents.lineup import agents_for
 from appbuilder.agents.orchestrator import MemoryJournal, Orchestrator
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import GenerationError, ModelNotConfiguredError
+from appbuilder.generator.verify import clean_environment
+from appbuilder.generator.writer import write_tree
 from appbuilder.services import builds
 from appbuilder.spec.loading import build_spec
 from appbuilder.spec.sample_rows import row_problems
@@ -21,16 +27,20 @@ from tests.fake_llm import FakeLLM, tool
 from tests.integration.conftest import PG_URL
 from tests.integration.llm.conftest import settings_for
 
+#: With accounts: authors hold people's data (an email), so they and their books are their
+#: owner's alone; an author's book count is computed by the app.
 SPEC: dict[str, Any] = {
     "name": "Library",
     "description": "a small lending library",
     "sample_data": True,
+    "features": ["auth", "pagination"],
     "entities": [
         {
             "name": "Author",
             "fields": [
                 {"name": "name", "max_length": 80},
                 {"name": "email", "type": "email", "required": False},
+                {"name": "book count", "type": "integer", "computed": "count(books)"},
             ],
         },
         {
@@ -62,7 +72,9 @@ def answer(authors: list[dict[str, Any]], books: list[dict[str, Any]]) -> dict[s
     return {"entities": [{"entity": "Author", "rows": authors}, {"entity": "Book", "rows": books}]}
 
 
-def test_sample_rows_are_checked_shipped_and_loaded_by_the_apps_own_suite(llm: FakeLLM) -> None:
+def test_sample_rows_are_checked_shipped_and_loaded_by_the_apps_own_suite(
+    llm: FakeLLM, tmp_path: Path
+) -> None:
     bad = [*BOOKS, {"title": "x" * 121, "pages": 0, "price": "1.234", "state": "gone", "author": 3}]
     llm.answer(tool(answer(AUTHORS, bad), input_tokens=900), tool(answer(AUTHORS, BOOKS)))
     spec = build_spec(SPEC)
@@ -98,6 +110,50 @@ def test_sample_rows_are_checked_shipped_and_loaded_by_the_apps_own_suite(llm: F
     assert "links: author -> Author (required)" in sent
     database = next(r for r in result.records if r.agent is AgentType.DATABASE)
     assert database.tokens_used > 900
+    # `make seed` itself, in the written app: through its services, as a demo admin
+    folder = write_tree(result.files, tmp_path / "library").path
+    env = clean_environment(tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'library.db'}"})
+    for command in (["alembic", "upgrade", "head"], ["app.seed"]):
+        done = subprocess.run(
+            [sys.executable, "-m", *command],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    assert "2 sample Author rows added.\n3 sample Book rows added." in done.stdout
+    assert "They belong to demo@example.com, an admin: sign in with the password" in done.stdout
+    with sqlite3.connect(tmp_path / "library.db") as db:
+        (demo,) = db.execute("SELECT id FROM users WHERE email = 'demo@example.com'").fetchone()
+        authors = db.execute(
+            "SELECT name, book_count, owner_id FROM authors ORDER BY id"
+        ).fetchall()
+        books = db.execute("SELECT DISTINCT owner_id FROM books").fetchall()
+    assert authors == [("Ada Quill", 2, demo), ("Bo Lark", 1, demo)]  # computed by the app
+    assert books == [(demo,)]
+
+
+def test_an_app_without_accounts_loads_its_sample_rows_with_its_own_test(
+    llm: FakeLLM, tmp_path: Path
+) -> None:
+    """The seed's other shape (no owner, no demo admin), proven by its own generated test."""
+    llm.answer(tool(answer(AUTHORS, BOOKS)))
+    spec = build_spec({**SPEC, "features": ["pagination"]})
+    result = builds.build(spec, resolve(spec), verify=False, timeout=300, llm=settings_for(llm))
+    assert "demo" not in result.files["app/seed.py"].decode()
+    folder = write_tree(result.files, tmp_path / "library").path
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_seed.py"],
+        cwd=folder,
+        env=clean_environment(tmp_path),  # SQLite: the accounts shape runs on both on the gate
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 passed" in done.stdout
 
 
 def test_rows_refused_on_every_try_leave_the_good_rows_and_a_warning(llm: FakeLLM) -> None:
