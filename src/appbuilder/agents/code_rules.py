@@ -27,13 +27,20 @@ BANNED_ATTRIBUTES = frozenset({"exec_driver_sql"})
 SQLALCHEMY_NAMES = frozenset({"sqlalchemy", "sa"})
 
 
-def problems_in(files: Mapping[str, str], allowed: Iterable[str]) -> list[str]:
-    """Every broken rule in ``files`` (path -> source), each naming its file and line."""
-    allowed = set(allowed)
-    problems = [f"{path}: not a file this agent may write" for path in files if path not in allowed]
+def problems_in(
+    files: Mapping[str, str], allowed: Iterable[str], optional: Iterable[str] = ()
+) -> list[str]:
+    """Every broken rule in ``files`` (path -> source), each naming its file and line;
+    every ``allowed`` path must be there but the ``optional`` ones (also allowed)."""
+    allowed, optional = set(allowed), set(optional)
+    problems = [
+        f"{path}: not a file this agent may write"
+        for path in files
+        if path not in allowed | optional
+    ]
     problems += [f"{path}: missing" for path in sorted(allowed - set(files))]
     for path, source in files.items():
-        if path in allowed:
+        if path in allowed | optional:
             found = _source_problems(source) or security_findings(path, source)
             problems += [f"{path}: {problem}" for problem in found]
     return problems

@@ -15,6 +15,7 @@ asking the model again.
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,8 @@ from appbuilder.stacks.base import Router
 
 #: the most one answer may take (a router and its tests)
 MAX_OUTPUT_TOKENS = 12_000
+#: a rule's message shorter than this is too common to say whose failure it is
+MIN_MESSAGE = 12
 PACKAGES = {
     "app/custom/__init__.py": b'"""Code written for the spec\'s words: actions and rules."""\n',
     "tests/custom/__init__.py": b"",
@@ -66,11 +69,13 @@ class _Written:
 class _Asked:
     allowed: tuple[str, ...]
     attempts: int
+    #: files the model may write but need not (a rules entity's examples)
+    optional: tuple[str, ...] = ()
 
 
 def _check(context: RunContext[_Asked], answer: CustomCode) -> CustomCode:
     asked = context.deps
-    problems = problems_in({f.path: f.content for f in answer.files}, asked.allowed)
+    problems = problems_in({f.path: f.content for f in answer.files}, asked.allowed, asked.optional)
     if problems and context.retry < asked.attempts - 1:
         raise ModelRetry("The code was refused:\n" + "\n".join(f"- {p}" for p in problems))
     if problems:
@@ -99,6 +104,51 @@ def paths_for(entity: EntitySpec, kind: str = "actions") -> tuple[str, str]:
     return f"app/custom/{snake}_{kind}.py", f"tests/custom/test_{snake}_{kind}.py"
 
 
+def examples_path(entity: EntitySpec) -> str:
+    """The skeleton's examples of a rules entity, which the model may rewrite to keep its rules."""
+    return f"tests/custom/{entity_names(entity.name).snake}_examples.py"
+
+
+def _asked(entity: EntitySpec, kind: str, attempts: int) -> _Asked:
+    optional = (examples_path(entity),) if kind == "rules" else ()
+    return _Asked(paths_for(entity, kind), attempts, optional)
+
+
+def rule_messages(source: str) -> list[str]:
+    """The messages a rules module's ``FieldError``s carry (their constant parts): a skeleton
+    test failing with one of them was refused by the model's rule, so it is the model's."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if name != "FieldError":
+            continue
+        given = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "message")]
+        for message in given:
+            parts = message.values if isinstance(message, ast.JoinedStr) else [message]
+            found += [
+                part.value
+                for part in parts
+                if isinstance(part, ast.Constant)
+                and isinstance(part.value, str)
+                and len(part.value.strip()) >= MIN_MESSAGE
+            ]
+    return found
+
+
+def _refused_by(failure: str, entity: EntitySpec, kind: str, code: dict[str, str]) -> bool:
+    """Whether ``failure`` names this job's files or carries one of its rules' messages."""
+    if any(path in failure for path in (*paths_for(entity, kind), examples_path(entity))):
+        return True
+    module = paths_for(entity, kind)[0]
+    return kind == "rules" and any(m in failure for m in rule_messages(code.get(module, "")))
+
+
 def jobs(spec: AppSpec) -> list[tuple[EntitySpec, str]]:
     """Each entity's words to implement, one model answer each: (entity, kind)."""
     return [(e, kind) for e in spec.entities for kind in KINDS if getattr(e, kind)]
@@ -109,20 +159,44 @@ def _request(entity: EntitySpec, kind: str, model: AppModel, skeleton: dict[str,
     module, tests = paths_for(entity, kind)
     if kind == "actions":
         words = "\n".join(f"- {a.name}: {a.description}" for a in entity.actions)
-        shown = (f"app/schemas/{names.snake}.py", f"app/routers/{names.snake}.py")
+        shown: tuple[str, ...] = (f"app/schemas/{names.snake}.py", f"app/routers/{names.snake}.py")
     else:
         words = "\n".join(f"- {rule}" for rule in entity.rules)
-        shown = (f"app/schemas/{names.snake}.py", "app/hooks.py")
+        shown = (f"app/schemas/{names.snake}.py", "app/hooks.py", examples_path(entity))
+    also = "."
+    if kind == "rules":
+        also = f"; and {examples_path(entity)} if its examples break a rule."
     context = [
         f"Entity: {names.pascal} (module {names.snake}, URLs /api/{names.kebab_plural}).",
         f"Accounts: {'yes' if model.has('auth') else 'no'}.",
-        f"Write exactly: {module} and {tests}.",
+        f"Write exactly: {module} and {tests}{also}",
         f"{kind.capitalize()}:\n{words}",
     ]
     for path in shown:
         if path in skeleton:
             context.append(f"{path}:\n{skeleton[path].decode()}")
+    if kind == "rules":
+        context.append(f"tests/factories.py (its examples):\n{_payload_of(skeleton, names.snake)}")
     return "\n\n".join(context)
+
+
+def _payload_of(skeleton: dict[str, bytes], snake: str) -> str:
+    """The skeleton's example-row function for one entity, not the whole factories module."""
+    source = skeleton.get("tests/factories.py", b"").decode()
+    start = source.find(f"def {snake}_payload(")
+    if start < 0:
+        return ""
+    end = source.find("\n\n\n", start)
+    return source[start : end if end >= 0 else None]
+
+
+#: what a repair asks for, by kind of job
+FIX = {
+    "actions": "Fix them; answer with both files whole.",
+    "rules": "Fix them; answer with both files whole, and the examples file whole if you "
+    "change it. If a skeleton test failed because your rule refused its example row, keep "
+    "the rule as strict as its words and change the examples instead.",
+}
 
 
 class CoderAgent:
@@ -138,7 +212,13 @@ class CoderAgent:
         self.repair_attempts = task.settings.repair_attempts
 
     def owns(self, output: AgentOutput, failure: str) -> bool:
-        return any(path in failure for path in _code_of(output))
+        """Its files are named, or a skeleton test failed on a message of its rules (the
+        rule refused the skeleton's example row: the model's to fix, with its examples)."""
+        code = _code_of(output)
+        if any(path in failure for path in code):
+            return True
+        rules = (source for path, source in code.items() if path.endswith("_rules.py"))
+        return any(message in failure for source in rules for message in rule_messages(source))
 
     def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
         """Ask again, with the failure, for the entities whose files it names."""
@@ -146,16 +226,17 @@ class CoderAgent:
         code = _code_of(output)
         written = _Written(code=dict(code))
         for entity, kind in jobs(task.spec):
-            allowed = paths_for(entity, kind)
-            if not any(path in failure for path in allowed):
+            if not _refused_by(failure, entity, kind, code):
                 continue
-            mine = "\n\n".join(f"{path}:\n{code.get(path, '')}" for path in allowed)
+            asked = _asked(entity, kind, self.attempts)
+            mine = "\n\n".join(
+                f"{path}:\n{code.get(path) or output.files.get(path, b'').decode()}"
+                for path in (*asked.allowed, *asked.optional)
+            )
             request = (
                 f"{_request(entity, kind, task.model, dict(output.files))}\n\nYour files:\n"
-                f"{mine}\n\nThe app's checks failed on them:\n{failure}\n\nFix them; answer "
-                "with both files whole."
+                f"{mine}\n\nThe app's checks failed on them:\n{failure}\n\n{FIX[kind]}"
             )
-            asked = _Asked(allowed, self.attempts)
             fixed, made = run_task(_coder(self.attempts, kind), request, self.task, deps=asked)
             written.calls += made
             written.code |= {f.path: f.content for f in fixed.files}
@@ -175,9 +256,8 @@ class CoderAgent:
         output = self.template.run(task)
         written = _Written()
         for entity, kind in jobs(task.spec):
-            allowed = paths_for(entity, kind)
             request = _request(entity, kind, task.model, dict(output.files))
-            asked = _Asked(allowed, self.attempts)
+            asked = _asked(entity, kind, self.attempts)
             code, made = run_task(_coder(self.attempts, kind), request, self.task, deps=asked)
             written.calls += made
             written.code |= {f.path: f.content for f in code.files}

@@ -24,7 +24,7 @@ CODE = Path(__file__).parent / "custom_code"
 MODULE = (CODE / "event_rules.py.txt").read_text(encoding="utf-8")
 TESTS = (CODE / "test_event_rules.py.txt").read_text(encoding="utf-8")
 RULES = [
-    "the end date must not be before the start date",
+    "an event ends after the day it starts",
     "the title must not be 'tbd'",
 ]
 SPEC: dict[str, Any] = {
@@ -44,9 +44,29 @@ SPEC: dict[str, Any] = {
 }
 
 
-def code(module: str = MODULE, tests: str = TESTS) -> dict[str, Any]:
+def code(module: str = MODULE, tests: str = TESTS, examples: str | None = None) -> dict[str, Any]:
     files = {"app/custom/event_rules.py": module, "tests/custom/test_event_rules.py": tests}
+    files |= {"tests/custom/event_examples.py": examples} if examples else {}
     return {"files": [{"path": p, "content": c} for p, c in files.items()]}
+
+
+#: the rule as its words say it: an event ends after the day it starts
+STRICT = MODULE.replace("row.end_date < row.start_date", "row.end_date <= row.start_date").replace(
+    "The end date must not be before the start date.", "An event must end after the day it starts."
+)
+STRICT_TESTS = (
+    TESTS.replace('end_date="2025-03-01"', 'end_date="2025-03-02"')
+    .replace('"end_date": "2025-03-01"}', '"end_date": "2025-03-02"}')
+    .replace('event["end_date"] == "2025-03-01"', 'event["end_date"] == "2025-03-02"')
+)
+#: the skeleton's examples end the day they start; these end two days later
+EXAMPLES = (
+    '"""Example events end two days after they start, as the rules want."""\n\n'
+    "from datetime import date, timedelta\nfrom typing import Any\n\n\n"
+    "def example(payload: dict[str, Any], n: int) -> dict[str, Any]:\n"
+    '    start = date.fromisoformat(payload["start_date"])\n'
+    '    return {**payload, "end_date": (start + timedelta(days=2)).isoformat()}\n'
+)
 
 
 #: hooks that check nothing: the model's own tests must catch it
@@ -58,10 +78,14 @@ UNCHECKED = (
 
 def test_rules_in_words_become_verified_hooks_with_their_tests(llm: FakeLLM) -> None:
     """Hooks that check nothing fail the app's own tests (so the hooks are called and the
-    model's tests run); the failure goes back to the model, whose fix is verified."""
+    model's tests run); the failure goes back to the model. Its strict rule then refuses the
+    skeleton's own example rows (an event ending the day it starts): that failure, in the
+    skeleton's tests, carries the rule's message, so it goes back to the model too, which
+    keeps the rule and changes the examples; the last fix is verified."""
     llm.answer(
         tool(code(module=UNCHECKED), input_tokens=2500, output_tokens=700),
-        tool(code(), input_tokens=3000, output_tokens=800),
+        tool(code(STRICT, STRICT_TESTS), input_tokens=3000, output_tokens=800),
+        tool(code(STRICT, STRICT_TESTS, EXAMPLES), input_tokens=3000, output_tokens=800),
     )
     spec = build_spec(SPEC)
     result = builds.build(
@@ -77,10 +101,15 @@ def test_rules_in_words_become_verified_hooks_with_their_tests(llm: FakeLLM) -> 
     assert result.verification is not None
     checks = {check.name for check in result.verification.checks}
     assert ("postgresql" in checks) is (PG_URL is not None)
-    assert len(llm.requests) == 2
+    assert len(llm.requests) == 3
     repair = str(llm.requests[1]["messages"])
     assert "test_an_event_ending_before_it_starts_is_refused" in repair
     assert "Checks nothing." in repair  # its own files, sent back with the failure
+    refused = str(llm.requests[2]["messages"])
+    assert "tests/test_event_api.py" in refused  # the skeleton's test
+    assert "An event must end after the day it starts." in refused
+    assert "change the examples instead" in refused
+    assert result.files["tests/custom/event_examples.py"].decode() == EXAMPLES
     service = result.files["app/services/event.py"].decode()
     assert "from app.custom.event_rules import EventRules" in service
     assert "hooks=EventRules()" in service
@@ -88,12 +117,14 @@ def test_rules_in_words_become_verified_hooks_with_their_tests(llm: FakeLLM) -> 
     # hooks are services' business, not a router's
     assert "event_rules" not in result.files["app/main.py"].decode()
     backend = next(r for r in result.records if r.agent is AgentType.BACKEND)
-    assert backend.tokens_used == 3200 + 3800
+    assert backend.tokens_used == 3200 + 3800 + 3800
     sent = str(llm.requests[0]["messages"])
-    assert "the end date must not be before the start date" in sent
+    assert "an event ends after the day it starts" in sent
+    assert "def event_payload(" in sent  # the skeleton's examples the rules must keep
+    assert "tests/custom/event_examples.py" in sent
     assert "app/hooks.py" in sent  # the base it extends, not the whole app
     assert "app/routers/event.py" not in sent
-    assert "prompt version 1" in sent  # the rules prompt file
+    assert "prompt version 2" in sent  # the rules prompt file
 
 
 def test_rules_code_outside_its_paths_is_refused_and_sent_back(llm: FakeLLM) -> None:

@@ -102,6 +102,16 @@ def backend(model: AppModel) -> Contribution:
         ]
     if model.has_hooks:  # custom code around writes: the rules in words
         files.append(Render("backend/hooks.py.jinja", "app/hooks.py"))
+        files.append(Render("backend/custom_tests_init.py.jinja", "tests/custom/__init__.py"))
+        files += [
+            Render(
+                "backend/examples.py.jinja",
+                f"tests/custom/{e.names.snake}_examples.py",
+                {"entity": e},
+            )
+            for e in model.entities
+            if e.rules
+        ]
     if model.has("rss"):
         files += [
             Render("backend/feed.py.jinja", "app/routers/feed.py"),
