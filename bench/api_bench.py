@@ -2,11 +2,13 @@
 
     python bench/api_bench.py postgresql://postgres@127.0.0.1:5432/uab_bench
 
-Measures, with wrk on loopback, requests per second and p50/p99 latency of
-``GET /api/projects?limit=20`` and ``GET /api/projects/{id}`` (with 50 generations) on our
-server, and of the same SQL on bare Starlette (bench/bare_app.py); then the p99 of
-``/healthz`` while 20 log-ins run at once. Each server is one uvicorn process; wrk uses one
-thread, so on a 2-core machine each side has a core.
+Measures, with wrk on loopback, requests per second, p50/p99 latency and the server's CPU
+time per request (from /proc) of ``GET /api/me``, ``GET /api/projects?limit=20`` and
+``GET /api/projects/{id}`` (with 50 generations) on three servers running the same SQL:
+ours, bare Starlette on our driver (bench/bare_app.py) and the floor, asyncpg with prepared
+statements (bench/async_floor.py); each on asyncio + h11 and on uvloop + httptools. Then
+the p99 of our ``/healthz`` while 20 log-ins run at once. Each server is one process; wrk
+uses one thread, so on a 2-core machine each side has a core.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,8 +40,14 @@ DURATION = os.environ.get("BENCH_DURATION", "15s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
-def server(command: list[str], env: dict[str, str]) -> Iterator[str]:
+def server(command: list[str], env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     process = subprocess.Popen(
         [*command, "--port", str(port)],
@@ -49,13 +58,19 @@ def server(command: list[str], env: dict[str, str]) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(
-            url, process, path="/api/projects", timeout=30
-        )  # the bare app has no /healthz
-        yield url
+        # any answer will do (401 here): the reference servers have no /healthz
+        wait_until_up(url, process, path="/api/projects", timeout=60)
+        yield Server(url, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far, from /proc (what the server itself burns,
+    whichever loop runs it; wrk's own CPU is not in it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, token: str, connections: str = CONNECTIONS) -> dict[str, float]:
@@ -71,7 +86,16 @@ def wrk(url: str, token: str, connections: str = CONNECTIONS) -> dict[str, float
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
     }
+
+
+def measured(target: Server, path: str, token: str) -> dict[str, float]:
+    """One wrk run, with the server's CPU time per request over it."""
+    before = cpu_seconds(target.pid)
+    figures = wrk(target.url + path, token)
+    figures["cpu_ms"] = (cpu_seconds(target.pid) - before) * 1000 / figures["requests"]
+    return figures
 
 
 def _ms(value: str) -> float:
@@ -119,51 +143,124 @@ def healthz_under_logins(url: str, token: str) -> dict[str, float]:
 
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+#: the event loop and HTTP parser each server runs on (uvicorn's --loop and --http)
+SETUPS = {"asyncio+h11": ("asyncio", "h11"), "uvloop+httptools": ("uvloop", "httptools")}
+ROUTES = {
+    "me": "/api/me",
+    "list": "/api/projects?limit=20",
+    "detail": "/api/projects/p1?generations_limit=50",
+}
+SERVERS = ("ours", "bare", "floor")
+
+
+def commands(loop: str, http: str) -> dict[str, list[str]]:
+    """Ours as `uab serve --workers N` starts it (uvicorn with the app factory), so the loop
+    and parser can be chosen; `uab serve` itself takes uvicorn's "auto" (uvloop and
+    httptools where installed)."""
+    uvicorn = [sys.executable, "-m", "uvicorn", "--loop", loop, "--http", http,
+               "--no-access-log", "--no-server-header", "--log-level", "warning"]  # fmt: skip
+    return {
+        "ours": [*uvicorn, "--factory", "appbuilder.web.app:create_app"],
+        "bare": [*uvicorn, "bench.bare_app:app"],
+        "floor": [sys.executable, "-m", "bench.async_floor"]
+        + (["--fast"] if loop == "uvloop" else []),
+    }
+
+
+def same_answers(ours: Server, floor: Server, token: str) -> None:
+    """The floor must answer what ours answers, or it measures something else."""
+    headers = {"Authorization": f"Bearer {token}"}
+    for name, path in ROUTES.items():
+        expected = httpx.get(ours.url + path, headers=headers, timeout=30)
+        got = httpx.get(floor.url + path, headers=headers, timeout=30)
+        if expected.status_code != 200 or expected.json() != got.json():
+            raise RuntimeError(f"{name}: the floor's answer differs from ours\n{got.text[:500]}")
+
+
+Figures = dict[str, float]
+Runs = dict[tuple[str, str, str], list[Figures]]
+
+
+def print_round(runs: Runs, setup: str, index: int) -> None:
+    """A round's figures and ratios. The ratio by CPU (the floor's CPU time per request over
+    the server's) is what the throughput ratio would be with each server on a core of its
+    own; it moves less than throughput when other jobs share the machine."""
+    print(f"\n{setup}, round {index + 1} of {ROUNDS}")
+    print(f"{'route':8} {'server':6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}")
+    for route in ROUTES:
+        for name in SERVERS:
+            f = runs[setup, route, name][index]
+            print(f"{route:8} {name:6} {f['rps']:8.0f} {f['p50']:8.2f} {f['p99']:8.2f} "
+                  f"{f['cpu_ms']:11.2f}")  # fmt: skip
+        floor = runs[setup, route, "floor"][index]
+        ours, bare = (runs[setup, route, name][index] for name in ("ours", "bare"))
+        print(f"{route:8} ratios: ours/floor {ours['rps'] / floor['rps']:.2f}, "
+              f"bare/floor {bare['rps'] / floor['rps']:.2f}; by CPU per request: "
+              f"ours {floor['cpu_ms'] / ours['cpu_ms']:.2f}, "
+              f"bare {floor['cpu_ms'] / bare['cpu_ms']:.2f}")  # fmt: skip
+    sys.stdout.flush()
+
+
+def print_medians(runs: Runs) -> None:
+    print(f"\nmedian of {ROUNDS} rounds")
+    print(f"{'setup':17} {'route':7} {'server':6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'CPU ms/req':>11}")  # fmt: skip
+    for (setup, route, name), figures in runs.items():
+        m = {key: statistics.median(f[key] for f in figures) for key in figures[0]}
+        print(f"{setup:17} {route:7} {name:6} {m['rps']:8.0f} {m['p50']:8.2f} {m['p99']:8.2f} "
+              f"{m['cpu_ms']:11.2f}")  # fmt: skip
+    for setup in SETUPS:
+        for route in ROUTES:
+            for name in ("ours", "bare"):
+                pairs = list(
+                    zip(runs[setup, route, name], runs[setup, route, "floor"], strict=True)
+                )
+                by_rps = ", ".join(f"{a['rps'] / b['rps']:.2f}" for a, b in pairs)
+                by_cpu = ", ".join(f"{b['cpu_ms'] / a['cpu_ms']:.2f}" for a, b in pairs)
+                print(f"{setup} {route}: {name}/floor per round = {by_rps}; "
+                      f"by CPU per request = {by_cpu}")  # fmt: skip
 
 
 def main(database_url: str) -> None:
-    """Both servers run side by side; their runs alternate, ROUNDS times, and the median of
-    each figure is reported: this VM's speed drifts by a third from minute to minute, and
-    alternating keeps that drift out of the comparison."""
-    ours_env = {
-        "UAB_ENV": "production",
-        "UAB_SECRET_KEY": SECRET,
-        "UAB_DATABASE_URL": f"{database_url}?sslmode=disable",
-        "UAB_AUTH_MAX_FAILURES_PER_CLIENT": "1000000",
+    """For each loop setup the three servers run side by side and their runs alternate,
+    ROUNDS times; each round is printed, then the medians: this VM's speed drifts by a third
+    from minute to minute, and alternating keeps that drift out of the comparison. The
+    setups run one after the other, so no more than three servers' pools hold connections."""
+    envs = {
+        "ours": {
+            "UAB_ENV": "production",
+            "UAB_SECRET_KEY": SECRET,
+            "UAB_DATABASE_URL": f"{database_url}?sslmode=disable",
+            "UAB_AUTH_MAX_FAILURES_PER_CLIENT": "1000000",
+        },
+        "bare": {
+            "BENCH_DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://"),
+            "BENCH_POOL_SIZE": CONNECTIONS,
+        },
+        "floor": {"BENCH_DATABASE_URL": database_url, "BENCH_POOL_SIZE": CONNECTIONS},
     }
-    bare_env = {
-        "BENCH_DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://")
-    }
-    bare = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--no-access-log"]
-    runs: dict[str, list[dict[str, float]]] = {}
-    with server([UAB, "serve", "--no-migrate"], ours_env) as ours, server(bare, bare_env) as floor:
-        token = log_in(ours)
-        targets = {
-            "ours list": f"{ours}/api/projects?limit=20",
-            "bare list": f"{floor}/api/projects?limit=20",
-            "ours detail": f"{ours}/api/projects/p1?generations_limit=50",
-            "bare detail": f"{floor}/api/projects/p1",
-        }
-        for _ in range(ROUNDS):
-            for name, url in targets.items():
-                runs.setdefault(name, []).append(wrk(url, token))
-        runs["healthz, 20 log-ins running"] = [healthz_under_logins(ours, token)]
-    results = {
-        name: {key: statistics.median(run[key] for run in figures) for key in figures[0]}
-        for name, figures in runs.items()
-    }
-    print(f"{'run (median of ' + str(ROUNDS) + ')':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, figures in results.items():
-        print(f"{name:32} {figures['rps']:9.0f} {figures['p50']:8.2f} {figures['p99']:8.2f}")
-    for kind in ("list", "detail"):
-        ratios = [
-            o["rps"] / b["rps"]
-            for o, b in zip(runs[f"ours {kind}"], runs[f"bare {kind}"], strict=True)
-        ]
-        print(f"{kind}: ours / bare throughput per round = "
-              f"{', '.join(f'{r:.2f}' for r in ratios)} (goal >= 0.50)")  # fmt: skip
-    logins = results["healthz, 20 log-ins running"]["logins"]
-    print(f"log-ins completed during the healthz run: {logins:.0f}")
+    runs: Runs = {}
+    healthz: Figures = {}
+    for setup, (loop, http) in SETUPS.items():
+        with ExitStack() as stack:
+            servers = {
+                name: stack.enter_context(server(command, envs[name]))
+                for name, command in commands(loop, http).items()
+            }
+            token = log_in(servers["ours"].url)
+            same_answers(servers["ours"], servers["floor"], token)
+            for index in range(ROUNDS):
+                for route, path in ROUTES.items():
+                    for name in SERVERS:
+                        figures = measured(servers[name], path, token)
+                        runs.setdefault((setup, route, name), []).append(figures)
+                print_round(runs, setup, index)
+            if not healthz:
+                healthz = healthz_under_logins(servers["ours"].url, token)
+                print(f"\nours ({setup}) /healthz while 20 log-ins run: {healthz['rps']:.0f} "
+                      f"req/s, p50 {healthz['p50']:.2f} ms, p99 {healthz['p99']:.2f} ms, "
+                      f"{healthz['logins']:.0f} log-ins done")  # fmt: skip
+    print_medians(runs)
 
 
 if __name__ == "__main__":

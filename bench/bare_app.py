@@ -1,6 +1,13 @@
-"""The floor our stack adds to: the same SQL as our two hot endpoints, on the same driver
-(psycopg 3 through a SQLAlchemy Core pool), served by bare Starlette with no ORM, no
-validation and no dependency injection. Run with uvicorn: ``bench.bare_app:app``."""
+"""A reference between ours and the floor: the same SQL as our hot read routes
+(bench/hot_sql.py) on the same driver as ours (psycopg 3 through a SQLAlchemy Core pool,
+pre-ping included), served by bare Starlette in its worker threads with no ORM, no
+validation and no dependency injection. Its JSON is looser than ours (every value a
+string). The floor proper is bench/async_floor.py. Run with uvicorn: ``bench.bare_app:app``.
+
+The pool holds as many connections as the benchmark has clients (``BENCH_POOL_SIZE``,
+default 16): with 5 kept and the rest overflow, 16 clients made it close and reopen
+80-138 connections a second (issue 16), which measured the reconnects, not the SQL.
+"""
 
 from __future__ import annotations
 
@@ -8,67 +15,81 @@ import hashlib
 import os
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from bench import hot_sql
+from sqlalchemy import Connection, create_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-# the same pool settings as our server's defaults, pre-ping included
+POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "16"))
 engine = create_engine(
-    os.environ["BENCH_DATABASE_URL"], pool_size=5, max_overflow=10, pool_pre_ping=True
+    os.environ["BENCH_DATABASE_URL"], pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=True
 )
-
-AUTH = text(
-    "SELECT auth_sessions.*, users.* FROM auth_sessions JOIN users "
-    "ON auth_sessions.user_id = users.id WHERE auth_sessions.token_hash = :h"
-)
-PROJECTS = text(
-    "SELECT * FROM projects WHERE user_id = :u ORDER BY created_at DESC, id DESC LIMIT 21"
-)
-PROJECT = text(
-    "SELECT projects.*, users.id AS owner_id, users.email AS owner_email, "
-    "users.name AS owner_name FROM projects JOIN users ON projects.user_id = users.id "
-    "WHERE projects.id = :p AND projects.user_id = :u"
-)
-GENERATIONS = text(
-    "SELECT * FROM generations WHERE project_id = :p ORDER BY created_at DESC, id DESC LIMIT 51"
-)
-
-
-def _user_id(connection: Any, request: Request) -> str | None:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    row = connection.execute(AUTH, {"h": hashlib.sha256(token.encode()).hexdigest()}).first()
-    return None if row is None else str(row.user_id)
 
 
 def _rows(result: Any) -> list[dict[str, Any]]:
     return [{k: (str(v) if v is not None else None) for k, v in r._mapping.items()} for r in result]
 
 
+def _credential(connection: Connection, request: Request) -> dict[str, Any] | None:
+    """The credential look-up only: the expiry and last-use checks are the floor's."""
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    rows = _rows(connection.exec_driver_sql(hot_sql.SESSION_LOOKUP, {"token_hash": token_hash}))
+    return rows[0] if rows else None
+
+
+def _user_id(connection: Connection, request: Request) -> str | None:
+    user = _credential(connection, request)
+    return None if user is None else user["id"]
+
+
+UNAUTHENTICATED = JSONResponse({"error": "unauthenticated"}, status_code=401)
+
+
+def me(request: Request) -> JSONResponse:
+    with engine.begin() as connection:
+        user = _credential(connection, request)
+    return UNAUTHENTICATED if user is None else JSONResponse(user)
+
+
 def list_projects(request: Request) -> JSONResponse:
     with engine.begin() as connection:
         user_id = _user_id(connection, request)
         if user_id is None:
-            return JSONResponse({"error": "unauthenticated"}, status_code=401)
-        items = _rows(connection.execute(PROJECTS, {"u": user_id}))
+            return UNAUTHENTICATED
+        page = {"user_id_1": user_id, "param_1": 21}
+        items = _rows(connection.exec_driver_sql(hot_sql.PROJECT_PAGE, page))
     return JSONResponse({"items": items[:20], "next_cursor": None})
 
 
 def get_project(request: Request) -> JSONResponse:
+    project_id = request.path_params["id"]
     with engine.begin() as connection:
         user_id = _user_id(connection, request)
         if user_id is None:
-            return JSONResponse({"error": "unauthenticated"}, status_code=401)
-        project = _rows(connection.execute(PROJECT, {"p": request.path_params["id"], "u": user_id}))
+            return UNAUTHENTICATED
+        owned = {"id_2": project_id, "user_id_1": user_id}
+        project = _rows(connection.exec_driver_sql(hot_sql.PROJECT_WITH_OWNER, owned))
         if not project:
             return JSONResponse({"error": "not found"}, status_code=404)
-        generations = _rows(connection.execute(GENERATIONS, {"p": request.path_params["id"]}))
-    return JSONResponse({**project[0], "generations": {"items": generations[:50]}})
+        page = {"project_id_1": project_id, "param_1": 1}
+        run = _rows(connection.exec_driver_sql(hot_sql.LATEST_RUN, page))
+        page["param_1"] = 51
+        generations = _rows(connection.exec_driver_sql(hot_sql.GENERATION_PAGE, page))
+    return JSONResponse(
+        {
+            **project[0],
+            "generations": {"items": generations[:50]},
+            "latest_run": run[0] if run else None,
+        }
+    )
 
 
 app = Starlette(
     routes=[
+        Route("/api/me", me),
         Route("/api/projects", list_projects),
         Route("/api/projects/{id}", get_project),
     ]

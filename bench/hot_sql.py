@@ -1,0 +1,103 @@
+"""The SQL our API sends for its hot read routes, verbatim, so the reference servers
+(bench/bare_app.py, bench/async_floor.py) run exactly what ours runs and nothing easier.
+
+Captured on 2026-11-29 from ``uab serve`` with ``UAB_DATABASE_ECHO=true`` against the
+bench database (``tests/integration/api/test_statement_counts.py`` asserts the counts):
+
+- every route: the credential look-up (session token hash -> the session's columns and
+  the whole user row), plus the ``last_used_at`` UPDATE at most once a minute per session;
+- ``GET /api/me``: nothing more;
+- ``GET /api/projects?limit=20``: one page of projects (limit + 1 rows);
+- ``GET /api/projects/{id}``: the project with its owner, the latest run, one page of
+  generations (limit + 1 rows).
+
+Statements are written in psycopg's ``%(name)s`` style, as SQLAlchemy sent them;
+``numbered`` rewrites one into asyncpg's ``$1`` style with its parameter names in order.
+If a test of the statement counts changes, capture again and update these.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+#: our ``services.auth.TOUCH_INTERVAL``: a session's last use is written at most this often
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+SESSION_LOOKUP = (
+    "SELECT users.id, users.email, users.password_hash, users.name, users.avatar, users.role, "
+    "users.subscription_tier, users.subscription_status, users.stripe_customer_id, "
+    "users.created_at, users.updated_at, users.last_login_at, users.llm_provider, "
+    "users.llm_model, users.llm_base_url, users.llm_api_key, users.stripe_subscription_id, "
+    "users.subscription_period_end, users.subscription_grace_ends_at, "
+    "users.billing_updated_at, users.tier_granted_by_id, users.tier_granted_at, "
+    "auth_sessions.id AS id_1, auth_sessions.expires_at, auth_sessions.revoked_at, "
+    "auth_sessions.last_used_at \n"
+    "FROM auth_sessions JOIN users ON auth_sessions.user_id = users.id \n"
+    "WHERE auth_sessions.token_hash = %(token_hash)s::VARCHAR"
+)
+TOUCH_SESSION = (
+    "UPDATE auth_sessions SET last_used_at=%(last_used_at)s::TIMESTAMP WITH TIME ZONE "
+    "WHERE auth_sessions.id = %(id_1)s::VARCHAR"
+)
+_PROJECT_COLUMNS = (
+    "projects.id, projects.name, projects.description, projects.template, projects.status, "
+    "projects.config, projects.features, projects.generated_path, projects.repository_url, "
+    "projects.deployment_url, projects.llm_model, projects.repository_token, "
+    "projects.repository_pushed_sha, projects.repository_pushed_at, "
+    "projects.repository_error, projects.user_id, projects.created_at, projects.updated_at, "
+    "projects.deployed_at"
+)
+PROJECT_PAGE = (
+    f"SELECT {_PROJECT_COLUMNS} \n"
+    "FROM projects \n"
+    "WHERE projects.user_id = %(user_id_1)s::VARCHAR "
+    "ORDER BY projects.created_at DESC, projects.id DESC \n"
+    " LIMIT %(param_1)s::INTEGER"
+)
+PROJECT_WITH_OWNER = (
+    f"SELECT {_PROJECT_COLUMNS}, users.id AS id_1, users.email, users.name AS name_1 \n"
+    "FROM projects JOIN users ON projects.user_id = users.id \n"
+    "WHERE projects.id = %(id_2)s::VARCHAR AND projects.user_id = %(user_id_1)s::VARCHAR"
+)
+LATEST_RUN = (
+    "SELECT generation_runs.id, generation_runs.project_id, generation_runs.user_id, "
+    "generation_runs.status, generation_runs.previous_status, generation_runs.spec, "
+    "generation_runs.spec_hash, generation_runs.verify, generation_runs.cancel_requested, "
+    "generation_runs.attempts, generation_runs.claim, generation_runs.heartbeat_at, "
+    "generation_runs.not_before, generation_runs.job_id, generation_runs.event_seq, "
+    "generation_runs.error_message, generation_runs.platform_failure, "
+    "generation_runs.tree_hash, generation_runs.commit_sha, generation_runs.files_count, "
+    "generation_runs.rollback_of, generation_runs.created_at, generation_runs.started_at, "
+    "generation_runs.finished_at \n"
+    "FROM generation_runs \n"
+    "WHERE generation_runs.project_id = %(project_id_1)s::VARCHAR "
+    "ORDER BY generation_runs.created_at DESC, generation_runs.id DESC \n"
+    " LIMIT %(param_1)s::INTEGER"
+)
+GENERATION_PAGE = (
+    "SELECT generations.id, generations.project_id, generations.user_id, "
+    "generations.agent_type, generations.prompt, generations.response, generations.status, "
+    "generations.tokens_used, generations.duration_ms, generations.error_message, "
+    "generations.created_at, generations.completed_at, generations.run_id, generations.model, "
+    "generations.input_tokens, generations.output_tokens, generations.cost_usd \n"
+    "FROM generations \n"
+    "WHERE generations.project_id = %(project_id_1)s::VARCHAR "
+    "ORDER BY generations.created_at DESC, generations.id DESC \n"
+    " LIMIT %(param_1)s::INTEGER"
+)
+
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+def numbered(statement: str) -> tuple[str, tuple[str, ...]]:
+    """asyncpg takes ``$1``-style parameters in order: the same statement, and the names
+    each position stands for."""
+    names: list[str] = []
+
+    def position(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PARAMETER.sub(position, statement), tuple(names)
