@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     #: directories (comma-separated) under which users may push to file:// remotes; unset:
     #: anywhere outside production, nowhere in production (the server's own disk)
     repository_file_roots: str = ""
+    #: hosts (comma-separated; ``*.example.com`` for its subdomains) users may push to over
+    #: https and ssh; unset: any host, except in production this machine's and private
+    #: networks' (so a remote cannot aim the server at its own network or cloud metadata)
+    repository_hosts: str = ""
 
     #: the platform's default language model (planning from words); unset: template
     #: generation works as ever, and what needs a model says which of these to set

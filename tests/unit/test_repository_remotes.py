@@ -88,3 +88,54 @@ def test_masking_hides_the_token_in_every_form_and_url_credentials() -> None:
     assert "tok999" not in masked
     assert "https://***@host/r.git" in masked
     assert shown_url("https://u:p@host/r.git") == "https://***@host/r.git"
+
+
+LISTED = RemotePolicy(file_roots=(), production=True, hosts=("git.example.com", "*.example.org"))
+
+
+@pytest.mark.parametrize(
+    ("url", "policy"),
+    [
+        ("https://git.example.com/ada/shop.git", LISTED),
+        ("https://GIT.example.com./ada/shop.git", LISTED),
+        ("ssh://git@team.example.org/ada/shop.git", LISTED),
+        ("git@deep.team.example.org:ada/shop.git", LISTED),
+        ("https://10.0.0.5/ada/shop.git", OPEN),  # outside production: any host
+        # an internal git server the operator lists is theirs to allow
+        ("https://10.0.0.5/ada/shop.git", RemotePolicy((), production=True, hosts=("10.0.0.5",))),
+    ],
+)
+def test_hosts_the_operator_allows(url: str, policy: RemotePolicy) -> None:
+    assert clean_url(url, policy) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "policy"),
+    [
+        ("https://github.com/ada/shop.git", LISTED),
+        ("https://example.org/ada/shop.git", LISTED),  # the apex is not a subdomain
+        ("https://evilexample.org/ada/shop.git", LISTED),
+        ("https://git.example.com.evil.net/ada/shop.git", LISTED),
+        ("git@github.com:ada/shop.git", LISTED),
+        # production, no list: nothing on this machine or a private network
+        ("https://127.0.0.1/ada/shop.git", PRODUCTION),
+        ("https://localhost/ada/shop.git", PRODUCTION),
+        ("https://[::1]/ada/shop.git", PRODUCTION),
+        ("https://[::ffff:127.0.0.1]/ada/shop.git", PRODUCTION),
+        ("https://169.254.169.254/latest/meta-data", PRODUCTION),  # cloud metadata
+        ("https://metadata.google.internal/x.git", PRODUCTION),
+        ("https://10.1.2.3/ada/shop.git", PRODUCTION),
+        ("https://192.168.0.1/ada/shop.git", PRODUCTION),
+        ("https://100.64.0.1/ada/shop.git", PRODUCTION),  # carrier-grade NAT
+        ("https://2130706433/ada/shop.git", PRODUCTION),  # 127.0.0.1 as git would read it
+        ("https://0x7f.1/ada/shop.git", PRODUCTION),
+        ("ssh://git@127.0.0.1/ada/shop.git", PRODUCTION),
+        ("git@localhost:ada/shop.git", PRODUCTION),
+        ("git@10.0.0.1:ada/shop.git", PRODUCTION),
+    ],
+)
+def test_hosts_refused_name_the_rule(url: str, policy: RemotePolicy) -> None:
+    with pytest.raises(ValidationError) as refused:
+        clean_url(url, policy)
+    assert (refused.value.field, refused.value.rule) == ("repository_url", "host_not_allowed")
+    assert "host" in refused.value.message

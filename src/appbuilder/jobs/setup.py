@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.jobs.runner import EmbeddedDispatcher, InProcessRunner
 from appbuilder.services import runs
+from appbuilder.services.repository import remote_policy
 from appbuilder.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ def run_context(settings: Settings, sessions: sessionmaker[Session]) -> runs.Run
         verify_database_url=settings.verify_database_url,
         llm=settings.llm,
         project_store=settings.project_store or None,
+        remotes=remote_policy(settings),
     )
 
 

@@ -32,6 +32,7 @@ from appbuilder.services.projects import get_project, project_folder
 from appbuilder.services.repository_git import (
     Remote,
     RemotePolicy,
+    check_remote,
     clean_token,
     clean_url,
 )
@@ -46,6 +47,8 @@ class Places:
 
     projects_dir: Path
     store: str | None = None
+    #: the operator's rules for remotes, checked again before each push (None: unchecked)
+    remotes: RemotePolicy | None = None
 
     def history(self, project_id: str) -> ProjectHistory:
         """The project's local history, brought up to the store's first."""
@@ -61,7 +64,7 @@ class Places:
 
 
 def places(settings: Settings) -> Places:
-    return Places(settings.projects_dir, settings.project_store or None)
+    return Places(settings.projects_dir, settings.project_store or None, remote_policy(settings))
 
 
 def remote_policy(settings: Settings) -> RemotePolicy:
@@ -70,7 +73,10 @@ def remote_policy(settings: Settings) -> RemotePolicy:
         for part in settings.repository_file_roots.split(",")
         if part.strip()
     )
-    return RemotePolicy(file_roots=roots, production=settings.env is Environment.PRODUCTION)
+    hosts = tuple(part.strip() for part in settings.repository_hosts.split(",") if part.strip())
+    return RemotePolicy(
+        file_roots=roots, production=settings.env is Environment.PRODUCTION, hosts=hosts
+    )
 
 
 def set_remote(
@@ -129,7 +135,7 @@ def push_project(
         )
     remote = Remote(project.repository_url, project.repository_token)
     session.commit()
-    return _push(sessions, where.history(project_id), project_id, remote, force=force)
+    return _push(sessions, where, where.history(project_id), project_id, remote, force=force)
 
 
 def push_after_run(sessions: sessionmaker[Session], where: Places, project_id: str) -> str | None:
@@ -142,7 +148,7 @@ def push_after_run(sessions: sessionmaker[Session], where: Places, project_id: s
         remote = Remote(project.repository_url, project.repository_token)
     history = ProjectHistory(project_folder(where.projects_dir, project_id))
     try:
-        done = _push(sessions, history, project_id, remote, force=False)
+        done = _push(sessions, where, history, project_id, remote, force=False)
     except (PushRejectedError, PushFailedError) as error:
         return f"Push failed: {error.message}"
     return f"Pushed {done.sha[:12]} to {done.url}."
@@ -150,12 +156,20 @@ def push_after_run(sessions: sessionmaker[Session], where: Places, project_id: s
 
 def _push(
     sessions: sessionmaker[Session],
+    where: Places,
     history: ProjectHistory,
     project_id: str,
     remote: Remote,
     *,
     force: bool,
 ) -> PushResult:
+    if where.remotes is not None:
+        try:
+            check_remote(remote.url, where.remotes)
+        except ValidationError as refused:
+            message = f"Did not push to {remote.shown}: {refused.message}"
+            _record(sessions, project_id, sha=None, error=message)
+            raise PushFailedError(message) from None
     pushed = history.push(remote.url, force=force, extra_env=remote.git_env())
     if pushed.ok and pushed.sha is not None:
         _record(sessions, project_id, sha=pushed.sha, error=None)

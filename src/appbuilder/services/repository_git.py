@@ -10,7 +10,9 @@ masked before it is recorded or shown, in case a remote echoes what it was given
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -31,10 +33,15 @@ _FIELD = "repository_url"
 
 @dataclass(frozen=True)
 class RemotePolicy:
-    """What the operator allows: file:// remotes (the server's own disk) and plain http."""
+    """What the operator allows: file:// remotes (the server's own disk), plain http, and
+    the hosts https and ssh remotes may name."""
 
     file_roots: tuple[Path, ...]
     production: bool
+    #: hosts users may push to over https and ssh (``*.example.com``: its subdomains);
+    #: none listed: any host, except in production one on this machine or a private
+    #: network (a push is a request the server sends where the user says)
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ def clean_url(raw: str, policy: RemotePolicy) -> str:
         _refuse("format", "repository_url may not contain spaces or control characters.")
     if "://" not in url:
         if _SCP_LIKE.match(url):
+            _check_host(url.split("@", 1)[1].split(":", 1)[0], policy)
             return url  # user@host:path, git's short form of ssh
         _refuse(
             "scheme",
@@ -114,6 +122,7 @@ def clean_url(raw: str, policy: RemotePolicy) -> str:
             _refuse(
                 "format", "an ssh:// repository_url needs a host: ssh://git@host/owner/repo.git"
             )
+        _check_host(parts.hostname, policy)
     elif scheme == "file":
         _check_file(parts, policy)
     else:
@@ -152,6 +161,57 @@ def _check_http(parts: SplitResult, policy: RemotePolicy) -> None:
             "repository_url must use https:// (plain http:// would send your token in the "
             "clear; it is accepted only for this machine, outside production).",
         )
+    _check_host(parts.hostname, policy)
+
+
+def _check_host(host: str, policy: RemotePolicy) -> None:
+    name = host.strip("[]").rstrip(".").lower()
+    if policy.hosts:
+        if not any(_matches(name, pattern) for pattern in policy.hosts):
+            _refuse(
+                "host_not_allowed",
+                f"repository_url's host {name!r} is not one this server pushes to; it "
+                f"pushes to: {', '.join(policy.hosts)}.",
+            )
+    elif policy.production and _internal(name):
+        _refuse(
+            "host_not_allowed",
+            f"repository_url's host {name!r} is on this machine or a private network, "
+            "where this server does not push; the operator may allow hosts with "
+            "UAB_REPOSITORY_HOSTS.",
+        )
+
+
+def _matches(name: str, pattern: str) -> bool:
+    pattern = pattern.strip().rstrip(".").lower()
+    if pattern.startswith("*."):
+        return name.endswith(pattern[1:]) and len(name) > len(pattern) - 1
+    return name == pattern
+
+
+def _internal(name: str) -> bool:
+    """Whether ``name`` is, or resolves to, an address that is not on the public internet
+    (loopback, private, link-local such as cloud metadata, reserved). Checked when the URL
+    is set and again before each push; a name that does not resolve yet passes (its push
+    fails). A name that changes its address between the check and git's own look-up is
+    not caught: list the hosts (``UAB_REPOSITORY_HOSTS``) to close that too."""
+    if name == "localhost" or name.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        addresses = [ipaddress.ip_address(name)]
+    except ValueError:
+        try:  # also numeric forms git would accept: 2130706433, 0x7f.1
+            found = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return False
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+    return any(not address.is_global for address in addresses)
+
+
+def check_remote(url: str, policy: RemotePolicy) -> None:
+    """A stored remote, checked again before a push: the operator's rules may have changed
+    since it was set, and so may the address its host resolves to."""
+    clean_url(url, policy)
 
 
 def _check_file(parts: SplitResult, policy: RemotePolicy) -> None:

@@ -136,7 +136,7 @@ def _keep(
     """Commit the tree to the project's history (the store's, when there is one), push it
     to the project's remote, and settle the run COMPLETED. A refused push is said in the
     run's log and on the project; the run's files stand."""
-    where = Places(ctx.projects_dir, ctx.project_store)
+    where = Places(ctx.projects_dir, ctx.project_store, ctx.remotes)
     with journal.tx():  # still ours: an execution that lost the run must not commit for it
         pass
     try:

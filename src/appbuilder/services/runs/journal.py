@@ -24,6 +24,7 @@ from appbuilder.db.models import Generation, GenerationRun, Project
 from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus, ProjectStatus, RunStatus
 from appbuilder.errors import RunCancelled
+from appbuilder.services.repository_git import RemotePolicy
 from appbuilder.services.runs import events
 from appbuilder.services.runs.lifecycle import (
     ERROR_LIMIT,
@@ -60,6 +61,8 @@ class RunContext:
     #: the shared home of projects' histories (see ``services.repository_store``), so a
     #: run can resume on a worker whose data directory never saw the project
     project_store: str | None = None
+    #: the operator's rules for remotes, checked again before a run's push (None: unchecked)
+    remotes: RemotePolicy | None = None
     #: set when the process shuts down: runs are released at their next step boundary
     stopping: threading.Event = field(default_factory=threading.Event)
 
