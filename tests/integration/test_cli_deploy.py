@@ -52,6 +52,8 @@ def test_deploy_list_logs_and_every_refusal_from_the_terminal(engine: Engine) ->
     assert "SUCCEEDED" in listed
     log = ok("logs", deployment_id, "--lines", "50")
     assert "[deploy]" in log
+    # an artifact is finished: following its log prints the same and ends
+    assert ok("logs", deployment_id, "--lines", "50", "--follow") == log
     settings = get_settings()
     ctx = DeployContext(sessions, settings.projects_dir, settings.deployments_dir)
     with (

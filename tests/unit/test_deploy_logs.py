@@ -1,37 +1,37 @@
-"""Following a deployment's log: a step of the follow returns while the log is idle (a
-server runs each step in a worker thread; a step that waited for new output kept that
-thread after the reader left), and a character split between two writes arrives whole."""
+"""Reading a followed deployment's log: the tail, then only what was written since, with a
+character split between two writes arriving whole and nothing lost between the tail and
+the first read."""
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-from appbuilder.services.deployments.logs import follow
+from appbuilder.services.deployments.logs import LogReader
 
 
-def step(stream: Iterator[str]) -> str:
-    """One step of the follow, in a daemon thread (a step that never returns fails the
-    test instead of hanging it)."""
-    answers: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: answers.put(next(stream)), daemon=True).start()
-    return answers.get(timeout=5)
-
-
-def test_an_idle_follow_hands_back_control_and_joins_split_characters(tmp_path: Path) -> None:
+def test_a_reader_gives_the_tail_then_only_new_text_and_joins_split_characters(
+    tmp_path: Path,
+) -> None:
     log = tmp_path / "deploy.log"
-    log.write_bytes(b"[deploy] started\n")
-    stream = follow(log, 10, still_running=lambda: True, poll=0.01)
-    assert step(stream) == "[deploy] started\n"
-    assert step(stream) == ""  # idle: back at once
+    log.write_bytes(b"one\ntwo\n[deploy] started\n")
+    reader = LogReader(log)
+    assert reader.start(2) == "two\n[deploy] started\n"
+    assert reader.read() == ""  # nothing new
     word = "caf\u00e9\n".encode()
     with log.open("ab") as handle:
         handle.write(word[:-2])  # "caf" and the first byte of "é"
-    first = step(stream)
+    first = reader.read()
     with log.open("ab") as handle:
         handle.write(word[-2:])
-    second = step(stream)
+    second = reader.read()
     assert first + second == "caf\u00e9\n"
     assert "\ufffd" not in first + second
+
+
+def test_a_log_not_written_yet_is_read_from_its_start(tmp_path: Path) -> None:
+    log = tmp_path / "deploy.log"
+    reader = LogReader(log)
+    assert reader.start(10) == ""
+    assert reader.read() == ""
+    log.write_text("[deploy] started\n")
+    assert reader.read() == "[deploy] started\n"

@@ -8,8 +8,10 @@ watches it (and re-adopts it after a restart).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
+import anyio
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -127,7 +129,12 @@ def logs(
             console.out(deploy_logs.tail(path, lines), end="", highlight=False)
             return
         try:
-            for chunk in deploy_logs.follow_deployment(db.sessions, path, deployment, lines):
-                console.out(chunk, end="", highlight=False)
+            anyio.run(_print_followed, db, path, deployment, lines)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+
+
+async def _print_followed(db: Database, path: Path, deployment: str, lines: int) -> None:
+    """The server's follow loop, without its gate: this process has the pool to itself."""
+    async for chunk in deploy_logs.follow_deployment(db.sessions, path, deployment, lines):
+        console.out(chunk, end="", highlight=False)

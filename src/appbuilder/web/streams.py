@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import TypeVar
 
-from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
 
 from appbuilder.errors import TooManyStreamsError
@@ -67,9 +66,9 @@ class StreamSlots:
             self.give_back(user_id, slot)
 
 
-def counted(request: Request, user_id: str, stream: Iterator[T]) -> AsyncIterator[T]:
-    """``stream`` (read on worker threads, as Starlette would) in one of ``user_id``'s
-    slots of this server (``app.state.streams``): 429 when they are all taken."""
+def counted(request: Request, user_id: str, stream: AsyncIterator[T]) -> AsyncIterator[T]:
+    """``stream`` in one of ``user_id``'s slots of this server (``app.state.streams``):
+    429 when they are all taken."""
     slots: StreamSlots = request.app.state.streams
     slot = slots.take(user_id)
-    return slots.counted(user_id, slot, iterate_in_threadpool(stream))
+    return slots.counted(user_id, slot, stream)

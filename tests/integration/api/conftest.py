@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, update
 from sqlalchemy.engine import URL
+from starlette.types import Receive, Scope, Send
 
 from appbuilder.db.models import User
 from appbuilder.enums import SubscriptionTier, UserRole
@@ -26,11 +28,31 @@ _emails = itertools.count(1)
 
 
 class LiveServer:
-    def __init__(self, settings: Settings) -> None:
+    """``create_app()`` served by uvicorn in a thread; ``threads`` sizes the pool of worker
+    threads its sync routes and dependencies run on (anyio's default: 40)."""
+
+    def __init__(self, settings: Settings, *, threads: int | None = None) -> None:
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+        self.threads = threads
+        #: the server's worker-thread limiter, once it has started
+        self.limiter: anyio.CapacityLimiter | None = None
+        config = uvicorn.Config(
+            self._serve,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            lifespan="on",
+            interface="asgi3",  # a bound method: uvicorn would take it for ASGI 2
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # on the server's event loop, before any request
+            self.limiter = anyio.to_thread.current_default_thread_limiter()
+            if self.threads is not None:
+                self.limiter.total_tokens = self.threads
+        await self.app(scope, receive, send)
 
     def __enter__(self) -> str:
         self.thread.start()

@@ -15,11 +15,11 @@ from appbuilder.services import deployments
 from appbuilder.services.after_commit import after_commit
 from appbuilder.services.auth import Principal
 from appbuilder.services.deployments import logs
-from appbuilder.web.deps import SessionDep, SessionmakerDep, owner_filter, require, supervisor_of
+from appbuilder.web.deps import SessionDep, owner_filter, require, supervisor_of
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
+from appbuilder.web.log_follow import follow_log
 from appbuilder.web.params import RowId
 from appbuilder.web.schemas import DeploymentIn, DeploymentOut
-from appbuilder.web.streams import counted
 
 router = APIRouter(prefix="/api", tags=["deployments"], responses=AUTH_RESPONSES)
 
@@ -87,7 +87,6 @@ def read_logs(
     deployment_id: RowId,
     principal: Reader,
     session: SessionDep,
-    sessions: SessionmakerDep,
     request: Request,
     lines: Annotated[int, Query(ge=1, le=logs.MAX_TAIL_LINES)] = 200,
     follow: Annotated[bool, Query(description="Stream new lines until it ends")] = False,
@@ -99,11 +98,7 @@ def read_logs(
     path = supervisor_of(request).ctx.log_path(found)
     if not follow:
         return PlainTextResponse(logs.tail(path, lines))
-    stopping = request.app.state.shutting_down.is_set
-    stream = logs.follow_deployment(sessions, path, deployment_id, lines, stopping=stopping)
-    return StreamingResponse(
-        counted(request, principal.user.id, stream), media_type="text/plain; charset=utf-8"
-    )
+    return follow_log(request, principal.user.id, path, deployment_id, lines)
 
 
 @router.post("/deployments/{deployment_id}/stop", response_model=DeploymentOut, responses=STARTS)

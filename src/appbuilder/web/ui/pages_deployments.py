@@ -19,9 +19,9 @@ from appbuilder.services import deployments, projects, quotas
 from appbuilder.services.after_commit import after_commit
 from appbuilder.services.auth import Principal
 from appbuilder.services.deployments import logs
-from appbuilder.web.deps import SessionDep, SessionmakerDep, supervisor_of
+from appbuilder.web.deps import SessionDep, supervisor_of
 from appbuilder.web.errors import status_for
-from appbuilder.web.streams import counted
+from appbuilder.web.log_follow import follow_log
 from appbuilder.web.ui.deps import UserDep, check_csrf, optional_principal
 from appbuilder.web.ui.render import redirect, render
 
@@ -200,7 +200,6 @@ def deployment_log(
     deployment_id: str,
     principal: UserDep,
     session: SessionDep,
-    sessions: SessionmakerDep,
     follow: Annotated[bool, Query()] = False,
 ) -> PlainTextResponse | StreamingResponse:
     """The log as text; with ``follow`` new lines stream (chunked) until it ends."""
@@ -209,11 +208,7 @@ def deployment_log(
     if not follow:
         return PlainTextResponse(logs.tail(path, logs.MAX_TAIL_LINES))
     # the page's tail again, then what follows: app.js replaces the shown tail with this
-    stopping = request.app.state.shutting_down.is_set
-    stream = logs.follow_deployment(sessions, path, found.id, LOG_LINES, stopping=stopping)
-    return StreamingResponse(
-        counted(request, principal.user.id, stream), media_type="text/plain; charset=utf-8"
-    )
+    return follow_log(request, principal.user.id, path, found.id, LOG_LINES)
 
 
 @router.get("/projects/{project_id}/deployments/{deployment_id}/artifact", response_model=None)
