@@ -11,7 +11,9 @@ ERROR unless another of its versions is serving.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from datetime import timedelta
 
@@ -27,8 +29,11 @@ from appbuilder.services.project_lifecycle import change_status
 
 log = logging.getLogger(__name__)
 D = DeploymentStatus
-#: a deployment still IN_PROGRESS after this was cut short (its deploying process died)
+#: a deployment still IN_PROGRESS after this was cut short, whoever carries it out
 STALE_AFTER = timedelta(minutes=30)
+#: the supervisor carrying out a deployment touches its log at every check; a deployment
+#: whose log has not moved for this long (and is older than this) lost its process
+QUIET_AFTER = timedelta(seconds=60)
 
 
 class Supervisor:
@@ -39,7 +44,7 @@ class Supervisor:
         self.watching: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._work: list[threading.Thread] = []
+        self._work: dict[str, threading.Thread] = {}
 
     def start(self) -> None:
         self._stop.clear()
@@ -57,12 +62,13 @@ class Supervisor:
         worker = threading.Thread(
             target=self._carry_out, args=(deployment_id,), name=f"deploy-{deployment_id}"
         )
-        self._work = [t for t in self._work if t.is_alive()] + [worker]
+        self._work = {k: t for k, t in self._work.items() if t.is_alive()}
+        self._work[deployment_id] = worker
         worker.start()
 
     def wait(self, timeout: float | None = None) -> None:
         """Until the deployments submitted so far are done (tests, shutdown)."""
-        for worker in list(self._work):
+        for worker in list(self._work.values()):
             worker.join(timeout)
 
     def _carry_out(self, deployment_id: str) -> None:
@@ -91,8 +97,38 @@ class Supervisor:
         self.watching = {row.id for row in rows} - set(crashed)
         for deployment_id in crashed:
             self._record_crash(deployment_id)
+        self._beat()
         self._fail_stale()
         return crashed
+
+    def _beat(self) -> None:
+        """Touch the logs of the deployments this process carries out: their heartbeat,
+        which every supervisor on this machine (``uab serve --workers``) reads."""
+        mine = [k for k, t in self._work.items() if t.is_alive()]
+        if not mine:
+            return
+        with self.ctx.sessions() as session:
+            rows = session.scalars(select(Deployment).where(Deployment.id.in_(mine))).all()
+            for deployment in rows:
+                with contextlib.suppress(OSError):  # not opened yet: its start is a beat
+                    os.utime(self.ctx.log_path(deployment))
+
+    def _gone(self, deployment: Deployment) -> bool:
+        """Whether no process carries out this IN_PROGRESS deployment any more: its log
+        has not moved for ``QUIET_AFTER`` (none beats for it), or it is older than
+        ``STALE_AFTER`` whatever its log does."""
+        now = utcnow()
+        if deployment.created_at < now - STALE_AFTER:
+            return True
+        if deployment.id in self._work and self._work[deployment.id].is_alive():
+            return False
+        if deployment.created_at > now - QUIET_AFTER:
+            return False  # requested a moment ago: its process may not have started it yet
+        try:
+            moved = self.ctx.log_path(deployment).stat().st_mtime
+        except OSError:
+            return True
+        return moved < (now - QUIET_AFTER).timestamp()
 
     def _record_crash(self, deployment_id: str) -> None:
         with self.ctx.sessions.begin() as session:
@@ -116,14 +152,14 @@ class Supervisor:
             log.warning("deployment %s crashed", deployment_id)
 
     def _fail_stale(self) -> None:
-        cutoff = utcnow() - STALE_AFTER
+        cutoff = utcnow() - QUIET_AFTER
         with self.ctx.sessions.begin() as session:
-            stale = session.scalars(
+            waiting = session.scalars(
                 select(Deployment).where(
                     Deployment.status == D.IN_PROGRESS, Deployment.created_at < cutoff
                 )
             ).all()
-            for deployment in stale:
+            for deployment in (d for d in waiting if self._gone(d)):
                 deployment.status = D.FAILED
                 deployment.finished_at = utcnow()
                 deployment.log += "[supervisor] Cut short: the deploying process went away.\n"
