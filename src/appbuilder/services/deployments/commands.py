@@ -11,8 +11,12 @@ health check) or ERROR (nothing of it is running; the deployment's log says why)
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +40,9 @@ from appbuilder.services.projects import get_project, project_folder
 
 log = logging.getLogger(__name__)
 D = DeploymentStatus
+#: how often the process carrying out a deployment touches its log (its heartbeat; the
+#: supervisors fail one quiet for a minute)
+BEAT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,8 @@ def carry_out(ctx: DeployContext, deployment_id: str) -> Deployment:
         output.write(f"[deploy] {target.name}: commit {release.commit[:12]}\n")
         output.flush()
         try:
-            outcome: Outcome | DeployFailed = target.deploy(release, output)
+            with heartbeat(release.log_path):
+                outcome: Outcome | DeployFailed = target.deploy(release, output)
         except DeployFailed as failed:
             outcome = failed
         except Exception as error:  # the platform's fault: still the deployment's result
@@ -129,6 +137,27 @@ def carry_out(ctx: DeployContext, deployment_id: str) -> Deployment:
             )
         output.write(f"[deploy] {outcome.message}\n")
     return _record(ctx, deployment_id, outcome)
+
+
+@contextmanager
+def heartbeat(path: Path, every: float = BEAT_SECONDS) -> Iterator[None]:
+    """Touch ``path`` every ``every`` seconds while the block runs: the sign, to every
+    supervisor on the machine, that this deployment is still being carried out (a step
+    such as an install can be quiet for minutes; a process that died stops touching it)."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every):
+            with contextlib.suppress(OSError):
+                os.utime(path)
+
+    beating = threading.Thread(target=beat, name="deploy-heartbeat", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beating.join()
 
 
 def _release(ctx: DeployContext, deployment_id: str) -> tuple[Release, Target]:

@@ -11,9 +11,7 @@ ERROR unless another of its versions is serving.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 from datetime import timedelta
 
@@ -31,8 +29,9 @@ log = logging.getLogger(__name__)
 D = DeploymentStatus
 #: a deployment still IN_PROGRESS after this was cut short, whoever carries it out
 STALE_AFTER = timedelta(minutes=30)
-#: the supervisor carrying out a deployment touches its log at every check; a deployment
-#: whose log has not moved for this long (and is older than this) lost its process
+#: the process carrying out a deployment touches its log every few seconds
+#: (``commands.heartbeat``); a deployment whose log has not moved for this long (and is
+#: older than this) lost its process
 QUIET_AFTER = timedelta(seconds=60)
 
 
@@ -97,21 +96,8 @@ class Supervisor:
         self.watching = {row.id for row in rows} - set(crashed)
         for deployment_id in crashed:
             self._record_crash(deployment_id)
-        self._beat()
         self._fail_stale()
         return crashed
-
-    def _beat(self) -> None:
-        """Touch the logs of the deployments this process carries out: their heartbeat,
-        which every supervisor on this machine (``uab serve --workers``) reads."""
-        mine = [k for k, t in self._work.items() if t.is_alive()]
-        if not mine:
-            return
-        with self.ctx.sessions() as session:
-            rows = session.scalars(select(Deployment).where(Deployment.id.in_(mine))).all()
-            for deployment in rows:
-                with contextlib.suppress(OSError):  # not opened yet: its start is a beat
-                    os.utime(self.ctx.log_path(deployment))
 
     def _gone(self, deployment: Deployment) -> bool:
         """Whether no process carries out this IN_PROGRESS deployment any more: its log
