@@ -50,3 +50,48 @@ def test_a_required_link_to_a_row_left_out_leaves_the_row_out_whatever_comes_fir
     assert row_problems(MODEL, usable) == []
     assert "Book row 1: author: no usable sample Author to link to" in left_out
     assert len(left_out) == 3  # the long label, the long name, the first book
+
+
+TEAMS = resolve(
+    build_spec(
+        {
+            "name": "Teams",
+            "features": ["auth", "organizations"],
+            "entities": [
+                {"name": "Team", "organization": True, "fields": [{"name": "name"}]},
+                {
+                    "name": "Project",
+                    "fields": [{"name": "title"}],
+                    "relations": [{"name": "team", "target": "Team", "required": True}],
+                },
+                {
+                    "name": "Task",
+                    "fields": [{"name": "title"}],
+                    "relations": [
+                        {"name": "team", "target": "Team", "required": True},
+                        {"name": "project", "target": "Project"},
+                    ],
+                },
+            ],
+        }
+    )
+)
+
+
+def test_a_row_links_only_into_its_own_organisation() -> None:
+    """The app refuses a link into another organisation as a link to no row: the sample
+    rows are refused before the app is, and the good ones kept."""
+    rows = {
+        "Team": [{"name": "Ants"}, {"name": "Bees"}],
+        "Project": [{"title": "Hill", "team": 1}, {"title": "Hive", "team": 2}],
+        "Task": [
+            {"title": "Dig", "team": 1, "project": 1},
+            {"title": "Sting", "team": 1, "project": 2},  # the Bees' project
+            {"title": "Loose", "team": 2},  # no project: nothing to check
+        ],
+    }
+    said = "project: must be a sample Project of the same organisation as this row"
+    assert row_problems(TEAMS, rows) == [f"Task row 2: {said} (Project 2 belongs to another)"]
+    usable, left_out = usable_rows(TEAMS, rows)
+    assert usable["Task"] == [rows["Task"][0], rows["Task"][2]]
+    assert left_out == [f"Task row 2: {said} (Project 2 belongs to another)"]

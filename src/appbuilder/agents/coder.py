@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -38,7 +39,11 @@ from appbuilder.stacks.base import Router
 #: the most one answer may take (a router and its tests)
 MAX_OUTPUT_TOKENS = 12_000
 #: a rule's message shorter than this is too common to say whose failure it is
-MIN_MESSAGE = 12
+MIN_MESSAGE = 16
+#: the generated app's test of its sample rows (see ``refused_by_rules``)
+SEED_TEST = "tests/test_seed.py"
+#: the header of one test's section in pytest's output: ``____ test_name ____``
+_SECTION = re.compile(r"^_{3,} .* _{3,}$", re.MULTILINE)
 PACKAGES = {
     "app/custom/__init__.py": b'"""Code written for the spec\'s words: actions and rules."""\n',
     "tests/custom/__init__.py": b"",
@@ -141,12 +146,37 @@ def rule_messages(source: str) -> list[str]:
     return found
 
 
-def _refused_by(failure: str, entity: EntitySpec, kind: str, code: dict[str, str]) -> bool:
+def _refused_by(
+    failure: str, entity: EntitySpec, kind: str, code: dict[str, str], skeleton: str
+) -> bool:
     """Whether ``failure`` names this job's files or carries one of its rules' messages."""
-    if any(path in failure for path in (*paths_for(entity, kind), examples_path(entity))):
+    mine = (*paths_for(entity, kind), *((examples_path(entity),) if kind == "rules" else ()))
+    if any(path in failure for path in mine):
         return True
     module = paths_for(entity, kind)[0]
-    return kind == "rules" and any(m in failure for m in rule_messages(code.get(module, "")))
+    return kind == "rules" and refused_by_rules(failure, code.get(module, ""), skeleton)
+
+
+def refused_by_rules(failure: str, source: str, skeleton: str) -> bool:
+    """Whether a test outside the sample rows' failed on a message of these rules that the
+    skeleton does not say itself. The sample rows' test is left out: its rows are the
+    DATABASE agent's, which the model writing the rules cannot change."""
+    text = _outside(failure, SEED_TEST)
+    return any(m in text and m not in skeleton for m in rule_messages(source))
+
+
+def _outside(failure: str, test_file: str) -> str:
+    """``failure`` without the sections and summary lines of ``test_file``."""
+    kept = [part for part in _SECTION.split(failure) if test_file not in part]
+    return "\n".join(line for line in "\n".join(kept).splitlines() if test_file not in line)
+
+
+def _skeleton_text(output: AgentOutput, code: dict[str, str]) -> str:
+    return "\n".join(
+        content.decode(errors="replace")
+        for path, content in output.files.items()
+        if path not in code and path.endswith(".py")
+    )
 
 
 def jobs(spec: AppSpec) -> list[tuple[EntitySpec, str]]:
@@ -217,21 +247,24 @@ class CoderAgent:
         code = _code_of(output)
         if any(path in failure for path in code):
             return True
+        skeleton = _skeleton_text(output, code)
         rules = (source for path, source in code.items() if path.endswith("_rules.py"))
-        return any(message in failure for source in rules for message in rule_messages(source))
+        return any(refused_by_rules(failure, source, skeleton) for source in rules)
 
     def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
         """Ask again, with the failure, for the entities whose files it names."""
         started = time.perf_counter()
         code = _code_of(output)
+        skeleton = _skeleton_text(output, code)
         written = _Written(code=dict(code))
         for entity, kind in jobs(task.spec):
-            if not _refused_by(failure, entity, kind, code):
+            if not _refused_by(failure, entity, kind, code, skeleton):
                 continue
             asked = _asked(entity, kind, self.attempts)
+            # the examples file only when the model wrote it: the request shows the default
             mine = "\n\n".join(
-                f"{path}:\n{code.get(path) or output.files.get(path, b'').decode()}"
-                for path in (*asked.allowed, *asked.optional)
+                f"{path}:\n{code.get(path, '')}"
+                for path in (*asked.allowed, *(p for p in asked.optional if p in code))
             )
             request = (
                 f"{_request(entity, kind, task.model, dict(output.files))}\n\nYour files:\n"

@@ -95,6 +95,8 @@ def _entity(entity: AppEntity) -> str:
         f"  - links: {link.names.snake} -> {link.target}" + (" (required)" if link.required else "")
         for link in entity.links
     ]
+    # checked by the app's own code when the rows load (make seed and its test), not here
+    lines += [f"  - rule: {rule}" for rule in entity.rules]
     return "\n".join(lines)
 
 

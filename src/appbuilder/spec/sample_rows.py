@@ -42,7 +42,9 @@ def row_problems(model: AppModel, rows: Mapping[str, Sequence[Mapping[str, Any]]
         if len(given) > MAX_ROWS:
             problems.append(f"{name}: {len(given)} rows; at most {MAX_ROWS}")
         for number, row in enumerate(given[:MAX_ROWS], start=1):
-            problems += [f"{name} row {number}: {p}" for p in _row(entity, row, rows)]
+            found = [*_row(entity, row, rows)]
+            found += _same_organisation(entities, entity, number, row, rows)
+            problems += [f"{name} row {number}: {p}" for p in found]
     return problems[:MAX_PROBLEMS]
 
 
@@ -51,6 +53,47 @@ def _row(
 ) -> Iterator[str]:
     yield from _own(entity, row)
     yield from _links({link.names.snake: link for link in entity.links}, row, rows)
+
+
+def _same_organisation(
+    entities: Mapping[str, AppEntity],
+    entity: AppEntity,
+    number: int,
+    row: Mapping[str, Any],
+    rows: Mapping[str, Sequence[object]],
+) -> Iterator[str]:
+    """A row of an organisation links only to rows of that same organisation (the app
+    refuses the rest as it refuses them from a client: a link into another organisation
+    is a link to a row that does not exist)."""
+    home = _organisation_of(entity, number, row)
+    if home is None:
+        return
+    for link in entity.links:
+        target = entities.get(link.target)
+        its_own = f"{link.names.snake}_id" == entity.tenant  # the link that says which
+        if target is None or target.tenant in (None, "id") or its_own:
+            continue
+        position = row.get(link.names.snake)
+        given = rows.get(link.target, ())
+        if type(position) is not int or not 1 <= position <= len(given):
+            continue  # said by _links
+        other = given[position - 1]
+        there = _organisation_of(target, position, other) if isinstance(other, Mapping) else None
+        if there is not None and there != home:
+            yield (
+                f"{link.names.snake}: must be a sample {link.target} of the same organisation "
+                f"as this row ({link.target} {position} belongs to another)"
+            )
+
+
+def _organisation_of(entity: AppEntity, number: int, row: Mapping[str, Any]) -> int | None:
+    """The position of the sample organisation a row belongs to (None: none, or not said)."""
+    if entity.tenant is None:
+        return None
+    if entity.tenant == "id":
+        return number
+    value = row.get(entity.tenant.removesuffix("_id"))
+    return value if type(value) is int else None
 
 
 def _own(entity: AppEntity, row: Mapping[str, Any]) -> Iterator[str]:
@@ -178,7 +221,9 @@ def usable_rows(
     kept: dict[str, set[int]] = {name: set() for name in entities}
     for name, entity in entities.items():
         for number, row in enumerate(given[name], start=1):
-            problem = next(_own(entity, row), None)
+            problem = next(_own(entity, row), None) or next(
+                _same_organisation(entities, entity, number, row, given), None
+            )
             if problem is None:
                 kept[name].add(number)
             else:

@@ -54,8 +54,13 @@ def code(module: str = MODULE, tests: str = TESTS, examples: str | None = None) 
 STRICT = MODULE.replace("row.end_date < row.start_date", "row.end_date <= row.start_date").replace(
     "The end date must not be before the start date.", "An event must end after the day it starts."
 )
+#: (its own rows dated: only the skeleton's tests meet the skeleton's examples)
 STRICT_TESTS = (
     TESTS.replace('end_date="2025-03-01"', 'end_date="2025-03-02"')
+    .replace(
+        "event = create_event(client)\n",
+        'event = create_event(client, start_date="2025-03-01", end_date="2025-03-02")\n',
+    )
     .replace('"end_date": "2025-03-01"}', '"end_date": "2025-03-02"}')
     .replace('event["end_date"] == "2025-03-01"', 'event["end_date"] == "2025-03-02"')
 )
@@ -107,6 +112,7 @@ def test_rules_in_words_become_verified_hooks_with_their_tests(llm: FakeLLM) -> 
     assert "Checks nothing." in repair  # its own files, sent back with the failure
     refused = str(llm.requests[2]["messages"])
     assert "tests/test_event_api.py" in refused  # the skeleton's test
+    assert "FAILED tests/custom/" not in refused  # only the skeleton's: the message decides
     assert "An event must end after the day it starts." in refused
     assert "change the examples instead" in refused
     assert result.files["tests/custom/event_examples.py"].decode() == EXAMPLES
