@@ -11,6 +11,7 @@ line nothing."""
 from __future__ import annotations
 
 import codecs
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,10 @@ ROW_TAIL_BYTES = 8_000
 MAX_TAIL_LINES = 5_000
 #: how often a follower looks for new lines and asks whether the deployment still runs
 POLL_SECONDS = 0.5
+#: how long the followers of a deployment share one answer to "still running?"
+SHARED_FOR = POLL_SECONDS * 0.8
+#: answers kept before the old ones are forgotten
+MAX_SHARED = 1_000
 #: the most a tail (and one later read) takes from the file
 READ_BYTES = 1_000_000
 
@@ -100,6 +105,29 @@ def deployment_running(sessions: sessionmaker[Session], deployment_id: str) -> b
         return row is not None and is_running(row)
 
 
+#: "still running?" answers shared by the followers of a deployment in this process:
+#: deployment id -> (when asked, on the monotonic clock; the answer)
+_answers: dict[str, tuple[float, bool]] = {}
+
+
+async def _still_running(sessions: sessionmaker[Session], deployment_id: str, place: Place) -> bool:
+    """Whether the deployment still runs, asked of the database at most about once a poll
+    per deployment however many follow it here (100 followers of one deployment asked 200
+    times a second: most of their idle cost). An answer is shared for less than a poll, so
+    a follower still sees the end within two polls, its last lines included."""
+    now = time.monotonic()
+    known = _answers.get(deployment_id)
+    if known is not None and now - known[0] < SHARED_FOR:
+        return known[1]
+    async with place():
+        running = await anyio.to_thread.run_sync(deployment_running, sessions, deployment_id)
+    _answers[deployment_id] = (time.monotonic(), running)
+    if len(_answers) > MAX_SHARED:  # followers long gone: forget their answers
+        for old in [k for k, (at, _) in _answers.items() if now - at >= SHARED_FOR]:
+            _answers.pop(old, None)
+    return running
+
+
 @asynccontextmanager
 async def _no_place() -> AsyncIterator[None]:
     yield
@@ -130,8 +158,7 @@ async def follow_deployment(
     if text := await anyio.to_thread.run_sync(reader.start, lines):
         yield text
     while True:
-        async with place():
-            running = await anyio.to_thread.run_sync(deployment_running, sessions, deployment_id)
+        running = await _still_running(sessions, deployment_id, place)
         if text := await anyio.to_thread.run_sync(reader.read):
             yield text
         if not running or not await pause(POLL_SECONDS):
