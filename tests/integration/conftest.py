@@ -13,6 +13,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,13 +44,19 @@ def _render(url: URL) -> str:
 
 
 class PostgresServer:
-    """Creates and drops databases next to the one UAB_TEST_DATABASE_URL names."""
+    """Creates and drops databases next to the one UAB_TEST_DATABASE_URL names.
+
+    Cloning the migrated template takes the server 0.2-0.7 s, which every PostgreSQL test
+    waited for: the next clone is made while a test runs (on one thread of its own; drops
+    stay in the test's own teardown, so nothing of one test happens during the next)."""
 
     def __init__(self, url: str, worker: str) -> None:
         self.base = make_url(url).set(drivername="postgresql+psycopg")
         self.prefix = f"{self.base.database}_{worker}"
         self.admin = engine_for(self.base)
         self.admin = self.admin.execution_options(isolation_level="AUTOCOMMIT")
+        self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-clone-ahead")
+        self._next: Future[URL] | None = None
 
     def create(self, suffix: str, template: str | None = None) -> URL:
         name = f"{self.prefix}_{suffix}"
@@ -59,9 +66,24 @@ class PostgresServer:
             connection.execute(text(f'CREATE DATABASE "{name}"{source}'))
         return self.base.set(database=name)
 
+    def clone(self, template: str) -> URL:
+        """A new copy of ``template``: the one made while the last test ran, if any."""
+        if self._next is None:
+            made = self.create(str(next(_counter)), template)
+        else:
+            made = self._next.result()
+        self._next = self._ahead.submit(self.create, str(next(_counter)), template)
+        return made
+
     def drop(self, url: URL) -> None:
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        """Drop the clone no test took (it was made from the template: before that)."""
+        if self._next is not None:
+            self.drop(self._next.result())
+        self._ahead.shutdown(wait=True)
 
 
 @dataclass
@@ -115,9 +137,10 @@ def postgresql_backend(worker_id: str) -> Iterator[Backend]:
     yield Backend(
         "postgresql",
         lambda: server.create(str(next(_counter))),
-        lambda: server.create(str(next(_counter)), template=template_name),
+        lambda: server.clone(template_name),
         server.drop,
     )
+    server.close()
     server.drop(template_url)
     server.admin.dispose()
 
