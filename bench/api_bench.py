@@ -32,10 +32,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.serving import SECRET, cpu_seconds  # noqa: E402
 from tests.servers import free_port, wait_until_up  # noqa: E402
 
-UAB = str(Path(sys.executable).with_name("uab"))
-SECRET = "bench-secret-key-kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"  # noqa: S105 - benchmark only
 DURATION = os.environ.get("BENCH_DURATION", "15s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
 
@@ -64,13 +63,6 @@ def server(command: list[str], env: dict[str, str]) -> Iterator[Server]:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def cpu_seconds(pid: int) -> float:
-    """The process's user + system CPU time so far, from /proc (what the server itself burns,
-    whichever loop runs it; wrk's own CPU is not in it)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, token: str, connections: str = CONNECTIONS) -> dict[str, float]:

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.serving import SECRET, UAB, WRITERS, cpu_seconds, open_held  # noqa: E402
 from tests.servers import free_port, wait_until_up  # noqa: E402
 
 from appbuilder.db import migrate  # noqa: E402
@@ -43,37 +44,17 @@ from appbuilder.enums import DeploymentStatus  # noqa: E402
 from appbuilder.services.deployments import DeployContext  # noqa: E402
 from appbuilder.settings import Settings  # noqa: E402
 
-UAB = str(Path(sys.executable).with_name("uab"))
-SECRET = "bench-secret-key-kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"  # noqa: S105 - benchmark only
 FOLLOWERS = int(os.environ.get("BENCH_FOLLOWERS", "100"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
 LINES = 10
-TICKS = os.sysconf("SC_CLK_TCK")
 #: the end of a chunked response
 LAST_CHUNK = b"\r\n0\r\n\r\n"
-#: every follow's connection, closed at the end
-WRITERS: list[asyncio.StreamWriter] = []
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 async def open_follow(port: int, path: str, token: str) -> asyncio.StreamReader:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
-        "Connection: close\r\n\r\n".encode()
-    )
-    await writer.drain()
-    status = await reader.readline()
-    if b" 200 " not in status:
-        raise RuntimeError(f"follow refused: {status!r}")
-    await reader.readuntil(b"[deploy] started\n")  # the tail: now it waits
-    WRITERS.append(writer)  # a writer collected closes its connection
-    return reader
+    # up to the tail's last line: now it waits
+    return await open_held(port, path, token, "Connection: close", b"[deploy] started\n")
 
 
 async def request_times(port: int, path: str, token: str) -> list[float]:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.serving import SECRET, UAB, WRITERS, cpu_seconds, open_held  # noqa: E402
 from tests.servers import free_port, wait_until_up  # noqa: E402
 
 from appbuilder.db import migrate  # noqa: E402
@@ -45,21 +46,11 @@ from appbuilder.services import runs  # noqa: E402
 from appbuilder.services.runs import events  # noqa: E402
 from appbuilder.settings import Settings  # noqa: E402
 
-UAB = str(Path(sys.executable).with_name("uab"))
-SECRET = "bench-secret-key-kZ3x9-Qw7Lp2Rt8Vb4Nm6Yc1Hd5Jf0Gs"  # noqa: S105 - benchmark only
 STREAMS = int(os.environ.get("BENCH_STREAMS", "1000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 EVENTS = int(os.environ.get("BENCH_EVENTS", "20"))
 #: the server's database places (pool size + overflow, the defaults)
 GATE = 40
-TICKS = os.sysconf("SC_CLK_TCK")
-#: every stream's connection, closed at the end
-WRITERS: list[asyncio.StreamWriter] = []
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def prepare(url: str) -> tuple[Settings, str]:
@@ -71,18 +62,8 @@ def prepare(url: str) -> tuple[Settings, str]:
 
 
 async def open_stream(port: int, path: str, token: str) -> asyncio.StreamReader:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
-        "Accept: text/event-stream\r\n\r\n".encode()
-    )
-    await writer.drain()
-    status = await reader.readline()
-    if b" 200 " not in status:
-        raise RuntimeError(f"stream refused: {status!r}")
-    await reader.readuntil(b"event: queued")  # what the run said before: now it waits
-    WRITERS.append(writer)
-    return reader
+    # up to what the run said before: now it waits
+    return await open_held(port, path, token, "Accept: text/event-stream", b"event: queued")
 
 
 def sessions_of(settings: Settings) -> sessionmaker[Session]:
