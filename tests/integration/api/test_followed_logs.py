@@ -10,7 +10,7 @@ follows a real app's log)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from appbuilder.db.session import make_session_factory
 from appbuilder.enums import DeploymentStatus
 from appbuilder.settings import Settings
 from tests.integration.api.conftest import Account, Api, LiveServer
+from tests.servers import wait_until
 
 #: worker threads of the server under test, and more followers than that
 THREADS = 2
@@ -97,13 +98,6 @@ def follow(api: Api, owner: Account, deployment: Followed, *, page: bool = False
         params, headers = {"follow": "true", "lines": "5"}, owner.headers
     request = api.client.build_request("GET", path, params=params, headers=headers)
     return api.client.send(request, stream=True)
-
-
-def until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.05)
 
 
 def upto(texts: Iterator[str], end: str) -> str:
@@ -195,7 +189,7 @@ def test_a_follower_ends_when_its_client_leaves_or_the_server_stops(
             followers[0] = response
             return True
 
-        until(slot_free)
+        wait_until(slot_free, timeout=10, poll=0.05)
 
         server.app.state.shutting_down.set()  # what `uab serve` does on the first signal
         stopping_at = time.monotonic()

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,7 +36,7 @@ from appbuilder.spec.validation import resolve
 from tests.factories import make_project, make_user
 from tests.fake_llm import Answer, FakeLLM, fake_llm, tool
 from tests.integration.llm.test_coder import MODULE, SPEC, code
-from tests.servers import stop_process_group
+from tests.servers import stop_process_group, wait_until
 
 FINAL = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 UAB = str(Path(sys.executable).with_name("uab"))
@@ -87,13 +86,6 @@ def queue_run(
             session, setup.dispatcher(settings, None), user, project.id, verify=verify
         )
         return run.id, project.id
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def run_row(sessions: sessionmaker[Session], run_id: str) -> GenerationRun:
