@@ -206,8 +206,26 @@ def estimate(messages: Sequence[ModelMessage], parameters: ModelRequestParameter
     chars = sum(len(sent_text([m])) if isinstance(m, ModelRequest) else len(answer_text(m))
                 for m in messages)  # fmt: skip
     tools = [*parameters.function_tools, *parameters.output_tools]
-    chars += sum(len(json.dumps(t.parameters_json_schema)) for t in tools)
+    chars += sum(_schema_chars(t.parameters_json_schema) for t in tools)
     return chars // CHARS_PER_TOKEN + 1
+
+
+#: schema id -> (the schema, its JSON length); the schema is held so its id stays its own
+_SCHEMA_CHARS: dict[int, tuple[object, int]] = {}
+_SCHEMA_CHARS_MAX = 64
+
+
+def _schema_chars(schema: dict[str, object]) -> int:
+    """A tool schema's JSON length, remembered per schema object: agents send the same
+    (e.g. the AppSpec's, ~10 kB) schema on every call, and dumping it took ~0.3 ms each."""
+    known = _SCHEMA_CHARS.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
+    if len(_SCHEMA_CHARS) >= _SCHEMA_CHARS_MAX:
+        _SCHEMA_CHARS.clear()
+    chars = len(json.dumps(schema))
+    _SCHEMA_CHARS[id(schema)] = (schema, chars)
+    return chars
 
 
 def _failure(error: BaseException) -> str:

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
-from appbuilder.db.models import Generation, User
+from appbuilder.db.models import Generation
 from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.llm.client import CallRecord, Reservation
@@ -74,6 +74,7 @@ def close_interrupted(session: Session, *where: ColumnElement[bool]) -> int:
         update(Generation)
         .where(is_call(), Generation.status == GenerationStatus.RUNNING, *where)
         .values(status=GenerationStatus.FAILED, error_message=INTERRUPTED, completed_at=utcnow())
+        .execution_options(synchronize_session=False)  # callers hold none of these rows
     )
     return int(getattr(closed, "rowcount", 0) or 0)
 
@@ -82,6 +83,8 @@ def close_interrupted(session: Session, *where: ColumnElement[bool]) -> int:
 Transaction = Callable[[], AbstractContextManager[Session]]
 #: a further check before a call, inside the reserving transaction (a run's budget)
 Check = Callable[[Session, Reservation], None]
+#: work for the first reservation's transaction (closing a plan's abandoned calls)
+Tidy = Callable[[Session], object]
 
 
 class CallLedger:
@@ -97,6 +100,7 @@ class CallLedger:
         project_id: str,
         run_id: str | None = None,
         check: Check | None = None,
+        tidy: Tidy | None = None,
     ) -> None:
         self.tx = tx
         self.agent = agent
@@ -104,13 +108,17 @@ class CallLedger:
         self.project_id = project_id
         self.run_id = run_id
         self.check = check
+        self.tidy = tidy
         #: the rows written, in order
         self.rows: list[str] = []
 
     def before(self, reservation: Reservation) -> str | None:
         with self.tx() as session:
-            owner = session.get_one(User, self.user_id)
-            quotas.lock_user(session, owner)  # the reservations are counted, then added to
+            # locked: the reservations are counted, then added to
+            owner = quotas.locked_user(session, self.user_id)
+            if self.tidy is not None:  # once, in a transaction that writes anyway
+                self.tidy(session)
+                self.tidy = None
             if self.check is not None:
                 self.check(session, reservation)
             quotas.ensure_tokens_available(session, owner, reservation.tokens)
@@ -172,4 +180,5 @@ class CallLedger:
                     error_message=row.error_message,
                     completed_at=row.completed_at,
                 )
+                .execution_options(synchronize_session=False)  # no session holds the row
             )

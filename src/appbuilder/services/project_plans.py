@@ -71,7 +71,6 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     template, stored = project.template, project.config.get("spec")
     model = model or project.llm_model  # the request's pick, else the project's own
     owner = session.get_one(User, user_id)
-    close_abandoned_plan_calls(session, user_id, settings)
     quotas.ensure_tokens_available(session, owner, _estimate(text))
     choice = choice_for(owner, settings)  # the user's own model, else the platform's
     session.commit()
@@ -81,6 +80,8 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
         agent=AgentType.ORCHESTRATOR,
         user_id=user_id,
         project_id=project_id,
+        # in the first call's reservation, which writes anyway: no write transaction here
+        tidy=lambda tx: close_abandoned_plan_calls(tx, user_id, settings),
     )
     try:
         result = plan(

@@ -329,6 +329,11 @@ def lock_user(session: Session, user: User) -> None:
     session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
+def locked_user(session: Session, user_id: str) -> User:
+    """``user_id``'s row, read and locked (as ``lock_user``) in one statement."""
+    return session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one()
+
+
 def ensure_can_create_project(session: Session, user: User, template: ProjectTemplate) -> None:
     lock_user(session, user)
     limits = limits_for(user)
