@@ -174,8 +174,24 @@ def _release(ctx: DeployContext, deployment_id: str) -> tuple[Release, Target]:
             history=ProjectHistory(project_folder(ctx.projects_dir, project.id)),
             home=ctx.home(project.id),
             port=next((d.port for d in live if d.port), None) or _last_port(session, project.id),
+            retire_live=lambda gone: _retire_live(ctx, deployment_id, gone),
         )
         return release, ctx.targets[deployment.target]
+
+
+def _retire_live(ctx: DeployContext, deployment_id: str, gone: str) -> None:
+    """Stop the project's live versions before ``deployment_id`` migrates ``gone`` away
+    from under them (their processes end after the commit, before this returns)."""
+    with ctx.sessions.begin() as session:
+        deployment = session.get_one(Deployment, deployment_id)
+        project = session.get_one(Project, deployment.project_id, with_for_update=True)
+        why = (
+            f"Superseded by deployment {deployment_id}, stopped before its migration "
+            f"removed {gone}."
+        )
+        for old in queries.live_of_project(session, project.id):
+            if old.id != deployment_id:
+                _end(session, old, why)
 
 
 def _last_port(session: Session, project_id: str) -> int | None:

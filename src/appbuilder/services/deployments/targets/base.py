@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -29,6 +30,9 @@ class Release:
     home: Path
     #: the public port to keep (a redeploy serves where the previous version did)
     port: int | None = None
+    #: stops the versions serving now, for a target that must not run beside them: its
+    #: migration removes what they read (given in words); the service records it
+    retire_live: Callable[[str], None] | None = None
 
     @property
     def log_path(self) -> Path:

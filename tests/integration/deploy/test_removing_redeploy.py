@@ -1,0 +1,110 @@
+"""A redeploy whose spec removes a field and an entity: the running version reads those
+columns, so it is stopped before the migration instead of answering errors beside the new
+one; the rows stay, without what was removed. Real processes, real migrations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.db.models import Deployment, Project
+from appbuilder.db.session import make_session_factory
+from appbuilder.enums import DeploymentStatus, ProjectStatus, ProjectTemplate
+from appbuilder.services import deployments
+from appbuilder.services.deployments import processes
+from tests.deploying import completed_run
+from tests.factories import make_project, make_user
+from tests.integration.conftest import Backend, engine_for
+
+D = DeploymentStatus
+NOTE = {"name": "Note", "fields": [{"name": "title"}, {"name": "mood", "required": False}]}
+TAG = {"name": "Tag", "fields": [{"name": "label"}]}
+FIRST = {"name": "Notes", "template": "CUSTOM", "features": ["auth"], "entities": [NOTE, TAG]}
+WITHOUT_MOOD_AND_TAGS = {
+    "name": "Notes",
+    "template": "CUSTOM",
+    "features": ["auth"],
+    "entities": [{"name": "Note", "fields": [{"name": "title"}]}],
+}
+
+
+@pytest.fixture
+def deployed(
+    sqlite_backend: Backend, tmp_path: Path
+) -> Iterator[tuple[sessionmaker[Session], deployments.DeployContext, str, str]]:
+    url = sqlite_backend.make_migrated()
+    engine = engine_for(url)
+    sessions = make_session_factory(engine)
+    ctx = deployments.DeployContext(sessions, tmp_path / "projects", tmp_path / "deployments")
+    with sessions.begin() as session:
+        user = make_user(session)
+        project = make_project(session, user, template=ProjectTemplate.CUSTOM, name="Notes")
+        user_id, project_id = user.id, project.id
+    yield sessions, ctx, user_id, project_id
+    with sessions() as session:
+        for row in session.scalars(select(Deployment).where(Deployment.pid.is_not(None))):
+            processes.stop(row.pid or 0, row.process_started, grace=5)
+    engine.dispose()
+    sqlite_backend.cleanup(url)
+
+
+def _headers(base: str) -> dict[str, str]:
+    credentials = {"email": "writer@example.com", "password": "a long enough password 42"}
+    httpx.post(f"{base}api/auth/signup", json=credentials, timeout=10).raise_for_status()
+    answer = httpx.post(f"{base}api/auth/login", json=credentials, timeout=10)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def test_a_redeploy_that_removes_columns_stops_the_old_version_first_and_keeps_the_rows(
+    deployed: tuple[sessionmaker[Session], deployments.DeployContext, str, str],
+) -> None:
+    sessions, ctx, user_id, project_id = deployed
+    completed_run(sessions, ctx.projects_dir, user_id, project_id, FIRST)
+    first = deployments.deploy_now(ctx, user_id, project_id, "local")
+    assert first.status is D.SUCCEEDED, first.log
+    assert first.url is not None
+    headers = _headers(first.url)
+    made = httpx.post(
+        f"{first.url}api/notes", json={"title": "Kept", "mood": "gone"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    tagged = httpx.post(f"{first.url}api/tags", json={"label": "also gone"}, headers=headers)
+    assert tagged.status_code == 201, tagged.text
+
+    completed_run(sessions, ctx.projects_dir, user_id, project_id, WITHOUT_MOOD_AND_TAGS)
+    second = deployments.deploy_now(ctx, user_id, project_id, "local")
+
+    assert second.status is D.SUCCEEDED, second.log
+    log = deployments.logs.tail(ctx.log_path(second), 500)
+    said = re.search(r"This version removes (.+), which the running version reads", log)
+    assert said is not None, log
+    assert sorted(said.group(1).split(", ")) == ["column notes.mood", "table tags"]
+    with sessions() as session:
+        old = session.get_one(Deployment, first.id)
+        (live,) = deployments.live_of_project(session, project_id)
+    assert old.status is D.CANCELLED
+    assert f"Superseded by deployment {second.id}, stopped before its migration removed " in (
+        old.log
+    )
+    assert not processes.is_running(old.pid, old.process_started)
+    assert live.id == second.id
+    assert (second.url, second.port) == (first.url, first.port)
+
+    # the same database: the note is there, without its mood; tags are gone
+    listed = httpx.get(f"{second.url}api/notes", headers=headers, timeout=10)
+    assert listed.status_code == 200, listed.text
+    (note,) = listed.json()["items"]
+    assert note["title"] == "Kept"
+    assert "mood" not in note
+    assert httpx.get(f"{second.url}api/tags", headers=headers, timeout=10).status_code == 404
+    again = httpx.post(f"{second.url}api/notes", json={"title": "New"}, headers=headers)
+    assert again.status_code == 201, again.text
+    with sessions() as session:
+        assert session.get_one(Project, project_id).status is ProjectStatus.DEPLOYED
