@@ -30,6 +30,8 @@ class Answer:
     raw: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: the answer waits until this is set (or the server stops), as a model thinking
+    hold: threading.Event | None = None
     input_tokens: int = 120
     output_tokens: int = 30
 
@@ -144,6 +146,9 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             answer = fake.next(body)
             if answer.delay:
                 fake.stopped.wait(answer.delay)
+            while answer.hold is not None and not answer.hold.wait(0.05):
+                if fake.stopped.is_set():
+                    break
             if answer.status is not None:
                 data = (answer.raw or json.dumps({"error": {"message": "scripted"}})).encode()
                 self._send(answer.status, data, answer.headers)

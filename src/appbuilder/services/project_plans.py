@@ -9,6 +9,7 @@ with its model, tokens and cost when it ends, failed ones included.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -48,6 +49,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     settings: LLMSettings,
     *,
     model: str | None = None,
+    idle: AbstractContextManager[object] | None = None,
 ) -> ProjectPlan:
     """Plan ``project_id`` (owned by ``user_id``) from ``words``, or from its description.
 
@@ -59,7 +61,8 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     ``session`` is the caller's (the request's); its transaction ends here once the
     project and the quota are read, because the model may think for minutes and no lock
     (a credential's last-used time, on SQLite the database) may be held meanwhile. Later
-    reads and the ledger use short transactions of ``sessions``."""
+    reads and the ledger use short transactions of ``sessions``. ``idle`` is entered
+    for that wait (the web gives back its request's database place meanwhile)."""
     project = get_project(session, project_id, owner_id=user_id)
     text = (words or project.description or "").strip()
     if not text:
@@ -84,15 +87,16 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
         tidy=lambda tx: close_abandoned_plan_calls(tx, user_id, settings),
     )
     try:
-        result = plan(
-            text,
-            settings,
-            template=template,
-            current=current,
-            model=model,
-            choice=choice,
-            observer=calls,
-        )
+        with idle or nullcontext():
+            result = plan(
+                text,
+                settings,
+                template=template,
+                current=current,
+                model=model,
+                choice=choice,
+                observer=calls,
+            )
     except ModelCallError as error:
         _record_failure(sessions, user_id, project_id, error.message)
         raise

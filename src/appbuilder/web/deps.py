@@ -4,8 +4,8 @@ response is sent, rolled back on any error), the calling principal, scope checks
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 import anyio
@@ -81,7 +81,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     runs on threads of its own (``app.state.finishing``)."""
     factory: sessionmaker[Session] = request.app.state.sessions
     finishing: anyio.CapacityLimiter = request.app.state.finishing
-    async with db_place(request):
+    async with db_place(request) as place:
+        request.state.db_place = place
         session = factory()
         try:
             yield session
@@ -92,24 +93,64 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await anyio.to_thread.run_sync(_finish, session, True, limiter=finishing)
 
 
+class DbPlace:
+    """A request's place at ``app.state.db_gate``. A route that waits long without the
+    database (a model thinking) gives it back meanwhile (``without_db_place``)."""
+
+    def __init__(self, gate: asyncio.Semaphore, timeout: float) -> None:
+        self._gate = gate
+        self._timeout = timeout
+        self.held = False
+
+    async def take(self) -> None:
+        """Wait as long as the pool would wait for a connection; then 503 database_busy
+        with Retry-After."""
+        if self.held:
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._gate.acquire()
+        except TimeoutError:
+            raise DatabaseBusyError(
+                "The server is busy with other requests; nothing was saved. Try again in a moment.",
+                retry_after=1,
+            ) from None
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._gate.release()
+
+
 @asynccontextmanager
-async def db_place(request: Request) -> AsyncIterator[None]:
-    """One of the places at ``app.state.db_gate``, waited for as long as the pool would
-    wait for a connection; then 503 database_busy with Retry-After."""
-    gate: asyncio.Semaphore = request.app.state.db_gate
+async def db_place(request: Request) -> AsyncIterator[DbPlace]:
+    """One of the places at ``app.state.db_gate`` (see ``DbPlace.take``), for the block."""
     settings: Settings = request.app.state.settings
+    place = DbPlace(request.app.state.db_gate, settings.database.pool_timeout)
+    await place.take()
     try:
-        async with asyncio.timeout(settings.database.pool_timeout):
-            await gate.acquire()
-    except TimeoutError:
-        raise DatabaseBusyError(
-            "The server is busy with other requests; nothing was saved. Try again in a moment.",
-            retry_after=1,
-        ) from None
+        yield place
+    finally:
+        place.release()
+
+
+@contextmanager
+def without_db_place(request: Request) -> Iterator[None]:
+    """For a sync route (it runs in a worker thread) whose session's transaction has ended:
+    its place at the gate is given back while the block runs, and taken again after.
+    Planning waits minutes for a model; holding the place meanwhile let a few planners
+    keep every other request from the database (503 database_busy). What the block itself
+    writes (a model call's ledger row) takes short transactions of its own."""
+    place: DbPlace | None = getattr(request.state, "db_place", None)
+    if place is None:
+        yield
+        return
+    anyio.from_thread.run_sync(place.release)
     try:
         yield
     finally:
-        gate.release()
+        anyio.from_thread.run(place.take)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -4,6 +4,7 @@ Generation row per call; nothing a client sends makes it a 500."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -16,9 +17,10 @@ from appbuilder.db.models import Generation
 from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus, SubscriptionTier
 from appbuilder.settings import LLMProvider, Settings
-from tests.fake_llm import FakeLLM, error, fake_llm, tool
+from tests.fake_llm import Answer, FakeLLM, error, fake_llm, tool
 from tests.integration.api.conftest import Api
 from tests.integration.llm.test_planner import TODO, TODO_WITH_PROBLEM
+from tests.servers import wait_until
 
 
 @pytest.fixture
@@ -255,3 +257,44 @@ def test_a_plan_call_abandoned_mid_answer_is_closed_as_interrupted_and_stays_cou
     assert rows == {"a" * 25: GenerationStatus.FAILED, "b" * 25: GenerationStatus.RUNNING}
     assert old.error_message.startswith("interrupted")
     assert old.tokens_used == 4_000  # the reservation is still spent
+
+
+@pytest.fixture
+def one_place(api_settings: Settings) -> None:
+    """A server with one place at its database gate, waited for at most a second."""
+    api_settings.database_pool_size = 1
+    api_settings.database_max_overflow = 0
+    api_settings.database_pool_timeout = 1.0
+
+
+def test_a_plan_waiting_for_the_model_keeps_no_one_else_from_the_database(
+    one_place: None, llm: FakeLLM, api: Api
+) -> None:
+    """The model may think for minutes: meanwhile the planning request gives back its
+    place at the database gate, so other requests (the same person's too) are served
+    instead of waiting for it and failing with 503 database_busy."""
+    owner = api.account()
+    other = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    thinking = threading.Event()
+    llm.answer(Answer(tool_args=TODO, hold=thinking))
+    answered: list[object] = []
+    planner = threading.Thread(
+        target=lambda: answered.append(plan(api, project["id"], owner.headers, prompt="todo"))
+    )
+    planner.start()
+    try:
+        wait_until(lambda: len(llm.requests) == 1, timeout=30)
+        for who in (other, owner):
+            me = api.get("/api/me", headers=who.headers)
+            assert me.status_code == 200, me.text
+        listed = api.get("/api/projects", headers=owner.headers)
+        assert listed.status_code == 200, listed.text
+    finally:
+        thinking.set()
+        planner.join(timeout=60)
+    (planned,) = answered
+    assert planned.status_code == 200, planned.text
+    assert planned.json()["valid"] is True
+    # and it took its place back: the gate is whole again for the next requests
+    assert api.get("/api/me", headers=other.headers).status_code == 200

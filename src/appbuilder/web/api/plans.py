@@ -10,7 +10,7 @@ from appbuilder.security.scopes import Scope
 from appbuilder.services.auth import Principal
 from appbuilder.services.project_plans import plan_project
 from appbuilder.spec.diff import SpecDiff
-from appbuilder.web.deps import SessionDep, SessionmakerDep, require
+from appbuilder.web.deps import SessionDep, SessionmakerDep, require, without_db_place
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, QUOTA, Responses, describe, merge
 from appbuilder.web.params import RowId
 from appbuilder.web.plan_schemas import (
@@ -59,6 +59,7 @@ def plan(
         body.prompt,
         request.app.state.settings.llm,
         model=body.model,
+        idle=without_db_place(request),
     )
     usage = outcome.result.usage
     return PlanOut(

@@ -24,7 +24,7 @@ from appbuilder.services import drafts, projects, quotas, runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.builds import template_summaries
 from appbuilder.services.project_plans import plan_project
-from appbuilder.web.deps import SessionDep, SessionmakerDep, SettingsDep
+from appbuilder.web.deps import SessionDep, SessionmakerDep, SettingsDep, without_db_place
 from appbuilder.web.errors import status_for
 from appbuilder.web.schemas import ProjectIn
 from appbuilder.web.ui import spec_form
@@ -121,7 +121,15 @@ def describe_project(
             template=body.template,
             description=body.description,
         )
-        outcome = plan_project(session, sessions, principal.user.id, project.id, None, settings.llm)
+        outcome = plan_project(
+            session,
+            sessions,
+            principal.user.id,
+            project.id,
+            None,
+            settings.llm,
+            idle=without_db_place(request),
+        )
     except FormInvalid as exc:
         return _new_page(request, settings, errors=exc.errors, values=values, status=422)
     except (ModelNotConfiguredError, ModelCallError, QuotaExceededError) as exc:

@@ -18,7 +18,7 @@ from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import PageRequest
 from appbuilder.services.project_plans import plan_project
 from appbuilder.web.api.runs import event_stream
-from appbuilder.web.deps import SessionDep, SessionmakerDep, SettingsDep
+from appbuilder.web.deps import SessionDep, SessionmakerDep, SettingsDep, without_db_place
 from appbuilder.web.errors import status_for
 from appbuilder.web.ui.deps import UserDep, check_csrf, optional_principal
 from appbuilder.web.ui.render import redirect, render
@@ -174,7 +174,15 @@ def change_request(
         errors = {"words": "Say what to change, e.g. “add a due date to tasks”."}
         return render(request, "project.html", {**context, "change": None, "errors": errors}, 422)
     try:
-        outcome = plan_project(session, sessions, owner, project_id, words, settings.llm)
+        outcome = plan_project(
+            session,
+            sessions,
+            owner,
+            project_id,
+            words,
+            settings.llm,
+            idle=without_db_place(request),
+        )
     except AppBuilderError as exc:
         return _project_error(request, session, project_id, principal, exc)
     result = outcome.result
