@@ -185,6 +185,14 @@ class DatabaseBusyError(RateLimitedError):
     code = "database_busy"
 
 
+class PlannersBusyError(RateLimitedError):
+    """The server gives planning from words a bounded number of threads (each waits for a
+    model, often minutes) so that planners never take every thread the other requests run
+    on; all were taken. Overloaded, not broken: nothing was asked or saved."""
+
+    code = "planners_busy"
+
+
 class WrongPasswordError(ValidationError):
     """The password given to confirm an action is wrong; the failure was recorded."""
 

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
 
     #: live-progress streams (Server-Sent Events) one account may hold open per server process
     max_streams_per_user: int = Field(default=10, ge=1, le=100_000)
+    #: plans from words one server process makes at once (each holds a thread while the
+    #: model thinks; anyio's pool has 40 for every sync route); the next is 503 planners_busy
+    max_plans_at_once: int = Field(default=16, ge=1, le=32)
 
     #: where generation runs are queued: procrastinate on PostgreSQL, the embedded queue
     #: (threads of `uab serve` / `uab worker`) on SQLite; "embedded" also works on PostgreSQL

@@ -116,9 +116,8 @@ class CallLedger:
         with self.tx() as session:
             # locked: the reservations are counted, then added to
             owner = quotas.locked_user(session, self.user_id)
-            if self.tidy is not None:  # once, in a transaction that writes anyway
+            if self.tidy is not None:  # in a transaction that writes anyway
                 self.tidy(session)
-                self.tidy = None
             if self.check is not None:
                 self.check(session, reservation)
             quotas.ensure_tokens_available(session, owner, reservation.tokens)
@@ -137,8 +136,10 @@ class CallLedger:
             )
             session.add(row)
             session.flush()
-            self.rows.append(row.id)
-            return row.id
+            ticket = row.id
+        self.tidy = None  # done once it committed
+        self.rows.append(ticket)
+        return ticket
 
     def after(self, call: CallRecord, ticket: str | None) -> None:
         self._settle(call, ticket, GenerationStatus.COMPLETED, None)

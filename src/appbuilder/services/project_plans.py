@@ -21,7 +21,7 @@ from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError, ValidationError
 from appbuilder.services import quotas
-from appbuilder.services.call_rows import CallLedger, close_interrupted
+from appbuilder.services.call_rows import CallLedger, Transaction, close_interrupted
 from appbuilder.services.llm_settings import choice_for
 from appbuilder.services.planning import PlanResult, plan
 from appbuilder.services.projects import get_project
@@ -50,6 +50,7 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     *,
     model: str | None = None,
     idle: AbstractContextManager[object] | None = None,
+    tx: Transaction | None = None,
 ) -> ProjectPlan:
     """Plan ``project_id`` (owned by ``user_id``) from ``words``, or from its description.
 
@@ -61,8 +62,9 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     ``session`` is the caller's (the request's); its transaction ends here once the
     project and the quota are read, because the model may think for minutes and no lock
     (a credential's last-used time, on SQLite the database) may be held meanwhile. Later
-    reads and the ledger use short transactions of ``sessions``. ``idle`` is entered
-    for that wait (the web gives back its request's database place meanwhile)."""
+    reads and the ledger use short transactions of ``sessions`` (or ``tx``). ``idle`` is
+    entered for that wait: the web gives back its request's database place meanwhile, and
+    its ``tx`` takes the place again around each of the ledger's transactions."""
     project = get_project(session, project_id, owner_id=user_id)
     text = (words or project.description or "").strip()
     if not text:
@@ -78,13 +80,14 @@ def plan_project(  # noqa: PLR0917 - who, what, with which model: all needed, al
     choice = choice_for(owner, settings)  # the user's own model, else the platform's
     session.commit()
     current = AppSpec.model_validate(stored) if isinstance(stored, dict) else None
+    assert not session.in_transaction()  # noqa: S101 - idle and tx rely on it
     calls = CallLedger(
-        sessions.begin,
+        tx or sessions.begin,
         agent=AgentType.ORCHESTRATOR,
         user_id=user_id,
         project_id=project_id,
         # in the first call's reservation, which writes anyway: no write transaction here
-        tidy=lambda tx: close_abandoned_plan_calls(tx, user_id, settings),
+        tidy=lambda written: close_abandoned_plan_calls(written, user_id, settings),
     )
     try:
         with idle or nullcontext():

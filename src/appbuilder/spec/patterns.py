@@ -148,6 +148,11 @@ def _render(items: Any, rng: random.Random, budget: _Budget) -> str:
     return "".join(_one(op, arg, rng, budget) for op, arg in items)
 
 
+def _repeat(sub: Any, rng: random.Random, budget: _Budget) -> str:
+    budget.spend(0)
+    return _render(sub, rng, budget)
+
+
 def _one(op: Any, arg: Any, rng: random.Random, budget: _Budget) -> str:
     name = str(op)
     budget.spend(1 if name in _CHARACTERS else 0)
@@ -156,7 +161,8 @@ def _one(op: Any, arg: Any, rng: random.Random, budget: _Budget) -> str:
     if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
         low, high, sub = arg
         top = low + budget.spread if high is _c.MAXREPEAT else min(high, low + budget.spread)
-        return "".join(_render(sub, rng, budget) for _ in range(rng.randint(low, top)))
+        # a step per round: a body that writes nothing (``(?:){100000000}``) still spends
+        return "".join(_repeat(sub, rng, budget) for _ in range(rng.randint(low, top)))
     if name == "SUBPATTERN":
         return _render(arg[-1], rng, budget)
     if name == "ATOMIC_GROUP":

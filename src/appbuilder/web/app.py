@@ -105,7 +105,9 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     #: the threads that commit and close requests' sessions, and a place per connection
     #: the pool has, taken before a request's session or a stream's read (``deps.get_session``)
     app.state.finishing = anyio.CapacityLimiter(FINISHING_THREADS)
-    app.state.db_gate = asyncio.Semaphore(
+    #: threads for planning from words (each waits for a model): anyio's 40 stay for the rest
+    app.state.planning = anyio.CapacityLimiter(settings.max_plans_at_once)
+    app.state.db_gate = asyncio.BoundedSemaphore(
         settings.database.pool_size + settings.database.max_overflow
     )
     #: what wakes the streams on PostgreSQL (None: they poll)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import Depends, Request, Security
@@ -18,12 +18,15 @@ from appbuilder.errors import (
     AuthenticationError,
     DatabaseBusyError,
     PermissionDeniedError,
+    PlannersBusyError,
 )
 from appbuilder.security.scopes import Scope
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
 from appbuilder.services.deployments import Supervisor
 from appbuilder.settings import Settings
+
+T = TypeVar("T")
 
 session_token_scheme = HTTPBearer(
     scheme_name="SessionToken",
@@ -117,7 +120,16 @@ class DbPlace:
             ) from None
         self.held = True
 
+    async def take_back(self) -> None:
+        """Taken again after it was given back, however long that waits: the request holds
+        no connection meanwhile (nothing can wait on it), and what it did since (a paid
+        model call) must not end in a 503 that says nothing was saved."""
+        if not self.held:
+            await self._gate.acquire()
+            self.held = True
+
     def release(self) -> None:
+        """Given back (once, however often called: the gate never grows)."""
         if self.held:
             self.held = False
             self._gate.release()
@@ -135,14 +147,19 @@ async def db_place(request: Request) -> AsyncIterator[DbPlace]:
         place.release()
 
 
+def _place_of(request: Request) -> DbPlace | None:
+    place: DbPlace | None = getattr(request.state, "db_place", None)
+    return place
+
+
 @contextmanager
 def without_db_place(request: Request) -> Iterator[None]:
     """For a sync route (it runs in a worker thread) whose session's transaction has ended:
     its place at the gate is given back while the block runs, and taken again after.
     Planning waits minutes for a model; holding the place meanwhile let a few planners
-    keep every other request from the database (503 database_busy). What the block itself
-    writes (a model call's ledger row) takes short transactions of its own."""
-    place: DbPlace | None = getattr(request.state, "db_place", None)
+    keep every other request from the database (503 database_busy). What the block writes
+    meanwhile goes through ``gated_transaction``."""
+    place = _place_of(request)
     if place is None:
         yield
         return
@@ -150,7 +167,45 @@ def without_db_place(request: Request) -> Iterator[None]:
     try:
         yield
     finally:
-        anyio.from_thread.run(place.take)
+        anyio.from_thread.run(place.take_back)
+
+
+def gated_transaction(
+    request: Request, sessions: sessionmaker[Session]
+) -> Callable[[], AbstractContextManager[Session]]:
+    """Short transactions of a route that gave its place back (``without_db_place``), each
+    holding the place again while it runs: the pool has a connection per place, so without
+    one a burst of other requests could leave it none (a model call's ledger row failing
+    after the model was paid)."""
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:
+        place = _place_of(request)
+        if place is not None:
+            anyio.from_thread.run(place.take_back)
+        try:
+            with sessions.begin() as session:
+                yield session
+        finally:
+            if place is not None:
+                anyio.from_thread.run_sync(place.release)
+
+    return transaction
+
+
+async def in_planning_thread(request: Request, call: Callable[[], T]) -> T:
+    """Run ``call`` (a route's planning, which waits minutes for a model) on one of the
+    threads kept for planning (``app.state.planning``), not anyio's shared ones: planners
+    at once can then never hold every thread the other sync routes need. All taken: 503
+    planners_busy with Retry-After, at once (waiting would hold a database place)."""
+    limiter: anyio.CapacityLimiter = request.app.state.planning
+    if limiter.available_tokens < 1:
+        raise PlannersBusyError(
+            "This server is already planning as many apps at once as it does "
+            f"({int(limiter.total_tokens)}); nothing was asked or saved. Try again in a minute.",
+            retry_after=30,
+        )
+    return await anyio.to_thread.run_sync(call, limiter=limiter)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

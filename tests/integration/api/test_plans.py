@@ -298,3 +298,41 @@ def test_a_plan_waiting_for_the_model_keeps_no_one_else_from_the_database(
     assert planned.json()["valid"] is True
     # and it took its place back: the gate is whole again for the next requests
     assert api.get("/api/me", headers=other.headers).status_code == 200
+
+
+@pytest.fixture
+def one_planner(api_settings: Settings) -> None:
+    api_settings.max_plans_at_once = 1
+
+
+def test_plans_past_the_servers_limit_are_told_to_come_back_and_the_rest_is_served(
+    one_planner: None, llm: FakeLLM, api: Api
+) -> None:
+    """A plan holds a thread while its model thinks; the server gives planning only so
+    many, so planners can't take the threads every other route runs on. The next plan is
+    refused at once (503 planners_busy, Retry-After), nothing asked or recorded."""
+    owner = api.account()
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    thinking = threading.Event()
+    llm.answer(Answer(tool_args=TODO, hold=thinking))
+    answered: list[object] = []
+    planner = threading.Thread(
+        target=lambda: answered.append(plan(api, project["id"], owner.headers, prompt="todo"))
+    )
+    planner.start()
+    try:
+        wait_until(lambda: len(llm.requests) == 1, timeout=30)
+        refused = plan(api, project["id"], owner.headers, prompt="todo too")
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "planners_busy"
+        assert refused.headers["Retry-After"] == "30"
+        assert "planning as many apps at once as it does (1)" in refused.json()["error"]["message"]
+        assert api.get("/api/me", headers=owner.headers).status_code == 200
+        assert len(llm.requests) == 1  # the refused plan asked nothing
+    finally:
+        thinking.set()
+        planner.join(timeout=60)
+    (planned,) = answered
+    assert planned.status_code == 200, planned.text
+    llm.answer(tool(TODO))
+    assert plan(api, project["id"], owner.headers, prompt="again").status_code == 200

@@ -181,17 +181,31 @@ def _release(ctx: DeployContext, deployment_id: str) -> tuple[Release, Target]:
 
 def _retire_live(ctx: DeployContext, deployment_id: str, gone: str) -> None:
     """Stop the project's live versions before ``deployment_id`` migrates ``gone`` away
-    from under them (their processes end after the commit, before this returns)."""
+    from under them (their processes end after the commit, before this returns). Only the
+    old Deployment rows are locked, as the supervisor locks a crashed one: no lock cycle.
+    One still running after its stop (a failed SIGKILL) fails the deployment before the
+    migration: two versions would otherwise serve one port, the old one answering errors."""
     with ctx.sessions.begin() as session:
-        deployment = session.get_one(Deployment, deployment_id)
-        project = session.get_one(Project, deployment.project_id, with_for_update=True)
+        project_id = session.get_one(Deployment, deployment_id).project_id
+        old = session.scalars(
+            select(Deployment)
+            .where(
+                Deployment.project_id == project_id,
+                Deployment.id != deployment_id,
+                Deployment.target == "local",
+                Deployment.status == D.SUCCEEDED,
+            )
+            .with_for_update()
+        ).all()
         why = (
             f"Superseded by deployment {deployment_id}, stopped before its migration "
             f"removed {gone}."
         )
-        for old in queries.live_of_project(session, project.id):
-            if old.id != deployment_id:
-                _end(session, old, why)
+        for row in old:
+            _end(session, row, why)
+        stopped = [(row.pid, row.process_started) for row in old]
+    if any(processes.is_running(pid, started) for pid, started in stopped):
+        raise DeployFailed("The running version did not stop; nothing was migrated.")
 
 
 def _last_port(session: Session, project_id: str) -> int | None:
@@ -228,6 +242,8 @@ def _failed(session: Session, deployment: Deployment, project: Project) -> None:
         # the version it would have replaced is still serving: the project stays deployed
         still_live = queries.live_of_project(session, project.id)
         change_status(project, ProjectStatus.DEPLOYED if still_live else ProjectStatus.ERROR)
+        if not still_live:  # e.g. the one it replaced was stopped before its migration
+            project.deployment_url = None
 
 
 def _succeeded(

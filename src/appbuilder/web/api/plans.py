@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -10,7 +11,14 @@ from appbuilder.security.scopes import Scope
 from appbuilder.services.auth import Principal
 from appbuilder.services.project_plans import plan_project
 from appbuilder.spec.diff import SpecDiff
-from appbuilder.web.deps import SessionDep, SessionmakerDep, require, without_db_place
+from appbuilder.web.deps import (
+    SessionDep,
+    SessionmakerDep,
+    gated_transaction,
+    in_planning_thread,
+    require,
+    without_db_place,
+)
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, QUOTA, Responses, describe, merge
 from appbuilder.web.params import RowId
 from appbuilder.web.plan_schemas import (
@@ -27,7 +35,10 @@ router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
 Planner = Annotated[Principal, Depends(require(Scope.GENERATIONS_WRITE))]
 MODEL_ERRORS: Responses = {
     502: describe("The model's provider failed (the message says what to check)"),
-    503: describe("No language model is configured (the message names the setting)"),
+    503: describe(
+        "No language model is configured (the message names the setting), or the server "
+        "is planning as many apps as it does at once (planners_busy, see Retry-After)"
+    ),
 }
 
 
@@ -36,7 +47,7 @@ MODEL_ERRORS: Responses = {
     response_model=PlanOut,
     responses=merge(NOT_FOUND, QUOTA, MODEL_ERRORS),
 )
-def plan(
+async def plan(
     project_id: RowId,
     principal: Planner,
     session: SessionDep,
@@ -51,15 +62,20 @@ def plan(
     sending its spec with `POST /api/projects/{id}/generate`. A project that has a spec
     already is changed as the words ask, and `diff` lists what the change adds, removes
     and changes (`loses_data` marks what drops stored rows or values)."""
-    outcome = plan_project(
-        session,
-        sessions,
-        principal.user.id,
-        project_id,
-        body.prompt,
-        request.app.state.settings.llm,
-        model=body.model,
-        idle=without_db_place(request),
+    outcome = await in_planning_thread(
+        request,
+        partial(
+            plan_project,
+            session,
+            sessions,
+            principal.user.id,
+            project_id,
+            body.prompt,
+            request.app.state.settings.llm,
+            model=body.model,
+            idle=without_db_place(request),
+            tx=gated_transaction(request, sessions),
+        ),
     )
     usage = outcome.result.usage
     return PlanOut(

@@ -4,11 +4,12 @@ template card; the plan shown as an editable spec. Accepting it starts a run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -24,7 +25,15 @@ from appbuilder.services import drafts, projects, quotas, runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.builds import template_summaries
 from appbuilder.services.project_plans import plan_project
-from appbuilder.web.deps import SessionDep, SessionmakerDep, SettingsDep, without_db_place
+from appbuilder.settings import Settings
+from appbuilder.web.deps import (
+    SessionDep,
+    SessionmakerDep,
+    SettingsDep,
+    gated_transaction,
+    in_planning_thread,
+    without_db_place,
+)
 from appbuilder.web.errors import status_for
 from appbuilder.web.schemas import ProjectIn
 from appbuilder.web.ui import spec_form
@@ -91,7 +100,7 @@ def _name_from(description: str) -> str:
 
 
 @router.post("/projects/new")
-def describe_project(
+async def describe_project(
     request: Request,
     principal: UserDep,
     session: SessionDep,
@@ -100,7 +109,23 @@ def describe_project(
     name: FormText = "",
     description: FormText = "",
 ) -> Response:
-    """Words → a DRAFT project planned by the model, its plan kept for the editor."""
+    """Words → a DRAFT project planned by the model, its plan kept for the editor. On a
+    planning thread (see in_planning_thread)."""
+    describe = partial(
+        _describe, request, principal, session, sessions, settings, name, description
+    )
+    return await in_planning_thread(request, describe)
+
+
+def _describe(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    name: str,
+    description: str,
+) -> Response:
     values = {"name": name, "description": description}
     if not description.strip():
         errors = {"description": "Describe the app in a sentence or two."}
@@ -129,6 +154,7 @@ def describe_project(
             None,
             settings.llm,
             idle=without_db_place(request),
+            tx=gated_transaction(request, sessions),
         )
     except FormInvalid as exc:
         return _new_page(request, settings, errors=exc.errors, values=values, status=422)

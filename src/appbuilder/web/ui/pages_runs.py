@@ -5,10 +5,12 @@ request box that shows the spec diff before anything is applied."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.models import GenerationRun, Project
 from appbuilder.enums import ACTIVE_RUN_STATUSES, AgentType
@@ -17,8 +19,16 @@ from appbuilder.services import deployments, drafts, projects, runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import PageRequest
 from appbuilder.services.project_plans import plan_project
+from appbuilder.settings import Settings
 from appbuilder.web.api.runs import event_stream
-from appbuilder.web.deps import SessionDep, SessionmakerDep, SettingsDep, without_db_place
+from appbuilder.web.deps import (
+    SessionDep,
+    SessionmakerDep,
+    SettingsDep,
+    gated_transaction,
+    in_planning_thread,
+    without_db_place,
+)
 from appbuilder.web.errors import status_for
 from appbuilder.web.ui.deps import UserDep, check_csrf, optional_principal
 from appbuilder.web.ui.render import redirect, render
@@ -156,7 +166,7 @@ def _project_error(
 
 
 @router.post("/projects/{project_id}/change")
-def change_request(
+async def change_request(
     request: Request,
     project_id: str,
     principal: UserDep,
@@ -166,7 +176,20 @@ def change_request(
     words: FormText = "",
 ) -> Response:
     """The model changes the project's spec as the words ask; the diff is shown, nothing
-    is applied until the person accepts it."""
+    is applied until the person accepts it. On a planning thread (see in_planning_thread)."""
+    change = partial(_change, request, project_id, principal, session, sessions, settings, words)
+    return await in_planning_thread(request, change)
+
+
+def _change(
+    request: Request,
+    project_id: str,
+    principal: Principal,
+    session: Session,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    words: str,
+) -> Response:
     owner = principal.user.id
     if not words.strip():
         project = projects.get_project(session, project_id, owner_id=owner)
@@ -182,6 +205,7 @@ def change_request(
             words,
             settings.llm,
             idle=without_db_place(request),
+            tx=gated_transaction(request, sessions),
         )
     except AppBuilderError as exc:
         return _project_error(request, session, project_id, principal, exc)
