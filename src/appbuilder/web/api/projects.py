@@ -31,7 +31,6 @@ from appbuilder.web.schemas import (
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=AUTH_RESPONSES)
 
-Reader = Annotated[Principal, Depends(require(Scope.PROJECTS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.PROJECTS_WRITE))]
 HistoryReader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
 ProjectId = RowId
@@ -114,7 +113,7 @@ async def get_project(
 def project_detail(found: projects.ProjectWithGenerationPage) -> ProjectDetail:
     """Each part validated once from the ORM rows, then assembled without re-validating."""
     return ProjectDetail.model_construct(
-        **dict(project_out(found.project)),
+        **dict(ProjectOut.model_validate(found.project)),
         user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),
         generations=Page[GenerationOut].of(found.generations),
         latest_run=None if found.latest_run is None else RunOut.model_validate(found.latest_run),
