@@ -18,7 +18,9 @@ from appbuilder.logs import request_id_var
 from appbuilder.services import auth
 from tests.integration.api.conftest import Account, Api
 
-HOT_READS = ("/api/me", "/api/projects?limit=20", "/api/projects/{id}")
+#: the hot reads that need projects:read (the others need only a credential)
+PROJECT_READS = ("/api/projects?limit=20", "/api/projects/{id}")
+HOT_READS = ("/api/me", "/api/usage", *PROJECT_READS)
 
 
 @pytest.fixture
@@ -82,7 +84,7 @@ def test_a_missing_scope_reads_as_on_every_other_route(api: Api) -> None:
     project = api.project(owner)["id"]
     key = api.api_key(owner, "generations:read")
     files = api.get(f"/api/projects/{project}/files", headers=key.headers)  # require(...)
-    for route in HOT_READS[1:]:
+    for route in PROJECT_READS:
         _same_refusal(api.get(_path(route, project), headers=key.headers), files, 403)
     assert files.json()["error"]["details"] == {"scope": "projects:read"}
 
