@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import Request, Response
@@ -32,36 +32,45 @@ from appbuilder.services import auth
 from appbuilder.services.auth import Principal
 from appbuilder.web.deps import check_scope, db_place, finish
 
+T = TypeVar("T")
 #: the route's own part: its service call and its serialised answer
-Work = Callable[[Session, Principal], bytes]
+Work = Callable[[Session, Principal], T]
 
 
-async def answer(request: Request, credential: str, work: Work, scope: Scope | None) -> Response:
+async def answer(
+    request: Request, credential: str, work: Work[bytes], scope: Scope | None
+) -> Response:
     """``work``'s JSON with status 200, authenticated with ``credential`` (and checked for
-    ``scope`` when given), all in one worker-thread round trip.
+    ``scope`` when given), all in one worker-thread round trip."""
+    body = await in_one_hop(request, credential, work, scope)
+    return Response(content=body, media_type="application/json")
+
+
+async def in_one_hop(request: Request, credential: str, work: Work[T], scope: Scope | None) -> T:
+    """What ``work`` returns, run as :func:`answer` runs it (for a route that answers
+    something other than JSON, such as a stream once its run is found to be the caller's).
 
     The database place is taken on the event loop before the thread, like ``get_session``
     does, so a request never holds a thread while it waits for a connection."""
     factory: sessionmaker[Session] = request.app.state.sessions
     async with db_place(request):
-        body = await anyio.to_thread.run_sync(_in_one_thread, factory, credential, work, scope)
-    return Response(content=body, media_type="application/json")
+        return await anyio.to_thread.run_sync(_in_one_thread, factory, credential, work, scope)
 
 
 def _in_one_thread(
-    factory: sessionmaker[Session], credential: str, work: Work, scope: Scope | None
-) -> bytes:
+    factory: sessionmaker[Session], credential: str, work: Work[T], scope: Scope | None
+) -> T:
     session = factory()
     try:
         principal = auth.authenticate(session, credential)
         if scope is not None:
             check_scope(principal, scope)
-        body = work(session, principal)
+        result = work(session, principal)
     except BaseException as exc:
         finish(session, exc)
         raise
     finish(session, None)
-    return body
+    return result
 
 
 @cache

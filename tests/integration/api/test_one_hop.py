@@ -117,3 +117,22 @@ def test_every_request_touching_one_credential_at_once_neither_deadlocks_nor_sta
         health = api.get("/healthz", timeout=10)
         assert Counter(statuses) == Counter({200: len(paths)})
     assert health.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("one_hop", "sync_route"),
+    [
+        ("/api/runs/{id}/events", "/api/runs/{id}"),
+        ("/api/projects/{id}/files", "/api/projects/{id}/download"),
+    ],
+)
+def test_the_stream_and_the_file_tree_refuse_in_one_round_trip(
+    api: Api, round_trips: Counter[str], one_hop: str, sync_route: str
+) -> None:
+    owner = api.account()
+    missing = "nosuchrow123"
+    refused = api.get(
+        _path(one_hop, missing), headers={**owner.headers, "X-Request-ID": "hop-refused"}
+    )
+    _same_refusal(refused, api.get(_path(sync_route, missing), headers=owner.headers), 404)
+    assert round_trips["hop-refused"] == 1
