@@ -13,6 +13,7 @@ from typing import Any
 import anyio.to_thread
 import httpx
 import pytest
+from sqlalchemy.engine import URL
 
 from appbuilder.logs import request_id_var
 from appbuilder.services import auth
@@ -98,11 +99,13 @@ def test_another_users_project_reads_as_on_every_other_route(api: Api) -> None:
 
 
 def test_every_request_touching_one_credential_at_once_neither_deadlocks_nor_stalls(
-    api: Api, base_url: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, base_url: str, database_url: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each request writes ``last_used_at`` of the same session row (interval 0): on
     PostgreSQL they queue on its row lock, each in its own worker thread and transaction,
-    while the event loop goes on answering."""
+    while the event loop goes on answering. SQLite has one write lock for the whole file: a
+    writer still waiting for it after the busy timeout is told 503 database_busy, by design
+    (test_busy_database), which 80 writers on a loaded machine can reach."""
     monkeypatch.setattr(auth, "TOUCH_INTERVAL", timedelta(0))
     owner: Account = api.account()
     project = api.project(owner)["id"]
@@ -115,8 +118,12 @@ def test_every_request_touching_one_credential_at_once_neither_deadlocks_nor_sta
     with ThreadPoolExecutor(max_workers=30) as pool:
         statuses = pool.map(get, paths)
         health = api.get("/healthz", timeout=10)
-        assert Counter(statuses) == Counter({200: len(paths)})
+        answered = Counter(statuses)
     assert health.status_code == 200
+    if database_url.get_backend_name() == "postgresql":
+        assert answered == Counter({200: len(paths)})
+    else:
+        assert set(answered) <= {200, 503}, answered
 
 
 @pytest.mark.parametrize(
