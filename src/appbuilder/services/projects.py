@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Row, inspect, select, true
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun, Project, User
@@ -50,6 +50,33 @@ class ProjectWithGenerations:
     project: Project
     owner: OwnerSummary
     generations: list[Generation]
+
+
+#: What a project's readers see of it: every column but its repository token (encrypted, so
+#: decrypted on every load) and the server's own bookkeeping (its folder, the last pushed
+#: commit). Lists and detail pages read these as plain rows, not entities: building and
+#: reading ORM objects was a large share of those requests' CPU (issue 16).
+PROJECT_VIEW = (
+    Project.id,
+    Project.name,
+    Project.description,
+    Project.template,
+    Project.status,
+    Project.config,
+    Project.features,
+    Project.repository_url,
+    Project.repository_error,
+    Project.deployment_url,
+    Project.llm_model,
+    Project.user_id,
+    Project.created_at,
+    Project.updated_at,
+    Project.deployed_at,
+)
+#: a generation's columns, all of them, read as a plain row
+GENERATION_VIEW = tuple(column.class_attribute for column in inspect(Generation).column_attrs)
+#: a row of ``PROJECT_VIEW`` (or ``GENERATION_VIEW``): its columns read as attributes
+ViewRow = Row[Any]
 
 
 def _owned_by(owner_id: str | None) -> ColumnElement[bool]:
@@ -112,17 +139,24 @@ GENERATIONS_NEWEST_FIRST = SortKey(Generation.created_at, Generation.id, descend
 
 @dataclass(frozen=True)
 class ProjectWithGenerationPage:
-    project: Project
+    project: ViewRow
     owner: OwnerSummary
-    generations: Page[Generation]
+    generations: Page[ViewRow]
     latest_run: GenerationRun | None = None
 
 
 def get_project_with_generation_page(
     session: Session, project_id: str, page: PageRequest, *, owner_id: str | None
 ) -> ProjectWithGenerationPage:
-    """Like get_project_with_generations, with the generations paginated (for the API)."""
-    project, owner = _project_and_owner(session, project_id, owner_id)
+    """Like get_project_with_generations, with the generations paginated (for the API), and
+    the project and its generations read as rows of their view columns."""
+    row = session.execute(
+        select(*PROJECT_VIEW, User.email, User.name.label("owner_name"))
+        .join(User, Project.user_id == User.id)
+        .where(Project.id == project_id, _owned_by(owner_id))
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError("Project", project_id)
     latest = session.scalar(
         select(GenerationRun)
         .where(GenerationRun.project_id == project_id)
@@ -130,16 +164,16 @@ def get_project_with_generation_page(
         .limit(1)
     )
     return ProjectWithGenerationPage(
-        project=project,
-        owner=owner,
+        project=row,
+        owner=OwnerSummary(id=row.user_id, email=row.email, name=row.owner_name),
         generations=_generation_page(session, project_id, page),
         latest_run=latest,
     )
 
 
-def _generation_page(session: Session, project_id: str, page: PageRequest) -> Page[Generation]:
-    query = select(Generation).where(Generation.project_id == project_id)
-    rows = session.scalars(paginate(query, GENERATIONS_NEWEST_FIRST, page)).all()
+def _generation_page(session: Session, project_id: str, page: PageRequest) -> Page[ViewRow]:
+    query = select(*GENERATION_VIEW).where(Generation.project_id == project_id)
+    rows = session.execute(paginate(query, GENERATIONS_NEWEST_FIRST, page)).all()
     return to_page(rows, page, GENERATIONS_NEWEST_FIRST)
 
 
@@ -151,24 +185,25 @@ def list_user_projects(
     status: ProjectStatus | None = None,
     template: ProjectTemplate | None = None,
     sort: str = "-created_at",
-) -> Page[Project]:
-    """A page of the user's projects, optionally filtered, newest first by default."""
+) -> Page[ViewRow]:
+    """A page of the user's projects (rows of ``PROJECT_VIEW``), optionally filtered, newest
+    first by default."""
     key = PROJECT_SORTS.get(sort)
     if key is None:
         raise ValidationError(
             "sort", "one_of", f"sort must be one of {', '.join(PROJECT_SORTS)}, got {sort!r}."
         )
-    query = select(Project).where(Project.user_id == user_id)
+    query = select(*PROJECT_VIEW).where(Project.user_id == user_id)
     if status is not None:
         query = query.where(Project.status == status)
     if template is not None:
         query = query.where(Project.template == template)
-    return to_page(session.scalars(paginate(query, key, page)).all(), page, key)
+    return to_page(session.execute(paginate(query, key, page)).all(), page, key)
 
 
 def list_project_generations(
     session: Session, project_id: str, page: PageRequest, *, owner_id: str | None
-) -> Page[Generation]:
+) -> Page[ViewRow]:
     """A page of a project's history (two statements: the project must exist, and be the
     owner's when ``owner_id`` is given, so a missing project is a 404, not an empty page)."""
     get_project(session, project_id, owner_id=owner_id)

@@ -62,9 +62,13 @@ def supervisor_of(request: Request) -> Supervisor:
     return supervisor
 
 
-def _finish(session: Session, succeeded: bool) -> None:
+def finish(session: Session, error: BaseException | None) -> None:
+    """Commit a request's work, or roll it back if it failed (an error that records what led
+    to it, ``keep_writes``, commits); then close the session. Every request's session ends
+    here, however the route runs."""
+    keep = error is None or (isinstance(error, AppBuilderError) and error.keep_writes)
     try:
-        if succeeded:
+        if keep:
             session.commit()
         else:
             session.rollback()
@@ -90,10 +94,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         except BaseException as exc:
-            keep = isinstance(exc, AppBuilderError) and exc.keep_writes
-            await anyio.to_thread.run_sync(_finish, session, keep, limiter=finishing)
+            await anyio.to_thread.run_sync(finish, session, exc, limiter=finishing)
             raise
-        await anyio.to_thread.run_sync(_finish, session, True, limiter=finishing)
+        await anyio.to_thread.run_sync(finish, session, None, limiter=finishing)
 
 
 class DbPlace:
@@ -217,28 +220,40 @@ BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(sess
 KeyCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(api_key_scheme)]
 
 
-def get_principal(
-    session: SessionDep, session_token: BearerCredentials, api_key: KeyCredentials
-) -> Principal:
+async def bearer(session_token: BearerCredentials, api_key: KeyCredentials) -> str:
+    """The credential the request carries, read on the event loop: a request without one is
+    refused before it takes a database place or a worker thread."""
     credentials = session_token or api_key
     if credentials is None:
         raise AuthenticationError(
             "Missing credentials: send `Authorization: Bearer <session token or API key>`."
         )
-    return auth.authenticate(session, credentials.credentials)
+    return credentials.credentials
+
+
+Bearer = Annotated[str, Depends(bearer)]
+
+
+def get_principal(credential: Bearer, session: SessionDep) -> Principal:
+    return auth.authenticate(session, credential)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def check_scope(principal: Principal, scope: Scope) -> Principal:
+    """``principal`` if its credential carries ``scope``; 403 naming the scope otherwise."""
+    if not principal.has(scope):
+        raise PermissionDeniedError(
+            f"This needs the {scope.value!r} scope, which this credential does not have.",
+            scope=scope.value,
+        )
+    return principal
+
+
 def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
     async def check(principal: PrincipalDep) -> Principal:
-        if not principal.has(scope):
-            raise PermissionDeniedError(
-                f"This needs the {scope.value!r} scope, which this credential does not have.",
-                scope=scope.value,
-            )
-        return principal
+        return check_scope(principal, scope)
 
     return check
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.orm import Session
 
 from appbuilder.db.models import User
 from appbuilder.services import auth
-from appbuilder.services.auth import IssuedSession
+from appbuilder.services.auth import IssuedSession, Principal
 from appbuilder.web.deps import (
+    Bearer,
     PrincipalDep,
     SessionDep,
     SessionmakerDep,
@@ -15,6 +17,7 @@ from appbuilder.web.deps import (
     client_ip,
 )
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, RATE_LIMITED, describe, merge
+from appbuilder.web.one_hop import answer, to_json
 from appbuilder.web.schemas import (
     LoginIn,
     PasswordChangeIn,
@@ -72,10 +75,14 @@ def logout(principal: PrincipalDep, session: SessionDep) -> None:
     auth.log_out(session, principal)
 
 
+def _me(_: Session, principal: Principal) -> bytes:
+    return to_json(UserOut.model_validate(principal.user))
+
+
 @router.get("/me", response_model=UserOut, responses=AUTH_RESPONSES)
-def me(principal: PrincipalDep) -> UserOut:
+async def me(request: Request, credential: Bearer) -> Response:
     """The account behind the credential."""
-    return UserOut.model_validate(principal.user)
+    return await answer(request, credential, _me, scope=None)
 
 
 @router.post(

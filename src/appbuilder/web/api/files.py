@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from appbuilder.rules import ID_PATTERN
 from appbuilder.security.scopes import Scope
 from appbuilder.services import project_files
 from appbuilder.services.auth import Principal
-from appbuilder.web.deps import SessionDep, owner_filter, require
+from appbuilder.web.deps import Bearer, SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, Responses, describe, merge
+from appbuilder.web.one_hop import answer, to_json
 from appbuilder.web.schemas import FileContentOut, FileEntryOut, FileTreeOut
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["files"], responses=AUTH_RESPONSES)
@@ -32,7 +34,7 @@ BAD_PATH: Responses = {422: describe("The path is not a safe relative path; deta
 
 
 def _version(
-    request: Request, session: SessionDep, project_id: str, run: str | None, principal: Principal
+    request: Request, session: Session, project_id: str, run: str | None, principal: Principal
 ) -> project_files.Version:
     return project_files.version(
         session,
@@ -45,19 +47,25 @@ def _version(
 
 
 @router.get("/files", response_model=FileTreeOut, responses=NOT_FOUND)
-def list_files(
+async def list_files(
     project_id: ProjectId,
-    principal: Reader,
-    session: SessionDep,
     request: Request,
+    credential: Bearer,
     run: RunId = None,
-) -> FileTreeOut:
+) -> Response:
     """Every file of the project as a run left it, with sizes."""
-    found = _version(request, session, project_id, run, principal)
-    entries = project_files.tree(found)
-    return FileTreeOut(
-        commit=found.commit, files=[FileEntryOut(path=e.path, size=e.size) for e in entries]
-    )
+
+    def work(session: Session, principal: Principal) -> bytes:
+        found = _version(request, session, project_id, run, principal)
+        entries = project_files.tree(found)
+        return to_json(
+            FileTreeOut(
+                commit=found.commit,
+                files=[FileEntryOut(path=e.path, size=e.size) for e in entries],
+            )
+        )
+
+    return await answer(request, credential, work, scope=Scope.PROJECTS_READ)
 
 
 @router.get(

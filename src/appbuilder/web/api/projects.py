@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Project
 from appbuilder.enums import ProjectStatus, ProjectTemplate
@@ -13,8 +14,9 @@ from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
-from appbuilder.web.deps import SessionDep, owner_filter, require
+from appbuilder.web.deps import Bearer, SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
+from appbuilder.web.one_hop import answer, to_json
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
     GenerationOut,
@@ -29,7 +31,6 @@ from appbuilder.web.schemas import (
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=AUTH_RESPONSES)
 
-Reader = Annotated[Principal, Depends(require(Scope.PROJECTS_READ))]
 Writer = Annotated[Principal, Depends(require(Scope.PROJECTS_WRITE))]
 HistoryReader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
 ProjectId = RowId
@@ -62,45 +63,57 @@ def create_project(body: ProjectIn, principal: Writer, session: SessionDep) -> P
 
 
 @router.get("/projects", response_model=Page[ProjectOut])
-def list_projects(
-    principal: Reader,
-    session: SessionDep,
+async def list_projects(
+    request: Request,
+    credential: Bearer,
     status_filter: Annotated[ProjectStatus | None, Query(alias="status")] = None,
     template: ProjectTemplate | None = None,
     sort: Sort = "-created_at",
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> Page[ProjectOut]:
+) -> Response:
     """Your projects, filtered and sorted; follow `next_cursor` for the next page."""
-    page = projects.list_user_projects(
-        session,
-        principal.user.id,
-        PageRequest(limit=limit, cursor=cursor),
-        status=status_filter,
-        template=template,
-        sort=sort,
-    )
-    return Page[ProjectOut].of(page)
+
+    def work(session: Session, principal: Principal) -> bytes:
+        page = projects.list_user_projects(
+            session,
+            principal.user.id,
+            PageRequest(limit=limit, cursor=cursor),
+            status=status_filter,
+            template=template,
+            sort=sort,
+        )
+        return to_json(Page[ProjectOut].of(page))
+
+    return await answer(request, credential, work, scope=Scope.PROJECTS_READ)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectDetail, responses=NOT_FOUND)
-def get_project(
+async def get_project(
     project_id: ProjectId,
-    principal: Reader,
-    session: SessionDep,
+    request: Request,
+    credential: Bearer,
     generations_limit: Limit = 50,
     generations_cursor: Cursor = None,
-) -> ProjectDetail:
+) -> Response:
     """A project with its owner and a page of its generations, newest first."""
-    found = projects.get_project_with_generation_page(
-        session,
-        project_id,
-        PageRequest(limit=generations_limit, cursor=generations_cursor),
-        owner_id=owner_filter(principal),
-    )
-    # Each part is validated once from the ORM rows, then assembled without re-validating.
+
+    def work(session: Session, principal: Principal) -> bytes:
+        found = projects.get_project_with_generation_page(
+            session,
+            project_id,
+            PageRequest(limit=generations_limit, cursor=generations_cursor),
+            owner_id=owner_filter(principal),
+        )
+        return to_json(project_detail(found))
+
+    return await answer(request, credential, work, scope=Scope.PROJECTS_READ)
+
+
+def project_detail(found: projects.ProjectWithGenerationPage) -> ProjectDetail:
+    """Each part validated once from the ORM rows, then assembled without re-validating."""
     return ProjectDetail.model_construct(
-        **dict(project_out(found.project)),
+        **dict(ProjectOut.model_validate(found.project)),
         user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),
         generations=Page[GenerationOut].of(found.generations),
         latest_run=None if found.latest_run is None else RunOut.model_validate(found.latest_run),

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from appbuilder.db.models import GenerationRun
@@ -20,7 +21,7 @@ from appbuilder.services import runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.services.runs.notices import FALLBACK_SECONDS, EventNotices
-from appbuilder.web.deps import SessionDep, db_place, owner_filter, require
+from appbuilder.web.deps import Bearer, SessionDep, db_place, owner_filter, require
 from appbuilder.web.errors import (
     AUTH_RESPONSES,
     CONFLICT,
@@ -30,6 +31,7 @@ from appbuilder.web.errors import (
     describe,
     merge,
 )
+from appbuilder.web.one_hop import in_one_hop
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
     GenerationOut,
@@ -143,11 +145,10 @@ def _frame(event: runs.EventOut) -> bytes:
     ),
     response_model=None,
 )
-def run_events(
+async def run_events(
     run_id: Id,
-    principal: Reader,
-    session: SessionDep,
     request: Request,
+    credential: Bearer,
     last_event_id: Annotated[int | None, Header(ge=0, le=2**31)] = None,
     after: Annotated[int | None, Query(ge=0, le=2**31)] = None,
 ) -> StreamingResponse:
@@ -155,9 +156,14 @@ def run_events(
     `step_finished`, `step_failed`, `log`, `finished`), read from the database so it works
     whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
     exactly what you missed. The stream ends after `finished`."""
-    runs.get_run(session, run_id, owner_id=owner_filter(principal))  # 404 before streaming
+
+    def readers_id(session: Session, principal: Principal) -> str:
+        runs.get_run(session, run_id, owner_id=owner_filter(principal))  # 404 before streaming
+        return principal.user.id
+
+    user_id = await in_one_hop(request, credential, readers_id, scope=Scope.GENERATIONS_READ)
     start = last_event_id if last_event_id is not None else (after or 0)
-    return event_stream(request, run_id, start, principal.user.id)
+    return event_stream(request, run_id, start, user_id)
 
 
 def event_stream(request: Request, run_id: str, start: int, user_id: str) -> StreamingResponse:

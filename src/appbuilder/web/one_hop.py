@@ -1,0 +1,85 @@
+"""Hot read routes answered in one worker-thread round trip.
+
+A route built from ``SessionDep``, ``require(...)`` and a sync endpoint hands work to a
+worker thread four times a request: the principal, the endpoint, FastAPI's validation of
+what the endpoint returned, and the commit. On the hot reads those round trips and the second
+validation cost more server CPU than the queries (issue 16). A one-hop route is ``async``:
+FastAPI still validates its parameters and documents its ``response_model``, and
+:func:`answer` does the rest in a single thread: a session, the same authentication and
+scope check as ``require`` (``deps.get_principal``'s ``auth.authenticate`` and
+``deps.check_scope``), the route's service call, the response serialised to JSON once, and
+the commit or rollback (``deps.finish``, which every request's session ends in). Errors
+raised there reach the same handlers (web/errors.py) as those of any other route.
+
+Authentication's ``last_used_at`` write stays in the request's own transaction on that
+thread, as it is on the other routes: never on the event loop, where waiting for a row
+lock held by another request's transaction would stall every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
+
+import anyio
+from fastapi import Request, Response
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy.orm import Session, sessionmaker
+
+from appbuilder.security.scopes import Scope
+from appbuilder.services import auth
+from appbuilder.services.auth import Principal
+from appbuilder.web.deps import check_scope, db_place, finish
+
+T = TypeVar("T")
+#: the route's own part: its service call and its serialised answer
+Work = Callable[[Session, Principal], T]
+
+
+async def answer(
+    request: Request, credential: str, work: Work[bytes], scope: Scope | None
+) -> Response:
+    """``work``'s JSON with status 200, authenticated with ``credential`` (and checked for
+    ``scope`` when given), all in one worker-thread round trip."""
+    body = await in_one_hop(request, credential, work, scope)
+    return Response(content=body, media_type="application/json")
+
+
+async def in_one_hop(request: Request, credential: str, work: Work[T], scope: Scope | None) -> T:
+    """What ``work`` returns, run as :func:`answer` runs it (for a route that answers
+    something other than JSON, such as a stream once its run is found to be the caller's).
+
+    The database place is taken on the event loop before the thread, like ``get_session``
+    does, so a request never holds a thread while it waits for a connection."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    async with db_place(request):
+        return await anyio.to_thread.run_sync(_in_one_thread, factory, credential, work, scope)
+
+
+def _in_one_thread(
+    factory: sessionmaker[Session], credential: str, work: Work[T], scope: Scope | None
+) -> T:
+    session = factory()
+    try:
+        principal = auth.authenticate(session, credential)
+        if scope is not None:
+            check_scope(principal, scope)
+        result = work(session, principal)
+    except BaseException as exc:
+        finish(session, exc)
+        raise
+    finish(session, None)
+    return result
+
+
+@cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def to_json(value: BaseModel) -> bytes:
+    """``value`` as FastAPI serialises a route's ``response_model`` (its fast path: pydantic
+    straight to JSON bytes, by alias), without validating it again."""
+    body: bytes = _adapter(type(value)).dump_json(value, by_alias=True)
+    return body

@@ -1,0 +1,145 @@
+"""The hot reads (web/one_hop.py) take one worker-thread round trip a request, refuse
+exactly as the other routes do, and keep the once-a-minute ``last_used_at`` write off the
+event loop even when every request makes it on one row at once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import anyio.to_thread
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from appbuilder.logs import request_id_var
+from appbuilder.services import auth
+from tests.integration.api.conftest import Account, Api
+
+#: the hot reads that need projects:read (the others need only a credential)
+PROJECT_READS = ("/api/projects?limit=20", "/api/projects/{id}")
+HOT_READS = ("/api/me", "/api/usage", *PROJECT_READS)
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Worker-thread round trips per request id. Every hand-off (ours, FastAPI's and
+    Starlette's) goes through ``anyio.to_thread.run_sync``; this counts them and runs them."""
+    counted: Counter[str] = Counter()
+    real: Callable[..., Awaitable[Any]] = anyio.to_thread.run_sync
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        counted[request_id_var.get()] += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    return counted
+
+
+def _path(template: str, project_id: str) -> str:
+    return template.format(id=project_id)
+
+
+@pytest.mark.parametrize("route", HOT_READS)
+def test_a_hot_read_takes_one_worker_thread_round_trip(
+    api: Api, round_trips: Counter[str], route: str
+) -> None:
+    owner = api.account()
+    path = _path(route, api.project(owner)["id"])
+    request_id = f"hop-{route.count('/')}-{len(route)}"
+
+    response = api.get(path, headers={**owner.headers, "X-Request-ID": request_id})
+
+    assert response.status_code == 200, response.text
+    assert round_trips[request_id] == 1
+    # a route that still solves a principal and a session takes more: the count is real
+    api.get("/api/keys", headers={**owner.headers, "X-Request-ID": "sync-route"})
+    assert round_trips["sync-route"] > 1
+
+
+def _same_refusal(one_hop: httpx.Response, other: httpx.Response, status: int) -> None:
+    assert one_hop.status_code == other.status_code == status
+    assert one_hop.json() == other.json()
+    assert one_hop.headers.get("www-authenticate") == other.headers.get("www-authenticate")
+    assert one_hop.headers["content-type"] == other.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    "credential", [None, "uabs_not-a-session", "uab_bad", "something-else"], ids=str
+)
+@pytest.mark.parametrize("route", HOT_READS)
+def test_a_refused_credential_reads_as_on_every_other_route(
+    api: Api, route: str, credential: str | None
+) -> None:
+    owner = api.account()
+    headers = {} if credential is None else {"Authorization": f"Bearer {credential}"}
+    path = _path(route, api.project(owner)["id"])
+    _same_refusal(api.get(path, headers=headers), api.get("/api/keys", headers=headers), 401)
+
+
+def test_a_missing_scope_reads_as_on_every_other_route(api: Api) -> None:
+    owner = api.account()
+    project = api.project(owner)["id"]
+    key = api.api_key(owner, "generations:read")
+    files = api.get(f"/api/projects/{project}/files", headers=key.headers)  # require(...)
+    for route in PROJECT_READS:
+        _same_refusal(api.get(_path(route, project), headers=key.headers), files, 403)
+    assert files.json()["error"]["details"] == {"scope": "projects:read"}
+
+
+def test_another_users_project_reads_as_on_every_other_route(api: Api) -> None:
+    owner, stranger = api.account(), api.account()
+    project = api.project(owner)["id"]
+    patched = api.patch(f"/api/projects/{project}", json={"name": "x"}, headers=stranger.headers)
+    detail = api.get(f"/api/projects/{project}", headers=stranger.headers)
+    _same_refusal(detail, patched, 404)
+
+
+def test_every_request_touching_one_credential_at_once_neither_deadlocks_nor_stalls(
+    api: Api, base_url: str, database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request writes ``last_used_at`` of the same session row (interval 0): on
+    PostgreSQL they queue on its row lock, each in its own worker thread and transaction,
+    while the event loop goes on answering. SQLite has one write lock for the whole file: a
+    writer still waiting for it after the busy timeout is told 503 database_busy, by design
+    (test_busy_database), which 80 writers on a loaded machine can reach."""
+    monkeypatch.setattr(auth, "TOUCH_INTERVAL", timedelta(0))
+    owner: Account = api.account()
+    project = api.project(owner)["id"]
+    paths = [_path(route, project) for route in HOT_READS] * 20
+
+    def get(path: str) -> int:
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            return client.get(path, headers=owner.headers).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = pool.map(get, paths)
+        health = api.get("/healthz", timeout=10)
+        answered = Counter(statuses)
+    assert health.status_code == 200
+    if database_url.get_backend_name() == "postgresql":
+        assert answered == Counter({200: len(paths)})
+    else:
+        assert set(answered) <= {200, 503}, answered
+
+
+@pytest.mark.parametrize(
+    ("one_hop", "sync_route"),
+    [
+        ("/api/runs/{id}/events", "/api/runs/{id}"),
+        ("/api/projects/{id}/files", "/api/projects/{id}/download"),
+    ],
+)
+def test_the_stream_and_the_file_tree_refuse_in_one_round_trip(
+    api: Api, round_trips: Counter[str], one_hop: str, sync_route: str
+) -> None:
+    owner = api.account()
+    missing = "nosuchrow123"
+    refused = api.get(
+        _path(one_hop, missing), headers={**owner.headers, "X-Request-ID": "hop-refused"}
+    )
+    _same_refusal(refused, api.get(_path(sync_route, missing), headers=owner.headers), 404)
+    assert round_trips["hop-refused"] == 1
