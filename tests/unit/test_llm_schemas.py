@@ -84,3 +84,25 @@ def test_the_rest_of_a_request_is_its_own() -> None:
     assert (result.output_mode, result.allow_text_output) == ("auto", True)
     assert result.function_tools == []
     assert result.output_object is None
+
+
+def test_a_requests_estimate_measures_each_schema_once_and_a_new_schema_anew() -> None:
+    """Every call's reservation estimates what it sends; the AppSpec tool's ~10 kB schema
+    is the same object call after call, so its length is measured once. A schema of the
+    same id but another object (the old one gone) is measured again."""
+    from appbuilder.llm import client  # noqa: PLC0415 - its cache is what is looked at
+
+    schema = AppSpec.model_json_schema()
+    tool = ToolDefinition(name="final_result", parameters_json_schema=schema)
+    params = ModelRequestParameters(output_tools=[tool])
+    client._SCHEMA_CHARS.clear()
+    first = client.estimate([], params)
+    assert first > len(str(schema)) // 8  # the schema counts
+    assert list(client._SCHEMA_CHARS) == [id(schema)]
+    assert client.estimate([], params) == first
+    bigger = {**schema, "description": "x" * 4000}
+    wider = ModelRequestParameters(
+        output_tools=[tool.__class__(name="t", parameters_json_schema=bigger)]
+    )
+    assert client.estimate([], wider) >= first + 900  # 4,000 characters more, 4 a token
+    assert len(client._SCHEMA_CHARS) == 2
