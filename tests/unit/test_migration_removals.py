@@ -3,7 +3,7 @@ local target stops the running version first when anything is (targets/local.py)
 
 from __future__ import annotations
 
-from appbuilder.services.deployments.targets.local import removals
+from appbuilder.services.deployments.removals import removals
 
 BATCH = """
 def upgrade() -> None:
@@ -60,3 +60,35 @@ def test_plain_operations_name_their_own_table() -> None:
 
 def test_additions_and_dropped_indexes_remove_nothing_and_the_downgrade_is_not_read() -> None:
     assert removals(ADDITIVE) == []
+
+
+SHAPES = """
+def upgrade() -> None:
+    with op.batch_alter_table(
+        "note", schema=None
+    ) as batch_op:
+        batch_op.drop_column(
+            "mood", existing_type=sa.String(length=200)
+        )
+        batch_op.alter_column("title", new_column_name="heading")
+        batch_op.alter_column("body", existing_type=sa.Text(), nullable=True)
+    op.drop_column(table_name="author", column_name="nick", schema="public")
+    op.drop_table("tag", schema="public")
+    op.rename_table("person", "people")
+    op.add_column("note", sa.Column("due", sa.Date(), nullable=False))
+"""
+
+
+def test_keyword_split_and_renaming_forms_are_read_and_other_changes_are_not() -> None:
+    assert removals(SHAPES) == [
+        "column note.mood",
+        "column note.title (renamed)",
+        "column author.nick",
+        "table tag",
+        "table person (renamed)",
+    ]
+
+
+def test_a_migration_that_is_not_python_is_taken_to_remove_something() -> None:
+    assert removals("def upgrade(:\n") == ["the schema"]
+    assert removals("revision = 'x'\n") == []
