@@ -3,11 +3,14 @@ that names the limit, the usage and the lowest tier that lifts it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine
 
 from appbuilder.db.models import Generation, GenerationRun, User
 from appbuilder.db.session import make_session_factory, transaction
+from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, ProjectStatus, SubscriptionTier
 from appbuilder.errors import QuotaExceededError
 from appbuilder.services.quotas import TIER_LIMITS, ensure_can_start_generation
@@ -107,6 +110,9 @@ def test_usage_reports_every_limit(api: Api, engine: Engine) -> None:
                 previous_status=ProjectStatus.DRAFT,
                 spec={},
                 spec_hash="0" * 64,
+                # queued, but not before tomorrow: the server's embedded queue would take
+                # it (and fail it, its spec being empty) before the usage is read
+                not_before=utcnow() + timedelta(days=1),
             )
         )
     usage = api.get("/api/usage", headers=owner.headers).json()
