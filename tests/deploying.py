@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.db.models import GenerationRun
+from appbuilder.db.models import Deployment, GenerationRun
 from appbuilder.enums import RunStatus
 from appbuilder.jobs.runner import EmbeddedDispatcher
 from appbuilder.services import runs
+from appbuilder.services.deployments import processes
 from appbuilder.services.runs.execution import execute_run
 from appbuilder.services.runs.journal import RunContext
 
@@ -77,3 +78,19 @@ class LoadLoop:
                 self.ok += 1
             else:
                 self.failures.append(f"HTTP {answer.status_code}")
+
+
+def sign_up_and_in(base: str, email: str) -> dict[str, str]:
+    """An account of the deployed app itself (``base``: its URL), signed in: its headers."""
+    credentials = {"email": email, "password": "a long enough password 42"}
+    httpx.post(f"{base}api/auth/signup", json=credentials, timeout=10).raise_for_status()
+    answer = httpx.post(f"{base}api/auth/login", json=credentials, timeout=10)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def stop_deployed_apps(sessions: sessionmaker[Session]) -> None:
+    """Every app process a test's deployments started (they outlive their platform)."""
+    with sessions() as session:
+        for row in session.scalars(select(Deployment).where(Deployment.pid.is_not(None))):
+            processes.stop(row.pid or 0, row.process_started, grace=5)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -18,7 +20,7 @@ from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus, SubscriptionTier
 from appbuilder.settings import LLMProvider, Settings
 from tests.fake_llm import Answer, FakeLLM, error, fake_llm, tool
-from tests.integration.api.conftest import Api
+from tests.integration.api.conftest import Account, Api
 from tests.integration.llm.test_planner import TODO, TODO_WITH_PROBLEM
 from tests.servers import wait_until
 
@@ -259,6 +261,25 @@ def test_a_plan_call_abandoned_mid_answer_is_closed_as_interrupted_and_stays_cou
     assert old.tokens_used == 4_000  # the reservation is still spent
 
 
+@contextmanager
+def thinking_plan(api: Api, llm: FakeLLM, project_id: str, owner: Account) -> Iterator[list[Any]]:
+    """A plan whose model is thinking for the block (the fake holds its answer once the
+    request came); after it, the list holds the plan's answer."""
+    thinking = threading.Event()
+    llm.answer(Answer(tool_args=TODO, hold=thinking))
+    answered: list[Any] = []
+    planner = threading.Thread(
+        target=lambda: answered.append(plan(api, project_id, owner.headers, prompt="todo"))
+    )
+    planner.start()
+    try:
+        wait_until(lambda: len(llm.requests) == 1, timeout=30)
+        yield answered
+    finally:
+        thinking.set()
+        planner.join(timeout=60)
+
+
 @pytest.fixture
 def one_place(api_settings: Settings) -> None:
     """A server with one place at its database gate, waited for at most a second."""
@@ -276,23 +297,12 @@ def test_a_plan_waiting_for_the_model_keeps_no_one_else_from_the_database(
     owner = api.account()
     other = api.account()
     project = api.project(owner, name="Todo", template="CUSTOM")
-    thinking = threading.Event()
-    llm.answer(Answer(tool_args=TODO, hold=thinking))
-    answered: list[object] = []
-    planner = threading.Thread(
-        target=lambda: answered.append(plan(api, project["id"], owner.headers, prompt="todo"))
-    )
-    planner.start()
-    try:
-        wait_until(lambda: len(llm.requests) == 1, timeout=30)
+    with thinking_plan(api, llm, project["id"], owner) as answered:
         for who in (other, owner):
             me = api.get("/api/me", headers=who.headers)
             assert me.status_code == 200, me.text
         listed = api.get("/api/projects", headers=owner.headers)
         assert listed.status_code == 200, listed.text
-    finally:
-        thinking.set()
-        planner.join(timeout=60)
     (planned,) = answered
     assert planned.status_code == 200, planned.text
     assert planned.json()["valid"] is True
@@ -313,15 +323,7 @@ def test_plans_past_the_servers_limit_are_told_to_come_back_and_the_rest_is_serv
     refused at once (503 planners_busy, Retry-After), nothing asked or recorded."""
     owner = api.account()
     project = api.project(owner, name="Todo", template="CUSTOM")
-    thinking = threading.Event()
-    llm.answer(Answer(tool_args=TODO, hold=thinking))
-    answered: list[object] = []
-    planner = threading.Thread(
-        target=lambda: answered.append(plan(api, project["id"], owner.headers, prompt="todo"))
-    )
-    planner.start()
-    try:
-        wait_until(lambda: len(llm.requests) == 1, timeout=30)
+    with thinking_plan(api, llm, project["id"], owner) as answered:
         refused = plan(api, project["id"], owner.headers, prompt="todo too")
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"]["code"] == "planners_busy"
@@ -329,9 +331,6 @@ def test_plans_past_the_servers_limit_are_told_to_come_back_and_the_rest_is_serv
         assert "planning as many apps at once as it does (1)" in refused.json()["error"]["message"]
         assert api.get("/api/me", headers=owner.headers).status_code == 200
         assert len(llm.requests) == 1  # the refused plan asked nothing
-    finally:
-        thinking.set()
-        planner.join(timeout=60)
     (planned,) = answered
     assert planned.status_code == 200, planned.text
     llm.answer(tool(TODO))

@@ -25,7 +25,7 @@ from appbuilder.db.session import make_session_factory
 from appbuilder.enums import DeploymentStatus, ProjectStatus, ProjectTemplate
 from appbuilder.services import deployments
 from appbuilder.services.deployments import processes
-from tests.deploying import LoadLoop, completed_run
+from tests.deploying import LoadLoop, completed_run, sign_up_and_in, stop_deployed_apps
 from tests.factories import make_project, make_user
 from tests.integration.conftest import BACKENDS, Backend, engine_for
 
@@ -82,19 +82,9 @@ def deployed_blog(
     completed_run(sessions, ctx.projects_dir, user_id, project_id)
     first = deployments.deploy_now(ctx, user_id, project_id, "local")
     yield backend.name, Blog(sessions, ctx, user_id, project_id, first)
-    with sessions() as session:
-        for row in session.scalars(select(Deployment).where(Deployment.pid.is_not(None))):
-            processes.stop(row.pid or 0, row.process_started, grace=5)
+    stop_deployed_apps(sessions)
     engine.dispose()
     backend.cleanup(url)
-
-
-def _sign_in(base: str) -> dict[str, str]:
-    credentials = {"email": "reader@example.com", "password": "a long enough password 42"}
-    httpx.post(f"{base}api/auth/signup", json=credentials, timeout=10).raise_for_status()
-    answer = httpx.post(f"{base}api/auth/login", json=credentials, timeout=10)
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def _serves_and_keeps_its_rows_through_a_zero_downtime_redeploy(blog: Blog) -> None:
@@ -106,7 +96,7 @@ def _serves_and_keeps_its_rows_through_a_zero_downtime_redeploy(blog: Blog) -> N
     assert project.deployment_url == first.url
     assert project.deployed_at is not None
     assert first.url is not None
-    headers = _sign_in(first.url)
+    headers = sign_up_and_in(first.url, "reader@example.com")
     for name in ("Ada", "Grace"):
         created = httpx.post(
             f"{first.url}api/authors",

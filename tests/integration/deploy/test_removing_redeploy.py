@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.models import Deployment, Project
@@ -18,7 +17,7 @@ from appbuilder.db.session import make_session_factory
 from appbuilder.enums import DeploymentStatus, ProjectStatus, ProjectTemplate
 from appbuilder.services import deployments
 from appbuilder.services.deployments import processes
-from tests.deploying import completed_run
+from tests.deploying import completed_run, sign_up_and_in, stop_deployed_apps
 from tests.factories import make_project, make_user
 from tests.integration.conftest import Backend, engine_for
 
@@ -47,19 +46,9 @@ def deployed(
         project = make_project(session, user, template=ProjectTemplate.CUSTOM, name="Notes")
         user_id, project_id = user.id, project.id
     yield sessions, ctx, user_id, project_id
-    with sessions() as session:
-        for row in session.scalars(select(Deployment).where(Deployment.pid.is_not(None))):
-            processes.stop(row.pid or 0, row.process_started, grace=5)
+    stop_deployed_apps(sessions)
     engine.dispose()
     sqlite_backend.cleanup(url)
-
-
-def _headers(base: str) -> dict[str, str]:
-    credentials = {"email": "writer@example.com", "password": "a long enough password 42"}
-    httpx.post(f"{base}api/auth/signup", json=credentials, timeout=10).raise_for_status()
-    answer = httpx.post(f"{base}api/auth/login", json=credentials, timeout=10)
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def test_a_redeploy_that_removes_columns_stops_the_old_version_first_and_keeps_the_rows(
@@ -70,7 +59,7 @@ def test_a_redeploy_that_removes_columns_stops_the_old_version_first_and_keeps_t
     first = deployments.deploy_now(ctx, user_id, project_id, "local")
     assert first.status is D.SUCCEEDED, first.log
     assert first.url is not None
-    headers = _headers(first.url)
+    headers = sign_up_and_in(first.url, "writer@example.com")
     made = httpx.post(
         f"{first.url}api/notes", json={"title": "Kept", "mood": "gone"}, headers=headers
     )
