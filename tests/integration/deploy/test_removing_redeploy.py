@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.db.models import Deployment, Project
+from appbuilder.db.models import Deployment, Project, User
 from appbuilder.db.session import make_session_factory
 from appbuilder.enums import DeploymentStatus, ProjectStatus, ProjectTemplate
 from appbuilder.services import deployments
@@ -22,6 +22,14 @@ from tests.factories import make_project, make_user
 from tests.integration.conftest import Backend, engine_for
 
 D = DeploymentStatus
+WITH_DUE = {
+    "name": "Notes",
+    "template": "CUSTOM",
+    "features": ["auth"],
+    "entities": [
+        {"name": "Note", "fields": [{"name": "title"}, {"name": "due", "required": False}]}
+    ],
+}
 NOTE = {"name": "Note", "fields": [{"name": "title"}, {"name": "mood", "required": False}]}
 TAG = {"name": "Tag", "fields": [{"name": "label"}]}
 FIRST = {"name": "Notes", "template": "CUSTOM", "features": ["auth"], "entities": [NOTE, TAG]}
@@ -97,3 +105,34 @@ def test_a_redeploy_that_removes_columns_stops_the_old_version_first_and_keeps_t
     assert again.status_code == 201, again.text
     with sessions() as session:
         assert session.get_one(Project, project_id).status is ProjectStatus.DEPLOYED
+    _an_older_version_started_again_is_refused(deployed, second.id, headers)
+
+
+def _an_older_version_started_again_is_refused(
+    deployed: tuple[sessionmaker[Session], deployments.DeployContext, str, str],
+    older_id: str,
+    headers: dict[str, str],
+) -> None:
+    """A newer version adds a field (zero downtime); then the older one is started again:
+    it would drop the new column and its values, so it is refused and nothing changes."""
+    sessions, ctx, user_id, project_id = deployed
+    completed_run(sessions, ctx.projects_dir, user_id, project_id, WITH_DUE)
+    third = deployments.deploy_now(ctx, user_id, project_id, "local")
+    assert third.status is D.SUCCEEDED, third.log
+    dated = httpx.post(
+        f"{third.url}api/notes", json={"title": "Dated", "due": "soon"}, headers=headers
+    )
+    assert dated.status_code == 201, dated.text
+    with sessions.begin() as session:
+        owner = session.get_one(User, user_id)
+        back_id = deployments.again(session, ctx, owner, older_id, latest=False).id
+    back = deployments.carry_out(ctx, back_id)
+    assert back.status is D.FAILED
+    assert "This version is older than the app's database" in back.log
+    assert "column notes.due" in back.log
+    with sessions() as session:
+        (live,) = deployments.live_of_project(session, project_id)
+        assert session.get_one(Project, project_id).status is ProjectStatus.DEPLOYED
+    assert live.id == third.id  # the newer version still serves, its data untouched
+    listed = httpx.get(f"{third.url}api/notes", headers=headers, timeout=10).json()["items"]
+    assert {n["title"]: n.get("due") for n in listed}["Dated"] == "soon"

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.db.models import Deployment, Project, User
+from appbuilder.db.models import Deployment, GenerationRun, Project, User
 from appbuilder.db.types import utcnow
 from appbuilder.enums import DeploymentStatus, ProjectStatus
 from appbuilder.errors import ConflictError, DeployFailed, NotFoundError, ValidationError
@@ -175,8 +175,28 @@ def _release(ctx: DeployContext, deployment_id: str) -> tuple[Release, Target]:
             home=ctx.home(project.id),
             port=next((d.port for d in live if d.port), None) or _last_port(session, project.id),
             retire_live=lambda gone: _retire_live(ctx, deployment_id, gone),
+            going_back=_going_back(session, deployment),
         )
         return release, ctx.targets[deployment.target]
+
+
+def _going_back(session: Session, deployment: Deployment) -> bool:
+    """True when a run newer than ``deployment``'s was deployed and started before: the
+    app's database was migrated to that newer version's models."""
+    newest = session.scalar(
+        select(GenerationRun.created_at)
+        .join(Deployment, Deployment.run_id == GenerationRun.id)
+        .where(
+            Deployment.project_id == deployment.project_id,
+            Deployment.target == deployment.target,
+            Deployment.started_at.is_not(None),
+            Deployment.id != deployment.id,
+        )
+        .order_by(GenerationRun.created_at.desc())
+        .limit(1)
+    )
+    this = session.get(GenerationRun, deployment.run_id) if deployment.run_id else None
+    return newest is not None and this is not None and this.created_at < newest
 
 
 def _retire_live(ctx: DeployContext, deployment_id: str, gone: str) -> None:

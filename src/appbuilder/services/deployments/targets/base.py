@@ -33,6 +33,8 @@ class Release:
     #: stops the versions serving now, for a target that must not run beside them: its
     #: migration removes what they read (given in words); the service records it
     retire_live: Callable[[str], None] | None = None
+    #: an older run than one this project deployed before: its database is ahead of it
+    going_back: bool = False
 
     @property
     def log_path(self) -> Path:

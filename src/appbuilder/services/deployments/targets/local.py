@@ -71,6 +71,7 @@ class LocalTarget:
             data=release.home / "data",
             revision=revision,
             before_removing=release.retire_live,
+            going_back=release.going_back,
         )
         port = release.port or processes.free_port()
         health_port = processes.free_port()
@@ -114,6 +115,7 @@ def migrate(
     data: Path,
     revision: str,
     before_removing: Callable[[str], None] | None = None,
+    going_back: bool = False,
 ) -> None:
     """Bring the app's database to this version's models, keeping its rows.
 
@@ -128,6 +130,8 @@ def migrate(
     healthy. A migration that removes columns or tables (a field or entity dropped, or
     renamed: a rename reads as a drop and an add) would pull them from under the old
     version's queries, so ``before_removing`` is told first (with what goes), and stops it.
+    A version older than one deployed before (``going_back``: started again) would drop what
+    the newer one added, with its data: refused, the database untouched.
     """
     carried, versions = data / "migrations", folder / "migrations" / "versions"
     for kept in sorted(carried.glob("*.py")):
@@ -141,11 +145,17 @@ def migrate(
     message = "Schema changes of a redeploy"
     autogenerate = [*alembic, "revision", "--autogenerate", "-m", message, "--rev-id", revision]
     _run(autogenerate, folder, env, log, MIGRATE_TIMEOUT)
+    written = sorted(versions.glob(f"{revision}_*.py"))
+    removed = [r for path in written for r in removals(path.read_text(encoding="utf-8"))]
+    if removed and going_back:  # refused before the migration is kept or applied
+        raise DeployFailed(
+            f"This version is older than the app's database: starting it would remove "
+            f"{', '.join(removed)} (and what they hold), added by a newer version. Nothing "
+            "was changed; deploy the latest version instead."
+        )
     carried.mkdir(parents=True, exist_ok=True)
-    removed: list[str] = []
-    for written in versions.glob(f"{revision}_*.py"):
-        shutil.copy2(written, carried / written.name)
-        removed += removals(written.read_text(encoding="utf-8"))
+    for path in written:
+        shutil.copy2(path, carried / path.name)
     if removed and before_removing is not None:
         gone = ", ".join(removed)
         _step(log, f"This version removes {gone}, which the running version reads:")
