@@ -326,11 +326,11 @@ def _describe(limit: str, allowed: object) -> str:
 def lock_user(session: Session, user: User) -> None:
     """Serialise quota checks per user: without it, parallel requests all pass the same
     count and then all insert (PostgreSQL; SQLite writers are serialised already)."""
-    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    locked_user(session, user.id)
 
 
 def locked_user(session: Session, user_id: str) -> User:
-    """``user_id``'s row, read and locked (as ``lock_user``) in one statement."""
+    """``user_id``'s row, read and locked (see ``lock_user``) in one statement."""
     return session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one()
 
 

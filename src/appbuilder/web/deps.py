@@ -24,6 +24,7 @@ from appbuilder.security.scopes import Scope
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
 from appbuilder.services.deployments import Supervisor
+from appbuilder.services.project_plans import ProjectPlan, plan_project
 from appbuilder.settings import Settings
 
 T = TypeVar("T")
@@ -194,6 +195,33 @@ def gated_transaction(
                 anyio.from_thread.run_sync(place.release)
 
     return transaction
+
+
+def plan_in_request(  # noqa: PLR0917 - plan_project's arguments, and the request
+    request: Request,
+    session: Session,
+    sessions: sessionmaker[Session],
+    user_id: str,
+    project_id: str,
+    words: str | None,
+    *,
+    model: str | None = None,
+) -> ProjectPlan:
+    """``plan_project`` from a route on a planning thread (``in_planning_thread``): its
+    place at the gate given back while the model thinks, and the model calls' ledger
+    rows written with the place held again (``without_db_place``, ``gated_transaction``)."""
+    settings: Settings = request.app.state.settings
+    return plan_project(
+        session,
+        sessions,
+        user_id,
+        project_id,
+        words,
+        settings.llm,
+        model=model,
+        idle=without_db_place(request),
+        tx=gated_transaction(request, sessions),
+    )
 
 
 async def in_planning_thread(request: Request, call: Callable[[], T]) -> T:

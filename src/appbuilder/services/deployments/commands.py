@@ -207,16 +207,8 @@ def _retire_live(ctx: DeployContext, deployment_id: str, gone: str) -> None:
     migration: two versions would otherwise serve one port, the old one answering errors."""
     with ctx.sessions.begin() as session:
         project_id = session.get_one(Deployment, deployment_id).project_id
-        old = session.scalars(
-            select(Deployment)
-            .where(
-                Deployment.project_id == project_id,
-                Deployment.id != deployment_id,
-                Deployment.target == "local",
-                Deployment.status == D.SUCCEEDED,
-            )
-            .with_for_update()
-        ).all()
+        live = queries.live_of_project(session, project_id, for_update=True)
+        old = [row for row in live if row.id != deployment_id]
         why = (
             f"Superseded by deployment {deployment_id}, stopped before its migration "
             f"removed {gone}."

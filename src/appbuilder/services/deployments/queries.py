@@ -33,19 +33,21 @@ def is_running(deployment: Deployment) -> bool:
     )
 
 
-def live_of_project(session: Session, project_id: str) -> list[Deployment]:
-    """The project's running local deployments (one, or two for a moment during a redeploy)."""
-    return list(
-        session.scalars(
-            select(Deployment)
-            .where(
-                Deployment.project_id == project_id,
-                Deployment.target == "local",
-                Deployment.status == DeploymentStatus.SUCCEEDED,
-            )
-            .order_by(Deployment.created_at.desc(), Deployment.id.desc())
+def live_of_project(
+    session: Session, project_id: str, *, for_update: bool = False
+) -> list[Deployment]:
+    """The project's running local deployments (one, or two for a moment during a redeploy);
+    ``for_update`` locks their rows (PostgreSQL) until the transaction ends."""
+    query = (
+        select(Deployment)
+        .where(
+            Deployment.project_id == project_id,
+            Deployment.target == "local",
+            Deployment.status == DeploymentStatus.SUCCEEDED,
         )
+        .order_by(Deployment.created_at.desc(), Deployment.id.desc())
     )
+    return list(session.scalars(query.with_for_update() if for_update else query))
 
 
 def verified_run(session: Session, project: Project, run_id: str | None) -> GenerationRun:

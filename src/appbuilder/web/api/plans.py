@@ -9,15 +9,13 @@ from fastapi import APIRouter, Depends, Request
 
 from appbuilder.security.scopes import Scope
 from appbuilder.services.auth import Principal
-from appbuilder.services.project_plans import plan_project
 from appbuilder.spec.diff import SpecDiff
 from appbuilder.web.deps import (
     SessionDep,
     SessionmakerDep,
-    gated_transaction,
     in_planning_thread,
+    plan_in_request,
     require,
-    without_db_place,
 )
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, QUOTA, Responses, describe, merge
 from appbuilder.web.params import RowId
@@ -65,16 +63,14 @@ async def plan(
     outcome = await in_planning_thread(
         request,
         partial(
-            plan_project,
+            plan_in_request,
+            request,
             session,
             sessions,
             principal.user.id,
             project_id,
             body.prompt,
-            request.app.state.settings.llm,
             model=body.model,
-            idle=without_db_place(request),
-            tx=gated_transaction(request, sessions),
         ),
     )
     usage = outcome.result.usage

@@ -24,15 +24,13 @@ from appbuilder.llm.config import is_configured
 from appbuilder.services import drafts, projects, quotas, runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.builds import template_summaries
-from appbuilder.services.project_plans import plan_project
 from appbuilder.settings import Settings
 from appbuilder.web.deps import (
     SessionDep,
     SessionmakerDep,
     SettingsDep,
-    gated_transaction,
     in_planning_thread,
-    without_db_place,
+    plan_in_request,
 )
 from appbuilder.web.errors import status_for
 from appbuilder.web.schemas import ProjectIn
@@ -146,16 +144,7 @@ def _describe(
             template=body.template,
             description=body.description,
         )
-        outcome = plan_project(
-            session,
-            sessions,
-            principal.user.id,
-            project.id,
-            None,
-            settings.llm,
-            idle=without_db_place(request),
-            tx=gated_transaction(request, sessions),
-        )
+        outcome = plan_in_request(request, session, sessions, principal.user.id, project.id, None)
     except FormInvalid as exc:
         return _new_page(request, settings, errors=exc.errors, values=values, status=422)
     except (ModelNotConfiguredError, ModelCallError, QuotaExceededError) as exc:

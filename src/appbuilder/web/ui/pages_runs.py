@@ -18,16 +18,12 @@ from appbuilder.errors import AppBuilderError, NotFoundError
 from appbuilder.services import deployments, drafts, projects, runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import PageRequest
-from appbuilder.services.project_plans import plan_project
-from appbuilder.settings import Settings
 from appbuilder.web.api.runs import event_stream
 from appbuilder.web.deps import (
     SessionDep,
     SessionmakerDep,
-    SettingsDep,
-    gated_transaction,
     in_planning_thread,
-    without_db_place,
+    plan_in_request,
 )
 from appbuilder.web.errors import status_for
 from appbuilder.web.ui.deps import UserDep, check_csrf, optional_principal
@@ -172,12 +168,11 @@ async def change_request(
     principal: UserDep,
     session: SessionDep,
     sessions: SessionmakerDep,
-    settings: SettingsDep,
     words: FormText = "",
 ) -> Response:
     """The model changes the project's spec as the words ask; the diff is shown, nothing
     is applied until the person accepts it. On a planning thread (see in_planning_thread)."""
-    change = partial(_change, request, project_id, principal, session, sessions, settings, words)
+    change = partial(_change, request, project_id, principal, session, sessions, words)
     return await in_planning_thread(request, change)
 
 
@@ -187,7 +182,6 @@ def _change(
     principal: Principal,
     session: Session,
     sessions: sessionmaker[Session],
-    settings: Settings,
     words: str,
 ) -> Response:
     owner = principal.user.id
@@ -197,16 +191,7 @@ def _change(
         errors = {"words": "Say what to change, e.g. “add a due date to tasks”."}
         return render(request, "project.html", {**context, "change": None, "errors": errors}, 422)
     try:
-        outcome = plan_project(
-            session,
-            sessions,
-            owner,
-            project_id,
-            words,
-            settings.llm,
-            idle=without_db_place(request),
-            tx=gated_transaction(request, sessions),
-        )
+        outcome = plan_in_request(request, session, sessions, owner, project_id, words)
     except AppBuilderError as exc:
         return _project_error(request, session, project_id, principal, exc)
     result = outcome.result
