@@ -5,6 +5,7 @@ one; the rows stay, without what was removed. Real processes, real migrations.""
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +13,12 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from appbuilder.db.models import Deployment, Project, User
+from appbuilder.db.models import Deployment, GenerationRun, Project, User
 from appbuilder.db.session import make_session_factory
 from appbuilder.enums import DeploymentStatus, ProjectStatus, ProjectTemplate
 from appbuilder.services import deployments
 from appbuilder.services.deployments import processes
+from appbuilder.services.projects import project_folder
 from tests.deploying import completed_run, sign_up_and_in, stop_deployed_apps
 from tests.factories import make_project, make_user
 from tests.integration.conftest import Backend, engine_for
@@ -136,3 +138,74 @@ def _an_older_version_started_again_is_refused(
     assert live.id == third.id  # the newer version still serves, its data untouched
     listed = httpx.get(f"{third.url}api/notes", headers=headers, timeout=10).json()["items"]
     assert {n["title"]: n.get("due") for n in listed}["Dated"] == "soon"
+
+
+def test_a_removing_redeploy_whose_new_version_fails_leaves_the_project_in_error_then_recovers(
+    deployed: tuple[sessionmaker[Session], deployments.DeployContext, str, str],
+) -> None:
+    """The old version was stopped for the migration and the new one then never became
+    healthy: nothing serves, and the project says so (ERROR, no URL) instead of pointing at
+    a dead address; the migrated rows stay, and the next good deploy serves them."""
+    sessions, ctx, user_id, project_id = deployed
+    completed_run(sessions, ctx.projects_dir, user_id, project_id, FIRST)
+    first = deployments.deploy_now(ctx, user_id, project_id, "local")
+    assert first.status is D.SUCCEEDED, first.log
+    assert first.url is not None
+    headers = sign_up_and_in(first.url, "writer@example.com")
+    made = httpx.post(
+        f"{first.url}api/notes", json={"title": "Kept", "mood": "gone"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+
+    broken_run = completed_run(
+        sessions, ctx.projects_dir, user_id, project_id, WITHOUT_MOOD_AND_TAGS
+    )
+    _break_on_start(sessions, ctx, project_id, broken_run)
+    broken = deployments.deploy_now(ctx, user_id, project_id, "local")
+
+    assert broken.status is D.FAILED
+    assert "This version removes" in broken.log
+    assert "The app exited before it was healthy" in broken.log
+    assert "broken on purpose" in broken.log  # the app's own traceback, in its log tail
+    with sessions() as session:
+        project = session.get_one(Project, project_id)
+        assert (project.status, project.deployment_url) == (ProjectStatus.ERROR, None)
+        assert deployments.live_of_project(session, project_id) == []
+        old = session.get_one(Deployment, first.id)
+    assert old.status is D.CANCELLED
+    assert not processes.is_running(old.pid, old.process_started)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{first.url}api/notes", headers=headers, timeout=5)
+
+    fixed_run = completed_run(
+        sessions, ctx.projects_dir, user_id, project_id, WITHOUT_MOOD_AND_TAGS
+    )
+    fixed = deployments.deploy_now(ctx, user_id, project_id, "local", run_id=fixed_run)
+    assert fixed.status is D.SUCCEEDED, fixed.log
+    assert fixed.url is not None
+    (note,) = httpx.get(f"{fixed.url}api/notes", headers=headers, timeout=10).json()["items"]
+    assert note["title"] == "Kept"
+    assert "mood" not in note
+    with sessions() as session:
+        project = session.get_one(Project, project_id)
+        assert (project.status, project.deployment_url) == (ProjectStatus.DEPLOYED, fixed.url)
+
+
+def _break_on_start(
+    sessions: sessionmaker[Session], ctx: deployments.DeployContext, project_id: str, run_id: str
+) -> None:
+    """The run's commit, with an app that raises when uvicorn imports it (its migration,
+    which imports only the models, still runs): the run now stands for that commit."""
+    folder = project_folder(ctx.projects_dir, project_id)
+    main = folder / "app" / "main.py"
+    main.write_text('raise RuntimeError("broken on purpose")\n' + main.read_text())
+
+    def git(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 - git, fixed arguments
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "break")
+    with sessions.begin() as session:
+        session.get_one(GenerationRun, run_id).commit_sha = git("rev-parse", "HEAD")
