@@ -201,7 +201,7 @@ def _break_on_start(
     main.write_text('raise RuntimeError("broken on purpose")\n' + main.read_text())
 
     def git(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603 - git, fixed arguments
+        done = subprocess.run(
             ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True
         )
         return done.stdout.strip()
