@@ -52,6 +52,9 @@ DEPENDS_ON: Mapping[AgentType, tuple[AgentType, ...]] = {
     AgentType.DEVOPS: (AgentType.FRONTEND, AgentType.INTEGRATIONS),
 }
 
+#: the agents whose model's work a failing check may go back to, in the order they are asked
+REPAIRERS = (AgentType.DATABASE, AgentType.BACKEND)
+
 EventKind = Literal[
     "planned",
     "agent_started",
@@ -210,7 +213,9 @@ class Orchestrator:
         assemble_ms = _ms(assembling)
         digest = tree_hash(files)
         verification = None
-        repairs = Repairs(self.agents.get(AgentType.BACKEND))
+        # the seeder first: a failure naming a sample row the app refused is about the rows,
+        # even where the rules' code or messages show in it too
+        repairs = Repairs((kind, self.agents.get(kind)) for kind in REPAIRERS)
         if verify:
             self.timeout = timeout
             verification = self._verify(files, timeout, journal)
@@ -265,24 +270,22 @@ class Orchestrator:
         """Send failures in a model's code back to it (see ``repairs``); the last state.
         A budget, quota or provider refusing the repair's call stops repairing, with the
         last failure standing."""
-        backend = AgentType.BACKEND
         files: FileTree | None = None
-        while backend in outputs and (
-            failure := repairs.next_failure(verification, outputs[backend])
-        ):
+        while found := repairs.next_failure(verification, outputs):
+            owner, failure = found
             task = AgentInput(spec, model, plan, {a: o.files for a, o in outputs.items()})
-            self.on_event(Event("repairing", backend, f"attempt {repairs.done}"))
+            self.on_event(Event("repairing", owner, f"attempt {repairs.done[owner]}"))
             try:
-                outputs[backend] = repairs.repair(task, outputs[backend], failure)
+                outputs[owner] = repairs.repair(owner, task, outputs[owner], failure)
             except (QuotaExceededError, ModelCallError) as error:
                 repairs.stop(error.message)
                 break
-            journal.finished(outputs[backend].record)
-            records = [*(r for r in records if r.agent is not backend), outputs[backend].record]
+            journal.finished(outputs[owner].record)
+            records = [*(r for r in records if r.agent is not owner), outputs[owner].record]
             files = format_tree(self._merge(outputs, records))
             verification = self._verify(files, self.timeout, journal)
         if repairs.stopped is not None and not verification.passed:
-            self.on_event(Event("repair_stopped", backend, repairs.stopped))
+            self.on_event(Event("repair_stopped", None, repairs.stopped))
         return None if files is None else (files, records, verification)
 
     def _verify(self, files: FileTree, timeout: float, journal: Journal) -> Verification:

@@ -1,5 +1,5 @@
-"""Bounded repair: when the app's checks fail in code a model wrote, the failure goes back
-to the agent that wrote it, and the app is checked again.
+"""Bounded repair: when the app's checks fail on what a model wrote (code, or sample rows),
+the failure goes back to the agent that wrote it, and the app is checked again.
 
 It stops, with the app's last failure standing, after the agent's number of repairs,
 when the failure is not in the model's code (the skeleton is ours to fix, not the
@@ -12,9 +12,12 @@ unbounded fix loops; this one cannot. ``stopped`` says why, in words the run's o
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
 from appbuilder.agents.base import AgentInput, AgentOutput
+from appbuilder.enums import AgentType
 from appbuilder.generator.verify import Verification
 
 #: what of a failure goes back to the model: its last part, where the errors are
@@ -30,7 +33,7 @@ class Repairer(Protocol):
     repair_attempts: int
 
     def owns(self, output: AgentOutput, failure: str) -> bool:
-        """Whether ``failure`` is in files this agent's model wrote."""
+        """Whether ``failure`` is in what this agent's model wrote."""
 
     def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
         """The step's output again, with the model's files fixed for ``failure``."""
@@ -48,31 +51,43 @@ def fingerprint(failure: str) -> str:
 
 
 class Repairs:
-    """The repair attempts of one build, for one agent."""
+    """The repair attempts of one build. A failure goes to the first agent, in the order
+    given, that owns it; each agent has its own number of repairs."""
 
-    def __init__(self, agent: object) -> None:
-        self.agent = agent if isinstance(agent, Repairer) else None
-        self.limit = self.agent.repair_attempts if self.agent is not None else 0
-        self.done = 0
+    def __init__(self, agents: Iterable[tuple[AgentType, object]]) -> None:
+        self.agents = {kind: agent for kind, agent in agents if isinstance(agent, Repairer)}
+        self.done: Counter[AgentType] = Counter()
         self._last: str | None = None
         #: why repairing stopped (None: it did not start, or the app passed)
         self.stopped: str | None = None
 
-    def next_failure(self, verification: Verification, output: AgentOutput) -> str | None:
-        """The failure to send back, or None when the build should stop repairing."""
-        if verification.passed or self.agent is None:
+    def next_failure(
+        self, verification: Verification, outputs: Mapping[AgentType, AgentOutput]
+    ) -> tuple[AgentType, str] | None:
+        """The agent to send the failure back to, and the failure; None when the build
+        should stop repairing."""
+        if verification.passed or not self.agents:
             return None
         failure = trimmed(verification.failing_output)
         key = fingerprint(failure)
-        if not self.agent.owns(output, failure):
+        owner = next(
+            (
+                kind
+                for kind, agent in self.agents.items()
+                if kind in outputs and agent.owns(outputs[kind], failure)
+            ),
+            None,
+        )
+        if owner is None:
             self.stopped = (
                 "the failure is in the template's code, not the model's, so the model was "
                 "not asked to fix it"
             )
-        elif self.done >= self.limit:
+        elif self.done[owner] >= (limit := self.agents[owner].repair_attempts):
             self.stopped = (
-                f"the model had {self.limit} tr{'y' if self.limit == 1 else 'ies'} to fix "
-                "its code (UAB_LLM_REPAIR_ATTEMPTS) and the app still fails"
+                f"the model had {limit} tr{'y' if limit == 1 else 'ies'} to fix "
+                f"its {'rows' if owner is AgentType.DATABASE else 'code'} "
+                "(UAB_LLM_REPAIR_ATTEMPTS) and the app still fails"
             )
         elif key == self._last:
             self.stopped = (
@@ -81,14 +96,15 @@ class Repairs:
             )
         else:
             self._last = key
-            self.done += 1
-            return failure
+            self.done[owner] += 1
+            return owner, failure
         return None
 
     def stop(self, reason: str) -> None:
         """No more repairs: the repair's model call was refused or failed (``reason``)."""
         self.stopped = reason
 
-    def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
-        assert self.agent is not None  # noqa: S101 - next_failure returned a failure
-        return self.agent.repair(task, output, failure)
+    def repair(
+        self, owner: AgentType, task: AgentInput, output: AgentOutput, failure: str
+    ) -> AgentOutput:
+        return self.agents[owner].repair(task, output, failure)

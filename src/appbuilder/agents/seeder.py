@@ -7,18 +7,23 @@ number of answers. The rows become ``app/sample_data.json``, which the app's ``m
 seed`` loads through its own request models (checked again there) in one transaction.
 
 The rows are kept in the step's record, so a resumed run replays them instead of asking
-the model again.
+the model again. A row the app itself refuses as it loads them (a rule in words, checked by
+the app's code, or a link to a row that is not there) fails the app's seed test, which
+names the row: that failure goes back to this agent (``owns``/``repair``), bounded as every
+repair is (agents/repairs.py).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic import Field as Described
+from pydantic_ai import Agent
 from pydantic_ai.exceptions import UnexpectedModelBehavior
 
 from appbuilder.agents.base import AgentInput, AgentOutput, StepRecord, TemplateAgent
@@ -35,6 +40,13 @@ MAX_OUTPUT_TOKENS = 8_000
 DATA_PATH = "app/sample_data.json"
 #: rows left out named in the step's warning (the rest counted)
 MAX_LISTED = 5
+
+#: how the app's seed names a row it refused (app/seed.py, shown by its failing test)
+REFUSED = re.compile(r"Error: \w+ row \d+: .+?\. Nothing was added\.")
+FIX = (
+    "Answer every entity's rows again, in the same order (links count rows from 1), "
+    "changing what the app refused so that every rule holds."
+)
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -115,11 +127,37 @@ class SeederAgent:
         self.template = TemplateAgent(AgentType.DATABASE)
         self.task = task
         self.attempts = attempts
+        #: how often the app's failing checks may come back for the model's rows
+        self.repair_attempts = task.settings.repair_attempts
 
-    def run(self, task: AgentInput) -> AgentOutput:
+    def owns(self, output: AgentOutput, failure: str) -> bool:
+        """The app refused one of the model's rows as it loaded them: the rows are the
+        model's to change, whichever rule refused them."""
+        return DATA_PATH in output.files and REFUSED.search(failure) is not None
+
+    def repair(self, task: AgentInput, output: AgentOutput, failure: str) -> AgentOutput:
+        """Ask again for the rows, with the ones the app refused and why."""
         started = time.perf_counter()
-        output = self.template.run(task)
-        agent = structured_agent(
+        refused = "\n".join(dict.fromkeys(REFUSED.findall(failure)))
+        asked = (
+            f"{request(task.model)}\n\nYour rows:\n{output.files[DATA_PATH].decode()}\n"
+            f"The app refused them as it loaded them:\n{refused}\n\n{FIX}"
+        )
+        answer, calls = run_task(
+            self._agent(), asked, self.task, deps=_Asked(task.model, self.attempts)
+        )
+        repaired = self._output(task, self.template.run(task), answer.as_rows(), calls, started)
+        before = output.record
+        record = replace(
+            repaired.record,
+            prompt=f"{before.prompt}\n\n--- repair\n{repaired.record.prompt}",
+            tokens_used=before.tokens_used + repaired.record.tokens_used,
+            duration_ms=before.duration_ms + repaired.record.duration_ms,
+        )
+        return replace(repaired, record=record)
+
+    def _agent(self) -> Agent[_Asked, SampleData]:
+        return structured_agent(
             SampleData,
             _Asked,
             _check,
@@ -128,6 +166,11 @@ class SeederAgent:
             attempts=self.attempts,
             max_tokens=MAX_OUTPUT_TOKENS,
         )
+
+    def run(self, task: AgentInput) -> AgentOutput:
+        started = time.perf_counter()
+        output = self.template.run(task)
+        agent = self._agent()
         asked = _Asked(task.model, self.attempts)
         try:
             answer, calls = run_task(agent, request(task.model), self.task, deps=asked)

@@ -5,6 +5,7 @@ included) on the gate; without a model the spec fails fast naming the setting.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,43 @@ def test_rules_in_words_become_verified_hooks_with_their_tests(llm: FakeLLM) -> 
     assert "app/hooks.py" in sent  # the base it extends, not the whole app
     assert "app/routers/event.py" not in sent
     assert "prompt version 2" in sent  # the rules prompt file
+
+
+def rows(*dates: tuple[str, str]) -> dict[str, Any]:
+    """The seeder's answer: an event per (start, end)."""
+    events = [
+        {"title": f"Event {n}", "start_date": start, "end_date": end}
+        for n, (start, end) in enumerate(dates, 1)
+    ]
+    return {"entities": [{"entity": "Event", "rows": events}]}
+
+
+def test_a_sample_row_a_rule_refuses_goes_back_to_the_seeder_not_the_rules(
+    llm: FakeLLM,
+) -> None:
+    """The second sample event ends the day it starts: the spec's value rules let it in,
+    the app's rule in words refuses it as the seed loads it, so the app's seed test fails
+    naming the row. That failure goes to the seeder (it carries the rule's message, yet the
+    rule is right), whose new rows are verified; the rules' code is not asked again."""
+    llm.answer(
+        tool(rows(("2025-05-01", "2025-05-03"), ("2025-06-01", "2025-06-01")), input_tokens=900),
+        tool(code(STRICT, STRICT_TESTS, EXAMPLES), input_tokens=3000, output_tokens=800),
+        tool(rows(("2025-05-01", "2025-05-03"), ("2025-06-01", "2025-06-02")), input_tokens=1100),
+    )
+    spec = build_spec({**SPEC, "sample_data": True})
+    result = builds.build(spec, resolve(spec), verify=True, timeout=300, llm=settings_for(llm))
+    assert result.succeeded, result.verification and result.verification.failing_output
+    assert len(llm.requests) == 3
+    repair = str(llm.requests[2]["messages"])
+    assert "Error: Event row 2: end_date: An event must end after the day it starts." in repair
+    assert '"2025-06-01"' in repair  # its rows, sent back with the refusal
+    assert "in the same order" in repair
+    shipped = json.loads(result.files["app/sample_data.json"])
+    assert shipped["Event"][1]["end_date"] == "2025-06-02"
+    by_agent = {record.agent: record for record in result.records}
+    assert by_agent[AgentType.DATABASE].tokens_used > 900 + 1100  # both calls, with outputs
+    assert "--- repair" in by_agent[AgentType.DATABASE].prompt
+    assert by_agent[AgentType.BACKEND].tokens_used == 3800  # its one call: not repaired
 
 
 def test_rules_code_outside_its_paths_is_refused_and_sent_back(llm: FakeLLM) -> None:
