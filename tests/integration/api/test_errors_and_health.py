@@ -264,5 +264,17 @@ def test_malformed_json_says_so(api: Api) -> None:
     assert "not valid JSON" in response.json()["error"]["message"]
 
 
+def test_a_body_of_thousands_of_problems_gets_a_short_answer(api: Api) -> None:
+    many = "{" + ", ".join(f'"unknown{n}": "\\ud800"' for n in range(5_000)) + "}"
+    response = api.post(
+        "/api/auth/login", content=many, headers={"Content-Type": "application/json"}
+    )
+    assert_error_shape(response, 422, "validation_error")
+    error = response.json()["error"]
+    assert len(error["details"]["fields"]) == 50
+    assert "the first 50 listed" in error["message"]
+    assert len(response.content) < 20_000
+
+
 def test_head_healthz_for_load_balancers(api: Api) -> None:
     assert api.head("/healthz").status_code == 200
