@@ -49,15 +49,46 @@ SLOW_FIRST = (
 )
 
 
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slowest modules first (in the order above), the rest as collected. Deterministic,
     so every xdist worker collects the same order."""
     rank = {module: number for number, module in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(_module(item), len(SLOW_FIRST)))  # stable
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))  # set on xdist workers
+    if workers > 1:
+        items[:] = _slow_first_on_every_worker(items, workers)
 
-    def key(item: pytest.Item) -> int:
-        return rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST))
 
-    items.sort(key=key)  # stable: within a module, and among the rest, collection order
+def _slow_first_on_every_worker(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """xdist's work stealing first hands each worker one contiguous part of this order,
+    cut where ``len(pending) // workers_left`` says, and lets an idle worker steal the
+    second half of another's queue. With every slow module at the head of the first part,
+    the first worker ran them one after another while the second ran quick tests, then
+    stole quick ones from the first's tail: the slow modules were shared only at the end,
+    a few at a time. Here each part starts with its share of the slow modules (dealt in
+    turn, a module's tests kept together: its module fixtures run on one worker), and the
+    quick tests follow, so what is stolen at the end is quick."""
+    slow: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    modules = list(dict.fromkeys(_module(item) for item in items if _module(item) in SLOW_FIRST))
+    for item in items:
+        if _module(item) in SLOW_FIRST:
+            slow[modules.index(_module(item)) % workers].append(item)
+    quick = [item for item in items if _module(item) not in SLOW_FIRST]
+    dealt: list[pytest.Item] = []
+    left = len(items)
+    for part in range(workers):
+        size = left // (workers - part)  # as xdist's WorkStealingScheduling cuts
+        fill = size - len(slow[part])
+        if fill < 0:  # too few quick tests to pad the part: keep the plain order
+            return items
+        dealt += slow[part] + quick[:fill]
+        quick = quick[fill:]
+        left -= size
+    return dealt
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
