@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from appbuilder.generator import verify
 from appbuilder.settings import get_settings
 
 PG_URL_ENV = "UAB_TEST_DATABASE_URL"
@@ -98,6 +99,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         counts.update(value for key, value in report.user_properties if key == "database")
     summary = ", ".join(f"{count} on {name}" for name, count in sorted(counts.items()))
     terminalreporter.write_line(f"database tests passed: {summary or 'none'}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mypy_cache_of_this_worker() -> Iterator[None]:
+    """Each xdist worker type-checks generated apps with a mypy cache of its own.
+
+    The gate lets one type check at a time use the shared cache (one lock per cache,
+    machine-wide): two workers verifying apps side by side waited for each other's mypy
+    run (10-20 s each). A cache per worker (kept in the user's cache folder, so warm from
+    the last run) takes the wait away; ``uab`` subprocesses keep the shared one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", ...; unset without xdist
+    if worker is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify, "MYPY_CACHE", verify.MYPY_CACHE.with_name(f"mypy-{worker}"))
+        yield
 
 
 @pytest.fixture(autouse=True)
