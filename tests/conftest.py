@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from appbuilder.generator import verify
 from appbuilder.settings import get_settings
 
 PG_URL_ENV = "UAB_TEST_DATABASE_URL"
@@ -49,15 +50,46 @@ SLOW_FIRST = (
 )
 
 
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slowest modules first (in the order above), the rest as collected. Deterministic,
     so every xdist worker collects the same order."""
     rank = {module: number for number, module in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(_module(item), len(SLOW_FIRST)))  # stable
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))  # set on xdist workers
+    if workers > 1:
+        items[:] = _slow_first_on_every_worker(items, workers)
 
-    def key(item: pytest.Item) -> int:
-        return rank.get(item.nodeid.split("::", 1)[0], len(SLOW_FIRST))
 
-    items.sort(key=key)  # stable: within a module, and among the rest, collection order
+def _slow_first_on_every_worker(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """xdist's work stealing first hands each worker one contiguous part of this order,
+    cut where ``len(pending) // workers_left`` says, and lets an idle worker steal the
+    second half of another's queue. With every slow module at the head of the first part,
+    the first worker ran them one after another while the second ran quick tests, then
+    stole quick ones from the first's tail: the slow modules were shared only at the end,
+    a few at a time. Here each part starts with its share of the slow modules (dealt in
+    turn, a module's tests kept together: its module fixtures run on one worker), and the
+    quick tests follow, so what is stolen at the end is quick."""
+    slow: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    modules = list(dict.fromkeys(_module(item) for item in items if _module(item) in SLOW_FIRST))
+    for item in items:
+        if _module(item) in SLOW_FIRST:
+            slow[modules.index(_module(item)) % workers].append(item)
+    quick = [item for item in items if _module(item) not in SLOW_FIRST]
+    dealt: list[pytest.Item] = []
+    left = len(items)
+    for part in range(workers):
+        size = left // (workers - part)  # as xdist's WorkStealingScheduling cuts
+        fill = size - len(slow[part])
+        if fill < 0:  # too few quick tests to pad the part: keep the plain order
+            return items
+        dealt += slow[part] + quick[:fill]
+        quick = quick[fill:]
+        left -= size
+    return dealt
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -67,6 +99,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         counts.update(value for key, value in report.user_properties if key == "database")
     summary = ", ".join(f"{count} on {name}" for name, count in sorted(counts.items()))
     terminalreporter.write_line(f"database tests passed: {summary or 'none'}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mypy_cache_of_this_worker() -> Iterator[None]:
+    """Each xdist worker type-checks generated apps with a mypy cache of its own.
+
+    The gate lets one type check at a time use the shared cache (one lock per cache,
+    machine-wide): two workers verifying apps side by side waited for each other's mypy
+    run (10-20 s each). A cache per worker (kept in the user's cache folder, so warm from
+    the last run) takes the wait away; ``uab`` subprocesses keep the shared one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", ...; unset without xdist
+    if worker is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify, "MYPY_CACHE", verify.MYPY_CACHE.with_name(f"mypy-{worker}"))
+        yield
 
 
 @pytest.fixture(autouse=True)

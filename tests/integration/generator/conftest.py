@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import fcntl
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -10,6 +14,8 @@ from appbuilder.agents.orchestrator import GenerationResult, Orchestrator
 from appbuilder.enums import ProjectTemplate
 from appbuilder.spec.loading import build_spec
 from appbuilder.spec.validation import resolve
+
+T = TypeVar("T")
 
 CUSTOM_SPEC: dict[str, Any] = {
     "name": "Field Notes",
@@ -53,6 +59,48 @@ def generate(template: ProjectTemplate, *, verify: bool = True) -> GenerationRes
     return Orchestrator().generate(spec, resolve(spec), verify=verify)
 
 
+class OncePerSession:
+    """Values computed once per test session, across xdist workers.
+
+    A session or module fixture is computed once per worker: a template's app verified in
+    a module fixture was verified again on the other worker whenever work stealing split
+    that module's tests between the two (its whole gate, up to a minute and a half in CI).
+    The first worker to ask computes the value; the other waits for it and reads it back.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(exist_ok=True)
+
+    def get(self, key: str, compute: Callable[[], T]) -> T:
+        stored = self.folder / f"{key}.pickle"
+        with (self.folder / f"{key}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when closed
+            if stored.exists():
+                value: T = pickle.loads(stored.read_bytes())  # noqa: S301 - written above
+                return value
+            value = compute()
+            written = stored.with_suffix(".tmp")
+            written.write_bytes(pickle.dumps(value))
+            written.replace(stored)
+            return value
+
+
 @pytest.fixture(scope="session")
-def unverified_blog() -> GenerationResult:
-    return generate(ProjectTemplate.BLOG, verify=False)
+def once(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> OncePerSession:
+    root = tmp_path_factory.getbasetemp()
+    # xdist: each worker's base is a folder of the session's, which they share
+    return OncePerSession((root if worker_id == "master" else root.parent) / "once")
+
+
+def generated_once(
+    once: OncePerSession, template: ProjectTemplate, *, verify: bool = True
+) -> GenerationResult:
+    """``generate(template)``, once per session: its gate runs on one worker only."""
+    key = f"{template.value}-{'verified' if verify else 'unverified'}"
+    return once.get(key, lambda: generate(template, verify=verify))
+
+
+@pytest.fixture(scope="session")
+def unverified_blog(once: OncePerSession) -> GenerationResult:
+    return generated_once(once, ProjectTemplate.BLOG, verify=False)

@@ -16,7 +16,7 @@ from appbuilder.enums import ProjectTemplate
 from appbuilder.generator.verify import clean_environment, verify_tree
 from appbuilder.generator.writer import write_tree
 from tests.integration.conftest import PG_URL, Backend
-from tests.integration.generator.conftest import generate
+from tests.integration.generator.conftest import OncePerSession, generated_once
 from tests.servers import free_port, wait_until_up
 
 
@@ -64,12 +64,15 @@ def test_the_generated_app_serves_health_pages_and_api(served_blog: str) -> None
 
 @pytest.mark.parametrize("template", list(ProjectTemplate), ids=lambda t: t.value)
 def test_each_generated_test_suite_passes_on_postgresql(
-    template: ProjectTemplate, postgresql_backend: Backend, request: pytest.FixtureRequest
+    template: ProjectTemplate,
+    postgresql_backend: Backend,
+    once: OncePerSession,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The verification gate's PostgreSQL step: migrations and suite in a scratch database."""
     request.node.user_properties.append(("database", "postgresql"))
     assert PG_URL is not None  # postgresql_backend needs it
-    files = generate(template, verify=False).files
+    files = generated_once(once, template, verify=False).files
     result = verify_tree(files, checks=("postgresql",), database_url=PG_URL)
     assert [check.name for check in result.checks] == ["postgresql"]
     assert result.passed, result.failing_output

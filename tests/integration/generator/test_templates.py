@@ -10,7 +10,7 @@ import pytest
 from appbuilder.agents.orchestrator import GenerationResult
 from appbuilder.enums import AgentType, GenerationStatus, ProjectTemplate
 from appbuilder.generator.files import tree_hash
-from tests.integration.generator.conftest import generate
+from tests.integration.generator.conftest import OncePerSession, generated_once
 
 EXPECTED_AGENTS = {
     ProjectTemplate.BLOG: [["DATABASE"], ["BACKEND", "AUTH"], ["FRONTEND"], ["DEVOPS"]],
@@ -37,8 +37,8 @@ EXPECTED_AGENTS = {
 
 
 @pytest.fixture(scope="module", params=list(ProjectTemplate), ids=lambda t: t.value)
-def generated(request: pytest.FixtureRequest) -> GenerationResult:
-    return generate(request.param)
+def generated(request: pytest.FixtureRequest, once: OncePerSession) -> GenerationResult:
+    return generated_once(once, request.param)
 
 
 def test_the_app_passes_its_own_checks_and_tests(generated: GenerationResult) -> None:

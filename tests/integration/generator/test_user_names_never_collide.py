@@ -24,8 +24,7 @@ from typing import Any
 
 import pytest
 
-from appbuilder.agents.orchestrator import Orchestrator
-from appbuilder.enums import ProjectTemplate
+from appbuilder.agents.orchestrator import GenerationResult, Orchestrator
 from appbuilder.generator.verify import verify_tree
 from appbuilder.spec.loading import build_spec
 from appbuilder.spec.model import AppSpec
@@ -34,7 +33,6 @@ from appbuilder.spec.resolved import AppModel
 from appbuilder.spec.validation import resolve
 from appbuilder.stacks.fastapi.reserved import RESERVED
 from tests.integration.conftest import PG_URL, Backend
-from tests.integration.generator.conftest import generate
 
 _SCANNED = ("app/routers/", "app/services/", "app/schemas/", "app/pagination.py", "app/rows.py")
 _FEATURES = ("auth", "search")
@@ -68,11 +66,10 @@ def _identifiers(source: str) -> set[str]:
     return found
 
 
-def generated_names() -> list[str]:
+def generated_names(blog: GenerationResult) -> list[str]:
     """Lower-case identifiers of the generated list path that a field may be called."""
-    files = generate(ProjectTemplate.BLOG, verify=False).files
     names: set[str] = set()
-    for path, content in files.items():
+    for path, content in blog.files.items():
         if path.startswith(_SCANNED) and path.endswith(".py"):
             names |= _identifiers(content.decode())
     return sorted(
@@ -170,8 +167,10 @@ def _spec(names: list[str]) -> dict[str, Any]:
     return {"name": "Collisions", "features": list(_FEATURES), "entities": entities}
 
 
-def test_generated_locals_and_helpers_as_field_names_work() -> None:
-    names = generated_names()
+def test_generated_locals_and_helpers_as_field_names_work(
+    unverified_blog: GenerationResult,
+) -> None:
+    names = generated_names(unverified_blog)
     assert {"paginate", "service", "rows", "total", "items", "statement"} <= set(names)
     spec = build_spec(_spec(names))
     result = Orchestrator().generate(spec, resolve(spec))
