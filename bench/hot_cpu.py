@@ -9,11 +9,13 @@ projects, one of them with 60 generations and a run. A small asyncio client in t
 process keeps ``BENCH_CONNECTIONS`` (4) keep-alive connections busy for ``BENCH_REQUESTS``
 (2000) requests per route and server; the server's CPU time (user + system, all its
 threads) is read from ``/proc/<pid>/stat`` before and after. Servers alternate route by
-route for ``BENCH_ROUNDS`` (5) rounds, and the median of the rounds is reported: the
-machine is shared, and alternating keeps its drift out of the comparison. CPU time, not
-wall clock, is what is compared; the client's own CPU is not counted.
+route, which goes first alternating too, for ``BENCH_ROUNDS`` (5) rounds, and the median
+of the rounds is reported: the machine is shared, and alternating keeps its drift out of
+the comparison. CPU time, not wall clock, is what is compared; the client's own CPU is
+not counted.
 
-The database is reset: give it one of its own (SQLite: a file path URL).
+The database is reset: give it one of its own (SQLite: a file path URL; PostgreSQL:
+``postgresql+psycopg://…?sslmode=disable``, as production settings want sslmode said).
 """
 
 from __future__ import annotations
@@ -171,7 +173,8 @@ def main(url: str, trees: dict[str, str]) -> None:
         for index in range(ROUNDS):
             line = []
             for route, path in ROUTES.items():
-                for server in servers:
+                # which server goes first alternates too: the second of a pair ran slower
+                for server in servers if index % 2 == 0 else servers[::-1]:
                     cpu = drive(server, path.format(id=big), token, REQUESTS)
                     figures.setdefault((route, server.name), []).append(cpu)
                     line.append(f"{route}/{server.name} {cpu:.3f}")
