@@ -14,9 +14,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, UnaryExpression, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from appbuilder.errors import ValidationError
@@ -44,6 +45,13 @@ class SortKey:
 
     def value_of(self, row: Any) -> tuple[datetime, str]:
         return getattr(row, self.column.key), getattr(row, self.id_column.key)
+
+    @cached_property
+    def order(self) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
+        """The ORDER BY clauses, built once per key (not per page read)."""
+        if self.descending:
+            return self.column.desc(), self.id_column.desc()
+        return self.column.asc(), self.id_column.asc()
 
 
 @dataclass(frozen=True)
@@ -98,11 +106,7 @@ def paginate(query: Select[Any], key: SortKey, page: PageRequest) -> Select[Any]
         position = tuple_(key.column, key.id_column)
         after = tuple_(moment, last_id)
         query = query.where(position < after if key.descending else position > after)
-    if key.descending:
-        query = query.order_by(key.column.desc(), key.id_column.desc())
-    else:
-        query = query.order_by(key.column.asc(), key.id_column.asc())
-    return query.limit(page.limit + 1)
+    return query.order_by(*key.order).limit(page.limit + 1)
 
 
 def to_page(rows: Sequence[Item], page: PageRequest, key: SortKey) -> Page[Item]:

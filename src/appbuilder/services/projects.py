@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, inspect, select, true
+from sqlalchemy import ColumnElement, Row, bindparam, inspect, select, true
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun, Project, User
@@ -137,6 +137,26 @@ PROJECT_SORTS = {
 GENERATIONS_NEWEST_FIRST = SortKey(Generation.created_at, Generation.id, descending=True)
 
 
+# A project page's statements, built once (building and keying a statement cost more CPU
+# than executing it, issue 16): the project with its owner's public fields, anyone's (an
+# admin's read) or the caller's own; its newest run; its generations (then paginated).
+_ANY_PROJECT_PAGE = (
+    select(*PROJECT_VIEW, User.email, User.name.label("owner_name"))
+    .join(User, Project.user_id == User.id)
+    .where(Project.id == bindparam("project_id"))
+)
+_OWNED_PROJECT_PAGE = _ANY_PROJECT_PAGE.where(Project.user_id == bindparam("owner_id"))
+_LATEST_RUN = (
+    select(GenerationRun)
+    .where(GenerationRun.project_id == bindparam("project_id"))
+    .order_by(GenerationRun.created_at.desc(), GenerationRun.id.desc())
+    .limit(1)
+)
+_GENERATIONS = select(*GENERATION_VIEW).where(Generation.project_id == bindparam("project_id"))
+#: a user's projects (then filtered and paginated), built once for the same reason
+_USER_PROJECTS = select(*PROJECT_VIEW).where(Project.user_id == bindparam("user_id"))
+
+
 @dataclass(frozen=True)
 class ProjectWithGenerationPage:
     project: ViewRow
@@ -150,19 +170,14 @@ def get_project_with_generation_page(
 ) -> ProjectWithGenerationPage:
     """Like get_project_with_generations, with the generations paginated (for the API), and
     the project and its generations read as rows of their view columns."""
-    row = session.execute(
-        select(*PROJECT_VIEW, User.email, User.name.label("owner_name"))
-        .join(User, Project.user_id == User.id)
-        .where(Project.id == project_id, _owned_by(owner_id))
-    ).one_or_none()
+    if owner_id is None:
+        row = session.execute(_ANY_PROJECT_PAGE, {"project_id": project_id}).one_or_none()
+    else:
+        values = {"project_id": project_id, "owner_id": owner_id}
+        row = session.execute(_OWNED_PROJECT_PAGE, values).one_or_none()
     if row is None:
         raise NotFoundError("Project", project_id)
-    latest = session.scalar(
-        select(GenerationRun)
-        .where(GenerationRun.project_id == project_id)
-        .order_by(GenerationRun.created_at.desc(), GenerationRun.id.desc())
-        .limit(1)
-    )
+    latest = session.scalar(_LATEST_RUN, {"project_id": project_id})
     return ProjectWithGenerationPage(
         project=row,
         owner=OwnerSummary(id=row.user_id, email=row.email, name=row.owner_name),
@@ -172,8 +187,8 @@ def get_project_with_generation_page(
 
 
 def _generation_page(session: Session, project_id: str, page: PageRequest) -> Page[ViewRow]:
-    query = select(*GENERATION_VIEW).where(Generation.project_id == project_id)
-    rows = session.execute(paginate(query, GENERATIONS_NEWEST_FIRST, page)).all()
+    query = paginate(_GENERATIONS, GENERATIONS_NEWEST_FIRST, page)
+    rows = session.execute(query, {"project_id": project_id}).all()
     return to_page(rows, page, GENERATIONS_NEWEST_FIRST)
 
 
@@ -193,12 +208,13 @@ def list_user_projects(
         raise ValidationError(
             "sort", "one_of", f"sort must be one of {', '.join(PROJECT_SORTS)}, got {sort!r}."
         )
-    query = select(*PROJECT_VIEW).where(Project.user_id == user_id)
+    query = _USER_PROJECTS
     if status is not None:
         query = query.where(Project.status == status)
     if template is not None:
         query = query.where(Project.template == template)
-    return to_page(session.execute(paginate(query, key, page)).all(), page, key)
+    rows = session.execute(paginate(query, key, page), {"user_id": user_id}).all()
+    return to_page(rows, page, key)
 
 
 def list_project_generations(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Deployment, Generation, GenerationRun, Project, User
@@ -161,11 +161,7 @@ def month_start(now: datetime | None = None) -> datetime:
     return datetime(now.year, now.month, 1, tzinfo=UTC)
 
 
-def _project_count(session: Session, user_id: str) -> int:
-    return session.scalar(select(func.count()).where(Project.user_id == user_id)) or 0
-
-
-def _charged(since: datetime) -> ColumnElement[bool]:
+def _charged(since: ColumnElement[datetime]) -> ColumnElement[bool]:
     """Runs of this month that count against the quota (see the module's docstring)."""
     return and_(
         GenerationRun.created_at >= since,
@@ -175,15 +171,43 @@ def _charged(since: datetime) -> ColumnElement[bool]:
     )
 
 
+# The usage report runs on every GET /api/usage, and some of these before every run or
+# model call: built once, with the user and the month as bound parameters (building and
+# keying a statement cost more CPU than executing it, issue 16).
+_USER: BindParameter[str] = bindparam("user_id")
+_SINCE: BindParameter[datetime] = bindparam("since")
+_PROJECT_COUNT = select(func.count()).where(Project.user_id == _USER)
+_RUN_COUNTS = select(
+    func.count().filter(_charged(_SINCE)),
+    func.count().filter(GenerationRun.status.in_(ACTIVE_RUN_STATUSES)),
+).where(GenerationRun.user_id == _USER)
+_LIVE_APPS = (
+    select(func.count(func.distinct(Deployment.project_id)))
+    .join(Project, Deployment.project_id == Project.id)
+    .where(
+        Project.user_id == _USER,
+        Deployment.target == "local",
+        Deployment.status.in_(LIVE_DEPLOYMENT_STATUSES),
+    )
+)
+_LIVE_APPS_BUT_ONE = _LIVE_APPS.where(Project.id != bindparam("except_project"))
+_TOKENS_USED = select(func.coalesce(func.sum(Generation.tokens_used), 0)).where(
+    Generation.user_id == _USER, Generation.created_at >= _SINCE
+)
+_MODEL_COSTS = select(
+    func.coalesce(func.sum(Generation.cost_usd), 0),
+    func.count().filter(Generation.model.is_not(None), Generation.cost_usd.is_(None)),
+).where(Generation.user_id == _USER, Generation.created_at >= _SINCE)
+
+
+def _project_count(session: Session, user_id: str) -> int:
+    return session.scalar(_PROJECT_COUNT, {"user_id": user_id}) or 0
+
+
 def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
     since = month_start()
     projects = _project_count(session, user_id)
-    runs, running = session.execute(
-        select(
-            func.count().filter(_charged(since)),
-            func.count().filter(GenerationRun.status.in_(ACTIVE_RUN_STATUSES)),
-        ).where(GenerationRun.user_id == user_id)
-    ).one()
+    runs, running = session.execute(_RUN_COUNTS, {"user_id": user_id, "since": since}).one()
     return {
         "projects": projects,
         "generations_per_month": runs or 0,
@@ -195,26 +219,14 @@ def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
 def live_apps(session: Session, user_id: str, *, except_project: str | None = None) -> int:
     """Projects with an app running here, or being deployed (a redeploy's two processes
     count as one); ``except_project``: a redeploy replaces its own."""
-    statement = (
-        select(func.count(func.distinct(Deployment.project_id)))
-        .join(Project, Deployment.project_id == Project.id)
-        .where(
-            Project.user_id == user_id,
-            Deployment.target == "local",
-            Deployment.status.in_(LIVE_DEPLOYMENT_STATUSES),
-        )
-    )
-    if except_project is not None:
-        statement = statement.where(Project.id != except_project)
-    return session.scalar(statement) or 0
+    if except_project is None:
+        return session.scalar(_LIVE_APPS, {"user_id": user_id}) or 0
+    values = {"user_id": user_id, "except_project": except_project}
+    return session.scalar(_LIVE_APPS_BUT_ONE, values) or 0
 
 
 def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
-    tokens = session.scalar(
-        select(func.coalesce(func.sum(Generation.tokens_used), 0)).where(
-            Generation.user_id == user_id, Generation.created_at >= since
-        )
-    )
+    tokens = session.scalar(_TOKENS_USED, {"user_id": user_id, "since": since})
     return int(tokens or 0)
 
 
@@ -237,10 +249,7 @@ def usage(session: Session, user: User) -> Usage:
 def _model_costs(session: Session, user_id: str) -> tuple[Decimal, int]:
     """This month's model spend: the known costs' sum, and how many calls had none."""
     known, unknown = session.execute(
-        select(
-            func.coalesce(func.sum(Generation.cost_usd), 0),
-            func.count().filter(Generation.model.is_not(None), Generation.cost_usd.is_(None)),
-        ).where(Generation.user_id == user_id, Generation.created_at >= month_start())
+        _MODEL_COSTS, {"user_id": user_id, "since": month_start()}
     ).one()
     return Decimal(known or 0), int(unknown or 0)
 

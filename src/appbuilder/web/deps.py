@@ -143,7 +143,7 @@ class DbPlace:
 async def db_place(request: Request) -> AsyncIterator[DbPlace]:
     """One of the places at ``app.state.db_gate`` (see ``DbPlace.take``), for the block."""
     settings: Settings = request.app.state.settings
-    place = DbPlace(request.app.state.db_gate, settings.database.pool_timeout)
+    place = DbPlace(request.app.state.db_gate, settings.database_pool_timeout)
     await place.take()
     try:
         yield place

@@ -18,6 +18,7 @@ from pydantic import (
     SecretStr,
     computed_field,
 )
+from sqlalchemy.engine import Row
 
 from appbuilder.enums import (
     AgentType,
@@ -84,8 +85,19 @@ class Page(BaseModel, Generic[ItemOut]):
 
     @classmethod
     def of(cls, page: pagination.Page[Any]) -> Self:
-        """A service's page of rows, each item validated from its attributes."""
-        return cls.model_validate(page, from_attributes=True)
+        """A service's page of rows, each item validated once: a plain row (a ``Row`` of view
+        columns) from its columns as a dict, an entity from its attributes. Validating from a
+        dict costs about a third less than from attributes (issue 16)."""
+        items = [fields_of(item) for item in page.items]
+        return cls.model_validate(
+            {"items": items, "next_cursor": page.next_cursor}, from_attributes=True
+        )
+
+
+def fields_of(item: Any) -> Any:
+    """A plain row's columns as a dict (what pydantic validates fastest); anything else as
+    it is, validated from its attributes."""
+    return item._asdict() if isinstance(item, Row) else item
 
 
 # --- accounts ---------------------------------------------------------------------------

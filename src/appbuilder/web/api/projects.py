@@ -27,6 +27,7 @@ from appbuilder.web.schemas import (
     ProjectOut,
     ProjectPatch,
     RunOut,
+    fields_of,
 )
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=AUTH_RESPONSES)
@@ -111,9 +112,10 @@ async def get_project(
 
 
 def project_detail(found: projects.ProjectWithGenerationPage) -> ProjectDetail:
-    """Each part validated once from the ORM rows, then assembled without re-validating."""
+    """Each part validated once (the project and its generations from their rows' columns
+    as dicts, the run from its attributes), then assembled without re-validating."""
     return ProjectDetail.model_construct(
-        **dict(ProjectOut.model_validate(found.project)),
+        **dict(ProjectOut.model_validate(fields_of(found.project))),
         user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),
         generations=Page[GenerationOut].of(found.generations),
         latest_run=None if found.latest_run is None else RunOut.model_validate(found.latest_run),
