@@ -19,7 +19,7 @@ import ast
 import json
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 from pydantic import Field as Described
@@ -28,6 +28,7 @@ from pydantic_ai import Agent
 from appbuilder.agents.base import AgentInput, AgentOutput, StepRecord, TemplateAgent
 from appbuilder.agents.code_rules import problems_in
 from appbuilder.agents.prompting import structured_agent
+from appbuilder.agents.repairs import after_repair
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.generator.files import manifest
 from appbuilder.llm.calls import CallRecord, ModelRetry, RunContext, Task, Usage, run_task
@@ -275,14 +276,7 @@ class CoderAgent:
             written.code |= {f.path: f.content for f in fixed.files}
         written.routers = _routers(written.code)
         repaired = self._output(task, self.template.run(task), written, started)
-        before = output.record
-        record = replace(
-            repaired.record,
-            prompt=f"{before.prompt}\n\n--- repair\n{repaired.record.prompt}",
-            tokens_used=before.tokens_used + repaired.record.tokens_used,
-            duration_ms=before.duration_ms + repaired.record.duration_ms,
-        )
-        return replace(repaired, record=record)
+        return after_repair(output, repaired)
 
     def run(self, task: AgentInput) -> AgentOutput:
         started = time.perf_counter()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from appbuilder.agents.base import AgentInput, AgentOutput
@@ -39,6 +40,18 @@ class Repairer(Protocol):
         """The step's output again, with the model's files fixed for ``failure``."""
 
 
+def after_repair(before: AgentOutput, repaired: AgentOutput) -> AgentOutput:
+    """``repaired``, its record carrying the step's whole cost: the first answer's prompt,
+    tokens and time, then the repair's (the ledger bills the step once)."""
+    record = replace(
+        repaired.record,
+        prompt=f"{before.record.prompt}\n\n--- repair\n{repaired.record.prompt}",
+        tokens_used=before.record.tokens_used + repaired.record.tokens_used,
+        duration_ms=before.record.duration_ms + repaired.record.duration_ms,
+    )
+    return replace(repaired, record=record)
+
+
 def trimmed(failure: str) -> str:
     return failure if len(failure) <= MAX_FAILURE_CHARS else "…" + failure[-MAX_FAILURE_CHARS:]
 
@@ -57,7 +70,8 @@ class Repairs:
     def __init__(self, agents: Iterable[tuple[AgentType, object]]) -> None:
         self.agents = {kind: agent for kind, agent in agents if isinstance(agent, Repairer)}
         self.done: Counter[AgentType] = Counter()
-        self._last: str | None = None
+        #: each agent's last failure sent back (stuck: the same again after its fix)
+        self._last: dict[AgentType, str] = {}
         #: why repairing stopped (None: it did not start, or the app passed)
         self.stopped: str | None = None
 
@@ -65,40 +79,47 @@ class Repairs:
         self, verification: Verification, outputs: Mapping[AgentType, AgentOutput]
     ) -> tuple[AgentType, str] | None:
         """The agent to send the failure back to, and the failure; None when the build
-        should stop repairing."""
+        should stop repairing. Of the agents that own it, in order, the first with tries
+        left that did not just fail to fix this same failure: a seed test failing on rows
+        a wrong rule refuses goes to the seeder, then, when its rows did not help, to the
+        rules' author."""
         if verification.passed or not self.agents:
             return None
         failure = trimmed(verification.failing_output)
         key = fingerprint(failure)
-        owner = next(
-            (
-                kind
-                for kind, agent in self.agents.items()
-                if kind in outputs and agent.owns(outputs[kind], failure)
-            ),
-            None,
-        )
-        if owner is None:
-            self.stopped = (
+        owners = [
+            kind
+            for kind, agent in self.agents.items()
+            if kind in outputs and agent.owns(outputs[kind], failure)
+        ]
+        for owner in owners:
+            if self.done[owner] < self.agents[owner].repair_attempts and (
+                self._last.get(owner) != key
+            ):
+                self._last[owner] = key
+                self.done[owner] += 1
+                return owner, failure
+        self.stopped = self._why_not(owners, key)
+        return None
+
+    def _why_not(self, owners: list[AgentType], key: str) -> str:
+        if not owners:
+            return (
                 "the failure is in the template's code, not the model's, so the model was "
                 "not asked to fix it"
             )
-        elif self.done[owner] >= (limit := self.agents[owner].repair_attempts):
-            self.stopped = (
-                f"the model had {limit} tr{'y' if limit == 1 else 'ies'} to fix "
-                f"its {'rows' if owner is AgentType.DATABASE else 'code'} "
-                "(UAB_LLM_REPAIR_ATTEMPTS) and the app still fails"
-            )
-        elif key == self._last:
-            self.stopped = (
+        if any(self._last.get(owner) == key for owner in owners):
+            return (
                 "stuck: the model's fix failed the same way as before, so another try would "
                 "only spend tokens"
             )
-        else:
-            self._last = key
-            self.done[owner] += 1
-            return owner, failure
-        return None
+        owner = owners[0]
+        limit = self.agents[owner].repair_attempts
+        return (
+            f"the model had {limit} tr{'y' if limit == 1 else 'ies'} to fix "
+            f"its {'rows' if owner is AgentType.DATABASE else 'code'} "
+            "(UAB_LLM_REPAIR_ATTEMPTS) and the app still fails"
+        )
 
     def stop(self, reason: str) -> None:
         """No more repairs: the repair's model call was refused or failed (``reason``)."""

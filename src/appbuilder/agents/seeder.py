@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,6 +28,7 @@ from pydantic_ai.exceptions import UnexpectedModelBehavior
 
 from appbuilder.agents.base import AgentInput, AgentOutput, StepRecord, TemplateAgent
 from appbuilder.agents.prompting import structured_agent
+from appbuilder.agents.repairs import after_repair
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError
 from appbuilder.generator.files import manifest
@@ -147,14 +148,7 @@ class SeederAgent:
             self._agent(), asked, self.task, deps=_Asked(task.model, self.attempts)
         )
         repaired = self._output(task, self.template.run(task), answer.as_rows(), calls, started)
-        before = output.record
-        record = replace(
-            repaired.record,
-            prompt=f"{before.prompt}\n\n--- repair\n{repaired.record.prompt}",
-            tokens_used=before.tokens_used + repaired.record.tokens_used,
-            duration_ms=before.duration_ms + repaired.record.duration_ms,
-        )
-        return replace(repaired, record=record)
+        return after_repair(output, repaired)
 
     def _agent(self) -> Agent[_Asked, SampleData]:
         return structured_agent(
