@@ -110,8 +110,10 @@ def _start(
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: while Playwright's sync API is open, its event loop counts as running in
+    the worker's main thread, so any later test there calling ``asyncio.run`` fails."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
