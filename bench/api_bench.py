@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,8 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.serving import SECRET, cpu_seconds  # noqa: E402
-from tests.servers import free_port, wait_until_up  # noqa: E402
+from bench.serving import SECRET, cpu_seconds, served  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "15s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
@@ -47,22 +45,9 @@ class Server:
 
 @contextmanager
 def server(command: list[str], env: dict[str, str]) -> Iterator[Server]:
-    port = free_port()
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        # any answer will do (401 here): the reference servers have no /healthz
-        wait_until_up(url, process, path="/api/projects", timeout=60)
-        yield Server(url, process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    # any answer will do (401 here): the reference servers have no /healthz
+    with served(command, env, ready="/api/projects") as (port, pid):
+        yield Server(f"http://127.0.0.1:{port}", pid)
 
 
 def wrk(url: str, token: str, connections: str = CONNECTIONS) -> dict[str, float]:

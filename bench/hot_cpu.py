@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import statistics
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -34,10 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from bench.serving import SECRET, cpu_seconds  # noqa: E402
+from bench.serving import SECRET, cpu_seconds, served  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from tests.factories import make_generation, make_project, make_user  # noqa: E402
-from tests.servers import free_port, wait_until_up  # noqa: E402
 
 from appbuilder.db import migrate  # noqa: E402
 from appbuilder.db.models import GenerationRun, User  # noqa: E402
@@ -105,26 +102,16 @@ def seed(url: str) -> tuple[str, str]:
 
 @contextmanager
 def serve(name: str, tree: str, url: str) -> Iterator[Server]:
-    port = free_port()
     env = {
-        **os.environ,
         "PYTHONPATH": str(Path(tree).resolve()),
         "UAB_ENV": "production",
         "UAB_SECRET_KEY": SECRET,
         "UAB_DATABASE_URL": url,
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "appbuilder.web.app:create_app",
-               "--no-access-log", "--no-server-header", "--log-level", "warning",
-               "--port", str(port)]  # fmt: skip
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}", process, path="/healthz", timeout=60)
-        yield Server(name, port, process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+               "--no-access-log", "--no-server-header", "--log-level", "warning"]  # fmt: skip
+    with served(command, env, ready="/healthz") as (port, pid):
+        yield Server(name, port, pid)
 
 
 async def _one_connection(port: int, request: bytes, count: int) -> None:
