@@ -72,7 +72,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     provider = app.state.settings.llm.provider
     if provider is not None:
         threading.Thread(
-            target=client.warm_up, args=(provider,), daemon=True, name="llm-sdk-import"
+            target=client.warm_up, args=(provider,), daemon=True, name="uab-llm-import"
         ).start()
     yield
     app.state.shutting_down.set()

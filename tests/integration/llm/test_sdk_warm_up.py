@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         for thread in threading.enumerate():
-            if thread.name == "llm-sdk-import":
+            if thread.name == "uab-llm-import":
                 thread.join(300)
         after = sorted(name for name in ("openai", "anthropic") if name in sys.modules)
     print(before, after)
