@@ -167,6 +167,8 @@ AUTH_SETTINGS = (
     Setting("bcrypt_rounds", "int", "12", test="4"),
     Setting("login_attempts", "int", "5"),
     Setting("login_window_seconds", "int", "15 * 60"),
+    Setting("login_client_attempts", "int", "50"),
+    Setting("login_email_attempts", "int", "100"),
 )
 
 
