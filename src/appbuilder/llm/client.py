@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +44,8 @@ if TYPE_CHECKING:  # the SDKs load on the first model built: they take seconds t
     from anthropic import AsyncAnthropic
     from openai import AsyncOpenAI
 
+log = logging.getLogger(__name__)
+
 #: what an OpenAI-compatible server without keys is sent (the SDK needs some key)
 NO_KEY = "not-needed"
 
@@ -59,11 +62,16 @@ def _tls() -> ssl.SSLContext:
 
 
 def warm_up(provider: LLMProvider) -> None:
-    """Import ``provider``'s SDK now: a server does it in the background at start, so the
-    first plan after a restart does not wait seconds for the import (4 s on a loaded VM)."""
+    """Import the SDK the platform's default ``provider`` needs, and our model classes
+    (which load both SDKs' pydantic-ai models): a server does it in a background thread at
+    start, so the first plan after a restart does not wait seconds for the import (4 s on a
+    loaded VM). A failure is logged: the first plan will meet it and say what it is."""
     sdk = "anthropic" if provider is LLMProvider.ANTHROPIC else "openai"
-    for module in (sdk, f"pydantic_ai.providers.{sdk}", "appbuilder.llm.schemas"):
-        importlib.import_module(module)
+    try:
+        for module in (sdk, f"pydantic_ai.providers.{sdk}", "appbuilder.llm.schemas"):
+            importlib.import_module(module)
+    except Exception:  # a warm-up must never take the server down
+        log.warning("Could not import the %s SDK ahead of the first model call", sdk, exc_info=True)
 
 
 def build_model(choice: ModelChoice) -> tuple[Model, Client]:

@@ -46,7 +46,6 @@ from appbuilder.web.streams import StreamSlots
 router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
 
 Starter = Annotated[Principal, Depends(require(Scope.GENERATIONS_WRITE))]
-Reader = Annotated[Principal, Depends(require(Scope.GENERATIONS_READ))]
 Id = RowId
 
 #: how often the stream looks for new events (the worker may be another process)
