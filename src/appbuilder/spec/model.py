@@ -168,7 +168,8 @@ class FieldSpec(_Strict):
         default=None,
         description="Kept by the server, never sent by clients: an aggregate over a one_to_many "
         "link, 'sum(items.quantity * items.product.price)' (sum, count, min, max), or a field "
-        "of a many_to_one target copied when the row is linked, 'product.price'.",
+        "of a many_to_one target copied whenever a client writes the row (creates, relinks "
+        "or changes it) and kept when the target changes, 'product.price'.",
     )
     private: bool = Field(
         default=False,

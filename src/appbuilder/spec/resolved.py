@@ -33,7 +33,7 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class Copied:
-    """A field of a many_to_one target, copied when the row is created or relinked."""
+    """A field of a many_to_one target, copied whenever a client writes the row."""
 
     link: str
     target: str
