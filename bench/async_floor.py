@@ -63,10 +63,10 @@ def _statement(statement: str, *names: str) -> str:
 
 SESSION_LOOKUP = _statement(hot_sql.SESSION_LOOKUP, "token_hash")
 TOUCH_SESSION = _statement(hot_sql.TOUCH_SESSION, "last_used_at", "id_1")
-PROJECT_PAGE = _statement(hot_sql.PROJECT_PAGE, "user_id_1", "param_1")
-PROJECT_WITH_OWNER = _statement(hot_sql.PROJECT_WITH_OWNER, "id_2", "user_id_1")
-LATEST_RUN = _statement(hot_sql.LATEST_RUN, "project_id_1", "param_1")
-GENERATION_PAGE = _statement(hot_sql.GENERATION_PAGE, "project_id_1", "param_1")
+PROJECT_PAGE = _statement(hot_sql.PROJECT_PAGE, "user_id", "param_1")
+PROJECT_WITH_OWNER = _statement(hot_sql.PROJECT_WITH_OWNER, "project_id", "owner_id")
+LATEST_RUN = _statement(hot_sql.LATEST_RUN, "project_id", "param_1")
+GENERATION_PAGE = _statement(hot_sql.GENERATION_PAGE, "project_id", "param_1")
 
 
 class FloorJSON(JSONResponse):
@@ -216,7 +216,11 @@ async def get_project(request: Request) -> FloorJSON:
     return FloorJSON(
         {
             **_project(project),
-            "user": {"id": project["id_1"], "email": project["email"], "name": project["name_1"]},
+            "user": {
+                "id": project["user_id"],
+                "email": project["email"],
+                "name": project["owner_name"],
+            },
             "generations": _page(generations, limit, _generation),
             "latest_run": None if run is None else {key: run[key] for key in _RUN},
             "allowed_next_statuses": allowed,

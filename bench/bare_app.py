@@ -59,7 +59,7 @@ def list_projects(request: Request) -> JSONResponse:
         user_id = _user_id(connection, request)
         if user_id is None:
             return UNAUTHENTICATED
-        page = {"user_id_1": user_id, "param_1": 21}
+        page = {"user_id": user_id, "param_1": 21}
         items = _rows(connection.exec_driver_sql(hot_sql.PROJECT_PAGE, page))
     return JSONResponse({"items": items[:20], "next_cursor": None})
 
@@ -70,11 +70,11 @@ def get_project(request: Request) -> JSONResponse:
         user_id = _user_id(connection, request)
         if user_id is None:
             return UNAUTHENTICATED
-        owned = {"id_2": project_id, "user_id_1": user_id}
+        owned = {"project_id": project_id, "owner_id": user_id}
         project = _rows(connection.exec_driver_sql(hot_sql.PROJECT_WITH_OWNER, owned))
         if not project:
             return JSONResponse({"error": "not found"}, status_code=404)
-        page = {"project_id_1": project_id, "param_1": 1}
+        page = {"project_id": project_id, "param_1": 1}
         run = _rows(connection.exec_driver_sql(hot_sql.LATEST_RUN, page))
         page["param_1"] = 51
         generations = _rows(connection.exec_driver_sql(hot_sql.GENERATION_PAGE, page))

@@ -1,19 +1,19 @@
 """The SQL our API sends for its hot read routes, verbatim, so the reference servers
 (bench/bare_app.py, bench/async_floor.py) run exactly what ours runs and nothing easier.
 
-Captured on 2026-11-29 from ``uab serve`` with ``UAB_DATABASE_ECHO=true`` against the
-bench database (``tests/integration/api/test_statement_counts.py`` asserts the counts):
+Captured again on 2026-11-29 (14:40 UTC) from the services the routes call, on PostgreSQL;
+``tests/integration/api/test_hot_sql.py`` fails when ours sends anything else, and
+``tests/integration/api/test_statement_counts.py`` asserts the counts:
 
 - every route: the credential look-up (session token hash -> the session's columns and
   the whole user row), plus the ``last_used_at`` UPDATE at most once a minute per session;
 - ``GET /api/me``: nothing more;
 - ``GET /api/projects?limit=20``: one page of projects (limit + 1 rows);
-- ``GET /api/projects/{id}``: the project with its owner, the latest run, one page of
-  generations (limit + 1 rows).
+- ``GET /api/projects/{id}``: the project with its owner's email and name, the latest run,
+  one page of generations (limit + 1 rows).
 
 Statements are written in psycopg's ``%(name)s`` style, as SQLAlchemy sent them;
 ``numbered`` rewrites one into asyncpg's ``$1`` style with its parameter names in order.
-If a test of the statement counts changes, capture again and update these.
 """
 
 from __future__ import annotations
@@ -40,25 +40,24 @@ TOUCH_SESSION = (
     "UPDATE auth_sessions SET last_used_at=%(last_used_at)s::TIMESTAMP WITH TIME ZONE "
     "WHERE auth_sessions.id = %(id_1)s::VARCHAR"
 )
+#: the columns the project list and detail show (``services.projects.PROJECT_VIEW``)
 _PROJECT_COLUMNS = (
     "projects.id, projects.name, projects.description, projects.template, projects.status, "
-    "projects.config, projects.features, projects.generated_path, projects.repository_url, "
-    "projects.deployment_url, projects.llm_model, projects.repository_token, "
-    "projects.repository_pushed_sha, projects.repository_pushed_at, "
-    "projects.repository_error, projects.user_id, projects.created_at, projects.updated_at, "
-    "projects.deployed_at"
+    "projects.config, projects.features, projects.repository_url, projects.repository_error, "
+    "projects.deployment_url, projects.llm_model, projects.user_id, projects.created_at, "
+    "projects.updated_at, projects.deployed_at"
 )
 PROJECT_PAGE = (
     f"SELECT {_PROJECT_COLUMNS} \n"
     "FROM projects \n"
-    "WHERE projects.user_id = %(user_id_1)s::VARCHAR "
+    "WHERE projects.user_id = %(user_id)s::VARCHAR "
     "ORDER BY projects.created_at DESC, projects.id DESC \n"
     " LIMIT %(param_1)s::INTEGER"
 )
 PROJECT_WITH_OWNER = (
-    f"SELECT {_PROJECT_COLUMNS}, users.id AS id_1, users.email, users.name AS name_1 \n"
+    f"SELECT {_PROJECT_COLUMNS}, users.email, users.name AS owner_name \n"
     "FROM projects JOIN users ON projects.user_id = users.id \n"
-    "WHERE projects.id = %(id_2)s::VARCHAR AND projects.user_id = %(user_id_1)s::VARCHAR"
+    "WHERE projects.id = %(project_id)s::VARCHAR AND projects.user_id = %(owner_id)s::VARCHAR"
 )
 LATEST_RUN = (
     "SELECT generation_runs.id, generation_runs.project_id, generation_runs.user_id, "
@@ -71,7 +70,7 @@ LATEST_RUN = (
     "generation_runs.rollback_of, generation_runs.created_at, generation_runs.started_at, "
     "generation_runs.finished_at \n"
     "FROM generation_runs \n"
-    "WHERE generation_runs.project_id = %(project_id_1)s::VARCHAR "
+    "WHERE generation_runs.project_id = %(project_id)s::VARCHAR "
     "ORDER BY generation_runs.created_at DESC, generation_runs.id DESC \n"
     " LIMIT %(param_1)s::INTEGER"
 )
@@ -82,7 +81,7 @@ GENERATION_PAGE = (
     "generations.created_at, generations.completed_at, generations.run_id, generations.model, "
     "generations.input_tokens, generations.output_tokens, generations.cost_usd \n"
     "FROM generations \n"
-    "WHERE generations.project_id = %(project_id_1)s::VARCHAR "
+    "WHERE generations.project_id = %(project_id)s::VARCHAR "
     "ORDER BY generations.created_at DESC, generations.id DESC \n"
     " LIMIT %(param_1)s::INTEGER"
 )

@@ -8,6 +8,7 @@ provider reads keys or URLs from the process environment behind our back.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import ssl
 import time
@@ -55,6 +56,14 @@ def _tls() -> ssl.SSLContext:
     """One verifying TLS context for every client: loading the CA bundle takes ~30 ms,
     which a fresh client per task would otherwise pay on every call."""
     return ssl.create_default_context()
+
+
+def warm_up(provider: LLMProvider) -> None:
+    """Import ``provider``'s SDK now: a server does it in the background at start, so the
+    first plan after a restart does not wait seconds for the import (4 s on a loaded VM)."""
+    sdk = "anthropic" if provider is LLMProvider.ANTHROPIC else "openai"
+    for module in (sdk, f"pydantic_ai.providers.{sdk}", "appbuilder.llm.schemas"):
+        importlib.import_module(module)
 
 
 def build_model(choice: ModelChoice) -> tuple[Model, Client]:

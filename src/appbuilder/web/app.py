@@ -16,6 +16,7 @@ from appbuilder import __version__
 from appbuilder.db import migrate
 from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.jobs import setup
+from appbuilder.llm import client
 from appbuilder.logs import configure_logging
 from appbuilder.services import auth, deployments
 from appbuilder.services.runs.notices import EventNotices
@@ -68,6 +69,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     notices = app.state.notices
     if notices is not None:
         notices.start()
+    provider = app.state.settings.llm.provider
+    if provider is not None:
+        threading.Thread(
+            target=client.warm_up, args=(provider,), daemon=True, name="uab-llm-import"
+        ).start()
     yield
     app.state.shutting_down.set()
     if notices is not None:

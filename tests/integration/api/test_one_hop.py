@@ -129,8 +129,8 @@ def test_every_request_touching_one_credential_at_once_neither_deadlocks_nor_sta
 @pytest.mark.parametrize(
     ("one_hop", "sync_route"),
     [
-        ("/api/runs/{id}/events", "/api/runs/{id}"),
-        ("/api/projects/{id}/files", "/api/projects/{id}/download"),
+        ("/api/runs/{id}/events", "POST /api/runs/{id}/cancel"),
+        ("/api/projects/{id}/files", "GET /api/projects/{id}/download"),
     ],
 )
 def test_the_stream_and_the_file_tree_refuse_in_one_round_trip(
@@ -141,5 +141,41 @@ def test_the_stream_and_the_file_tree_refuse_in_one_round_trip(
     refused = api.get(
         _path(one_hop, missing), headers={**owner.headers, "X-Request-ID": "hop-refused"}
     )
-    _same_refusal(refused, api.get(_path(sync_route, missing), headers=owner.headers), 404)
+    method, _, route = sync_route.partition(" ")
+    other = api.request(method, _path(route, missing), headers=owner.headers)
+    _same_refusal(refused, other, 404)
     assert round_trips["hop-refused"] == 1
+
+
+#: the run and history reads (generations:read), by the project and the run they read
+HISTORY_READS = (
+    "/api/projects/{project}/runs",
+    "/api/runs/{run}",
+    "/api/projects/{project}/generations",
+)
+
+
+def test_the_run_and_history_reads_take_one_round_trip_and_refuse_as_before(
+    api: Api, round_trips: Counter[str]
+) -> None:
+    owner, stranger = api.account(), api.account()
+    project = api.project(owner)["id"]
+    run = api.post(f"/api/projects/{project}/generate", headers=owner.headers).json()["id"]
+    api.post(f"/api/runs/{run}/cancel", headers=owner.headers)
+    reader_of_projects = api.api_key(owner, "projects:read")
+    for route in HISTORY_READS:
+        path = route.format(project=project, run=run)
+        request_id = f"history-{route.count('/')}-{len(route)}"
+
+        response = api.get(path, headers={**owner.headers, "X-Request-ID": request_id})
+
+        assert response.status_code == 200, response.text
+        assert round_trips[request_id] == 1
+        assert api.get(path, headers=stranger.headers).status_code == 404
+        assert api.get(path).status_code == 401
+        refused = api.get(path, headers=reader_of_projects.headers)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["details"] == {"scope": "generations:read"}
+    listed = api.get(f"/api/projects/{project}/runs", headers=owner.headers).json()
+    assert [item["id"] for item in listed["items"]] == [run]
+    assert api.get(f"/api/runs/{run}", headers=owner.headers).json()["id"] == run

@@ -149,6 +149,7 @@ def auth(model: AppModel) -> Contribution:
         files += _TENANCY_FILES
         routers += [api("members", 13), api("invitations", 14)]
         tables.append(Table("auth/tables/memberships.jinja", ("memberships", "invitations")))
+        return Contribution(tuple(files), (*routers, *tables, *AUTH_SETTINGS, *TENANCY_SETTINGS))
     return Contribution(tuple(files), (*routers, *tables, *AUTH_SETTINGS))
 
 
@@ -167,6 +168,17 @@ AUTH_SETTINGS = (
     Setting("bcrypt_rounds", "int", "12", test="4"),
     Setting("login_attempts", "int", "5"),
     Setting("login_window_seconds", "int", "15 * 60"),
+    Setting("login_client_attempts", "int", "50"),
+    Setting("login_email_attempts", "int", "100"),
+)
+
+TENANCY_SETTINGS = (
+    Setting(
+        "invitation_days",
+        "int",
+        "7",
+        comment="Days an invitation to an organisation stays open; after that it is refused.",
+    ),
 )
 
 

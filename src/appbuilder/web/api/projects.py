@@ -163,21 +163,25 @@ def delete_project(
 @router.get(
     "/projects/{project_id}/generations", response_model=Page[GenerationOut], responses=NOT_FOUND
 )
-def list_generations(
+async def list_generations(
     project_id: ProjectId,
-    principal: HistoryReader,
-    session: SessionDep,
+    request: Request,
+    credential: Bearer,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> Page[GenerationOut]:
+) -> Response:
     """A project's agent steps, newest first."""
-    page = projects.list_project_generations(
-        session,
-        project_id,
-        PageRequest(limit=limit, cursor=cursor),
-        owner_id=owner_filter(principal),
-    )
-    return Page[GenerationOut].of(page)
+
+    def work(session: Session, principal: Principal) -> bytes:
+        page = projects.list_project_generations(
+            session,
+            project_id,
+            PageRequest(limit=limit, cursor=cursor),
+            owner_id=owner_filter(principal),
+        )
+        return to_json(Page[GenerationOut].of(page))
+
+    return await answer(request, credential, work, scope=Scope.GENERATIONS_READ)
 
 
 @router.get("/generations/{generation_id}", response_model=GenerationOut, responses=NOT_FOUND)

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +31,7 @@ from appbuilder.web.errors import (
     describe,
     merge,
 )
-from appbuilder.web.one_hop import in_one_hop
+from appbuilder.web.one_hop import answer, in_one_hop, to_json
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
     GenerationOut,
@@ -84,37 +84,47 @@ def start_generation(
 
 
 @router.get("/projects/{project_id}/runs", response_model=Page[RunOut], responses=NOT_FOUND)
-def list_runs(
+async def list_runs(
     project_id: Id,
-    principal: Reader,
-    session: SessionDep,
+    request: Request,
+    credential: Bearer,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> Page[RunOut]:
+) -> Response:
     """A project's runs, newest first."""
-    page = runs.list_project_runs(
-        session,
-        project_id,
-        PageRequest(limit=limit, cursor=cursor),
-        owner_id=owner_filter(principal),
-    )
-    return Page[RunOut].of(page)
+
+    def work(session: Session, principal: Principal) -> bytes:
+        page = runs.list_project_runs(
+            session,
+            project_id,
+            PageRequest(limit=limit, cursor=cursor),
+            owner_id=owner_filter(principal),
+        )
+        return to_json(Page[RunOut].of(page))
+
+    return await answer(request, credential, work, scope=Scope.GENERATIONS_READ)
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, responses=NOT_FOUND)
-def get_run(run_id: Id, principal: Reader, session: SessionDep, request: Request) -> RunDetail:
+async def get_run(run_id: Id, request: Request, credential: Bearer) -> Response:
     """A run with its steps (one Generation row per agent, in order), its model calls (a
     row each) and their per-agent ledger; `notice` says when no worker has taken it after
     `UAB_RUN_UNCLAIMED_WARNING_SECONDS`."""
-    found = runs.get_run_detail(session, run_id, owner_id=owner_filter(principal))
     waiting = request.app.state.settings.run_unclaimed_warning_seconds
-    return RunDetail(
-        **RunOut.model_validate(found.run).model_dump(),
-        steps=[GenerationOut.model_validate(g) for g in found.steps],
-        calls=[GenerationOut.model_validate(g) for g in found.calls],
-        ledger=[LedgerLineOut.model_validate(line) for line in found.ledger],
-        notice=runs.waiting_notice(found.run, waiting),
-    )
+
+    def work(session: Session, principal: Principal) -> bytes:
+        found = runs.get_run_detail(session, run_id, owner_id=owner_filter(principal))
+        return to_json(
+            RunDetail(
+                **RunOut.model_validate(found.run).model_dump(),
+                steps=[GenerationOut.model_validate(g) for g in found.steps],
+                calls=[GenerationOut.model_validate(g) for g in found.calls],
+                ledger=[LedgerLineOut.model_validate(line) for line in found.ledger],
+                notice=runs.waiting_notice(found.run, waiting),
+            )
+        )
+
+    return await answer(request, credential, work, scope=Scope.GENERATIONS_READ)
 
 
 @router.post(
