@@ -249,6 +249,25 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
         ("entities.Bill.checkout.status_field", "unpaid-default"),
     ),
     (
+        "checkout status starting closed",
+        spec(
+            {
+                **entity(
+                    "Bill",
+                    {"name": "total", "type": "decimal"},
+                    {
+                        "name": "state",
+                        "type": "enum",
+                        "values": ["paid", "open"],
+                        "default": "open",
+                    },
+                ),
+                "checkout": {"amount_field": "total", "status_field": "state"},
+            }
+        ),
+        ("entities.Bill.checkout.status_field", "unpaid-default"),
+    ),
+    (
         "decimal default with 3 places",
         spec(entity("Bill", {"name": "total", "type": "decimal", "default": 1.234})),
         ("entities.Bill.fields.total.default", "default-value"),
@@ -296,6 +315,47 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
         "name too long",
         spec(entity("P" * 41, "a")),
         (f"entities.{'P' * 41}.name", "string_too_long"),
+    ),
+    *(
+        (
+            f"linkable_if {why}",
+            spec(
+                entity(
+                    "Product",
+                    "name",
+                    {"name": "active", "type": "boolean", "default": True},
+                    {"name": "state", "type": "enum", "values": ["on", "off"], "default": "on"},
+                    {"name": "secret", "type": "boolean", "default": True, "private": True},
+                ),
+                entity(
+                    "Item",
+                    "note",
+                    relations=[{"name": "product", "target": "Product", **relation}],
+                ),
+                features=["auth"],
+            ),
+            (f"entities.Item.relations.product.linkable_if{where}", rule),
+        )
+        for why, relation, where, rule in [
+            ("naming no field", {"linkable_if": {"colour": True}}, ".colour", "unknown-name"),
+            ("on a text field", {"linkable_if": {"name": "x"}}, ".name", "wrong-type"),
+            ("on a private field", {"linkable_if": {"secret": True}}, ".secret", "wrong-type"),
+            (
+                "boolean given a word",
+                {"linkable_if": {"active": "yes"}},
+                ".active",
+                "invalid-value",
+            ),
+            ("enum value unknown", {"linkable_if": {"state": "gone"}}, ".state", "invalid-value"),
+            ("enum given a boolean", {"linkable_if": {"state": True}}, ".state", "invalid-value"),
+            ("empty", {"linkable_if": {}}, "", "too_short"),
+            (
+                "on one_to_many",
+                {"kind": "one_to_many", "linkable_if": {"active": True}},
+                "",
+                "not-applicable",
+            ),
+        ]
     ),
 ]
 
@@ -639,3 +699,40 @@ def test_a_misspelt_key_gets_a_suggestion_and_its_block_is_checked_too() -> None
     found = {(p[0], p[1]): p[2] for p in raised.value.problems}
     assert "did you mean 'fields'?" in found[("entities.Post.feilds", "extra_forbidden")]
     assert "inside 'feilds'" in found[("entities.Post.fields.title.type", "enum")]
+
+
+def test_the_shop_links_orders_and_carts_only_to_active_products() -> None:
+    """``linkable_if`` reaches the model (field names in snake case) for links and many links."""
+    model = resolve(
+        build_spec(preset(ProjectTemplate.ECOMMERCE), template=ProjectTemplate.ECOMMERCE)
+    )
+    for name in ("OrderItem", "CartItem"):
+        (link,) = [link for link in model.entity(name).links if link.target == "Product"]
+        assert link.linkable_if == (("active", True),)
+    tagged = spec(
+        entity("Tag", "name", {"name": "Is Live", "type": "boolean", "default": True}),
+        entity(
+            "Post",
+            "title",
+            relations=[
+                {
+                    "name": "tags",
+                    "target": "Tag",
+                    "kind": "many_to_many",
+                    "linkable_if": {"Is Live": True},
+                }
+            ],
+        ),
+    )
+    (many,) = resolve(build_spec(tagged, template=ProjectTemplate.CUSTOM)).entity("Post").many
+    assert many.linkable_if == (("is_live", True),)
+
+
+def test_an_order_is_closed_from_paid_on() -> None:
+    """Statuses from ``paid_value`` on close a row for payment; the ones before stay open."""
+    model = resolve(
+        build_spec(preset(ProjectTemplate.ECOMMERCE), template=ProjectTemplate.ECOMMERCE)
+    )
+    checkout = model.entity("CustomerOrder").checkout
+    assert checkout is not None
+    assert checkout.closed_values == ("paid", "shipped", "cancelled")

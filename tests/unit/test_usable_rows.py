@@ -95,3 +95,44 @@ def test_a_row_links_only_into_its_own_organisation() -> None:
     usable, left_out = usable_rows(TEAMS, rows)
     assert usable["Task"] == [rows["Task"][0], rows["Task"][2]]
     assert left_out == [f"Task row 2: {said} (Project 2 belongs to another)"]
+
+
+def test_a_row_links_only_to_rows_its_link_may_take() -> None:
+    """``linkable_if``: an order item for a withdrawn product is refused by the app, so the
+    sample row is refused first (a product leaving ``active`` out takes its default)."""
+    shop = resolve(
+        build_spec(
+            {
+                "name": "Shop",
+                "entities": [
+                    {
+                        "name": "Product",
+                        "fields": [
+                            {"name": "name", "max_length": 20},
+                            {"name": "active", "type": "boolean", "default": True},
+                        ],
+                    },
+                    {
+                        "name": "Item",
+                        "fields": [{"name": "note", "max_length": 20}],
+                        "relations": [
+                            {
+                                "name": "product",
+                                "target": "Product",
+                                "required": True,
+                                "linkable_if": {"active": True},
+                            }
+                        ],
+                    },
+                ],
+            }
+        )
+    )
+    rows = {
+        "Product": [{"name": "Pen"}, {"name": "Ink", "active": False}],
+        "Item": [{"note": "a", "product": 1}, {"note": "b", "product": 2}],
+    }
+    said = "product: must be a sample Product whose active is True (Product 2 is not)"
+    assert row_problems(shop, rows) == [f"Item row 2: {said}"]
+    usable, _ = usable_rows(shop, rows)
+    assert usable["Item"] == [rows["Item"][0]]

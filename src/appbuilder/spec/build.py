@@ -159,6 +159,14 @@ def _link(owner: EntitySpec, relation: RelationSpec, target: EntitySpec) -> Link
         inverse=names_for(f"{words.key} {relation.name} set")
         if _inverse_taken(owner, relation)
         else names_for(words.plural_snake),
+        linkable_if=_linkable_if(relation),
+    )
+
+
+def _linkable_if(relation: RelationSpec) -> tuple[tuple[str, bool | str], ...]:
+    """The target's (field, value) pairs a linked row must hold, field names in snake case."""
+    return tuple(
+        (names_for(name).snake, value) for name, value in (relation.linkable_if or {}).items()
     )
 
 
@@ -195,4 +203,5 @@ def _many(entity: EntitySpec, relation: RelationSpec, spec: AppSpec) -> ManyToMa
         table=fit_identifier(f"{owner.snake}_{link.snake}"),
         owner_column=fit_identifier(f"{owner.snake}_id"),
         target_column=fit_identifier(f"{link.snake if to_itself else target_names.snake}_id"),
+        linkable_if=_linkable_if(relation),
     )

@@ -6,9 +6,9 @@ Two forms, both kept by the generated app in the transaction that changes their 
   ``sum``/``count``/``min``/``max`` of ``+ - * /`` over the child's numbers and the numbers
   of the child's many_to_one targets (``count(items)`` takes no expression); recomputed
   whenever a child is created, changed or deleted;
-- a copy of a many_to_one target's field, ``product.price``: taken when the row is created
-  or relinked, and left alone when the target changes later (an order item keeps the price
-  it was ordered at).
+- a copy of a many_to_one target's field, ``product.price``: taken whenever a client writes
+  the row (creates it, relinks it, changes its quantity), and left alone when the target
+  changes later (an order item keeps the price it was ordered at).
 
 Names resolve against the normalised model (a one_to_many's collection is only known
 there), so this runs after ``build``; every problem names the field and the rule.

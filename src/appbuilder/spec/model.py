@@ -168,7 +168,8 @@ class FieldSpec(_Strict):
         default=None,
         description="Kept by the server, never sent by clients: an aggregate over a one_to_many "
         "link, 'sum(items.quantity * items.product.price)' (sum, count, min, max), or a field "
-        "of a many_to_one target copied when the row is linked, 'product.price'.",
+        "of a many_to_one target copied whenever a client writes the row (creates, relinks "
+        "or changes it) and kept when the target changes, 'product.price'.",
     )
     private: bool = Field(
         default=False,
@@ -210,6 +211,17 @@ class RelationSpec(_Strict):
     inverse: Name | None = Field(
         default=None, description="one_to_many only: the link's name on the target."
     )
+    linkable_if: (
+        Annotated[dict[Name, bool | EnumValue], Field(min_length=1, max_length=5)] | None
+    ) = Field(
+        default=None,
+        description="many_to_one and many_to_many only: which target rows may be linked, as "
+        "boolean or enum fields of the target and the value each must hold, e.g. {active: "
+        "true} (a shop's withdrawn products). Linking a row that holds another value, on "
+        "create or by changing the link, is refused with 422 naming the link ('not "
+        "available'), and forms offer only the rows that hold it; rows already linked stay "
+        "as they are and readable.",
+    )
 
 
 class StockSpec(_Strict):
@@ -227,7 +239,15 @@ class StockSpec(_Strict):
 
 
 class CheckoutSpec(_Strict):
-    """Rows of this entity can be paid through Stripe Checkout (turns on ``payments``)."""
+    """Rows of this entity can be paid through Stripe Checkout (turns on ``payments``).
+
+    With a ``status_field`` (an enum), its values before ``paid_value`` are open (the row can
+    be paid; one Checkout at a time), and ``paid_value`` and the values after it are closed
+    (an order's ``paid, shipped, cancelled``): the amount is locked, the row is neither paid
+    again nor deleted, and it never moves back to an open value. Only Stripe's confirmation
+    sets ``paid_value``; admins move the status among the other values (ship, cancel); other
+    users never set it.
+    """
 
     amount_field: Name = Field(description="A decimal field holding the amount to charge.")
     status_field: Name | None = Field(

@@ -33,7 +33,7 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class Copied:
-    """A field of a many_to_one target, copied when the row is created or relinked."""
+    """A field of a many_to_one target, copied whenever a client writes the row."""
 
     link: str
     target: str
@@ -105,6 +105,9 @@ class Link:
     #: key (named ``constraint``) is added once both tables exist.
     deferred: bool = False
     constraint: str = ""
+    #: Only target rows whose fields hold these values may be linked (``linkable_if``):
+    #: (snake field name, value) pairs.
+    linkable_if: tuple[tuple[str, bool | str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class ManyToMany:
     table: str
     owner_column: str
     target_column: str
+    #: As ``Link.linkable_if``.
+    linkable_if: tuple[tuple[str, bool | str], ...] = ()
 
     @property
     def to_itself(self) -> bool:
@@ -147,6 +152,16 @@ class Checkout:
     status: AppField | None
     paid_value: str
     stock: Stock | None = None
+
+    @property
+    def closed_values(self) -> tuple[str, ...]:
+        """Statuses of a row no longer open for payment: ``paid_value`` and the values after
+        it in the enum (an order's ``shipped`` and ``cancelled``). Its amount is locked, it
+        is not deleted or paid again, and it never moves back to an open status."""
+        if self.status is None:
+            return ()
+        values = self.status.values
+        return values[values.index(self.paid_value) :] if self.paid_value in values else ()
 
 
 @dataclass(frozen=True)

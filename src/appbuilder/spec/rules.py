@@ -194,6 +194,13 @@ def _check_checkout(path: str, entity: EntitySpec, checkout: CheckoutSpec) -> It
             "enum-value",
             f"{checkout.paid_value!r} must be one of {name!r}'s values, beside an unpaid one.",
         )
+    elif status.values.index(str(status.default)) > status.values.index(checkout.paid_value):
+        yield Problem(
+            f"{path}.status_field",
+            "unpaid-default",
+            f"{name!r}'s default must come before {checkout.paid_value!r} in its values: the "
+            "values from it on are closed (paid, shipped, cancelled), new rows start open.",
+        )
 
 
 def _check_field(path: str, item: FieldSpec, stack: StackRules) -> Iterable[Problem]:
@@ -329,6 +336,44 @@ def _check_relation(
             "not-applicable",
             "many_to_many links are removed with either row; on_delete does not apply.",
         )
+    if relation.linkable_if is not None:
+        yield from _check_linkable_if(f"{path}.linkable_if", relation, target)
+
+
+def _check_linkable_if(path: str, relation: RelationSpec, target: EntitySpec) -> Iterable[Problem]:
+    """``linkable_if`` names boolean or enum fields of the target, each with a value it can hold."""
+    if relation.kind is RelationKind.ONE_TO_MANY:
+        yield Problem(
+            path, "not-applicable", "linkable_if applies to many_to_one and many_to_many only."
+        )
+        return
+    fields = {names_for(f.name).snake: f for f in target.fields if is_wellformed(f.name)}
+    for name, value in (relation.linkable_if or {}).items():
+        found = fields.get(names_for(name).snake) if is_wellformed(name) else None
+        if found is None:
+            yield Problem(
+                f"{path}.{name}",
+                "unknown-name",
+                f"{target.name} has no field {name!r} "
+                f"(fields: {', '.join(sorted(fields)) or 'none'}).",
+            )
+        elif found.type not in (FieldType.BOOLEAN, FieldType.ENUM) or found.private:
+            yield Problem(
+                f"{path}.{name}",
+                "wrong-type",
+                f"{target.name}.{name} must be a boolean or enum field that is not private.",
+            )
+        elif found.type is FieldType.BOOLEAN and not isinstance(value, bool):
+            yield Problem(
+                f"{path}.{name}", "invalid-value", f"{target.name}.{name} is true or false."
+            )
+        elif found.type is FieldType.ENUM and value not in found.values:
+            yield Problem(
+                f"{path}.{name}",
+                "invalid-value",
+                f"{value!r} is not one of {target.name}.{name}'s values "
+                f"({', '.join(found.values)}).",
+            )
 
 
 def _check_columns(path: str, entity: EntitySpec) -> Iterable[Problem]:

@@ -44,6 +44,7 @@ def row_problems(model: AppModel, rows: Mapping[str, Sequence[Mapping[str, Any]]
         for number, row in enumerate(given[:MAX_ROWS], start=1):
             found = [*_row(entity, row, rows)]
             found += _same_organisation(entities, entity, number, row, rows)
+            found += _linkable(entities, entity, row, rows)
             problems += [f"{name} row {number}: {p}" for p in found]
     return problems[:MAX_PROBLEMS]
 
@@ -84,6 +85,32 @@ def _same_organisation(
                 f"{link.names.snake}: must be a sample {link.target} of the same organisation "
                 f"as this row ({link.target} {position} belongs to another)"
             )
+
+
+def _linkable(
+    entities: Mapping[str, AppEntity],
+    entity: AppEntity,
+    row: Mapping[str, Any],
+    rows: Mapping[str, Sequence[object]],
+) -> Iterator[str]:
+    """A link with ``linkable_if`` points only at sample rows holding its values (the app
+    refuses the rest: a shop's order item for a withdrawn product)."""
+    for link in entity.links:
+        target = entities.get(link.target)
+        position = row.get(link.names.snake)
+        given = rows.get(link.target, ())
+        if not link.linkable_if or target is None or type(position) is not int:
+            continue
+        other = given[position - 1] if 1 <= position <= len(given) else None
+        if not isinstance(other, Mapping):
+            continue  # said by _links
+        defaults = {f.names.snake: f.default for f in target.fields}
+        for name, value in link.linkable_if:
+            if other.get(name, defaults.get(name)) != value:
+                yield (
+                    f"{link.names.snake}: must be a sample {link.target} whose {name} is "
+                    f"{value!r} ({link.target} {position} is not)"
+                )
 
 
 def _organisation_of(entity: AppEntity, number: int, row: Mapping[str, Any]) -> int | None:
@@ -221,8 +248,10 @@ def usable_rows(
     kept: dict[str, set[int]] = {name: set() for name in entities}
     for name, entity in entities.items():
         for number, row in enumerate(given[name], start=1):
-            problem = next(_own(entity, row), None) or next(
-                _same_organisation(entities, entity, number, row, given), None
+            problem = (
+                next(_own(entity, row), None)
+                or next(_same_organisation(entities, entity, number, row, given), None)
+                or next(_linkable(entities, entity, row, given), None)
             )
             if problem is None:
                 kept[name].add(number)
