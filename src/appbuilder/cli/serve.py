@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,6 +12,9 @@ from appbuilder.cli._runtime import Database, console, err_console, open_databas
 from appbuilder.db import migrate
 from appbuilder.services import runs
 from appbuilder.settings import Environment, Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 #: on shutdown, how long open requests (live-progress streams) may take to end
 STREAM_SHUTDOWN_SECONDS = 5
@@ -37,11 +40,13 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the REST API (OpenAPI at /openapi.json, interactive docs at /docs)."""
+    """Run the REST API (OpenAPI at /openapi.json, interactive docs at /docs).
+
+    It runs on uvloop and httptools where they are installed (they are dependencies,
+    except uvloop on Windows and PyPy), else on asyncio and h11; the first line says which."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     settings = _prepare(migrate_first)
-    console.print(f"Serving on http://{host}:{port} (docs at /docs).")
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -53,6 +58,17 @@ def serve(
         # a stream that didn't end by itself is cut then; clients reconnect and resume
         "timeout_graceful_shutdown": STREAM_SHUTDOWN_SECONDS,
     }
+    loop, parser = loop_and_parser(uvicorn.Config("appbuilder.web.app:create_app", **options))
+    processes = f"{workers} processes" if workers > 1 else "1 process"
+    console.print(
+        f"Serving on http://{host}:{port} (docs at /docs): {processes}, {loop} + {parser}.",
+        highlight=False,
+    )
+    if loop == "asyncio" or parser == "h11":
+        console.print(
+            "(uvloop and httptools, where they install, take less CPU per request.)",
+            highlight=False,
+        )
     if workers > 1:
         uvicorn.run("appbuilder.web.app:create_app", factory=True, workers=workers, **options)
         return
@@ -76,6 +92,22 @@ def _serve_one(settings: Settings, options: dict[str, Any]) -> None:
             super().handle_exit(sig, frame)
 
     Server(uvicorn.Config(app, **options)).run()
+
+
+def loop_and_parser(config: uvicorn.Config) -> tuple[str, str]:
+    """The event loop and HTTP parser uvicorn runs ``config`` on, resolved as uvicorn
+    resolves them ("auto": uvloop and httptools when they import): e.g. ("uvloop", "httptools")
+    or ("asyncio", "h11")."""
+    from uvicorn.config import HTTP_PROTOCOLS  # noqa: PLC0415 - only this command serves
+    from uvicorn.importer import import_from_string  # noqa: PLC0415
+
+    factory = config.get_loop_factory()
+    loop = (factory.__module__ if factory is not None else "asyncio").split(".")[0]
+    protocol = config.http
+    if isinstance(protocol, str):
+        protocol = import_from_string(HTTP_PROTOCOLS.get(protocol, protocol))
+    parser = protocol.__module__.rsplit(".", 1)[-1].removesuffix("_impl")
+    return loop, parser
 
 
 def _prepare(migrate_first: bool | None) -> Settings:

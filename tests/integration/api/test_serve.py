@@ -13,16 +13,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.engine import URL
 
-from tests.servers import free_port, wait_until_up
+from tests.servers import free_port, wait_until, wait_until_up
 
 UAB = str(Path(sys.executable).with_name("uab"))
 
 
 @contextmanager
-def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
-    """The server's URL while it runs, and (after it stopped) its output."""
+def serving(
+    *args: str, env: dict[str, str], pids: list[int] | None = None
+) -> Iterator[tuple[str, list[str]]]:
+    """The server's URL while it runs, and (after it stopped) its output; ``pids`` gets the
+    id of the `uab serve` process."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     output: list[str] = []
@@ -35,10 +39,70 @@ def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
     ) as process:
         try:
             wait_until_up(url, process, timeout=180)  # --workers 2: two processes import all
+            if pids is not None:
+                pids.append(process.pid)
             yield url, output
         finally:
             process.send_signal(signal.SIGTERM)
             output.append(process.communicate(timeout=30)[0])
+
+
+def serving_processes(pid: int) -> list[int]:
+    """With --workers N, uvicorn's N children (multiprocessing's spawned processes, not its
+    resource tracker); else ``pid`` itself."""
+    workers = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(int(child))
+        except FileNotFoundError:  # gone meanwhile
+            pass
+    return workers or [pid]
+
+
+def loaded(pid: int, *paths: str) -> bool:
+    """Whether process ``pid`` has files whose paths contain each of ``paths`` mapped: the
+    extension modules it imported (``/proc/<pid>/maps``)."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except FileNotFoundError:
+        return False
+    return all(path in maps for path in paths)
+
+
+def test_serve_runs_on_uvloop_and_httptools_where_installed(database_url: URL) -> None:
+    """They are dependencies (where they build): uvicorn's "auto" takes them, and the
+    first line says so. Each serving process has their extension modules loaded."""
+    pytest.importorskip("uvloop")
+    pytest.importorskip("httptools")
+    pids: list[int] = []
+    with serving(env={"UAB_ENV": "development"}, pids=pids) as (url, output):
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        wait_until(  # a second worker may still be starting
+            lambda: all(
+                loaded(pid, "uvloop/loop.", "httptools/parser/parser.")
+                for pid in serving_processes(pids[0])
+            ),
+            timeout=120,
+        )
+    assert "uvloop + httptools." in output[0]
+
+
+def test_the_first_line_names_what_uvicorn_runs_on() -> None:
+    """Where uvloop or httptools are missing uvicorn's "auto" falls back to asyncio and h11;
+    the line names what it resolves to, as the explicit choices show."""
+    import uvicorn  # noqa: PLC0415 - what `uab serve` runs
+
+    from appbuilder.cli.serve import loop_and_parser  # noqa: PLC0415
+
+    assert loop_and_parser(uvicorn.Config("m:app", loop="asyncio", http="h11")) == (
+        "asyncio",
+        "h11",
+    )
+    assert loop_and_parser(uvicorn.Config("m:app", loop="uvloop", http="httptools")) == (
+        "uvloop",
+        "httptools",
+    )
 
 
 def test_serve_migrates_in_development_and_answers(empty_database_url: URL) -> None:
