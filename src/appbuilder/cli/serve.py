@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from appbuilder.cli._runtime import Database, console, err_console, open_database
@@ -15,15 +20,37 @@ from appbuilder.settings import Environment, Settings
 
 if TYPE_CHECKING:
     import uvicorn
+    from fastapi import FastAPI
 
 #: on shutdown, how long open requests (live-progress streams) may take to end
 STREAM_SHUTDOWN_SECONDS = 5
+#: with --workers N, a process that has not answered uvicorn's health check for this long is
+#: killed and replaced. With uvicorn's 5 s a worker vanished mid-run on the loaded 2-core
+#: VM (load 10-12), most likely killed so, with its requests; 30 s did not lose one since
+WORKER_HEALTHCHECK_SECONDS = 30
+#: on PostgreSQL `--workers` defaults to one process per core, at most this many
+MAX_AUTO_WORKERS = 4
+#: PostgreSQL connections left to others when choosing the default number of processes
+#: (`uab worker`s, migrations, an operator's psql)
+SPARE_CONNECTIONS = 10
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes. Default: 1 on SQLite (its writers take turns, and each "
+            "process runs its own embedded queue); on PostgreSQL one per CPU core, at most "
+            f"{MAX_AUTO_WORKERS}, and no more than the server's max_connections holds "
+            "(each process keeps up to UAB_DATABASE_POOL_SIZE + UAB_DATABASE_MAX_OVERFLOW "
+            "connections, and one to listen for run events).",
+            show_default=False,
+        ),
+    ] = None,
     forwarded_allow_ips: Annotated[
         str,
         typer.Option(
@@ -46,7 +73,8 @@ def serve(
     except uvloop on Windows and PyPy), else on asyncio and h11; the first line says which."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    settings = _prepare(migrate_first)
+    settings, budget = _prepare(migrate_first)
+    workers = _workers(settings, budget, workers)
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -70,7 +98,13 @@ def serve(
             highlight=False,
         )
     if workers > 1:
-        uvicorn.run("appbuilder.web.app:create_app", factory=True, workers=workers, **options)
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            **options,
+        )
         return
     _serve_one(settings, options)
 
@@ -86,12 +120,42 @@ def _serve_one(settings: Settings, options: dict[str, Any]) -> None:
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            app.state.shutting_down.set()
-            if app.state.notices is not None:  # streams waiting for a notice end now too
-                app.state.notices.wake_all_soon()
+            _end_streams(app)
             super().handle_exit(sig, frame)
 
     Server(uvicorn.Config(app, **options)).run()
+
+
+def worker_app() -> FastAPI:
+    """The app of one of `uab serve --workers N`'s processes. uvicorn calls this in the
+    process once its own signal handlers are in place; on a signal the app's open event
+    streams end first (as with one process), else uvicorn would cut them after
+    ``STREAM_SHUTDOWN_SECONDS``, mid-answer."""
+    from appbuilder.web.app import create_app  # noqa: PLC0415 - only this command serves
+
+    app = create_app()
+    if threading.current_thread() is threading.main_thread():  # where signals are handled
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            uvicorns = signal.getsignal(sig)
+            if callable(uvicorns):
+                signal.signal(sig, _ending_streams_first(app, uvicorns))
+    return app
+
+
+def _ending_streams_first(
+    app: FastAPI, then: Callable[[int, FrameType | None], Any]
+) -> Callable[[int, FrameType | None], None]:
+    def handle(sig: int, frame: FrameType | None) -> None:
+        _end_streams(app)
+        then(sig, frame)
+
+    return handle
+
+
+def _end_streams(app: FastAPI) -> None:
+    app.state.shutting_down.set()
+    if app.state.notices is not None:  # streams waiting for a notice end now too
+        app.state.notices.wake_all_soon()
 
 
 def loop_and_parser(config: uvicorn.Config) -> tuple[str, str]:
@@ -110,8 +174,37 @@ def loop_and_parser(config: uvicorn.Config) -> tuple[str, str]:
     return loop, parser
 
 
-def _prepare(migrate_first: bool | None) -> Settings:
-    """Migrations (by default only in development), and a word when no worker is seen."""
+def default_workers(settings: Settings, budget: int | None) -> int:
+    """1 on SQLite; on PostgreSQL one process per core (at most ``MAX_AUTO_WORKERS``) that
+    the server's connection ``budget`` holds, each with its whole pool and its listener."""
+    if settings.database.is_sqlite:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    fits = MAX_AUTO_WORKERS if budget is None else budget // _connections_per_process(settings)
+    return max(1, min(cores or 1, MAX_AUTO_WORKERS, fits))
+
+
+def _connections_per_process(settings: Settings) -> int:
+    return settings.database.pool_size + settings.database.max_overflow + 1
+
+
+def _workers(settings: Settings, budget: int | None, asked: int | None) -> int:
+    if asked is None:
+        return default_workers(settings, budget)
+    needed = asked * _connections_per_process(settings)
+    if budget is not None and not settings.database.is_sqlite and needed > budget:
+        err_console.print(
+            f"[yellow]{asked} processes may open up to {needed} connections[/], more than "
+            f"the {budget} PostgreSQL leaves (max_connections, less the reserved ones and "
+            f"{SPARE_CONNECTIONS} for others): a burst may be refused connections. Lower "
+            "UAB_DATABASE_POOL_SIZE / UAB_DATABASE_MAX_OVERFLOW or --workers."
+        )
+    return asked
+
+
+def _prepare(migrate_first: bool | None) -> tuple[Settings, int | None]:
+    """Migrations (by default only in development), a word when no worker is seen; the
+    settings and how many connections PostgreSQL leaves to our server (None: unknown)."""
     with open_database() as db:
         if (
             migrate_first
@@ -121,7 +214,24 @@ def _prepare(migrate_first: bool | None) -> Settings:
             migrate.upgrade(db.engine)
             console.print(f"Database at revision {migrate.current_revision(db.engine)}.")
         _warn_without_workers(db)
-        return db.settings
+        return db.settings, _connection_budget(db)
+
+
+def _connection_budget(db: Database) -> int | None:
+    """PostgreSQL's max_connections less its reserved ones and ``SPARE_CONNECTIONS``."""
+    if db.settings.database.is_sqlite:
+        return None
+    try:
+        with db.engine.connect() as connection:
+            total = connection.execute(
+                text(
+                    "SELECT current_setting('max_connections')::int"
+                    " - current_setting('superuser_reserved_connections')::int"
+                )
+            ).scalar_one()
+    except SQLAlchemyError:  # unreachable now: readiness says so
+        return None
+    return max(0, int(total) - SPARE_CONNECTIONS)
 
 
 def _warn_without_workers(db: Database) -> None:

@@ -162,12 +162,14 @@ def test_forwarded_addresses_are_not_trusted_by_default(empty_database_url: URL)
     assert statuses == [401, 401, 429]
 
 
-def test_stopping_the_server_ends_live_progress_streams(database_url: URL) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_stopping_the_server_ends_live_progress_streams(database_url: URL, workers: str) -> None:
     """SIGTERM while a client follows a run that won't end (no worker on PostgreSQL, a
     released run on SQLite): the stream ends, the process exits, nothing is logged as an
-    error. The serving() helper fails the test if the process hasn't exited in 30 s."""
+    error. The serving() helper fails the test if the process hasn't exited in 30 s. With
+    two processes too: uvicorn would cut the stream mid-answer after its grace time."""
     env = {"UAB_ENV": "development", "UAB_RUN_SHUTDOWN_GRACE_SECONDS": "0"}
-    with serving(env=env) as (url, output):
+    with serving("--workers", workers, env=env) as (url, output):
         account = {"email": "stream@example.com", "password": "correct-horse-42"}
         httpx.post(f"{url}/api/auth/register", json=account)
         token = httpx.post(f"{url}/api/auth/login", json=account).json()["token"]

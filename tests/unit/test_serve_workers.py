@@ -1,0 +1,37 @@
+"""How many processes `uab serve` starts when --workers is not given."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from appbuilder.cli.serve import MAX_AUTO_WORKERS, default_workers
+from appbuilder.settings import get_settings
+
+CORES = len(os.sched_getaffinity(0))
+
+
+def test_one_process_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UAB_DATABASE_URL", "sqlite:////tmp/uab-never-opened.db")
+    assert default_workers(get_settings(), budget=None) == 1
+
+
+def test_on_postgresql_one_per_core_as_far_as_connections_allow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
+    monkeypatch.setenv("UAB_DATABASE_POOL_SIZE", "20")
+    monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "20")  # 41 a process, with its listener
+    settings = get_settings()
+    assert default_workers(settings, budget=None) == min(CORES, MAX_AUTO_WORKERS)
+    assert default_workers(settings, budget=10_000) == min(CORES, MAX_AUTO_WORKERS)
+    assert default_workers(settings, budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)
+    assert default_workers(settings, budget=40) == 1  # not even one fits: still one
+
+
+def test_smaller_pools_fit_more_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
+    monkeypatch.setenv("UAB_DATABASE_POOL_SIZE", "10")
+    monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "10")
+    assert default_workers(get_settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 4)
