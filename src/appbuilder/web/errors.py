@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appbuilder import errors
@@ -251,10 +251,37 @@ async def _unencodable(_: Request, exc: Exception) -> JSONResponse:
 async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
     """The embedded database (SQLite) stayed locked by other writers past its busy timeout:
     the server is overloaded, not broken, and the request changed nothing. 503 with
-    Retry-After, so clients back off and try again; anything else is unexpected."""
+    Retry-After, so clients back off and try again; a lost connection is 503 too (see
+    ``_lost_connection``); anything else is unexpected."""
+    if getattr(exc, "connection_invalidated", False):
+        return _lost_connection(exc)
     if not is_database_locked(exc):
         return await _unexpected(request, exc)
     return _json(503, error_body("database_busy", DATABASE_BUSY), {"Retry-After": "1"})
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error none of the handlers above takes: a lost connection, or unexpected."""
+    if getattr(exc, "connection_invalidated", False):
+        return _lost_connection(exc)
+    return await _unexpected(request, exc)
+
+
+def _lost_connection(exc: Exception) -> JSONResponse:
+    """PostgreSQL ended the connection the request was on (a restart, a failover, an
+    operator). SQLAlchemy has then marked every connection the pool held before as stale,
+    so the next requests open new ones: 503 with Retry-After, and the client's retry works.
+    (With ``UAB_DATABASE_POOL_PRE_PING`` a dead pooled connection is found before use, and
+    only a connection lost in the middle of a request ends here.)"""
+    log.warning("a database connection was lost: %s", type(getattr(exc, "orig", exc)).__name__)
+    return _json(503, error_body("database_unavailable", DATABASE_LOST), {"Retry-After": "1"})
+
+
+#: what a person is told when the connection to the database was lost during the request
+DATABASE_LOST = (
+    "The connection to the database was lost during your request. Try again in a moment; "
+    "if you were saving something, check whether it was saved first."
+)
 
 
 #: what a person is told when the embedded database stayed locked
@@ -292,4 +319,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnicodeEncodeError, _unencodable)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _operational_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,59 @@
+"""PostgreSQL ends the server's connections (a restart, a failover, an operator's
+pg_terminate_backend): the next requests get correct answers, at worst one 503 with
+Retry-After, never a 500, whether the pool pings connections before use or not."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+
+from appbuilder.settings import Settings
+from tests.integration.api.conftest import Api
+
+
+def terminate_the_servers_connections(engine: Engine) -> int:
+    """Every other backend on the test's own database: the server's pooled connections
+    and its listener (the test's engine uses this one)."""
+    with engine.connect() as connection:
+        ended = connection.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    return int(ended)
+
+
+@pytest.fixture(params=[False, True], ids=["no-pre-ping", "pre-ping"])
+def pre_ping(request: pytest.FixtureRequest, api_settings: Settings) -> bool:
+    if api_settings.database.is_sqlite:
+        pytest.skip("SQLite has no server to end connections")
+    api_settings.database_pool_pre_ping = request.param
+    return bool(request.param)
+
+
+@pytest.mark.parametrize("route", ["/api/me", "/api/projects?limit=20"])
+def test_requests_after_the_database_ended_the_connections(
+    pre_ping: bool, api: Api, engine: Engine, route: str
+) -> None:
+    owner = api.account()
+    api.project(owner)
+    for _ in range(3):  # the pool holds connections now
+        assert api.get(route, headers=owner.headers).status_code == 200
+    assert terminate_the_servers_connections(engine) >= 1
+
+    statuses = [api.get(route, headers=owner.headers) for _ in range(5)]
+
+    codes = [response.status_code for response in statuses]
+    assert 500 not in codes
+    if pre_ping:
+        assert codes == [200] * 5
+    else:  # the first request meets a dead connection (before the 503 handler: a 500)
+        assert codes in ([200] * 5, [503] + [200] * 4)
+    for response in statuses:
+        if response.status_code == 503:
+            assert response.headers["retry-after"] == "1"
+            assert response.json()["error"]["code"] == "database_unavailable"
+        else:
+            assert response.json()  # a correct answer: JSON of the caller's data
+    assert api.get("/api/me", headers=owner.headers).json()["email"] == owner.email
