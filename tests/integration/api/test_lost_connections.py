@@ -9,6 +9,15 @@ from sqlalchemy import Engine, text
 
 from appbuilder.settings import Settings
 from tests.integration.api.conftest import Api
+from tests.integration.conftest import Backend
+
+
+@pytest.fixture
+def backend(postgresql_backend: Backend, request: pytest.FixtureRequest) -> Backend:
+    """PostgreSQL only, not parametrised: SQLite has no server to end connections (and so
+    no skipped SQLite twin)."""
+    request.node.user_properties.append(("database", "postgresql"))
+    return postgresql_backend
 
 
 def terminate_the_servers_connections(engine: Engine) -> int:
@@ -26,8 +35,6 @@ def terminate_the_servers_connections(engine: Engine) -> int:
 
 @pytest.fixture(params=[False, True], ids=["no-pre-ping", "pre-ping"])
 def pre_ping(request: pytest.FixtureRequest, api_settings: Settings) -> bool:
-    if api_settings.database.is_sqlite:
-        pytest.skip("SQLite has no server to end connections")
     api_settings.database_pool_pre_ping = request.param
     return bool(request.param)
 
