@@ -144,7 +144,9 @@ class _Owner:
 def _project_and_owner(session: Session, project_id: str, user_id: str) -> tuple[Row[Any], _Owner]:
     """``get_project`` and the owner's row in one statement of only the columns needed (the
     two entities, built and keyed anew for every plan, cost ~1 ms of CPU here)."""
-    row = session.execute(_PROJECT_AND_OWNER, {"project": project_id, "owner": user_id}).first()
+    session.flush()  # what the caller changed is read too (a no-op when nothing is)
+    values = {"project": project_id, "owner": user_id}
+    row = session.connection().execute(_PROJECT_AND_OWNER, values).first()
     if row is None:
         raise NotFoundError("Project", project_id)
     return row, _Owner(*row[4:])
