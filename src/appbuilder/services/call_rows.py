@@ -34,35 +34,6 @@ INTERRUPTED = (
 )
 
 
-def call_row(
-    call: CallRecord,
-    *,
-    agent: AgentType,
-    user_id: str,
-    project_id: str,
-    run_id: str | None = None,
-    status: GenerationStatus = GenerationStatus.COMPLETED,
-    error: str | None = None,
-) -> Generation:
-    return Generation(
-        run_id=run_id,
-        project_id=project_id,
-        user_id=user_id,
-        agent_type=agent,
-        model=call.model,
-        prompt=call.prompt,
-        response=call.response,
-        status=status,
-        tokens_used=call.tokens,
-        input_tokens=call.input_tokens,
-        output_tokens=call.output_tokens,
-        cost_usd=call.cost,
-        duration_ms=call.duration_ms,
-        error_message=error,
-        completed_at=utcnow(),
-    )
-
-
 def is_call() -> ColumnElement[bool]:
     """Call rows (a model request) as opposed to a run's step rows (an agent's step)."""
     return Generation.model.is_not(None)
@@ -210,7 +181,7 @@ _SETTLE = (
 
 
 def _settled(call: CallRecord, status: GenerationStatus, error: str | None) -> dict[str, Any]:
-    """A call's row as it ends: its answer, usage, cost and time (``call_row``'s values)."""
+    """A call's row as it ends: its answer, usage, cost and time."""
     return {
         "model": call.model,
         "response": call.response,
