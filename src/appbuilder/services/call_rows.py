@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Update, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation
-from appbuilder.db.types import utcnow
+from appbuilder.db.types import UTCDateTime, new_id, utcnow
 from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.llm.client import CallRecord, Reservation
 from appbuilder.services import quotas
@@ -33,35 +34,6 @@ INTERRUPTED = (
 )
 
 
-def call_row(
-    call: CallRecord,
-    *,
-    agent: AgentType,
-    user_id: str,
-    project_id: str,
-    run_id: str | None = None,
-    status: GenerationStatus = GenerationStatus.COMPLETED,
-    error: str | None = None,
-) -> Generation:
-    return Generation(
-        run_id=run_id,
-        project_id=project_id,
-        user_id=user_id,
-        agent_type=agent,
-        model=call.model,
-        prompt=call.prompt,
-        response=call.response,
-        status=status,
-        tokens_used=call.tokens,
-        input_tokens=call.input_tokens,
-        output_tokens=call.output_tokens,
-        cost_usd=call.cost,
-        duration_ms=call.duration_ms,
-        error_message=error,
-        completed_at=utcnow(),
-    )
-
-
 def is_call() -> ColumnElement[bool]:
     """Call rows (a model request) as opposed to a run's step rows (an agent's step)."""
     return Generation.model.is_not(None)
@@ -71,12 +43,24 @@ def close_interrupted(session: Session, *where: ColumnElement[bool]) -> int:
     """Close the RUNNING call rows matching ``where`` as interrupted, keeping their
     reservation as spent; only for calls whose process is known gone. Returns how many."""
     closed = session.execute(
-        update(Generation)
-        .where(is_call(), Generation.status == GenerationStatus.RUNNING, *where)
-        .values(status=GenerationStatus.FAILED, error_message=INTERRUPTED, completed_at=utcnow())
-        .execution_options(synchronize_session=False)  # callers hold none of these rows
+        interrupted_closing(*where).execution_options(synchronize_session=False),
+        {"now": utcnow()},  # callers hold none of these rows
     )
     return int(getattr(closed, "rowcount", 0) or 0)
+
+
+def interrupted_closing(*where: ColumnElement[bool]) -> Update:
+    """``close_interrupted``'s statement, the time it closes them at bound as ``now`` (to
+    build once for a statement run often)."""
+    return (
+        update(Generation)
+        .where(is_call(), Generation.status == GenerationStatus.RUNNING, *where)
+        .values(
+            status=GenerationStatus.FAILED,
+            error_message=INTERRUPTED,
+            completed_at=bindparam("now", type_=UTCDateTime()),
+        )
+    )
 
 
 #: a transaction to write in (a run's: it also proves the execution still holds the run)
@@ -113,30 +97,33 @@ class CallLedger:
         self.rows: list[str] = []
 
     def before(self, reservation: Reservation) -> str | None:
+        ticket = new_id()
         with self.tx() as session:
             # locked: the reservations are counted, then added to
-            owner = quotas.locked_user(session, self.user_id)
+            owner = quotas.locked_subscriber(session, self.user_id)
             if self.tidy is not None:  # in a transaction that writes anyway
                 self.tidy(session)
             if self.check is not None:
                 self.check(session, reservation)
             quotas.ensure_tokens_available(session, owner, reservation.tokens)
-            row = Generation(
-                run_id=self.run_id,
-                project_id=self.project_id,
-                user_id=self.user_id,
-                agent_type=self.agent,
-                model=reservation.model,
-                prompt=reservation.prompt,
-                response="",
-                status=GenerationStatus.RUNNING,
-                tokens_used=reservation.tokens,
-                input_tokens=reservation.input_tokens,
-                output_tokens=reservation.output_tokens,
+            session.connection().execute(
+                _RESERVE,
+                {
+                    "id": ticket,
+                    "created_at": utcnow(),
+                    "run_id": self.run_id,
+                    "project_id": self.project_id,
+                    "user_id": self.user_id,
+                    "agent_type": self.agent,
+                    "model": reservation.model,
+                    "prompt": reservation.prompt,
+                    "response": "",
+                    "status": GenerationStatus.RUNNING,
+                    "tokens_used": reservation.tokens,
+                    "input_tokens": reservation.input_tokens,
+                    "output_tokens": reservation.output_tokens,
+                },
             )
-            session.add(row)
-            session.flush()
-            ticket = row.id
         self.tidy = None  # done once it committed
         self.rows.append(ticket)
         return ticket
@@ -151,35 +138,59 @@ class CallLedger:
     def _settle(
         self, call: CallRecord, ticket: str | None, status: GenerationStatus, error: str | None
     ) -> None:
-        row = call_row(
-            call,
-            agent=self.agent,
-            user_id=self.user_id,
-            project_id=self.project_id,
-            run_id=self.run_id,
-            status=status,
-            error=error,
-        )
+        settled = _settled(call, status, error)
         with self.tx() as session:
             if ticket is None:  # a call this ledger did not reserve: recorded all the same
-                session.add(row)
-                session.flush()
-                self.rows.append(row.id)
+                ticket = new_id()
+                row = {
+                    "id": ticket,
+                    "created_at": utcnow(),
+                    "run_id": self.run_id,
+                    "project_id": self.project_id,
+                    "user_id": self.user_id,
+                    "agent_type": self.agent,
+                    "prompt": call.prompt,
+                    **settled,
+                }
+                session.connection().execute(_RESERVE, row)
+                self.rows.append(ticket)
                 return
-            session.execute(
-                update(Generation)
-                .where(Generation.id == ticket)
-                .values(
-                    model=row.model,
-                    response=row.response,
-                    status=row.status,
-                    tokens_used=row.tokens_used,
-                    input_tokens=row.input_tokens,
-                    output_tokens=row.output_tokens,
-                    cost_usd=row.cost_usd,
-                    duration_ms=row.duration_ms,
-                    error_message=row.error_message,
-                    completed_at=row.completed_at,
-                )
-                .execution_options(synchronize_session=False)  # no session holds the row
-            )
+            session.connection().execute(_SETTLE, {"ticket": ticket, **settled})
+
+
+# Written before and after every model call: built once (building and keying a statement
+# cost more than running it), run on the session's connection (no ORM unit of work).
+_RESERVE = insert(Generation)
+_SETTLED_COLUMNS = (
+    "model",
+    "response",
+    "status",
+    "tokens_used",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "duration_ms",
+    "error_message",
+    "completed_at",
+)
+_SETTLE = (
+    update(Generation)
+    .where(Generation.id == bindparam("ticket"))
+    .values({name: bindparam(name) for name in _SETTLED_COLUMNS})
+)
+
+
+def _settled(call: CallRecord, status: GenerationStatus, error: str | None) -> dict[str, Any]:
+    """A call's row as it ends: its answer, usage, cost and time."""
+    return {
+        "model": call.model,
+        "response": call.response,
+        "status": status,
+        "tokens_used": call.tokens,
+        "input_tokens": call.input_tokens,
+        "output_tokens": call.output_tokens,
+        "cost_usd": call.cost,
+        "duration_ms": call.duration_ms,
+        "error_message": error,
+        "completed_at": utcnow(),
+    }

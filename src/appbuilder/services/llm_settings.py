@@ -10,6 +10,7 @@ makes the requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
@@ -96,7 +97,20 @@ def clear_model(session: Session, user: User) -> None:
     session.flush()
 
 
-def choice_for(user: User, settings: LLMSettings) -> ModelChoice:
+class ModelOwner(Protocol):
+    """Whose model a call uses: a ``User``, or only these columns of its row."""
+
+    @property
+    def llm_provider(self) -> str | None: ...
+    @property
+    def llm_model(self) -> str | None: ...
+    @property
+    def llm_base_url(self) -> str | None: ...
+    @property
+    def llm_api_key(self) -> str | None: ...
+
+
+def choice_for(user: ModelOwner, settings: LLMSettings) -> ModelChoice:
     """The user's own model when they set one, else the platform's."""
     if not user.llm_provider or not user.llm_model:
         return default_choice(settings)

@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, insert, select
 
+from appbuilder.agents.planner import PLAN_MAX_OUTPUT_TOKENS
 from appbuilder.db.models import Generation
 from appbuilder.db.types import utcnow
 from appbuilder.enums import AgentType, GenerationStatus, SubscriptionTier
@@ -335,3 +336,51 @@ def test_plans_past_the_servers_limit_are_told_to_come_back_and_the_rest_is_serv
     assert planned.status_code == 200, planned.text
     llm.answer(tool(TODO))
     assert plan(api, project["id"], owner.headers, prompt="again").status_code == 200
+
+
+def test_a_plan_call_is_reserved_before_it_is_sent_and_settled_in_the_same_row(
+    llm: FakeLLM, api: Api, engine: Engine
+) -> None:
+    """While the model thinks, the call's row is already written (seen from another
+    connection): RUNNING, what was sent, its worst case held in its tokens, the owner's
+    quota checked; when the answer comes that row is settled with the provider's usage,
+    cost and time, and no other is written. A server killed meanwhile leaves exactly this
+    row, which the next plan closes keeping the reservation (test above)."""
+    owner = api.account(tier=SubscriptionTier.FREE)
+    project = api.project(owner, name="Todo", template="CUSTOM")
+    with thinking_plan(api, llm, project["id"], owner) as answered:
+        held = only_row(engine, project["id"])
+    assert held.status is GenerationStatus.RUNNING
+    assert held.model == "gpt-4o-mini"
+    assert "todo" in held.prompt
+    assert held.response == ""
+    assert held.output_tokens == PLAN_MAX_OUTPUT_TOKENS  # the most it may answer
+    assert held.input_tokens > 1_000  # the instructions and the AppSpec tool's schema
+    assert held.tokens_used == held.input_tokens + held.output_tokens
+    assert held.completed_at is None
+    (planned,) = answered
+    assert planned.status_code == 200, planned.text
+    assert planned.json()["generation_ids"] == [held.id]
+    settled = only_row(engine, project["id"])
+    assert settled.id == held.id
+    assert settled.status is GenerationStatus.COMPLETED
+    assert (settled.input_tokens, settled.output_tokens) == (120, 30)  # the provider's
+    assert settled.tokens_used == 150
+    assert settled.cost_usd is not None
+    assert settled.cost_usd > 0
+    assert settled.duration_ms is not None
+    assert settled.completed_at is not None
+    assert settled.completed_at >= settled.created_at
+    assert "Task" in settled.response
+    assert settled.error_message is None
+    assert settled.prompt == held.prompt
+
+
+def only_row(engine: Engine, project_id: str) -> Any:
+    """The project's one Generation row, read on a connection of its own (closed before
+    the plan goes on: on SQLite an open transaction would hold the write lock)."""
+    with engine.connect() as connection:
+        [row] = connection.execute(
+            select(Generation).where(Generation.project_id == project_id)
+        ).all()
+    return row

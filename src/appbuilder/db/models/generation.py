@@ -35,7 +35,13 @@ class Generation(Base):
         # look-ups on a alone, so separate single-column indexes would only compete and cost
         # writes.
         Index("ix_generations_project_id_created_at", "project_id", "created_at", "id"),
-        Index("ix_generations_user_id_created_at", "user_id", "created_at"),
+        # The ledger's reads before every model call (migration 0011): the month's tokens
+        # from the index alone, and the owner's calls still RUNNING without walking their
+        # whole history (on SQLite each row read steps over its prompt and answer).
+        Index(
+            "ix_generations_user_id_created_at_tokens_used", "user_id", "created_at", "tokens_used"
+        ),
+        Index("ix_generations_user_id_status_created_at", "user_id", "status", "created_at"),
     )
 
     id: Mapped[str] = id_column()
