@@ -109,12 +109,7 @@ class CallLedger:
             session.connection().execute(
                 _RESERVE,
                 {
-                    "id": ticket,
-                    "created_at": utcnow(),
-                    "run_id": self.run_id,
-                    "project_id": self.project_id,
-                    "user_id": self.user_id,
-                    "agent_type": self.agent,
+                    **self._whose(ticket),
                     "model": reservation.model,
                     "prompt": reservation.prompt,
                     "response": "",
@@ -127,6 +122,17 @@ class CallLedger:
         self.tidy = None  # done once it committed
         self.rows.append(ticket)
         return ticket
+
+    def _whose(self, ticket: str) -> dict[str, object]:
+        """A new row's id and what ties it to its run, project, owner and agent."""
+        return {
+            "id": ticket,
+            "created_at": utcnow(),
+            "run_id": self.run_id,
+            "project_id": self.project_id,
+            "user_id": self.user_id,
+            "agent_type": self.agent,
+        }
 
     def after(self, call: CallRecord, ticket: str | None) -> None:
         self._settle(call, ticket, GenerationStatus.COMPLETED, None)
@@ -142,16 +148,7 @@ class CallLedger:
         with self.tx() as session:
             if ticket is None:  # a call this ledger did not reserve: recorded all the same
                 ticket = new_id()
-                row = {
-                    "id": ticket,
-                    "created_at": utcnow(),
-                    "run_id": self.run_id,
-                    "project_id": self.project_id,
-                    "user_id": self.user_id,
-                    "agent_type": self.agent,
-                    "prompt": call.prompt,
-                    **settled,
-                }
+                row = {**self._whose(ticket), "prompt": call.prompt, **settled}
                 session.connection().execute(_RESERVE, row)
                 self.rows.append(ticket)
                 return
