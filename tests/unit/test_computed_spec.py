@@ -325,6 +325,21 @@ REFUSED: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
 ]
 
 
+def _copy_of_an_optional_field(required: bool) -> dict[str, Any]:
+    data = shop(price={"name": "unit price", "required": required, "computed": "product.blurb"})
+    data["entities"][0]["fields"].append({"name": "blurb", "required": False})
+    return data
+
+
+def test_a_copy_of_a_field_that_may_be_empty_may_be_empty_too() -> None:
+    """Its column would refuse the empty value it copies (and the app would not type-check)."""
+    refused = problems(_copy_of_an_optional_field(required=True))
+    assert (f"{PRICE}.computed", "required") in refused
+    assert not [
+        p for p in problems(_copy_of_an_optional_field(required=False)) if "unit_price" in p[0]
+    ]
+
+
 @pytest.mark.parametrize(("data", "expected"), [pytest.param(d, e, id=i) for i, d, e in REFUSED])
 def test_bad_computed_fields_name_the_field_and_rule(
     data: dict[str, Any], expected: tuple[str, str]

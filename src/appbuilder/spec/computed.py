@@ -300,6 +300,11 @@ def _copied(model: AppModel, entity: AppEntity, field: AppField, parsed: Parsed)
             "required",
             f"the link {link.names.snake!r} may be empty, so the field must be required: false",
         )
+    if field.required and not source.required:
+        raise ComputedError(
+            "required",
+            f"{target.names.pascal}.{name} may be empty, so the field must be required: false",
+        )
     return Copied(link=link.names.snake, target=target.names.pascal, field=name)
 
 

@@ -35,7 +35,12 @@ TENANT_COPY: dict[str, Any] = {
             "name": "Class",
             "fields": [
                 {"name": "rating", "type": "url"},
-                {"name": "copied value", "type": "integer", "computed": "parent_album.rating"},
+                {
+                    "name": "copied value",
+                    "type": "integer",
+                    "required": False,
+                    "computed": "parent_album.rating",
+                },
             ],
             "relations": [
                 {
