@@ -128,7 +128,7 @@ def test_saas_scopes_every_tenant_entity_to_its_organisation() -> None:
     )
     assert saas.entity("Task").access == MEMBERS
     assert saas.entity("Subscription").access == Access(
-        read="member", create="org_admin", update="admin", delete="admin"
+        read="member", create="admin", update="admin", delete="admin"
     )
     assert saas.entity("Plan").access == Access(
         read="public", create="admin", update="admin", delete="admin"

@@ -224,6 +224,13 @@ class AppEntity:
         return tuple(f for f in self.fields if f.private)
 
     @property
+    def unique_per_owner(self) -> bool:
+        """Rows only their owner reads: a unique value is unique among each owner's rows.
+        Unique across everyone's, a refused value would tell a stranger that someone has it,
+        and anyone could take another person's value first (a customer's email)."""
+        return self.access.read == "owner"
+
+    @property
     def stands_for_a_person(self) -> bool:
         """Rows with an email address are someone's profile (a blog's authors, a shop's
         customers)."""

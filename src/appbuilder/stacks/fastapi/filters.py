@@ -140,11 +140,12 @@ def mapped(item: AppField) -> str:
     )
 
 
-def column(item: AppField) -> str:
+def column(item: AppField, per_owner: bool = False) -> str:
     """``mapped_column(...)``; the column is named by the user's word (``"from"``, quoted by
-    SQLAlchemy) when the attribute had to differ (``from_``)."""
+    SQLAlchemy) when the attribute had to differ (``from_``). A value unique ``per_owner``
+    is held by the table's constraint on (owner_id, column) instead."""
     args = [repr(item.names.key), sa_type(item)] if item.names.aliased else [sa_type(item)]
-    if item.unique:
+    if item.unique and not per_owner:
         args.append("unique=True")
     if item.indexed and not item.unique:
         args.append("index=True")
