@@ -107,19 +107,20 @@ def test_a_process_interrupted_mid_call_goes_on_and_exits_without_leaking(
     """Ctrl-C cancels the call in flight and the next call works (on a fresh lane); the
     clients and loops still open at exit are closed then: no ResourceWarning (an unclosed
     socket, transport or loop) even with every warning an error."""
-    # held far longer than a loaded machine can take to send the interrupt (the fake server
-    # lets go of it when it stops): with 8 s, a CI run once saw the answer arrive first
-    llm.answer(text("OK"), Answer(text="late", delay=90.0), text("OK"), tool(TODO))
+    llm.answer(text("OK"), Answer(text="late", delay=8.0), text("OK"), tool(TODO))
     script = textwrap.dedent(
         f"""
-        import threading
+        import signal, threading
+        # Ctrl-C as in a terminal: a child inherits an ignored SIGINT from its parent (a test
+        # worker whose SIGINT something set to ignore), and Python then never raises for it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from pydantic import SecretStr
         from appbuilder.services import planning
         from appbuilder.settings import LLMProvider, LLMSettings
 
         settings = LLMSettings(
             provider=LLMProvider.OPENAI_COMPATIBLE, model="gpt-4o-mini",
-            base_url={llm.url!r}, api_key=SecretStr("k"), timeout_seconds=120.0,
+            base_url={llm.url!r}, api_key=SecretStr("k"), timeout_seconds=10.0,
             max_retries=0, prices_file=None, plan_attempts=1,
         )
         planning.check_model(settings)
@@ -142,23 +143,13 @@ def test_a_process_interrupted_mid_call_goes_on_and_exits_without_leaking(
         text=True,
     ) as child:
         # the interrupt when the second call is in flight (the server has its request and
-        # holds the answer), not after a fixed time: a loaded machine moves both
-        for _ in range(2400):
+        # holds the answer 8 s), not after a fixed time: a loaded machine moves both
+        for _ in range(600):
             if len(llm.requests) >= 2 or child.poll() is not None:
                 break
             time.sleep(0.05)
         time.sleep(0.2)  # its request read: the client now waits for the answer
         child.send_signal(signal.SIGINT)
-        # asyncio's runner answers a first Ctrl-C by cancelling the task and a second by
-        # raising at once, as a person pressing it again would. A loaded CI run once saw the
-        # first one absorbed (the call went on to its answer): a second is sent if the next
-        # call has not started after 30 s, and the run must still end cleanly.
-        for _ in range(600):
-            if len(llm.requests) >= 3 or child.poll() is not None:
-                break
-            time.sleep(0.05)
-        else:
-            child.send_signal(signal.SIGINT)
         _, stderr = child.communicate(timeout=120)
     done = subprocess.CompletedProcess(child.args, child.returncode, "", stderr)
     assert done.returncode == 0, done.stderr
