@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from appbuilder.agents.planner import PLAN_MAX_OUTPUT_TOKENS
 from appbuilder.db.models import Generation, Project, User
 from appbuilder.db.types import UTCDateTime, utcnow
-from appbuilder.enums import AgentType, GenerationStatus, SubscriptionTier
+from appbuilder.enums import AgentType, GenerationStatus
 from appbuilder.errors import ModelCallError, NotFoundError, ValidationError
 from appbuilder.services import quotas
 from appbuilder.services.call_rows import CallLedger, Transaction, interrupted_closing
@@ -128,13 +128,9 @@ _PROJECT_AND_OWNER = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Owner:
+class _Owner(quotas.SubscriberRow):
     """The owner's columns a plan needs: the limits in force, and their own model."""
 
-    id: str
-    subscription_tier: SubscriptionTier
-    subscription_status: str | None
-    subscription_grace_ends_at: datetime | None
     llm_provider: str | None
     llm_model: str | None
     llm_base_url: str | None

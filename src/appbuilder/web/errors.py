@@ -251,12 +251,9 @@ async def _unencodable(_: Request, exc: Exception) -> JSONResponse:
 async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
     """The embedded database (SQLite) stayed locked by other writers past its busy timeout:
     the server is overloaded, not broken, and the request changed nothing. 503 with
-    Retry-After, so clients back off and try again; a lost connection is 503 too (see
-    ``_lost_connection``); anything else is unexpected."""
-    if getattr(exc, "connection_invalidated", False):
-        return _lost_connection(exc)
+    Retry-After, so clients back off and try again; anything else is any driver error's."""
     if not is_database_locked(exc):
-        return await _unexpected(request, exc)
+        return await _database_error(request, exc)
     return _json(503, error_body("database_busy", DATABASE_BUSY), {"Retry-After": "1"})
 
 
