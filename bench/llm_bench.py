@@ -37,6 +37,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pydantic import SecretStr
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelRequest, UserPromptPart
+from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.models.wrapper import WrapperModel
+from pydantic_ai.settings import ModelSettings
 from sqlalchemy.orm import Session, sessionmaker
 from tests.factories import make_project, make_user
 from tests.fake_llm import FakeLLM, fake_llm, text, tool
@@ -44,10 +49,14 @@ from tests.fake_llm import FakeLLM, fake_llm, text, tool
 from appbuilder.agents.base import AgentInput
 from appbuilder.agents.coder import CoderAgent, paths_for
 from appbuilder.agents.orchestrator import make_plan
+from appbuilder.agents.planner import PLAN_MAX_OUTPUT_TOKENS
+from appbuilder.agents.prompting import prompt
 from appbuilder.agents.repairs import MAX_FAILURE_CHARS
 from appbuilder.db import migrate
 from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.enums import ProjectTemplate, SubscriptionTier
+from appbuilder.llm import lanes
+from appbuilder.llm.config import default_choice
 from appbuilder.services import planning
 from appbuilder.services.project_plans import plan_project
 from appbuilder.settings import LLMProvider, LLMSettings, Settings
@@ -110,11 +119,68 @@ def ledger_database(folder: Path) -> tuple[sessionmaker[Session], str, str]:
 
 Times = dict[str, list[tuple[float, float]]]
 
+#: what the planner sends for "a todo app" (agents/planner.py's request)
+PLAN_WORDS = "Template: none (CUSTOM)\n\nThe person's words:\na todo app"
+
+
+def bare_agent(config: LLMSettings) -> Callable[[], object]:
+    """pydantic-ai alone: an agent with the planner's output type and instructions, run on
+    the same thread's loop and kept client, without our check, records or ledger."""
+    agent: Agent[None, AppSpec] = Agent(
+        output_type=AppSpec,
+        instructions=prompt("orchestrator", "plan"),
+        model_settings={"max_tokens": PLAN_MAX_OUTPUT_TOKENS},
+    )
+    choice = default_choice(config)
+
+    async def once() -> AppSpec:
+        model = await lanes.lane().model(choice)
+        return (await agent.run(PLAN_WORDS, model=model)).output
+
+    return lambda: lanes.run(once())
+
+
+def bare_request(config: LLMSettings, agent_params: ModelRequestParameters) -> Callable[[], object]:
+    """One ``Model.request`` with the parameters the agent sends (the AppSpec output tool),
+    its answer validated into an ``AppSpec``: the SDK and pydantic-ai's model layer without
+    its agent graph."""
+    choice = default_choice(config)
+    settings_: ModelSettings = {"max_tokens": PLAN_MAX_OUTPUT_TOKENS}
+    instructions = prompt("orchestrator", "plan")
+
+    async def once() -> AppSpec:
+        model = await lanes.lane().model(choice)
+        ask = ModelRequest(parts=[UserPromptPart(PLAN_WORDS)], instructions=instructions)
+        response = await model.request([ask], settings_, agent_params)
+        return AppSpec.model_validate(response.parts[0].args_as_dict())  # type: ignore[union-attr]
+
+    return lambda: lanes.run(once())
+
+
+def agent_parameters(config: LLMSettings) -> ModelRequestParameters:
+    """The request parameters pydantic-ai's agent builds for the AppSpec output."""
+    seen: list[ModelRequestParameters] = []
+    choice = default_choice(config)
+
+    class Spy(WrapperModel):
+        async def request(self, messages: Any, model_settings: Any, params: Any) -> Any:
+            seen.append(params)
+            return await super().request(messages, model_settings, params)
+
+    agent: Agent[None, AppSpec] = Agent(output_type=AppSpec)
+
+    async def once() -> None:
+        await agent.run(PLAN_WORDS, model=Spy(await lanes.lane().model(choice)))
+
+    lanes.run(once())
+    return seen[0]
+
 
 def overhead_round(server: FakeLLM, calls: int, folder: Path) -> Times:
     config = settings(server)
     sessions, user_id, project_id = ledger_database(folder)
-    times: Times = {"plan": [], "text": [], "ledger": [], "floor": []}
+    times: Times = {"plan": [], "text": [], "ledger": [], "agent": [], "request": [], "floor": []}
+    agent, request = bare_agent(config), None
 
     def planned_with_ledger() -> None:
         with sessions() as session:
@@ -127,6 +193,13 @@ def overhead_round(server: FakeLLM, calls: int, folder: Path) -> Times:
         times["text"].append(timed(lambda: planning.check_model(config)))
         server.answer(tool(TODO))
         times["ledger"].append(timed(planned_with_ledger))
+        server.answer(tool(TODO))
+        times["agent"].append(timed(agent))
+        if request is None:
+            server.answer(tool(TODO))
+            request = bare_request(config, agent_parameters(config))
+        server.answer(tool(TODO))
+        times["request"].append(timed(request))
     body = next(r for r in reversed(server.requests) if "tools" in r)  # a plan request
     with httpx.Client() as client:
         for _ in range(calls):
@@ -145,6 +218,8 @@ OVERHEAD_ROWS = {
     "plan": "plan call: AppSpec tool, answer checked",
     "text": "text call: `uab llm check`",
     "ledger": "plan call through the API's service: quota reads + Generation row (SQLite)",
+    "agent": "pydantic-ai alone: `Agent.run`, same output type, instructions and client",
+    "request": "pydantic-ai's model layer alone: one `Model.request`, answer validated",
     "floor": "bare httpx POST of the plan request (floor)",
 }
 
@@ -163,11 +238,19 @@ def report_overhead(rounds: list[Times]) -> None:
             f"{', '.join(f'{p:.2f}' for p in wall[key])} | {percentile(everything, 90):.2f} | "
             f"{percentile(everything, 99):.2f} | {statistics.median(cpu[key]):.2f} |"
         )
-    for key in ("plan", "text", "ledger"):
-        over = [w - f for w, f in zip(wall[key], wall["floor"], strict=True)]
-        over_cpu = [c - f for c, f in zip(cpu[key], cpu["floor"], strict=True)]
+    for key, base in (
+        ("plan", "floor"),
+        ("text", "floor"),
+        ("ledger", "floor"),
+        ("agent", "floor"),
+        ("request", "floor"),
+        ("plan", "agent"),
+        ("ledger", "agent"),
+    ):
+        over = [w - f for w, f in zip(wall[key], wall[base], strict=True)]
+        over_cpu = [c - f for c, f in zip(cpu[key], cpu[base], strict=True)]
         print(
-            f"overhead p50, {key}: wall {statistics.median(over):.2f} ms (rounds "
+            f"{key} minus {base}, p50: wall {statistics.median(over):.2f} ms (rounds "
             f"{min(over):.2f}-{max(over):.2f}), CPU {statistics.median(over_cpu):.2f} ms "
             f"(rounds {min(over_cpu):.2f}-{max(over_cpu):.2f})"
         )
