@@ -98,6 +98,9 @@ def test_request_ids_are_echoed_or_made(api: Api) -> None:
     made = api.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert made.headers["x-request-id"] != "bad id with spaces"
     assert len(made.headers["x-request-id"]) == 16
+    others = {api.get("/healthz").headers["x-request-id"] for _ in range(50)}
+    assert len(others) == 50, "each request its own id"
+    assert all(len(one) == 16 and int(one, 16) >= 0 for one in others)
 
 
 def test_log_lines_carry_the_request_id(api: Api, caplog: pytest.LogCaptureFixture) -> None:
@@ -114,6 +117,9 @@ def test_log_lines_carry_the_request_id(api: Api, caplog: pytest.LogCaptureFixtu
     (record,) = ours()
     assert record.name == "appbuilder.access"
     assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)
+    assert record.getMessage() == "GET /healthz 200"
+    assert record.levelno == logging.INFO
+    assert record.duration_ms >= 0
 
 
 def test_json_log_lines_in_production_format() -> None:
