@@ -39,6 +39,7 @@ from appbuilder.web.api import deployments as deployments_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
 from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware
+from appbuilder.web.openapi import document_credentials
 from appbuilder.web.streams import StreamSlots
 from appbuilder.web.ui import install_ui
 
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in modules:
         app.include_router(module.router)
     install_ui(app, settings)
+    document_credentials(app, (module.router for module in modules))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response carries the id
     return app

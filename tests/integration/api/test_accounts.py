@@ -138,10 +138,23 @@ def test_expired_session_is_refused(api: Api, engine: Engine) -> None:
 
 def test_missing_and_garbage_credentials(api: Api) -> None:
     assert api.get("/api/me").status_code == 401
-    for value in ("Bearer nonsense", "Bearer uabs_forged", "Bearer uab_short", "Basic abc"):
+    garbage = ("Bearer nonsense", "Bearer uabs_forged", "Bearer uab_short", "Basic abc")
+    for value in (*garbage, "Bearer", "Token uabs_x", "", "uabs_x", "Bearer\tuabs_x"):
         response = api.get("/api/me", headers={"Authorization": value})
         assert response.status_code == 401, value
         assert response.json()["error"]["code"] == "unauthenticated"
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_bearer_scheme_is_read_in_any_case(api: Api) -> None:
+    """RFC 9110: the scheme is case-insensitive, as FastAPI's HTTPBearer reads it."""
+    account = api.account()
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        response = api.get("/api/me", headers={"Authorization": f"{scheme} {account.token}"})
+        assert response.status_code == 200, scheme
+        assert response.json()["id"] == account.id
+    key = api.api_key(account, "projects:read")
+    assert api.get("/api/projects", headers={"Authorization": f"bearer {key.token}"}).is_success
 
 
 def test_last_login_is_recorded(api: Api, engine: Engine) -> None:

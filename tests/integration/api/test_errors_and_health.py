@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 
@@ -176,6 +177,31 @@ def test_openapi_documents_both_auth_schemes_and_examples(api: Api) -> None:
             ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
             schema = spec["components"]["schemas"][ref]
             assert schema.get("examples"), f"{method.upper()} {path} has no example"
+
+
+def test_the_documented_credential_is_the_one_asked_for(api: Api) -> None:
+    """Each operation documented with the two schemes refuses an anonymous call with 401
+    (before it reads a body or a path's row); every other one does not ask for one."""
+    spec = api.get("/openapi.json").json()
+    either = [{"SessionToken": []}, {"ApiKey": []}]
+    secured = public = 0
+    for path, operations in spec["paths"].items():
+        url = path.replace("{path}", "app/main.py")
+        url = re.sub(r"\{[a-z_]+\}", "00000000-0000-0000-0000-000000000000", url)
+        for method, operation in operations.items():
+            response = api.request(method.upper(), url, json={})
+            where = f"{method.upper()} {path}"
+            if operation.get("security") is not None:
+                assert operation["security"] == either, where
+                assert response.status_code == 401, f"{where}: {response.status_code}"
+                secured += 1
+            else:
+                assert response.status_code != 401, where
+                public += 1
+    assert spec["paths"]["/api/me"]["get"]["security"] == either
+    assert "security" not in spec["paths"]["/api/auth/login"]["post"]
+    assert secured > 40
+    assert public > 3
 
 
 def test_every_list_is_documented_as_one_generic_page(api: Api) -> None:
