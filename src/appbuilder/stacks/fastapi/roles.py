@@ -284,6 +284,8 @@ def integrations(model: AppModel) -> Contribution:
             Render("integrations/payments_router.py.jinja", "app/routers/payments.py"),
             Render("integrations/test_payments.py.jinja", "tests/test_payments.py"),
         ]
+        if any(e.checkout and e.checkout.status for e in model.payable):
+            files.append(Render("integrations/records.py.jinja", "app/records.py"))
         registered += [
             api("payments", 40),
             Table("integrations/tables/payments.jinja", ("payments",)),

@@ -1,0 +1,78 @@
+"""A shop whose links cascade on delete still keeps its paid orders.
+
+The ECOMMERCE preset restricts the deletion of an order's customer and of an item's product;
+left to the default for required links (cascade), deleting the customer took their paid
+orders along, items and all. The generated app refuses such a delete (409) whatever the
+link does; its payments suite tests that for each cascading link, here on SQLite and, when
+configured, on PostgreSQL (only that file, to keep CI short).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from appbuilder.agents.orchestrator import Orchestrator
+from appbuilder.enums import ProjectTemplate
+from appbuilder.generator.verify import clean_environment, scratch_database
+from appbuilder.generator.writer import write_files
+from appbuilder.spec.loading import build_spec, preset
+from appbuilder.spec.model import OnDelete
+from appbuilder.spec.validation import resolve
+from tests.integration.conftest import PG_URL
+
+#: The tests the payments suite has for the two cascading links.
+CASCADE_TESTS = (
+    "def test_deleting_the_customer_of_a_paid_customer_order_is_refused(",
+    "def test_deleting_the_product_of_a_paid_customer_orders_order_item_is_refused(",
+)
+
+
+def cascading_shop() -> dict[str, Any]:
+    """The ECOMMERCE preset with its orders' and order items' links left to cascade."""
+    data = preset(ProjectTemplate.ECOMMERCE)
+    data["template"] = ProjectTemplate.CUSTOM.value
+    for entity in data["entities"]:
+        if entity["name"] in ("CustomerOrder", "OrderItem"):
+            for relation in entity["relations"]:
+                relation.pop("on_delete", None)
+    return data
+
+
+def test_a_shop_whose_order_links_cascade_keeps_its_paid_orders(tmp_path: Path) -> None:
+    spec = build_spec(cascading_shop())
+    model = resolve(spec)
+    assert model.entity("CustomerOrder").links[0].on_delete is OnDelete.CASCADE
+    files = Orchestrator().generate(spec, model, verify=False).files
+    suite = files["tests/test_payments.py"].decode()
+    for test in CASCADE_TESTS:
+        assert test in suite
+    write_files(files, tmp_path)
+    env = clean_environment(tmp_path / "home")
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_payments.py",
+    ]
+    on_sqlite = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert on_sqlite.returncode == 0, on_sqlite.stdout[-6000:]
+    if PG_URL is None:
+        return
+    with scratch_database(PG_URL) as url:
+        on_postgresql = subprocess.run(
+            command,
+            cwd=tmp_path,
+            env=env | {"TEST_DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert on_postgresql.returncode == 0, on_postgresql.stdout[-6000:]
