@@ -87,7 +87,10 @@ class Setting:
     suite's settings use instead of the default (Python source; none when None);
     ``comment`` the lines of why, written above the field in ``Settings``. A setting
     with no annotation is read from the environment by a library, not by ``Settings``, so
-    it is only listed in ``.env.example`` (``AWS_ACCESS_KEY_ID``).
+    it is only listed in ``.env.example`` (``AWS_ACCESS_KEY_ID``). ``between`` bounds a
+    whole number of ``unit`` (``(1, 365)``, ``"days"``): any other value stops the app at
+    start-up with a message naming the setting and the rule, since a typo or a 0 read as a
+    limit or a duration misbehaves quietly for as long as the app runs.
     """
 
     name: str
@@ -96,6 +99,8 @@ class Setting:
     example: str | None = None
     test: str | None = None
     comment: str = ""
+    between: tuple[int, int] | None = None
+    unit: str = ""
 
 
 #: What an agent may hand to the assembly step instead of editing another agent's file.

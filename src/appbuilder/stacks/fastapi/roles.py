@@ -178,6 +178,8 @@ TENANCY_SETTINGS = (
         "int",
         "7",
         comment="Days an invitation to an organisation stays open; after that it is refused.",
+        between=(1, 365),
+        unit="days",
     ),
 )
 
