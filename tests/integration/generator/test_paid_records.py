@@ -34,14 +34,58 @@ CASCADE_TESTS = (
 )
 
 
+#: A test added to the generated suite: categories form a tree whose links cascade, and a
+#: product's category link cascades too; deleting the root takes a paid order's product
+#: three levels down, so it is refused (the walk follows a self-link with a recursive query).
+TREE_TEST = """
+from fastapi.testclient import TestClient
+
+from tests.factories import admin_token
+from tests.fakes import FakeStripe
+from tests.test_payments import paid_customer_order, shop, stripe_api
+
+__all__ = ["shop", "stripe_api"]
+
+
+def test_deleting_a_category_tree_holding_a_paid_orders_product_is_refused(
+    shop: TestClient, stripe_api: FakeStripe
+) -> None:
+    admin = TestClient(shop.app)
+    admin.headers["Authorization"] = f"Bearer {admin_token(admin)}"
+    root = admin.post("/api/categories", json={"name": "root"}).json()
+    child = admin.post("/api/categories", json={"name": "child", "parent_id": root["id"]}).json()
+    leaf = admin.post("/api/categories", json={"name": "leaf", "parent_id": child["id"]}).json()
+    row = paid_customer_order(shop, stripe_api)
+    items = shop.get("/api/order-items", params={"order_id": row["id"]}).json()["items"]
+    moved = admin.patch(f"/api/products/{items[0]['product_id']}", json={"category_id": leaf["id"]})
+    assert moved.status_code == 200, moved.text
+    refused = admin.delete(f"/api/categories/{root['id']}")
+    assert refused.status_code == 409, refused.text
+    assert f"what order {row['id']} holds" in refused.json()["detail"]
+    assert admin.get(f"/api/categories/{leaf['id']}").status_code == 200
+    other = admin.post("/api/categories", json={"name": "other"}).json()
+    below = admin.post("/api/categories", json={"name": "below", "parent_id": other["id"]}).json()
+    assert admin.delete(f"/api/categories/{other['id']}").status_code == 204
+    assert admin.get(f"/api/categories/{below['id']}").status_code == 404
+"""
+
+
 def cascading_shop() -> dict[str, Any]:
-    """The ECOMMERCE preset with its orders' and order items' links left to cascade."""
+    """The ECOMMERCE preset with its orders' and order items' links left to cascade, and
+    categories in a tree whose links (and products' links to them) cascade."""
     data = preset(ProjectTemplate.ECOMMERCE)
     data["template"] = ProjectTemplate.CUSTOM.value
     for entity in data["entities"]:
         if entity["name"] in ("CustomerOrder", "OrderItem"):
             for relation in entity["relations"]:
                 relation.pop("on_delete", None)
+        if entity["name"] == "Category":
+            parent = {"name": "parent", "target": "Category", "on_delete": "cascade"}
+            entity.setdefault("relations", []).append(parent)
+        if entity["name"] == "Product":
+            for relation in entity["relations"]:
+                if relation["name"] == "category":
+                    relation["on_delete"] = "cascade"
     return data
 
 
@@ -54,6 +98,7 @@ def test_a_shop_whose_order_links_cascade_keeps_its_paid_orders(tmp_path: Path) 
     for test in CASCADE_TESTS:
         assert f"def {test}(" in suite
     write_files(files, tmp_path)
+    (tmp_path / "tests" / "test_category_tree.py").write_text(TREE_TEST)
     env = clean_environment(tmp_path / "home")
     command = [
         sys.executable,
@@ -63,14 +108,15 @@ def test_a_shop_whose_order_links_cascade_keeps_its_paid_orders(tmp_path: Path) 
         "-p",
         "no:cacheprovider",
         "tests/test_payments.py",
-        "-k",
-        " or ".join(CASCADE_TESTS),  # only those: the rest is the ECOMMERCE suite's, run elsewhere
+        "tests/test_category_tree.py",
+        "-k",  # only those: the rest is the ECOMMERCE suite's, run elsewhere
+        " or ".join((*CASCADE_TESTS, "category_tree")),
     ]
     on_sqlite = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert on_sqlite.returncode == 0, on_sqlite.stdout[-6000:]
-    assert f"{len(CASCADE_TESTS)} passed" in on_sqlite.stdout, on_sqlite.stdout[-6000:]
+    assert f"{len(CASCADE_TESTS) + 1} passed" in on_sqlite.stdout, on_sqlite.stdout[-6000:]
     if PG_URL is None:
         return
     with scratch_database(PG_URL) as url:
@@ -83,4 +129,4 @@ def test_a_shop_whose_order_links_cascade_keeps_its_paid_orders(tmp_path: Path) 
             check=False,
         )
     assert on_postgresql.returncode == 0, on_postgresql.stdout[-6000:]
-    assert f"{len(CASCADE_TESTS)} passed" in on_postgresql.stdout, on_postgresql.stdout[-6000:]
+    assert f"{len(CASCADE_TESTS) + 1} passed" in on_postgresql.stdout, on_postgresql.stdout[-6000:]
