@@ -24,13 +24,15 @@ from appbuilder.spec.validation import resolve
 from tests.integration.conftest import PG_URL
 
 #: The tests the payments suite has for the two cascading links: a paid order, one whose
-#: checkout is open, and another user's paid order (not named to the one deleting).
+#: checkout is open, and another user's paid order (not named to the one deleting); a
+#: product's deletion and an order's confirmation take their locks in the same order.
 CASCADE_TESTS = (
     "test_deleting_the_customer_of_a_paid_customer_order_is_refused",
     "test_deleting_the_product_of_a_paid_customer_orders_order_item_is_refused",
     "test_deleting_the_customer_of_a_customer_order_being_paid_is_refused",
     "test_deleting_the_product_of_a_customer_order_being_paid_is_refused",
     "test_deleting_the_customer_of_another_users_paid_customer_order_names_no_customer_order",
+    "test_deleting_the_product_of_a_customer_order_being_confirmed_waits_its_turn",
 )
 
 
