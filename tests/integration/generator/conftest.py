@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,8 +14,10 @@ import pytest
 
 from appbuilder.agents.orchestrator import GenerationResult, Orchestrator
 from appbuilder.enums import ProjectTemplate
+from appbuilder.generator.verify import clean_environment, scratch_database
 from appbuilder.spec.loading import build_spec
 from appbuilder.spec.validation import resolve
+from tests.integration.conftest import PG_URL
 
 T = TypeVar("T")
 
@@ -104,3 +108,24 @@ def generated_once(
 @pytest.fixture(scope="session")
 def unverified_blog(once: OncePerSession) -> GenerationResult:
     return generated_once(once, ProjectTemplate.BLOG, verify=False)
+
+
+def generated_suite_passes(folder: Path, *args: str) -> list[str]:
+    """The generated app in ``folder`` runs its pytest with ``args`` on SQLite and, when the
+    platform's tests have PostgreSQL, on a scratch database there; each run must pass. What
+    each printed, for the caller's own checks."""
+    env = clean_environment(folder / "home")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+
+    def passing(extra: dict[str, str]) -> str:
+        run = subprocess.run(
+            command, cwd=folder, env=env | extra, capture_output=True, text=True, check=False
+        )
+        assert run.returncode == 0, run.stdout[-6000:]
+        return run.stdout
+
+    outputs = [passing({})]
+    if PG_URL is not None:
+        with scratch_database(PG_URL) as url:
+            outputs.append(passing({"TEST_DATABASE_URL": url}))
+    return outputs

@@ -9,19 +9,16 @@ configured, on PostgreSQL (only those tests, to keep CI short).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from appbuilder.agents.orchestrator import Orchestrator
 from appbuilder.enums import ProjectTemplate
-from appbuilder.generator.verify import clean_environment, scratch_database
 from appbuilder.generator.writer import write_files
 from appbuilder.spec.loading import build_spec, preset
 from appbuilder.spec.model import OnDelete
 from appbuilder.spec.validation import resolve
-from tests.integration.conftest import PG_URL
+from tests.integration.generator.conftest import generated_suite_passes
 
 #: The tests the payments suite has for the two cascading links: a paid order, one whose
 #: checkout is open, and another user's paid order (not named to the one deleting); a
@@ -101,34 +98,12 @@ def test_a_shop_whose_order_links_cascade_keeps_its_paid_orders(tmp_path: Path) 
         assert f"def {test}(" in suite
     write_files(files, tmp_path)
     (tmp_path / "tests" / "test_category_tree.py").write_text(TREE_TEST)
-    env = clean_environment(tmp_path / "home")
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
+    outputs = generated_suite_passes(
+        tmp_path,
         "tests/test_payments.py",
         "tests/test_category_tree.py",
         "-k",  # only those: the rest is the ECOMMERCE suite's, run elsewhere
         " or ".join((*CASCADE_TESTS, "category_tree")),
-    ]
-    on_sqlite = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
-    assert on_sqlite.returncode == 0, on_sqlite.stdout[-6000:]
-    assert f"{len(CASCADE_TESTS) + 1} passed" in on_sqlite.stdout, on_sqlite.stdout[-6000:]
-    if PG_URL is None:
-        return
-    with scratch_database(PG_URL) as url:
-        on_postgresql = subprocess.run(
-            command,
-            cwd=tmp_path,
-            env=env | {"TEST_DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    assert on_postgresql.returncode == 0, on_postgresql.stdout[-6000:]
-    assert f"{len(CASCADE_TESTS) + 1} passed" in on_postgresql.stdout, on_postgresql.stdout[-6000:]
+    for output in outputs:
+        assert f"{len(CASCADE_TESTS) + 1} passed" in output, output[-6000:]

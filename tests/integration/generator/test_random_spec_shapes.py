@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from appbuilder.agents.orchestrator import Orchestrator
-from appbuilder.generator.verify import clean_environment, scratch_database
+from appbuilder.generator.verify import clean_environment
 from appbuilder.generator.writer import write_files
 from appbuilder.spec.loading import build_spec
 from appbuilder.spec.validation import resolve
-from tests.integration.conftest import PG_URL
+from tests.integration.generator.conftest import generated_suite_passes
 
 #: The organisation is an album, and its child ``Class`` (class ClassRecord, URL /classes)
 #: copies the album's rating through the link that also makes it a tenant row: relinking it
@@ -64,25 +64,7 @@ def test_a_tenant_child_copying_from_its_organisation_passes_its_suite(tmp_path:
     files = Orchestrator().generate(spec, model, verify=False).files
     assert "assert relinked.status_code == 422" in files["tests/test_computed.py"].decode()
     write_files(files, tmp_path)
-    env = clean_environment(tmp_path / "home")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    suite = ["tests/test_computed.py", "tests/test_tenancy.py"]
-    on_sqlite = subprocess.run(
-        [*command, *suite], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-    )
-    assert on_sqlite.returncode == 0, on_sqlite.stdout[-6000:]
-    if PG_URL is None:
-        return
-    with scratch_database(PG_URL) as url:
-        on_postgresql = subprocess.run(
-            [*command, *suite],
-            cwd=tmp_path,
-            env=env | {"TEST_DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    assert on_postgresql.returncode == 0, on_postgresql.stdout[-6000:]
+    generated_suite_passes(tmp_path, "tests/test_computed.py", "tests/test_tenancy.py")
 
 
 #: The organisation (a team) optionally links to one of its own tenant rows (its front
