@@ -62,11 +62,11 @@ def _statement(statement: str, *names: str) -> str:
 
 
 SESSION_LOOKUP = _statement(hot_sql.SESSION_LOOKUP, "token_hash")
-TOUCH_SESSION = _statement(hot_sql.TOUCH_SESSION, "last_used_at", "id_1")
-PROJECT_PAGE = _statement(hot_sql.PROJECT_PAGE, "user_id", "param_1")
+TOUCH_SESSION = _statement(hot_sql.TOUCH_SESSION, "now", "row_id")
+PROJECT_PAGE = _statement(hot_sql.PROJECT_PAGE, "user_id", "page_limit")
 PROJECT_WITH_OWNER = _statement(hot_sql.PROJECT_WITH_OWNER, "project_id", "owner_id")
 LATEST_RUN = _statement(hot_sql.LATEST_RUN, "project_id", "param_1")
-GENERATION_PAGE = _statement(hot_sql.GENERATION_PAGE, "project_id", "param_1")
+GENERATION_PAGE = _statement(hot_sql.GENERATION_PAGE, "project_id", "page_limit")
 
 
 class FloorJSON(JSONResponse):
@@ -154,11 +154,15 @@ async def _principal(connection: Any, request: Request) -> asyncpg.Record | None
     token_hash = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
     row: asyncpg.Record | None = await connection.fetchrow(SESSION_LOOKUP, token_hash)
     now = datetime.now(UTC)
-    if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
+    if (
+        row is None
+        or row["credential_revoked_at"] is not None
+        or row["credential_expires_at"] <= now
+    ):
         return None
-    last_used = row["last_used_at"]
+    last_used = row["credential_last_used_at"]
     if last_used is None or now - last_used >= hot_sql.TOUCH_INTERVAL:
-        await connection.execute(TOUCH_SESSION, now, row["id_1"])
+        await connection.execute(TOUCH_SESSION, now, row["credential_id"])
     return row
 
 

@@ -59,7 +59,7 @@ def list_projects(request: Request) -> JSONResponse:
         user_id = _user_id(connection, request)
         if user_id is None:
             return UNAUTHENTICATED
-        page = {"user_id": user_id, "param_1": 21}
+        page = {"user_id": user_id, "page_limit": 21}
         items = _rows(connection.exec_driver_sql(hot_sql.PROJECT_PAGE, page))
     return JSONResponse({"items": items[:20], "next_cursor": None})
 
@@ -74,9 +74,9 @@ def get_project(request: Request) -> JSONResponse:
         project = _rows(connection.exec_driver_sql(hot_sql.PROJECT_WITH_OWNER, owned))
         if not project:
             return JSONResponse({"error": "not found"}, status_code=404)
-        page = {"project_id": project_id, "param_1": 1}
-        run = _rows(connection.exec_driver_sql(hot_sql.LATEST_RUN, page))
-        page["param_1"] = 51
+        latest = {"project_id": project_id, "param_1": 1}
+        run = _rows(connection.exec_driver_sql(hot_sql.LATEST_RUN, latest))
+        page = {"project_id": project_id, "page_limit": 51}
         generations = _rows(connection.exec_driver_sql(hot_sql.GENERATION_PAGE, page))
     return JSONResponse(
         {

@@ -1,16 +1,18 @@
 """The SQL our API sends for its hot read routes, verbatim, so the reference servers
 (bench/bare_app.py, bench/async_floor.py) run exactly what ours runs and nothing easier.
 
-Captured again on 2026-11-29 (14:40 UTC) from the services the routes call, on PostgreSQL;
+Captured again on 2026-11-29 (22:00 UTC) from the steps the routes run (``db.reads``), on
+PostgreSQL, where they run on the async driver;
 ``tests/integration/api/test_hot_sql.py`` fails when ours sends anything else, and
 ``tests/integration/api/test_statement_counts.py`` asserts the counts:
 
 - every route: the credential look-up (session token hash -> the session's columns and
-  the whole user row), plus the ``last_used_at`` UPDATE at most once a minute per session;
+  the user's columns but its password hash and encrypted model key), plus the
+  ``last_used_at`` UPDATE at most once a minute per session;
 - ``GET /api/me``: nothing more;
 - ``GET /api/projects?limit=20``: one page of projects (limit + 1 rows);
-- ``GET /api/projects/{id}``: the project with its owner's email and name, the latest run,
-  one page of generations (limit + 1 rows).
+- ``GET /api/projects/{id}``: the project with its owner's email and name, the latest run
+  (the columns the page shows), one page of generations (limit + 1 rows).
 
 Statements are written in psycopg's ``%(name)s`` style, as SQLAlchemy sent them;
 ``numbered`` rewrites one into asyncpg's ``$1`` style with its parameter names in order.
@@ -25,20 +27,21 @@ from datetime import timedelta
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 SESSION_LOOKUP = (
-    "SELECT users.id, users.email, users.password_hash, users.name, users.avatar, users.role, "
+    "SELECT users.id, users.email, users.name, users.avatar, users.role, "
     "users.subscription_tier, users.subscription_status, users.stripe_customer_id, "
     "users.created_at, users.updated_at, users.last_login_at, users.llm_provider, "
-    "users.llm_model, users.llm_base_url, users.llm_api_key, users.stripe_subscription_id, "
+    "users.llm_model, users.llm_base_url, users.stripe_subscription_id, "
     "users.subscription_period_end, users.subscription_grace_ends_at, "
     "users.billing_updated_at, users.tier_granted_by_id, users.tier_granted_at, "
-    "auth_sessions.id AS id_1, auth_sessions.expires_at, auth_sessions.revoked_at, "
-    "auth_sessions.last_used_at \n"
+    "auth_sessions.id AS credential_id, auth_sessions.expires_at AS credential_expires_at, "
+    "auth_sessions.revoked_at AS credential_revoked_at, "
+    "auth_sessions.last_used_at AS credential_last_used_at \n"
     "FROM auth_sessions JOIN users ON auth_sessions.user_id = users.id \n"
     "WHERE auth_sessions.token_hash = %(token_hash)s::VARCHAR"
 )
 TOUCH_SESSION = (
-    "UPDATE auth_sessions SET last_used_at=%(last_used_at)s::TIMESTAMP WITH TIME ZONE "
-    "WHERE auth_sessions.id = %(id_1)s::VARCHAR"
+    "UPDATE auth_sessions SET last_used_at=%(now)s::TIMESTAMP WITH TIME ZONE "
+    "WHERE auth_sessions.id = %(row_id)s::VARCHAR"
 )
 #: the columns the project list and detail show (``services.projects.PROJECT_VIEW``)
 _PROJECT_COLUMNS = (
@@ -52,7 +55,7 @@ PROJECT_PAGE = (
     "FROM projects \n"
     "WHERE projects.user_id = %(user_id)s::VARCHAR "
     "ORDER BY projects.created_at DESC, projects.id DESC \n"
-    " LIMIT %(param_1)s::INTEGER"
+    " LIMIT %(page_limit)s::INTEGER"
 )
 PROJECT_WITH_OWNER = (
     f"SELECT {_PROJECT_COLUMNS}, users.email, users.name AS owner_name \n"
@@ -61,10 +64,8 @@ PROJECT_WITH_OWNER = (
 )
 LATEST_RUN = (
     "SELECT generation_runs.id, generation_runs.project_id, generation_runs.user_id, "
-    "generation_runs.status, generation_runs.previous_status, generation_runs.spec, "
-    "generation_runs.spec_hash, generation_runs.verify, generation_runs.cancel_requested, "
-    "generation_runs.attempts, generation_runs.claim, generation_runs.heartbeat_at, "
-    "generation_runs.not_before, generation_runs.job_id, generation_runs.event_seq, "
+    "generation_runs.status, generation_runs.previous_status, generation_runs.spec_hash, "
+    "generation_runs.verify, generation_runs.cancel_requested, generation_runs.attempts, "
     "generation_runs.error_message, generation_runs.platform_failure, "
     "generation_runs.tree_hash, generation_runs.commit_sha, generation_runs.files_count, "
     "generation_runs.rollback_of, generation_runs.created_at, generation_runs.started_at, "
@@ -83,7 +84,7 @@ GENERATION_PAGE = (
     "FROM generations \n"
     "WHERE generations.project_id = %(project_id)s::VARCHAR "
     "ORDER BY generations.created_at DESC, generations.id DESC \n"
-    " LIMIT %(param_1)s::INTEGER"
+    " LIMIT %(page_limit)s::INTEGER"
 )
 
 _PARAMETER = re.compile(r"%\((\w+)\)s")

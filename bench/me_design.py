@@ -69,11 +69,15 @@ async def _principal(connection: AsyncConnection[Any], request: Request) -> Any:
     )
     row = await found.fetchone()
     now = datetime.now(UTC)
-    if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
+    if (
+        row is None
+        or row["credential_revoked_at"] is not None
+        or row["credential_expires_at"] <= now
+    ):
         return None
-    last_used = row["last_used_at"]
+    last_used = row["credential_last_used_at"]
     if last_used is None or now - last_used >= hot_sql.TOUCH_INTERVAL:
-        touch = {"last_used_at": now, "id_1": row["id_1"]}
+        touch = {"now": now, "row_id": row["credential_id"]}
         await connection.execute(hot_sql.TOUCH_SESSION, touch, prepare=True)
     return row
 

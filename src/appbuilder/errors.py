@@ -185,6 +185,14 @@ class DatabaseBusyError(RateLimitedError):
     code = "database_busy"
 
 
+class DatabaseUnavailableError(RateLimitedError):
+    """The connection to the database was lost during the request, and so was the one it
+    was retried on (a read runs again once on a fresh connection). Retry after
+    ``retry_after``: a database that restarted is usually back in moments."""
+
+    code = "database_unavailable"
+
+
 class PlannersBusyError(RateLimitedError):
     """The server gives planning from words a bounded number of threads (each waits for a
     model, often minutes) so that planners never take every thread the other requests run

@@ -51,6 +51,13 @@ class DatabaseSettings:
     pool_recycle: int
     connect_timeout: int
     echo: bool
+    async_reads: bool = True
+    async_pool_size: int = 4
+
+    @property
+    def uses_async_reads(self) -> bool:
+        """The hot reads run on the async pool (``db.async_reads``): PostgreSQL, unless off."""
+        return self.async_reads and not self.is_sqlite
 
     @property
     def is_sqlite(self) -> bool:
@@ -119,11 +126,14 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     #: connections kept open per process (PostgreSQL). A server process handles up to 40
-    #: requests at once in its worker threads (AnyIO's default); 20 kept open and 20 more
-    #: under a burst mean a request rarely waits for one, and a steady load reuses them
-    #: instead of reconnecting (with 5 kept, 16 clients caused ~100 reconnects a second)
+    #: requests at once in its worker threads (AnyIO's default); 20 kept open and 16 more
+    #: under a burst mean a request rarely waits for one (the hot reads take none of these:
+    #: see ``database_async_pool_size``), and a steady load reuses them instead of
+    #: reconnecting (with 5 kept, 16 clients caused ~100 reconnects a second). With the
+    #: async pool and the run-event listener, a process holds at most 41: twice that fits
+    #: PostgreSQL's default ``max_connections`` of 100 (``uab serve``'s default workers)
     database_pool_size: int = Field(default=20, ge=1, le=200)
-    database_max_overflow: int = Field(default=20, ge=0, le=500)
+    database_max_overflow: int = Field(default=16, ge=0, le=500)
     #: test each pooled connection with a ``SELECT 1`` when it is taken (PostgreSQL), so one
     #: PostgreSQL ended (a restart, a failover, pg_terminate_backend) is replaced unseen. It
     #: costs a round trip and ~50-120 us of CPU a checkout (2-5 % of a hot read's CPU), but
@@ -135,6 +145,15 @@ class Settings(BaseSettings):
     database_pool_recycle: int = Field(default=1800, ge=-1)
     database_connect_timeout: int = Field(default=10, ge=1)
     database_echo: bool = False
+    #: answer the hot reads (``/api/me``, the project list and page) on PostgreSQL with
+    #: psycopg's async driver on the event loop (``db.async_reads``), a pool of up to
+    #: ``database_pool_size`` more connections: a third of the server's CPU per read. Off,
+    #: they run on the engine in a worker thread, as on SQLite, which always does.
+    database_async_reads: bool = True
+    #: the async pool's connections per process. A hot read holds one for its few
+    #: statements (well under a millisecond on a near database) and awaits, never blocks a
+    #: thread, so 4 serve more reads a second than one process's core can answer
+    database_async_pool_size: int = Field(default=4, ge=1, le=200)
 
     #: how long a log-in session lasts
     auth_session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
@@ -290,6 +309,8 @@ class Settings(BaseSettings):
             pool_recycle=self.database_pool_recycle,
             connect_timeout=self.database_connect_timeout,
             echo=self.database_echo,
+            async_reads=self.database_async_reads,
+            async_pool_size=self.database_async_pool_size,
         )
 
     @property

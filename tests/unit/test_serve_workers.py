@@ -7,7 +7,7 @@ import os
 import pytest
 
 from appbuilder.cli.serve import MAX_AUTO_WORKERS, default_workers
-from appbuilder.settings import get_settings
+from appbuilder.settings import Settings, get_settings
 
 CORES = len(os.sched_getaffinity(0))
 
@@ -21,8 +21,7 @@ def test_on_postgresql_one_per_core_as_far_as_connections_allow(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
-    monkeypatch.setenv("UAB_DATABASE_POOL_SIZE", "20")
-    monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "20")  # 41 a process, with its listener
+    # the defaults: 20 + 16 in the engine's pool, 4 in the hot reads' async pool, the listener
     settings = get_settings()
     assert default_workers(settings, budget=None) == min(CORES, MAX_AUTO_WORKERS)
     assert default_workers(settings, budget=10_000) == min(CORES, MAX_AUTO_WORKERS)
@@ -34,4 +33,14 @@ def test_smaller_pools_fit_more_processes(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
     monkeypatch.setenv("UAB_DATABASE_POOL_SIZE", "10")
     monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "10")
-    assert default_workers(get_settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 4)
+    assert default_workers(get_settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 3)  # 25 each
+    monkeypatch.setenv("UAB_DATABASE_ASYNC_POOL_SIZE", "1")
+    assert default_workers(Settings(), budget=88) == min(CORES, MAX_AUTO_WORKERS, 4)  # 22 each
+
+
+def test_the_async_pool_counts_only_where_it_is_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
+    monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "20")
+    assert default_workers(get_settings(), budget=87) == 1  # 45 a process
+    monkeypatch.setenv("UAB_DATABASE_ASYNC_READS", "false")
+    assert default_workers(Settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)  # 41

@@ -176,7 +176,7 @@ def loop_and_parser(config: uvicorn.Config) -> tuple[str, str]:
 
 def default_workers(settings: Settings, budget: int | None) -> int:
     """1 on SQLite; on PostgreSQL one process per core (at most ``MAX_AUTO_WORKERS``) that
-    the server's connection ``budget`` holds, each with its whole pool and its listener."""
+    the server's connection ``budget`` holds, each with its whole pools and its listener."""
     if settings.database.is_sqlite:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -185,7 +185,10 @@ def default_workers(settings: Settings, budget: int | None) -> int:
 
 
 def _connections_per_process(settings: Settings) -> int:
-    return settings.database.pool_size + settings.database.max_overflow + 1
+    """The engine's pool, the run-event listener and, on PostgreSQL, the hot reads' pool."""
+    database = settings.database
+    reads = database.async_pool_size if database.uses_async_reads else 0
+    return database.pool_size + database.max_overflow + 1 + reads
 
 
 def _workers(settings: Settings, budget: int | None, asked: int | None) -> int:

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.models import ApiKey, AuthSession, User
+from appbuilder.db.reads import Read, Steps
 from appbuilder.db.session import transaction
 from appbuilder.db.types import utcnow
+from appbuilder.enums import SubscriptionTier, UserRole
 from appbuilder.errors import (
     AuthenticationError,
     ConflictError,
@@ -29,7 +33,7 @@ from appbuilder.errors import (
     ValidationError,
     WrongPasswordError,
 )
-from appbuilder.security.api_keys import hashes_match, parse_api_key
+from appbuilder.security.api_keys import ParsedApiKey, hashes_match, parse_api_key
 from appbuilder.security.passwords import MAX_PASSWORD_BYTES, hash_password, verify_password
 from appbuilder.security.scopes import ROLE_SCOPES, Scope
 from appbuilder.services import login_throttle
@@ -260,33 +264,149 @@ _KEY_LOOKUP = (
 )
 
 
+# The credential's rules, as pure functions: the session-bound path above and the steps
+# below (the hot reads, on either driver) both decide with these, so the rule is one.
+def check_session(revoked_at: datetime | None, expires_at: datetime, now: datetime) -> None:
+    if revoked_at is not None:
+        raise AuthenticationError("Session has been logged out; log in again.")
+    if expires_at <= now:
+        raise AuthenticationError("Session has expired; log in again.")
+
+
+def check_key(
+    key_hash: str | None,
+    candidate: ParsedApiKey,
+    revoked_at: datetime | None,
+    expires_at: datetime | None,
+    now: datetime,
+) -> None:
+    if key_hash is None or not hashes_match(key_hash, candidate.key_hash):
+        raise AuthenticationError("API key is not valid.")
+    if revoked_at is not None:
+        raise AuthenticationError("API key has been revoked.")
+    if expires_at is not None and expires_at <= now:
+        raise AuthenticationError("API key has expired.")
+
+
+def due_for_touch(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is None or now - last_used_at >= TOUCH_INTERVAL
+
+
+def key_scopes(scopes: Iterable[str], role: UserRole) -> frozenset[Scope]:
+    """What a key may do: the scopes it was made with that its user's role still allows."""
+    granted = frozenset(Scope(s) for s in scopes if s in Scope._value2member_map_)
+    return granted & ROLE_SCOPES[role]
+
+
+def _parse_key(candidate: str) -> ParsedApiKey:
+    parsed = parse_api_key(candidate)
+    if parsed is None:
+        raise AuthenticationError("API key is malformed; keys look like uab_<prefix>_<secret>.")
+    return parsed
+
+
 def _from_session_token(session: Session, token: str, now: datetime) -> Principal:
     row = session.execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).one_or_none()
     if row is None:
         raise AuthenticationError("Session token is not valid; log in again.")
     user, session_id, expires_at, revoked_at, last_used_at = row
-    if revoked_at is not None:
-        raise AuthenticationError("Session has been logged out; log in again.")
-    if expires_at <= now:
-        raise AuthenticationError("Session has expired; log in again.")
-    if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
+    check_session(revoked_at, expires_at, now)
+    if due_for_touch(last_used_at, now):
         _touch(session, AuthSession, session_id, now)
     return Principal(user=user, scopes=ROLE_SCOPES[user.role], session_id=session_id)
 
 
 def _from_api_key(session: Session, candidate: str, now: datetime) -> Principal:
-    parsed = parse_api_key(candidate)
-    if parsed is None:
-        raise AuthenticationError("API key is malformed; keys look like uab_<prefix>_<secret>.")
+    parsed = _parse_key(candidate)
     row = session.execute(_KEY_LOOKUP, {"prefix": parsed.prefix}).one_or_none()
-    if row is None or not hashes_match(row.key_hash, parsed.key_hash):
+    if row is None:
         raise AuthenticationError("API key is not valid.")
-    user, key_id, _hash, scopes, expires_at, revoked_at, last_used_at = row
-    if revoked_at is not None:
-        raise AuthenticationError("API key has been revoked.")
-    if expires_at is not None and expires_at <= now:
-        raise AuthenticationError("API key has expired.")
-    if last_used_at is None or now - last_used_at >= TOUCH_INTERVAL:
+    user, key_id, key_hash, scopes, expires_at, revoked_at, last_used_at = row
+    check_key(key_hash, parsed, revoked_at, expires_at, now)
+    if due_for_touch(last_used_at, now):
         _touch(session, ApiKey, key_id, now)
-    granted = frozenset(Scope(s) for s in scopes if s in Scope._value2member_map_)
-    return Principal(user=user, scopes=granted & ROLE_SCOPES[user.role], api_key_id=key_id)
+    return Principal(user=user, scopes=key_scopes(scopes, user.role), api_key_id=key_id)
+
+
+# --- the same, as steps (db.reads): the hot reads' credential, on either driver -------------
+#: the user's columns a read may show: not the password's hash, not the encrypted model key
+_USER_COLUMNS = tuple(
+    column.class_attribute
+    for column in inspect(User).column_attrs
+    if column.key not in {"password_hash", "llm_api_key"}
+)
+_SESSION_ROW = (
+    select(
+        *_USER_COLUMNS,
+        AuthSession.id.label("credential_id"),
+        AuthSession.expires_at.label("credential_expires_at"),
+        AuthSession.revoked_at.label("credential_revoked_at"),
+        AuthSession.last_used_at.label("credential_last_used_at"),
+    )
+    .join(User, AuthSession.user_id == User.id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+_KEY_ROW = (
+    select(
+        *_USER_COLUMNS,
+        ApiKey.id.label("credential_id"),
+        ApiKey.key_hash.label("credential_key_hash"),
+        ApiKey.scopes.label("credential_scopes"),
+        ApiKey.expires_at.label("credential_expires_at"),
+        ApiKey.revoked_at.label("credential_revoked_at"),
+        ApiKey.last_used_at.label("credential_last_used_at"),
+    )
+    .join(User, ApiKey.user_id == User.id)
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+_TOUCH_SESSION = (
+    update(AuthSession)
+    .where(AuthSession.id == bindparam("row_id"))
+    .values(last_used_at=bindparam("now", type_=AuthSession.last_used_at.type))
+)
+_TOUCH_KEY = (
+    update(ApiKey)
+    .where(ApiKey.id == bindparam("row_id"))
+    .values(last_used_at=bindparam("now", type_=ApiKey.last_used_at.type))
+)
+_USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
+
+
+def authenticate_steps(credential: str) -> Steps[Principal]:
+    """``authenticate`` as steps, for reads: the same rules and messages, the same one or
+    two statements (the look-up, and the ``last_used_at`` write at most once a minute).
+    The principal's user is built from the row, attached to no session: for reading."""
+    credential = credential.strip()
+    now = utcnow()
+    if credential.startswith(SESSION_TOKEN_PREFIX):
+        rows = yield Read(_SESSION_ROW, {"token_hash": _token_hash(credential)})
+        if not rows:
+            raise AuthenticationError("Session token is not valid; log in again.")
+        row = rows[0]
+        check_session(row.credential_revoked_at, row.credential_expires_at, now)
+        touch = _TOUCH_SESSION
+    elif credential.startswith("uab_"):
+        parsed = _parse_key(credential)
+        rows = yield Read(_KEY_ROW, {"prefix": parsed.prefix})
+        if not rows:
+            raise AuthenticationError("API key is not valid.")
+        row = rows[0]
+        key_hash, revoked_at = row.credential_key_hash, row.credential_revoked_at
+        check_key(key_hash, parsed, revoked_at, row.credential_expires_at, now)
+        touch = _TOUCH_KEY
+    else:
+        raise AuthenticationError("Unrecognised credential: send a session token or an API key.")
+    if due_for_touch(row.credential_last_used_at, now):
+        yield Read(touch, {"row_id": row.credential_id, "now": now})
+    user = _user_of(row)
+    if touch is _TOUCH_SESSION:
+        return Principal(user=user, scopes=ROLE_SCOPES[user.role], session_id=row.credential_id)
+    scopes = key_scopes(row.credential_scopes, user.role)
+    return Principal(user=user, scopes=scopes, api_key_id=row.credential_id)
+
+
+def _user_of(row: Any) -> User:
+    values = {key: getattr(row, key) for key in _USER_KEYS}
+    values["role"] = UserRole(values["role"])
+    values["subscription_tier"] = SubscriptionTier(values["subscription_tier"])
+    return User(**values)

@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, UnaryExpression, tuple_
+from sqlalchemy import Integer, Select, UnaryExpression, bindparam, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from appbuilder.errors import ValidationError
@@ -98,15 +98,52 @@ def decode_cursor(cursor: str) -> tuple[str, datetime, str]:
 def paginate(query: Select[Any], key: SortKey, page: PageRequest) -> Select[Any]:
     """Order by the key, resume after the cursor, fetch one extra row to know if more exist."""
     if page.cursor is not None:
-        label, moment, last_id = decode_cursor(page.cursor)
-        if label != key.label:
-            raise ValidationError(
-                "cursor", "sort", f"cursor belongs to sort {label!r}, not {key.label!r}."
-            )
+        moment, last_id = _position(page.cursor, key)
         position = tuple_(key.column, key.id_column)
         after = tuple_(moment, last_id)
         query = query.where(position < after if key.descending else position > after)
     return query.order_by(*key.order).limit(page.limit + 1)
+
+
+#: prebuilt page statements, by (query, key, resumes after a cursor): see ``paged``
+_PAGED: dict[tuple[int, int, bool], tuple[Select[Any], SortKey, Select[Any]]] = {}
+
+
+def paged(
+    query: Select[Any], key: SortKey, page: PageRequest
+) -> tuple[Select[Any], dict[str, Any]]:
+    """``paginate`` for statements built once (module-level ``query`` and ``key``): the page's
+    statement, itself built once per query, key and "after a cursor or not", with the limit
+    and the cursor's position as parameters. The async driver compiles each statement
+    object once, so a statement built per request would cost a compile per request."""
+    after = page.cursor is not None
+    slot = (id(query), id(key), after)
+    built = _PAGED.get(slot)
+    if built is None:
+        statement = query
+        if after:
+            position = tuple_(key.column, key.id_column)
+            bound = tuple_(
+                bindparam("after_moment", type_=key.column.type),
+                bindparam("after_id", type_=key.id_column.type),
+            )
+            statement = statement.where(position < bound if key.descending else position > bound)
+        statement = statement.order_by(*key.order).limit(bindparam("page_limit", type_=Integer))
+        # the query and key are kept with it, so their ids are never reused by other objects
+        built = _PAGED.setdefault(slot, (query, key, statement))
+    params: dict[str, Any] = {"page_limit": page.limit + 1}
+    if page.cursor is not None:
+        params["after_moment"], params["after_id"] = _position(page.cursor, key)
+    return built[2], params
+
+
+def _position(cursor: str, key: SortKey) -> tuple[datetime, str]:
+    label, moment, last_id = decode_cursor(cursor)
+    if label != key.label:
+        raise ValidationError(
+            "cursor", "sort", f"cursor belongs to sort {label!r}, not {key.label!r}."
+        )
+    return moment, last_id
 
 
 def to_page(rows: Sequence[Item], page: PageRequest, key: SortKey) -> Page[Item]:

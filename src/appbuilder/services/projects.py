@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Row, bindparam, inspect, select, true
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Generation, GenerationRun, Project, User
+from appbuilder.db.reads import Read, Steps, run_steps
 from appbuilder.enums import (
     ACTIVE_RUN_STATUSES,
     BUSY_PROJECT_STATUSES,
@@ -27,7 +28,7 @@ from appbuilder.rules import (
     has_unstorable_text,
 )
 from appbuilder.services.after_commit import after_commit
-from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
+from appbuilder.services.pagination import Page, PageRequest, SortKey, paged, to_page
 from appbuilder.services.project_lifecycle import change_status, check_user_status
 from appbuilder.services.quotas import ensure_can_create_project
 from appbuilder.services.repository_store import store_folder
@@ -146,15 +147,45 @@ _ANY_PROJECT_PAGE = (
     .where(Project.id == bindparam("project_id"))
 )
 _OWNED_PROJECT_PAGE = _ANY_PROJECT_PAGE.where(Project.user_id == bindparam("owner_id"))
+#: what a project page shows of its newest run (``RunOut``'s columns; not its spec)
+RUN_VIEW = (
+    GenerationRun.id,
+    GenerationRun.project_id,
+    GenerationRun.user_id,
+    GenerationRun.status,
+    GenerationRun.previous_status,
+    GenerationRun.spec_hash,
+    GenerationRun.verify,
+    GenerationRun.cancel_requested,
+    GenerationRun.attempts,
+    GenerationRun.error_message,
+    GenerationRun.platform_failure,
+    GenerationRun.tree_hash,
+    GenerationRun.commit_sha,
+    GenerationRun.files_count,
+    GenerationRun.rollback_of,
+    GenerationRun.created_at,
+    GenerationRun.started_at,
+    GenerationRun.finished_at,
+)
 _LATEST_RUN = (
-    select(GenerationRun)
+    select(*RUN_VIEW)
     .where(GenerationRun.project_id == bindparam("project_id"))
     .order_by(GenerationRun.created_at.desc(), GenerationRun.id.desc())
     .limit(1)
 )
 _GENERATIONS = select(*GENERATION_VIEW).where(Generation.project_id == bindparam("project_id"))
-#: a user's projects (then filtered and paginated), built once for the same reason
+#: a user's projects (then paginated), with or without each filter, built once for the
+#: same reason
 _USER_PROJECTS = select(*PROJECT_VIEW).where(Project.user_id == bindparam("user_id"))
+_BY_STATUS = Project.status == bindparam("status", type_=Project.status.type)
+_BY_TEMPLATE = Project.template == bindparam("template", type_=Project.template.type)
+_FILTERED_PROJECTS = {
+    (False, False): _USER_PROJECTS,
+    (True, False): _USER_PROJECTS.where(_BY_STATUS),
+    (False, True): _USER_PROJECTS.where(_BY_TEMPLATE),
+    (True, True): _USER_PROJECTS.where(_BY_STATUS, _BY_TEMPLATE),
+}
 
 
 @dataclass(frozen=True)
@@ -162,33 +193,43 @@ class ProjectWithGenerationPage:
     project: ViewRow
     owner: OwnerSummary
     generations: Page[ViewRow]
-    latest_run: GenerationRun | None = None
+    #: a row of ``RUN_VIEW``
+    latest_run: ViewRow | None = None
 
 
 def get_project_with_generation_page(
     session: Session, project_id: str, page: PageRequest, *, owner_id: str | None
 ) -> ProjectWithGenerationPage:
     """Like get_project_with_generations, with the generations paginated (for the API), and
-    the project and its generations read as rows of their view columns."""
+    the project, its newest run and its generations read as rows of their view columns."""
+    return run_steps(session, project_page_steps(project_id, page, owner_id=owner_id))
+
+
+def project_page_steps(
+    project_id: str, page: PageRequest, *, owner_id: str | None
+) -> Steps[ProjectWithGenerationPage]:
+    """``get_project_with_generation_page`` as steps (``db.reads``): three statements."""
     if owner_id is None:
-        row = session.execute(_ANY_PROJECT_PAGE, {"project_id": project_id}).one_or_none()
+        rows = yield Read(_ANY_PROJECT_PAGE, {"project_id": project_id})
     else:
         values = {"project_id": project_id, "owner_id": owner_id}
-        row = session.execute(_OWNED_PROJECT_PAGE, values).one_or_none()
-    if row is None:
+        rows = yield Read(_OWNED_PROJECT_PAGE, values)
+    if not rows:
         raise NotFoundError("Project", project_id)
-    latest = session.scalar(_LATEST_RUN, {"project_id": project_id})
+    row = rows[0]
+    latest = yield Read(_LATEST_RUN, {"project_id": project_id})
+    generations = yield from _generation_page(project_id, page)
     return ProjectWithGenerationPage(
         project=row,
         owner=OwnerSummary(id=row.user_id, email=row.email, name=row.owner_name),
-        generations=_generation_page(session, project_id, page),
-        latest_run=latest,
+        generations=generations,
+        latest_run=latest[0] if latest else None,
     )
 
 
-def _generation_page(session: Session, project_id: str, page: PageRequest) -> Page[ViewRow]:
-    query = paginate(_GENERATIONS, GENERATIONS_NEWEST_FIRST, page)
-    rows = session.execute(query, {"project_id": project_id}).all()
+def _generation_page(project_id: str, page: PageRequest) -> Steps[Page[ViewRow]]:
+    statement, params = paged(_GENERATIONS, GENERATIONS_NEWEST_FIRST, page)
+    rows = yield Read(statement, {"project_id": project_id, **params})
     return to_page(rows, page, GENERATIONS_NEWEST_FIRST)
 
 
@@ -203,17 +244,32 @@ def list_user_projects(
 ) -> Page[ViewRow]:
     """A page of the user's projects (rows of ``PROJECT_VIEW``), optionally filtered, newest
     first by default."""
+    steps = user_projects_steps(user_id, page, status=status, template=template, sort=sort)
+    return run_steps(session, steps)
+
+
+def user_projects_steps(
+    user_id: str,
+    page: PageRequest,
+    *,
+    status: ProjectStatus | None = None,
+    template: ProjectTemplate | None = None,
+    sort: str = "-created_at",
+) -> Steps[Page[ViewRow]]:
+    """``list_user_projects`` as steps (``db.reads``): one statement."""
     key = PROJECT_SORTS.get(sort)
     if key is None:
         raise ValidationError(
             "sort", "one_of", f"sort must be one of {', '.join(PROJECT_SORTS)}, got {sort!r}."
         )
-    query = _USER_PROJECTS
+    query = _FILTERED_PROJECTS[status is not None, template is not None]
+    statement, params = paged(query, key, page)
+    values: dict[str, Any] = {"user_id": user_id, **params}
     if status is not None:
-        query = query.where(Project.status == status)
+        values["status"] = status
     if template is not None:
-        query = query.where(Project.template == template)
-    rows = session.execute(paginate(query, key, page), {"user_id": user_id}).all()
+        values["template"] = template
+    rows = yield Read(statement, values)
     return to_page(rows, page, key)
 
 
@@ -223,7 +279,7 @@ def list_project_generations(
     """A page of a project's history (two statements: the project must exist, and be the
     owner's when ``owner_id`` is given, so a missing project is a 404, not an empty page)."""
     get_project(session, project_id, owner_id=owner_id)
-    return _generation_page(session, project_id, page)
+    return run_steps(session, _generation_page(project_id, page))
 
 
 def project_folder(projects_dir: Path, project_id: str) -> Path:

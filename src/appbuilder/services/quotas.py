@@ -28,10 +28,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Deployment, Generation, GenerationRun, Project, User
+from appbuilder.db.reads import Read, Steps, run_steps
 from appbuilder.db.types import utcnow
 from appbuilder.enums import (
     ACTIVE_RUN_STATUSES,
@@ -202,7 +203,9 @@ _SINCE: BindParameter[datetime] = bindparam("since")
 _PROJECT_COUNT = select(func.count()).where(Project.user_id == _USER)
 _RUN_COUNTS = select(
     func.count().filter(_charged(_SINCE)),
-    func.count().filter(GenerationRun.status.in_(ACTIVE_RUN_STATUSES)),
+    # not IN (...): a list's IN is expanded per execution, which a statement compiled once
+    # for the async driver (db.async_reads) cannot be
+    func.count().filter(or_(*(GenerationRun.status == s for s in ACTIVE_RUN_STATUSES))),
 ).where(GenerationRun.user_id == _USER)
 _LIVE_APPS = (
     select(func.count(func.distinct(Deployment.project_id)))
@@ -210,7 +213,7 @@ _LIVE_APPS = (
     .where(
         Project.user_id == _USER,
         Deployment.target == "local",
-        Deployment.status.in_(LIVE_DEPLOYMENT_STATUSES),
+        or_(*(Deployment.status == s for s in LIVE_DEPLOYMENT_STATUSES)),
     )
 )
 _LIVE_APPS_BUT_ONE = _LIVE_APPS.where(Project.id != bindparam("except_project"))
@@ -228,13 +231,19 @@ def _project_count(session: Session, user_id: str) -> int:
 
 
 def _counted_usage(session: Session, user_id: str) -> dict[str, int]:
+    return run_steps(session, _counted_steps(user_id))
+
+
+def _counted_steps(user_id: str) -> Steps[dict[str, int]]:
     since = month_start()
-    projects = _project_count(session, user_id)
-    runs, running = session.execute(_RUN_COUNTS, {"user_id": user_id, "since": since}).one()
+    projects = yield Read(_PROJECT_COUNT, {"user_id": user_id})
+    run_counts = yield Read(_RUN_COUNTS, {"user_id": user_id, "since": since})
+    tokens = yield Read(_TOKENS_USED, {"user_id": user_id, "since": since})
+    runs, running = run_counts[0]
     return {
-        "projects": projects,
+        "projects": projects[0][0] or 0,
         "generations_per_month": runs or 0,
-        "tokens_per_month": _tokens_used(session, user_id, since),
+        "tokens_per_month": int(tokens[0][0] or 0),
         "concurrent_generations": running or 0,
     }
 
@@ -253,28 +262,28 @@ def _tokens_used(session: Session, user_id: str, since: datetime) -> int:
     return int(tokens or 0)
 
 
-def usage(session: Session, user: User) -> Usage:
+def usage(session: Session, user: Subscriber) -> Usage:
+    return run_steps(session, usage_steps(user))
+
+
+def usage_steps(user: Subscriber) -> Steps[Usage]:
+    """The usage report as steps (``db.reads``): five statements."""
     limits = limits_for(user)
-    # the apps only here: starting a run (the other caller) does not need them
-    used = _counted_usage(session, user.id) | {"live_deployments": live_apps(session, user.id)}
-    cost, unknown = _model_costs(session, user.id)
+    used = yield from _counted_steps(user.id)
+    # the apps and the costs only here: starting a run (the other caller) does not need them
+    apps = yield Read(_LIVE_APPS, {"user_id": user.id})
+    costs = yield Read(_MODEL_COSTS, {"user_id": user.id, "since": month_start()})
+    used["live_deployments"] = apps[0][0] or 0
+    known, unknown = costs[0]
     return Usage(
         tier=effective_tier(user),
         period_start=month_start(),
         lines=[UsageLine(name, used[name], getattr(limits, name)) for name in COUNTED_LIMITS],
         templates=limits.templates,
         deploy_targets=limits.deploy_targets,
-        cost_usd=cost,
-        calls_of_unknown_cost=unknown,
+        cost_usd=Decimal(known or 0),
+        calls_of_unknown_cost=int(unknown or 0),
     )
-
-
-def _model_costs(session: Session, user_id: str) -> tuple[Decimal, int]:
-    """This month's model spend: the known costs' sum, and how many calls had none."""
-    known, unknown = session.execute(
-        _MODEL_COSTS, {"user_id": user_id, "since": month_start()}
-    ).one()
-    return Decimal(known or 0), int(unknown or 0)
 
 
 def ensure_tokens_available(session: Session, user: Subscriber, needed: int) -> None:

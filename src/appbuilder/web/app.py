@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from appbuilder import __version__
 from appbuilder.db import migrate
+from appbuilder.db.async_reads import AsyncReads
 from appbuilder.db.session import make_engine, make_session_factory
 from appbuilder.jobs import setup
 from appbuilder.llm import client
@@ -63,6 +64,13 @@ list each bad field in `details.fields`. Every response carries an `X-Request-ID
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the embedded queue with the server; on shutdown give its runs the grace time."""
     runner = app.state.runner
+    database = app.state.settings.database
+    reads = None
+    if database.uses_async_reads:
+        reads = AsyncReads(database)
+        await reads.open()
+    #: the hot reads' async pool on PostgreSQL (``web.one_hop``); None: they take a thread
+    app.state.async_reads = reads
     if runner is not None:
         runner.start()
     app.state.unclaimed.start()
@@ -83,6 +91,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.unclaimed.stop()
     if runner is not None:
         await run_in_threadpool(runner.stop, app.state.settings.run_shutdown_grace_seconds)
+    app.state.async_reads = None
+    if reads is not None:
+        await reads.close()
     app.state.engine.dispose()
 
 
@@ -93,6 +104,7 @@ def _attach_state(app: FastAPI, settings: Settings) -> None:
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.head_revision = migrate.head_revision()
+    app.state.async_reads = None  # opened with the app (its lifespan)
     # The embedded queue runs jobs in this process; with procrastinate, workers do.
     runner = (
         None if settings.uses_procrastinate else setup.embedded_runner(settings, app.state.sessions)

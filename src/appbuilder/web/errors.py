@@ -41,6 +41,7 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
     errors.ConcurrencyLimitError: 429,
     errors.TooManyStreamsError: 429,
     errors.DatabaseBusyError: 503,
+    errors.DatabaseUnavailableError: 503,
     errors.PlannersBusyError: 503,
     errors.ExternalToolError: 502,
     errors.ModelNotConfiguredError: 503,
@@ -51,6 +52,7 @@ STATUS_BY_ERROR: dict[type[errors.AppBuilderError], int] = {
 #: account to check; never a secret, a provider's raw text or an internal address): shown
 SHOWN_SERVER_ERRORS = (
     errors.DatabaseBusyError,
+    errors.DatabaseUnavailableError,
     errors.PlannersBusyError,
     errors.ModelCallError,
     errors.ModelNotConfiguredError,

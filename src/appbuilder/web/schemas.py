@@ -18,7 +18,6 @@ from pydantic import (
     SecretStr,
     computed_field,
 )
-from sqlalchemy.engine import Row
 
 from appbuilder.enums import (
     AgentType,
@@ -96,8 +95,10 @@ class Page(BaseModel, Generic[ItemOut]):
 
 def fields_of(item: Any) -> Any:
     """A plain row's columns as a dict (what pydantic validates fastest); anything else as
-    it is, validated from its attributes."""
-    return item._asdict() if isinstance(item, Row) else item
+    it is, validated from its attributes. Rows of either driver (``db.reads``): SQLAlchemy's
+    and the async driver's named tuples."""
+    as_dict = getattr(item, "_asdict", None)
+    return item if as_dict is None else as_dict()
 
 
 # --- accounts ---------------------------------------------------------------------------

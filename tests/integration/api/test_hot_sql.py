@@ -1,17 +1,21 @@
 """The floor the API is measured against (bench/async_floor.py, bench/bare_app.py) runs the
 SQL in bench/hot_sql.py: this keeps that file equal to what ours sends, on PostgreSQL, where
-the bench runs, so the floor never measures an easier query than ours."""
+the bench runs, so the floor never measures an easier query than ours. The hot reads are
+steps (``db.reads``) that either driver runs: both must send exactly these statements."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from bench import hot_sql
 from sqlalchemy import Engine, event
-from sqlalchemy.orm import Session
 
+from appbuilder.db.async_reads import AsyncReads
+from appbuilder.db.reads import Steps, run_steps
 from appbuilder.db.session import make_session_factory, transaction
 from appbuilder.services import auth, projects
 from appbuilder.services.pagination import PageRequest
@@ -19,7 +23,7 @@ from appbuilder.settings import Settings
 from tests.factories import make_generation, make_project, make_user
 
 
-def _sent(engine: Engine, work: Callable[[Session], object]) -> list[str]:
+def _on_the_engine(engine: Engine, steps: Callable[[], Steps[Any]]) -> list[str]:
     sent: list[str] = []
 
     def record(*args: object) -> None:
@@ -28,10 +32,34 @@ def _sent(engine: Engine, work: Callable[[Session], object]) -> list[str]:
     event.listen(engine, "before_cursor_execute", record)
     try:
         with transaction(make_session_factory(engine)) as session:
-            work(session)
+            run_steps(session, steps())
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return sent
+
+
+def _on_the_async_pool(engine: Engine, steps: Callable[[], Steps[Any]]) -> list[str]:
+    url = engine.url.render_as_string(hide_password=False)
+
+    async def run() -> list[str]:
+        reads = AsyncReads(Settings(database_url=url).database)
+        await reads.open()
+        sent: list[str] = []
+        reads.on_statement.append(sent.append)
+        try:
+            await reads.run(steps)
+        finally:
+            await reads.close()
+        return sent
+
+    return asyncio.run(run())
+
+
+def _sent(engine: Engine, steps: Callable[[], Steps[Any]]) -> list[str]:
+    """What the steps send, the same on both drivers."""
+    on_the_engine = _on_the_engine(engine, steps)
+    assert _on_the_async_pool(engine, steps) == on_the_engine
+    return on_the_engine
 
 
 def test_the_floor_sends_the_statements_ours_sends(
@@ -45,19 +73,15 @@ def test_the_floor_sends_the_statements_ours_sends(
         user_id, project_id = user.id, project.id
 
     monkeypatch.setattr(auth, "TOUCH_INTERVAL", timedelta(0))  # the write, every time
-    touched = _sent(pg_engine, lambda session: auth.authenticate(session, token))
+    touched = _sent(pg_engine, lambda: auth.authenticate_steps(token))
     assert touched == [hot_sql.SESSION_LOOKUP, hot_sql.TOUCH_SESSION]
 
     page = PageRequest(limit=20)
-    listed = _sent(pg_engine, lambda s: projects.list_user_projects(s, user_id, page))
+    listed = _sent(pg_engine, lambda: projects.user_projects_steps(user_id, page))
     assert listed == [hot_sql.PROJECT_PAGE]
 
     detail = _sent(
         pg_engine,
-        lambda s: projects.get_project_with_generation_page(
-            s, project_id, PageRequest(limit=50), owner_id=user_id
-        ),
+        lambda: projects.project_page_steps(project_id, PageRequest(limit=50), owner_id=user_id),
     )
-    assert sorted(detail) == sorted(
-        [hot_sql.PROJECT_WITH_OWNER, hot_sql.LATEST_RUN, hot_sql.GENERATION_PAGE]
-    )
+    assert detail == [hot_sql.PROJECT_WITH_OWNER, hot_sql.LATEST_RUN, hot_sql.GENERATION_PAGE]

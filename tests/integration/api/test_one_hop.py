@@ -1,6 +1,7 @@
-"""The hot reads (web/one_hop.py) take one worker-thread round trip a request, refuse
-exactly as the other routes do, and keep the once-a-minute ``last_used_at`` write off the
-event loop even when every request makes it on one row at once."""
+"""The hot reads (web/one_hop.py) take one worker-thread round trip a request (none on
+PostgreSQL for those on the async pool), refuse exactly as the other routes do, and keep
+the once-a-minute ``last_used_at`` write from stalling the event loop even when every
+request makes it on one row at once."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from tests.integration.api.conftest import Account, Api
 #: the hot reads that need projects:read (the others need only a credential)
 PROJECT_READS = ("/api/projects?limit=20", "/api/projects/{id}")
 HOT_READS = ("/api/me", "/api/usage", *PROJECT_READS)
+#: the hot reads written as steps (``db.reads``): on PostgreSQL, answered on the event loop
+ASYNC_READS = HOT_READS
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def _path(template: str, project_id: str) -> str:
 
 @pytest.mark.parametrize("route", HOT_READS)
 def test_a_hot_read_takes_one_worker_thread_round_trip(
-    api: Api, round_trips: Counter[str], route: str
+    api: Api, round_trips: Counter[str], route: str, database_url: URL
 ) -> None:
     owner = api.account()
     path = _path(route, api.project(owner)["id"])
@@ -54,7 +57,8 @@ def test_a_hot_read_takes_one_worker_thread_round_trip(
     response = api.get(path, headers={**owner.headers, "X-Request-ID": request_id})
 
     assert response.status_code == 200, response.text
-    assert round_trips[request_id] == 1
+    on_the_loop = database_url.get_backend_name() == "postgresql" and route in ASYNC_READS
+    assert round_trips[request_id] == (0 if on_the_loop else 1)
     # a route that still solves a principal and a session takes more: the count is real
     api.get("/api/keys", headers={**owner.headers, "X-Request-ID": "sync-route"})
     assert round_trips["sync-route"] > 1

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
-from sqlalchemy.orm import Session
 
 from appbuilder.db.models import User
+from appbuilder.db.reads import Steps
 from appbuilder.services import auth
 from appbuilder.services.auth import IssuedSession, Principal
 from appbuilder.web.deps import (
@@ -17,7 +17,7 @@ from appbuilder.web.deps import (
     client_ip,
 )
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, RATE_LIMITED, describe, merge
-from appbuilder.web.one_hop import answer, to_json
+from appbuilder.web.one_hop import answer_reads, to_json
 from appbuilder.web.schemas import (
     LoginIn,
     PasswordChangeIn,
@@ -75,14 +75,15 @@ def logout(principal: PrincipalDep, session: SessionDep) -> None:
     auth.log_out(session, principal)
 
 
-def _me(_: Session, principal: Principal) -> bytes:
+def _me(principal: Principal) -> Steps[bytes]:
+    yield from ()  # nothing to read beyond the credential's own look-up
     return to_json(UserOut.model_validate(principal.user))
 
 
 @router.get("/me", response_model=UserOut, responses=AUTH_RESPONSES)
 async def me(request: Request, credential: Bearer) -> Response:
     """The account behind the credential."""
-    return await answer(request, credential, _me, scope=None)
+    return await answer_reads(request, credential, _me, scope=None)
 
 
 @router.post(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import Project
+from appbuilder.db.reads import Steps
 from appbuilder.enums import ProjectStatus, ProjectTemplate
 from appbuilder.security.scopes import Scope
 from appbuilder.services import history, projects
@@ -16,7 +17,7 @@ from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.web.deps import Bearer, SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, CONFLICT, NOT_FOUND, QUOTA, merge
-from appbuilder.web.one_hop import answer, to_json
+from appbuilder.web.one_hop import answer, answer_reads, to_json
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
     GenerationOut,
@@ -75,18 +76,15 @@ async def list_projects(
 ) -> Response:
     """Your projects, filtered and sorted; follow `next_cursor` for the next page."""
 
-    def work(session: Session, principal: Principal) -> bytes:
-        page = projects.list_user_projects(
-            session,
-            principal.user.id,
-            PageRequest(limit=limit, cursor=cursor),
-            status=status_filter,
-            template=template,
-            sort=sort,
+    page_request = PageRequest(limit=limit, cursor=cursor)
+
+    def reads(principal: Principal) -> Steps[bytes]:
+        page = yield from projects.user_projects_steps(
+            principal.user.id, page_request, status=status_filter, template=template, sort=sort
         )
         return to_json(Page[ProjectOut].of(page))
 
-    return await answer(request, credential, work, scope=Scope.PROJECTS_READ)
+    return await answer_reads(request, credential, reads, scope=Scope.PROJECTS_READ)
 
 
 @router.get("/projects/{project_id}", response_model=ProjectDetail, responses=NOT_FOUND)
@@ -99,16 +97,15 @@ async def get_project(
 ) -> Response:
     """A project with its owner and a page of its generations, newest first."""
 
-    def work(session: Session, principal: Principal) -> bytes:
-        found = projects.get_project_with_generation_page(
-            session,
-            project_id,
-            PageRequest(limit=generations_limit, cursor=generations_cursor),
-            owner_id=owner_filter(principal),
+    page_request = PageRequest(limit=generations_limit, cursor=generations_cursor)
+
+    def reads(principal: Principal) -> Steps[bytes]:
+        found = yield from projects.project_page_steps(
+            project_id, page_request, owner_id=owner_filter(principal)
         )
         return to_json(project_detail(found))
 
-    return await answer(request, credential, work, scope=Scope.PROJECTS_READ)
+    return await answer_reads(request, credential, reads, scope=Scope.PROJECTS_READ)
 
 
 def project_detail(found: projects.ProjectWithGenerationPage) -> ProjectDetail:
@@ -118,7 +115,9 @@ def project_detail(found: projects.ProjectWithGenerationPage) -> ProjectDetail:
         **dict(ProjectOut.model_validate(fields_of(found.project))),
         user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),
         generations=Page[GenerationOut].of(found.generations),
-        latest_run=None if found.latest_run is None else RunOut.model_validate(found.latest_run),
+        latest_run=None
+        if found.latest_run is None
+        else RunOut.model_validate(fields_of(found.latest_run)),
     )
 
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm import Session
 
+from appbuilder.db.reads import Steps
 from appbuilder.enums import ProjectTemplate
 from appbuilder.services import quotas
 from appbuilder.services.auth import Principal
 from appbuilder.web.deps import Bearer
 from appbuilder.web.errors import AUTH_RESPONSES
-from appbuilder.web.one_hop import answer, to_json
+from appbuilder.web.one_hop import answer_reads, to_json
 from appbuilder.web.schemas import UsageLineOut, UsageOut
 
 router = APIRouter(prefix="/api", tags=["usage"], responses=AUTH_RESPONSES)
 
 
-def _usage(session: Session, principal: Principal) -> bytes:
-    report = quotas.usage(session, principal.user)
+def _usage(principal: Principal) -> Steps[bytes]:
+    report = yield from quotas.usage_steps(principal.user)
     return to_json(
         UsageOut(
             tier=report.tier,
@@ -38,4 +38,4 @@ def _usage(session: Session, principal: Principal) -> bytes:
 async def usage(request: Request, credential: Bearer) -> Response:
     """Projects, generations and tokens this month, and runs at once, against your limits;
     what model calls cost this month."""
-    return await answer(request, credential, _usage, scope=None)
+    return await answer_reads(request, credential, _usage, scope=None)

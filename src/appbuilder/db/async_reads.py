@@ -1,0 +1,164 @@
+"""The hot reads on PostgreSQL: psycopg's async driver on the event loop (issue 16).
+
+Why: a hot read on SQLAlchemy's sync session costs a worker-thread round trip, the
+session, its pool and the ORM around statements that take PostgreSQL 0.01-0.03 ms; the
+server's CPU, not the database, set the API's throughput. The same statements on psycopg's
+``AsyncConnectionPool``, prepared on each connection, with no thread, cost a third as much
+(``bench/me_design.py``, ``bench/README.md``).
+
+What stays one: the statements are the SQLAlchemy statements the sync path runs (compiled
+here once per statement object for psycopg's parameter style), and what a read checks and
+answers is written once as steps (``db.reads``). SQLite keeps the thread path.
+
+Each run is one transaction on one pooled connection: committed when the steps finish,
+rolled back when they raise. Reads are safe to repeat, so a connection found lost (a
+PostgreSQL restart left it dead in the pool) is replaced and the read run again once;
+lost twice, or no connection within the pool's timeout, is a 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy import ClauseElement, Executable
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+from appbuilder.db.reads import Steps
+from appbuilder.errors import DatabaseBusyError, DatabaseUnavailableError
+from appbuilder.settings import DatabaseSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: bytes
+    defaults: dict[str, Any]
+    row: Callable[..., Any]
+    returns_rows: bool
+
+
+@cache
+def _compiled(statement: Executable) -> _Compiled:
+    """``statement`` for psycopg, once: its SQL, the values it binds itself (a literal
+    LIMIT), and a row type with the column names SQLAlchemy's rows have."""
+    assert isinstance(statement, ClauseElement)  # noqa: S101 - every Executable we build is
+    compiled = statement.compile(dialect=_DIALECT)
+    if "POSTCOMPILE" in str(compiled):
+        raise ValueError(f"expanded per execution, so not compiled once: {compiled}")
+    names = list(getattr(statement, "selected_columns", {}).keys())
+    row: Callable[..., Any] = (
+        collections.namedtuple("Row", names, rename=True)._make  # type: ignore[attr-defined]
+        if names
+        else tuple
+    )
+    return _Compiled(
+        sql=str(compiled).encode(),
+        defaults={k: v for k, v in compiled.params.items() if v is not None},
+        row=row,
+        returns_rows=bool(names),
+    )
+
+
+def conninfo(database: DatabaseSettings) -> str:
+    """The libpq connection string of the database the engine uses."""
+    url = database.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class AsyncReads:
+    """A pool of async connections for the hot reads, opened with the app (its lifespan)."""
+
+    def __init__(self, database: DatabaseSettings) -> None:
+        self.pool = AsyncConnectionPool(
+            conninfo(database),
+            min_size=1,
+            max_size=database.async_pool_size,
+            timeout=database.pool_timeout,
+            open=False,
+            # prepared on first use: every statement here runs on every request
+            kwargs={
+                "prepare_threshold": 0,
+                "connect_timeout": database.connect_timeout,
+                "options": "-c TimeZone=UTC",
+            },
+            name="uab-reads",
+        )
+        #: called with each statement's SQL before it runs (tests count statements)
+        self.on_statement: list[Callable[[str], None]] = []
+
+    async def open(self) -> None:
+        await self.pool.open()
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def run(self, make_steps: Callable[[], Steps[T]]) -> T:
+        """The steps ``make_steps`` makes, in one transaction; run again once on a fresh
+        connection if the first one turns out to be lost."""
+        try:
+            return await self._run(make_steps())
+        except _LostError:
+            log.warning("a database connection was lost; reading again on a new one")
+            await self.pool.check()
+        try:
+            return await self._run(make_steps())
+        except _LostError as exc:
+            raise DatabaseUnavailableError(
+                "The connection to the database was lost; nothing was changed. "
+                "Try again in a moment.",
+                retry_after=1,
+            ) from exc.__cause__
+
+    async def _run(self, steps: Steps[T]) -> T:
+        try:
+            async with self.pool.connection() as connection:
+                try:
+                    return await self._steps(connection, steps)
+                except psycopg.OperationalError as exc:
+                    if connection.broken or connection.closed:
+                        raise _LostError from exc
+                    raise
+        except PoolTimeout:
+            raise DatabaseBusyError(
+                "The server is busy with other requests; nothing was saved. Try again in a moment.",
+                retry_after=1,
+            ) from None
+
+    async def _steps(self, connection: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
+        try:
+            read = next(steps)
+            while True:
+                read = steps.send(await self._execute(connection, read.statement, read.params))
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    async def _execute(
+        self,
+        connection: psycopg.AsyncConnection[Any],
+        statement: Executable,
+        params: Any,
+    ) -> Sequence[Any]:
+        compiled = _compiled(statement)
+        for hook in self.on_statement:
+            hook(compiled.sql.decode())
+        values = {**compiled.defaults, **params} if compiled.defaults else params
+        cursor = await connection.execute(compiled.sql, values)
+        if not compiled.returns_rows:
+            return ()
+        make = compiled.row
+        return [make(row) for row in await cursor.fetchall()]
+
+
+class _LostError(Exception):
+    """The connection a read ran on is gone (its cause is the driver's error)."""

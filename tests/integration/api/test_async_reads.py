@@ -1,0 +1,135 @@
+"""The hot reads on PostgreSQL's async pool (``db.async_reads``) answer exactly what the same
+steps answer in a worker thread: byte for byte, refusals included; and a connection
+PostgreSQL ended is replaced unseen (the read runs again once)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from appbuilder.db.models import Project
+from appbuilder.db.session import make_session_factory, transaction
+from appbuilder.enums import GenerationStatus, UserRole
+from appbuilder.settings import Settings
+from tests.factories import make_generation
+from tests.integration.api.conftest import Account, Api, LiveServer
+from tests.integration.api.test_lost_connections import terminate_the_servers_connections
+from tests.integration.conftest import Backend
+
+
+@pytest.fixture
+def backend(postgresql_backend: Backend, request: pytest.FixtureRequest) -> Backend:
+    """PostgreSQL only, not parametrised: SQLite has no async pool (and so no skipped twin)."""
+    request.node.user_properties.append(("database", "postgresql"))
+    return postgresql_backend
+
+
+@pytest.fixture
+def threaded(api_settings: Settings) -> Iterator[httpx.Client]:
+    """A second server on the same database, its hot reads in a worker thread."""
+    settings = api_settings.model_copy(update={"database_async_reads": False})
+    with LiveServer(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+
+
+def _with_history(api: Api, engine: Engine, owner: Account) -> str:
+    """Three projects; the first with a run and 5 generations (hostile text, a cost)."""
+    ids = [
+        api.project(owner, name=f"p{i}", template=t)["id"]
+        for i, t in enumerate(("BLOG", "SAAS", "API"))
+    ]
+    run = api.post(f"/api/projects/{ids[0]}/generate", headers=owner.headers)
+    assert run.status_code == 202, run.text
+    with transaction(make_session_factory(engine)) as session:
+        project = session.get(Project, ids[0])
+        assert project is not None
+        for i in range(5):
+            make_generation(
+                session,
+                project,
+                prompt=f'<script>\u202e{i}\U0001f600 "quoted" \\ ',
+                status=GenerationStatus.COMPLETED,
+                cost_usd=Decimal("0.000123"),
+                tokens_used=2**31 - 1,
+            )
+    return ids[0]
+
+
+def test_the_async_pool_answers_what_the_worker_thread_answers(
+    api: Api, engine: Engine, threaded: httpx.Client
+) -> None:
+    owner, stranger = api.account(), api.account()
+    admin = api.account(role=UserRole.ADMIN)
+    project = _with_history(api, engine, owner)
+    key = api.api_key(owner, "projects:read")
+    history_only = api.api_key(owner, "generations:read")
+    first = api.get("/api/projects?limit=1", headers=owner.headers).json()
+    page_two = api.get(f"/api/projects/{project}?generations_limit=2", headers=owner.headers)
+    generations_cursor = page_two.json()["generations"]["next_cursor"]
+    assert first["next_cursor"]
+    assert generations_cursor
+
+    asked: list[tuple[str, dict[str, str]]] = [
+        ("/api/me", owner.headers),
+        ("/api/me", key.headers),
+        ("/api/me", admin.headers),
+        ("/api/usage", owner.headers),
+        ("/api/usage", history_only.headers),
+        ("/api/usage", stranger.headers),
+        ("/api/projects", owner.headers),
+        ("/api/projects?limit=1", owner.headers),
+        (f"/api/projects?limit=1&cursor={first['next_cursor']}", owner.headers),
+        ("/api/projects?status=DRAFT&template=SAAS", owner.headers),
+        ("/api/projects?status=GENERATING", owner.headers),
+        ("/api/projects?template=API&sort=created_at", owner.headers),
+        ("/api/projects?sort=-updated_at&limit=2", key.headers),
+        (f"/api/projects?sort=created_at&cursor={first['next_cursor']}", owner.headers),
+        ("/api/projects?cursor=not-a-cursor", owner.headers),
+        ("/api/projects?limit=0", owner.headers),
+        ("/api/projects?sort=name", owner.headers),
+        ("/api/projects", stranger.headers),
+        ("/api/projects", history_only.headers),
+        (f"/api/projects/{project}", owner.headers),
+        (f"/api/projects/{project}?generations_limit=2", key.headers),
+        (
+            f"/api/projects/{project}?generations_limit=2&generations_cursor={generations_cursor}",
+            owner.headers,
+        ),
+        (f"/api/projects/{project}", admin.headers),
+        (f"/api/projects/{project}", stranger.headers),
+        (f"/api/projects/{project}", history_only.headers),
+        ("/api/projects/nosuchproject1", owner.headers),
+        (f"/api/projects/{project}", {}),
+        ("/api/me", {"Authorization": "Bearer uabs_not-a-session"}),
+        ("/api/me", {"Authorization": "Bearer uab_bad"}),
+        ("/api/me", {"Authorization": f"Bearer {key.token}x"}),
+        ("/api/me", {"Authorization": "Bearer something-else"}),
+    ]
+    for path, headers in asked:
+        on_the_loop = api.get(path, headers=headers)
+        in_a_thread = threaded.get(path, headers=headers)
+        assert on_the_loop.status_code == in_a_thread.status_code, path
+        assert on_the_loop.content == in_a_thread.content, path
+        assert on_the_loop.headers["content-type"] == in_a_thread.headers["content-type"]
+        assert on_the_loop.status_code < 500, on_the_loop.text
+
+
+@pytest.mark.parametrize("route", ["/api/me", "/api/projects?limit=20"])
+def test_a_connection_the_database_ended_is_replaced_unseen(
+    api: Api, engine: Engine, api_settings: Settings, route: str
+) -> None:
+    """Without pre-ping: the read meets its dead connection, and runs again on a new one."""
+    assert api_settings.database_pool_pre_ping  # the engine's; the async pool never pings
+    owner = api.account()
+    api.project(owner)
+    for _ in range(3):
+        assert api.get(route, headers=owner.headers).status_code == 200
+    assert terminate_the_servers_connections(engine) >= 1
+
+    codes = [api.get(route, headers=owner.headers).status_code for _ in range(5)]
+
+    assert codes == [200] * 5
