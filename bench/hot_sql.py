@@ -39,9 +39,12 @@ SESSION_LOOKUP = (
     "FROM auth_sessions JOIN users ON auth_sessions.user_id = users.id \n"
     "WHERE auth_sessions.token_hash = %(token_hash)s::VARCHAR"
 )
+#: skipped when another transaction holds the row (SKIP LOCKED), never waited for
 TOUCH_SESSION = (
     "UPDATE auth_sessions SET last_used_at=%(now)s::TIMESTAMP WITH TIME ZONE "
-    "WHERE auth_sessions.id = %(row_id)s::VARCHAR"
+    "WHERE auth_sessions.id = (SELECT auth_sessions.id \n"
+    "FROM auth_sessions \n"
+    "WHERE auth_sessions.id = %(row_id)s::VARCHAR FOR UPDATE SKIP LOCKED)"
 )
 #: the columns the project list and detail show (``services.projects.PROJECT_VIEW``)
 _PROJECT_COLUMNS = (

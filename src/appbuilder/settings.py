@@ -52,7 +52,7 @@ class DatabaseSettings:
     connect_timeout: int
     echo: bool
     async_reads: bool = True
-    async_pool_size: int = 4
+    async_pool_size: int = 16
 
     @property
     def uses_async_reads(self) -> bool:
@@ -125,15 +125,16 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
 
     database_url: str | None = None
-    #: connections kept open per process (PostgreSQL). A server process handles up to 40
-    #: requests at once in its worker threads (AnyIO's default); 20 kept open and 16 more
-    #: under a burst mean a request rarely waits for one (the hot reads take none of these:
-    #: see ``database_async_pool_size``), and a steady load reuses them instead of
-    #: reconnecting (with 5 kept, 16 clients caused ~100 reconnects a second). With the
-    #: async pool and the run-event listener, a process holds at most 41: twice that fits
-    #: PostgreSQL's default ``max_connections`` of 100 (``uab serve``'s default workers)
-    database_pool_size: int = Field(default=20, ge=1, le=200)
-    database_max_overflow: int = Field(default=16, ge=0, le=500)
+    #: connections kept open per process (PostgreSQL) for the requests served in worker
+    #: threads, and opened beyond that under a burst. The hot reads take none of these (see
+    #: ``database_async_pool_size``); 16 kept open and 8 more mean a request rarely waits
+    #: for one (it waits on the event loop, holding no thread, when it does), and a steady
+    #: load reuses them instead of reconnecting (with 5 kept, 16 clients caused ~100
+    #: reconnects a second). With the async pool and the run-event listener, a process holds
+    #: at most 41: twice that fits PostgreSQL's default ``max_connections`` of 100 (``uab
+    #: serve``'s default workers)
+    database_pool_size: int = Field(default=16, ge=1, le=200)
+    database_max_overflow: int = Field(default=8, ge=0, le=500)
     #: test each pooled connection with a ``SELECT 1`` when it is taken (PostgreSQL), so one
     #: PostgreSQL ended (a restart, a failover, pg_terminate_backend) is replaced unseen. It
     #: costs a round trip and ~50-120 us of CPU a checkout (2-5 % of a hot read's CPU), but
@@ -150,10 +151,10 @@ class Settings(BaseSettings):
     #: ``database_pool_size`` more connections: a third of the server's CPU per read. Off,
     #: they run on the engine in a worker thread, as on SQLite, which always does.
     database_async_reads: bool = True
-    #: the async pool's connections per process. A hot read holds one for its few
-    #: statements (well under a millisecond on a near database) and awaits, never blocks a
-    #: thread, so 4 serve more reads a second than one process's core can answer
-    database_async_pool_size: int = Field(default=4, ge=1, le=200)
+    #: the async pool's connections per process (kept: 1; opened up to this as reads wait).
+    #: Fewer than the reads in flight makes them queue: at 16 connections' load a pool of
+    #: 4 or 8 served as many reads a second as 16, but its p99 was 100-120 ms against 23
+    database_async_pool_size: int = Field(default=16, ge=1, le=200)
 
     #: how long a log-in session lasts
     auth_session_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)

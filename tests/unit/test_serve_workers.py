@@ -21,7 +21,7 @@ def test_on_postgresql_one_per_core_as_far_as_connections_allow(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
-    # the defaults: 20 + 16 in the engine's pool, 4 in the hot reads' async pool, the listener
+    # the defaults: 16 + 8 in the engine's pool, 16 in the hot reads' async pool, the listener
     settings = get_settings()
     assert default_workers(settings, budget=None) == min(CORES, MAX_AUTO_WORKERS)
     assert default_workers(settings, budget=10_000) == min(CORES, MAX_AUTO_WORKERS)
@@ -33,7 +33,7 @@ def test_smaller_pools_fit_more_processes(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
     monkeypatch.setenv("UAB_DATABASE_POOL_SIZE", "10")
     monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "10")
-    assert default_workers(get_settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 3)  # 25 each
+    assert default_workers(get_settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)  # 37 each
     monkeypatch.setenv("UAB_DATABASE_ASYNC_POOL_SIZE", "1")
     assert default_workers(Settings(), budget=88) == min(CORES, MAX_AUTO_WORKERS, 4)  # 22 each
 
@@ -41,6 +41,6 @@ def test_smaller_pools_fit_more_processes(monkeypatch: pytest.MonkeyPatch) -> No
 def test_the_async_pool_counts_only_where_it_is_opened(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UAB_DATABASE_URL", "postgresql://app@db.invalid/uab")
     monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "20")
-    assert default_workers(get_settings(), budget=87) == 1  # 45 a process
+    assert default_workers(get_settings(), budget=87) == 1  # 53 a process
     monkeypatch.setenv("UAB_DATABASE_ASYNC_READS", "false")
-    assert default_workers(Settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)  # 41
+    assert default_workers(Settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)  # 37

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import Update, bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -233,7 +233,10 @@ def authenticate(session: Session, credential: str) -> Principal:
 def _touch(
     session: Session, model: type[AuthSession] | type[ApiKey], row_id: str, now: datetime
 ) -> None:
-    session.execute(update(model).where(model.id == row_id).values(last_used_at=now))
+    statement = _TOUCH_SESSION if model is AuthSession else _TOUCH_KEY
+    # no entity of the row is loaded: nothing in the session to bring up to date
+    no_sync = {"synchronize_session": False}
+    session.execute(statement, {"row_id": row_id, "now": now}, execution_options=no_sync)
 
 
 # These run on every request, so they are built once: the user as an entity, the
@@ -359,16 +362,30 @@ _KEY_ROW = (
     .join(User, ApiKey.user_id == User.id)
     .where(ApiKey.prefix == bindparam("prefix"))
 )
-_TOUCH_SESSION = (
-    update(AuthSession)
-    .where(AuthSession.id == bindparam("row_id"))
-    .values(last_used_at=bindparam("now", type_=AuthSession.last_used_at.type))
-)
-_TOUCH_KEY = (
-    update(ApiKey)
-    .where(ApiKey.id == bindparam("row_id"))
-    .values(last_used_at=bindparam("now", type_=ApiKey.last_used_at.type))
-)
+
+
+def _touch_statement(model: type[AuthSession] | type[ApiKey]) -> Update:
+    """``last_used_at = now`` unless another transaction holds the row (PostgreSQL's SKIP
+    LOCKED; SQLite has one writer at a time and no row locks). A request whose credential
+    another request is touching, logging out or revoking skips the write instead of
+    waiting for that transaction: the write is a best-effort "seen lately", and waiting
+    let one slow transaction hold every read of that credential, and the connections
+    they held, with it."""
+    free = (
+        select(model.id)
+        .where(model.id == bindparam("row_id"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(model)
+        .where(model.id == free)
+        .values(last_used_at=bindparam("now", type_=model.last_used_at.type))
+    )
+
+
+_TOUCH_SESSION = _touch_statement(AuthSession)
+_TOUCH_KEY = _touch_statement(ApiKey)
 _USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
 
 

@@ -5,15 +5,17 @@ PostgreSQL ended is replaced unseen (the read runs again once)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from appbuilder.db.models import Project
 from appbuilder.db.session import make_session_factory, transaction
 from appbuilder.enums import GenerationStatus, UserRole
+from appbuilder.services import auth
 from appbuilder.settings import Settings
 from tests.factories import make_generation
 from tests.integration.api.conftest import Account, Api, LiveServer
@@ -133,3 +135,29 @@ def test_a_connection_the_database_ended_is_replaced_unseen(
     codes = [api.get(route, headers=owner.headers).status_code for _ in range(5)]
 
     assert codes == [200] * 5
+
+
+def test_a_credential_another_transaction_holds_is_read_without_waiting(
+    api: Api, engine: Engine, threaded: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log-out, a revocation or another request's touch holds the credential's row: the
+    reads skip their ``last_used_at`` write (SKIP LOCKED) instead of queueing behind that
+    transaction with the connections they hold, on the async pool and in a thread."""
+    monkeypatch.setattr(auth, "TOUCH_INTERVAL", timedelta(0))  # every read writes
+    owner = api.account()
+    key = api.api_key(owner, "projects:read")
+    with engine.connect() as holder, holder.begin():
+        holder.execute(text("SELECT 1 FROM auth_sessions FOR UPDATE"))
+        holder.execute(text("SELECT 1 FROM api_keys FOR UPDATE"))
+        for client in (api.client, threaded):
+            for credential in (owner, key):
+                for path in ("/api/me", "/api/projects", "/api/usage"):
+                    response = client.get(path, headers=credential.headers, timeout=5)
+                    assert response.status_code == 200, (path, response.text)
+        # and with the row free again, the write is made
+        seen = holder.execute(text("SELECT max(last_used_at) FROM auth_sessions")).scalar()
+    api.get("/api/me", headers=owner.headers)
+    with engine.connect() as reader:
+        later = reader.execute(text("SELECT max(last_used_at) FROM auth_sessions")).scalar()
+    assert later is not None
+    assert seen is None or later > seen
