@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from appbuilder.cli.serve import MAX_AUTO_WORKERS, default_workers
+from appbuilder.cli.serve import MAX_AUTO_WORKERS, _connections_per_process, default_workers
 from appbuilder.settings import Settings, get_settings
 
 CORES = len(os.sched_getaffinity(0))
@@ -34,8 +34,9 @@ def test_smaller_pools_fit_more_processes(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("UAB_DATABASE_POOL_SIZE", "10")
     monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "10")
     assert default_workers(get_settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)  # 37 each
+    assert _connections_per_process(get_settings()) == 37
     monkeypatch.setenv("UAB_DATABASE_ASYNC_POOL_SIZE", "1")
-    assert default_workers(Settings(), budget=88) == min(CORES, MAX_AUTO_WORKERS, 4)  # 22 each
+    assert _connections_per_process(Settings()) == 22
 
 
 def test_the_async_pool_counts_only_where_it_is_opened(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,4 +44,8 @@ def test_the_async_pool_counts_only_where_it_is_opened(monkeypatch: pytest.Monke
     monkeypatch.setenv("UAB_DATABASE_MAX_OVERFLOW", "20")
     assert default_workers(get_settings(), budget=87) == 1  # 53 a process
     monkeypatch.setenv("UAB_DATABASE_ASYNC_READS", "false")
-    assert default_workers(Settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)  # 37
+    assert _connections_per_process(Settings()) == 37
+    assert default_workers(Settings(), budget=87) == min(CORES, MAX_AUTO_WORKERS, 2)
+    monkeypatch.setenv("UAB_DATABASE_URL", "sqlite:////tmp/uab-never-opened.db")
+    monkeypatch.setenv("UAB_DATABASE_ASYNC_READS", "true")
+    assert _connections_per_process(Settings()) == 37  # SQLite never opens the async pool

@@ -200,7 +200,8 @@ def _workers(settings: Settings, budget: int | None, asked: int | None) -> int:
             f"[yellow]{asked} processes may open up to {needed} connections[/], more than "
             f"the {budget} PostgreSQL leaves (max_connections, less the reserved ones and "
             f"{SPARE_CONNECTIONS} for others): a burst may be refused connections. Lower "
-            "UAB_DATABASE_POOL_SIZE / UAB_DATABASE_MAX_OVERFLOW or --workers."
+            "UAB_DATABASE_POOL_SIZE / UAB_DATABASE_MAX_OVERFLOW / "
+            "UAB_DATABASE_ASYNC_POOL_SIZE or --workers."
         )
     return asked
 

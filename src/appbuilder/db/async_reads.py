@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import ClauseElement, Executable
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
@@ -56,6 +57,14 @@ def _compiled(statement: Executable) -> _Compiled:
     if "POSTCOMPILE" in str(compiled):
         raise ValueError(f"expanded per execution, so not compiled once: {compiled}")
     names = list(getattr(statement, "selected_columns", {}).keys())
+    # rows are read by name, or by position where a column has none (an unlabelled count:
+    # the named tuple renames it); the same name twice would read differently from
+    # SQLAlchemy's rows, and a write's RETURNING would be lost
+    named = [name for name in names if not name.startswith("_")]
+    if len(set(named)) != len(named):
+        raise ValueError(f"a column name repeats: {names}")
+    if getattr(statement, "is_dml", False) and "RETURNING" in str(compiled):
+        raise ValueError(f"a write's RETURNING is not read here: {compiled}")
     row: Callable[..., Any] = (
         collections.namedtuple("Row", names, rename=True)._make  # type: ignore[attr-defined]
         if names
@@ -70,9 +79,20 @@ def _compiled(statement: Executable) -> _Compiled:
 
 
 def conninfo(database: DatabaseSettings) -> str:
-    """The libpq connection string of the database the engine uses."""
-    url = database.url.set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    """The libpq connection string of the database the engine uses, its session in UTC (as
+    the engine's UTCDateTime reads times), the URL's own parameters and ``options`` kept."""
+    url = database.url
+    query = {k: " ".join(v) if isinstance(v, tuple) else v for k, v in url.query.items()}
+    given = {
+        "host": url.host,
+        "port": url.port,
+        "dbname": url.database,
+        "user": url.username,
+        "password": url.password,
+        **query,
+        "options": " ".join(filter(None, [query.get("options"), "-c TimeZone=UTC"])),
+    }
+    return make_conninfo("", **{k: v for k, v in given.items() if v is not None})
 
 
 class AsyncReads:
@@ -86,11 +106,8 @@ class AsyncReads:
             timeout=database.pool_timeout,
             open=False,
             # prepared on first use: every statement here runs on every request
-            kwargs={
-                "prepare_threshold": 0,
-                "connect_timeout": database.connect_timeout,
-                "options": "-c TimeZone=UTC",
-            },
+            kwargs={"prepare_threshold": 0, "connect_timeout": database.connect_timeout},
+            max_lifetime=float(database.pool_recycle) if database.pool_recycle > 0 else 3600.0,
             name="uab-reads",
         )
         #: called with each statement's SQL before it runs (tests count statements)
@@ -120,19 +137,23 @@ class AsyncReads:
             ) from exc.__cause__
 
     async def _run(self, steps: Steps[T]) -> T:
+        """``steps`` in one transaction; the COMMIT is the pool's, when the block ends, so a
+        connection lost then is told apart too."""
+        used: psycopg.AsyncConnection[Any] | None = None
         try:
             async with self.pool.connection() as connection:
-                try:
-                    return await self._steps(connection, steps)
-                except psycopg.OperationalError as exc:
-                    if connection.broken or connection.closed:
-                        raise _LostError from exc
-                    raise
+                used = connection
+                return await self._steps(connection, steps)
         except PoolTimeout:
             raise DatabaseBusyError(
-                "The server is busy with other requests; nothing was saved. Try again in a moment.",
+                "No database connection came free in time: the server is busy, or the "
+                "database cannot be reached. Nothing was changed; try again in a moment.",
                 retry_after=1,
             ) from None
+        except psycopg.OperationalError as exc:
+            if used is not None and (used.broken or used.closed):
+                raise _LostError from exc
+            raise
 
     async def _steps(self, connection: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
         try:

@@ -270,6 +270,7 @@ _KEY_LOOKUP = (
 # The credential's rules, as pure functions: the session-bound path above and the steps
 # below (the hot reads, on either driver) both decide with these, so the rule is one.
 def check_session(revoked_at: datetime | None, expires_at: datetime, now: datetime) -> None:
+    """A logged-out or expired session is refused, each with what to do about it."""
     if revoked_at is not None:
         raise AuthenticationError("Session has been logged out; log in again.")
     if expires_at <= now:
@@ -283,6 +284,7 @@ def check_key(
     expires_at: datetime | None,
     now: datetime,
 ) -> None:
+    """The secret is compared in constant time before anything about the key is told."""
     if key_hash is None or not hashes_match(key_hash, candidate.key_hash):
         raise AuthenticationError("API key is not valid.")
     if revoked_at is not None:
@@ -292,6 +294,7 @@ def check_key(
 
 
 def due_for_touch(last_used_at: datetime | None, now: datetime) -> bool:
+    """``last_used_at`` is written at most once a ``TOUCH_INTERVAL``, not on every request."""
     return last_used_at is None or now - last_used_at >= TOUCH_INTERVAL
 
 
@@ -423,6 +426,8 @@ def authenticate_steps(credential: str) -> Steps[Principal]:
 
 
 def _user_of(row: Any) -> User:
+    """The user as an entity attached to no session (the reads' callers take a ``User``);
+    its enums from their text, as the async driver reads them."""
     values = {key: getattr(row, key) for key in _USER_KEYS}
     values["role"] = UserRole(values["role"])
     values["subscription_tier"] = SubscriptionTier(values["subscription_tier"])

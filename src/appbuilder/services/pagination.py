@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -86,9 +86,12 @@ def decode_cursor(cursor: str) -> tuple[str, datetime, str]:
         moment = datetime.fromisoformat(moment_text)
         if not (isinstance(label, str) and isinstance(row_id, str)) or moment.tzinfo is None:
             raise ValueError(cursor)
+        # in UTC here, where a crafted one that cannot be (year 1 at +05:00) is refused:
+        # later, binding it overflowed into a 500
+        moment = moment.astimezone(UTC)
         if not ROW_ID.match(row_id):
             raise ValueError(cursor)
-    except (ValueError, TypeError, UnicodeError, binascii.Error) as exc:
+    except (ValueError, TypeError, OverflowError, UnicodeError, binascii.Error) as exc:
         raise ValidationError(
             "cursor", "format", "cursor is not one this API returned; start again without it."
         ) from exc

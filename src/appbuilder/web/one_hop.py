@@ -15,7 +15,8 @@ Authentication's ``last_used_at`` write stays in the request's own transaction o
 thread, as it is on the other routes: never a sync driver on the event loop, where waiting
 for a row lock held by another request's transaction would stall every request.
 
-The hottest reads (:func:`answer_reads`: ``/api/me``, the project list and page) are
+The hottest reads (:func:`answer_reads`: ``/api/me``, ``/api/usage``, the project list and
+page) are
 written as steps (``db.reads``): the credential's look-up and checks
 (``auth.authenticate_steps``), the scope check, the route's statements and its JSON, once.
 On PostgreSQL they run on the async driver on the event loop (``db.async_reads``: no

@@ -4,15 +4,17 @@ PostgreSQL ended is replaced unseen (the read runs again once)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 
-from appbuilder.db.models import Project
+from appbuilder.db.models import ApiKey, AuthSession, Project, User
 from appbuilder.db.session import make_session_factory, transaction
 from appbuilder.enums import GenerationStatus, UserRole
 from appbuilder.services import auth
@@ -161,3 +163,71 @@ def test_a_credential_another_transaction_holds_is_read_without_waiting(
         later = reader.execute(text("SELECT max(last_used_at) FROM auth_sessions")).scalar()
     assert later is not None
     assert seen is None or later > seen
+
+
+def _crafted_cursor(moment: str) -> str:
+    raw = json.dumps(["-created_at", moment, "abcdefghijklmnopqrstuvwxy"]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_refusals_and_odd_accounts_read_the_same_on_both(
+    api: Api, engine: Engine, threaded: httpx.Client
+) -> None:
+    """Credentials ended every way, an admin's key, a subscriber past the grace of a failed
+    payment, cursors crafted to overflow, and a bad cursor with a bad credential (401, not
+    422: the credential is checked first)."""
+    owner, admin, past_due, logged_out = (api.account() for _ in range(4))
+    project = api.project(owner)["id"]
+    with engine.begin() as connection:
+        connection.execute(update(User).where(User.id == admin.id).values(role=UserRole.ADMIN))
+        connection.execute(
+            update(User)
+            .where(User.id == past_due.id)
+            .values(
+                subscription_status="past_due",
+                subscription_grace_ends_at=datetime.now(UTC) - timedelta(days=1),
+            )
+        )
+    admin_key = api.api_key(admin, "projects:read", "admin")
+    reader_key = api.api_key(admin, "projects:read")  # an admin's key without the admin scope
+    revoked, expired = api.api_key(owner, "projects:read"), api.api_key(owner, "projects:read")
+    assert api.post("/api/auth/logout", headers=logged_out.headers).status_code == 204
+    revoked_id = api.get("/api/keys", headers=owner.headers).json()[1]["id"]
+    assert api.delete(f"/api/keys/{revoked_id}", headers=owner.headers).status_code == 204
+    stale = api.account()
+    with engine.begin() as connection:
+        connection.execute(
+            update(ApiKey)
+            .where(ApiKey.prefix == expired.token.split("_")[1])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        connection.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == stale.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+    asked: list[tuple[str, dict[str, str]]] = [
+        (f"/api/projects/{project}", admin_key.headers),
+        (f"/api/projects/{project}", reader_key.headers),
+        ("/api/usage", past_due.headers),
+        ("/api/me", past_due.headers),
+        ("/api/me", logged_out.headers),
+        ("/api/me", stale.headers),
+        ("/api/projects", revoked.headers),
+        ("/api/projects", expired.headers),
+        (f"/api/projects?cursor={_crafted_cursor('0001-01-01T00:00:00+05:00')}", owner.headers),
+        (f"/api/projects?cursor={_crafted_cursor('9999-12-31T23:59:59-05:00')}", owner.headers),
+        (f"/api/projects?cursor={_crafted_cursor('2026-01-01T00:00:00+00:00')}", owner.headers),
+        ("/api/projects?cursor=zz", {"Authorization": "Bearer uabs_nope"}),
+        (f"/api/projects/{project}?generations_cursor=zz", {}),
+    ]
+    statuses = []
+    for path, headers in asked:
+        on_the_loop = api.get(path, headers=headers)
+        in_a_thread = threaded.get(path, headers=headers)
+        assert on_the_loop.status_code == in_a_thread.status_code, path
+        assert on_the_loop.content == in_a_thread.content, path
+        statuses.append(on_the_loop.status_code)
+    assert statuses == [200, 404, 200, 200, 401, 401, 401, 401, 422, 422, 200, 401, 401]
+    assert api.get("/api/usage", headers=past_due.headers).json()["tier"] == "FREE"

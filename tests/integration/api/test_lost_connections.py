@@ -39,7 +39,8 @@ def pre_ping(request: pytest.FixtureRequest, api_settings: Settings) -> bool:
     return bool(request.param)
 
 
-@pytest.mark.parametrize("route", ["/api/me", "/api/projects?limit=20"])
+# routes on the engine's pool (the hot reads' async pool: test_async_reads.py)
+@pytest.mark.parametrize("route", ["/api/keys", "/api/me/llm"])
 def test_requests_after_the_database_ended_the_connections(
     pre_ping: bool, api: Api, engine: Engine, route: str
 ) -> None:

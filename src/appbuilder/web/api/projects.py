@@ -76,9 +76,8 @@ async def list_projects(
 ) -> Response:
     """Your projects, filtered and sorted; follow `next_cursor` for the next page."""
 
-    page_request = PageRequest(limit=limit, cursor=cursor)
-
     def reads(principal: Principal) -> Steps[bytes]:
+        page_request = PageRequest(limit=limit, cursor=cursor)  # checked once authenticated
         page = yield from projects.user_projects_steps(
             principal.user.id, page_request, status=status_filter, template=template, sort=sort
         )
@@ -97,9 +96,8 @@ async def get_project(
 ) -> Response:
     """A project with its owner and a page of its generations, newest first."""
 
-    page_request = PageRequest(limit=generations_limit, cursor=generations_cursor)
-
     def reads(principal: Principal) -> Steps[bytes]:
+        page_request = PageRequest(limit=generations_limit, cursor=generations_cursor)
         found = yield from projects.project_page_steps(
             project_id, page_request, owner_id=owner_filter(principal)
         )
@@ -109,8 +107,8 @@ async def get_project(
 
 
 def project_detail(found: projects.ProjectWithGenerationPage) -> ProjectDetail:
-    """Each part validated once (the project and its generations from their rows' columns
-    as dicts, the run from its attributes), then assembled without re-validating."""
+    """Each part validated once (the project, its newest run and its generations from their
+    rows' columns as dicts), then assembled without re-validating."""
     return ProjectDetail.model_construct(
         **dict(ProjectOut.model_validate(fields_of(found.project))),
         user=OwnerOut(id=found.owner.id, email=found.owner.email, name=found.owner.name),

@@ -1,0 +1,122 @@
+"""The hot reads' async pool (``db.async_reads``) on a real PostgreSQL: a connection lost
+during a read or at its commit is replaced and the read run again once; lost twice is a
+503 database_unavailable; no connection in time is a 503 database_busy; the URL's own
+settings reach the connections."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, Integer, func, select, text
+
+from appbuilder.db.async_reads import AsyncReads, conninfo
+from appbuilder.db.reads import Read, Steps
+from appbuilder.errors import DatabaseBusyError, DatabaseUnavailableError
+from appbuilder.settings import Settings
+
+T = TypeVar("T")
+_PID = select(func.pg_backend_pid().label("pid"))
+_TIMEZONE = select(func.current_setting("TimeZone").label("zone"))
+_APPLICATION = select(func.current_setting("application_name").label("name"))
+
+
+def _settings(engine: Engine, **changes: Any) -> Settings:
+    fields = {"database_url": engine.url.render_as_string(hide_password=False), **changes}
+    return Settings(**fields)
+
+
+def _with_pool(engine: Engine, use: Callable[[AsyncReads], Awaitable[T]], **changes: Any) -> T:
+    async def run() -> T:
+        reads = AsyncReads(_settings(engine, **changes).database)
+        await reads.open()
+        try:
+            return await use(reads)
+        finally:
+            await reads.close()
+
+    return asyncio.run(run())
+
+
+def _end(engine: Engine, pid: int) -> None:
+    """PostgreSQL ends that backend, as a restart or a failover would."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+
+def test_a_connection_lost_at_the_commit_is_replaced_and_the_read_run_again(
+    pg_engine: Engine,
+) -> None:
+    attempts: list[int] = []
+
+    def steps() -> Steps[int]:
+        rows = yield Read(_PID, {})
+        pid: int = rows[0].pid
+        attempts.append(pid)
+        if len(attempts) == 1:  # after its last statement, before the pool's COMMIT
+            _end(pg_engine, pid)
+        return pid
+
+    answered = _with_pool(pg_engine, lambda reads: reads.run(steps))
+
+    assert len(attempts) == 2
+    assert answered == attempts[1] != attempts[0]
+
+
+def test_a_read_whose_connections_are_lost_twice_is_a_503(pg_engine: Engine) -> None:
+    def steps() -> Steps[None]:
+        rows = yield Read(_PID, {})
+        _end(pg_engine, rows[0].pid)
+        yield Read(_PID, {})  # on the connection PostgreSQL just ended
+
+    with pytest.raises(DatabaseUnavailableError) as refused:
+        _with_pool(pg_engine, lambda reads: reads.run(steps))
+    assert refused.value.retry_after == 1
+
+
+def test_no_connection_in_time_is_a_503_busy(pg_engine: Engine) -> None:
+    async def use(reads: AsyncReads) -> None:
+        async with reads.pool.connection():  # the pool's only connection, held
+            await reads.run(lambda: _one(_PID))
+
+    with pytest.raises(DatabaseBusyError) as refused:
+        _with_pool(pg_engine, use, database_async_pool_size=1, database_pool_timeout=0.2)
+    assert "busy" in str(refused.value)
+
+
+def test_a_statement_error_is_not_taken_for_a_lost_connection(pg_engine: Engine) -> None:
+    """A statement PostgreSQL refuses is the driver's error, raised once, not run again."""
+    runs: list[int] = []
+
+    def steps() -> Steps[None]:
+        runs.append(1)
+        yield Read(text("SELECT 1 / 0 AS never").columns(never=Integer), {})
+
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        _with_pool(pg_engine, lambda reads: reads.run(steps))
+    assert runs == [1]
+
+
+def test_connections_keep_the_urls_options_and_read_times_in_utc(pg_engine: Engine) -> None:
+    named = pg_engine.url.update_query_dict({"options": "-c application_name=uab-reads-test"})
+    settings = Settings(database_url=named.render_as_string(hide_password=False))
+    info = psycopg.conninfo.conninfo_to_dict(conninfo(settings.database))
+    assert info["options"] == "-c application_name=uab-reads-test -c TimeZone=UTC"
+
+    async def use(reads: AsyncReads) -> list[str]:
+        zone = await reads.run(lambda: _one(_TIMEZONE))
+        name = await reads.run(lambda: _one(_APPLICATION))
+        return [zone, name]
+
+    assert _with_pool(pg_engine, use, database_url=settings.database_url) == [
+        "UTC",
+        "uab-reads-test",
+    ]
+
+
+def _one(statement: Any) -> Steps[Any]:
+    rows = yield Read(statement, {})
+    return rows[0][0]
