@@ -99,14 +99,19 @@ class AsyncReads:
     """A pool of async connections for the hot reads, opened with the app (its lifespan)."""
 
     def __init__(self, database: DatabaseSettings) -> None:
+        self._conninfo = conninfo(database)
+        # prepared on first use: every statement here runs on every request
+        self._kwargs: dict[str, Any] = {
+            "prepare_threshold": 0,
+            "connect_timeout": database.connect_timeout,
+        }
         self.pool = AsyncConnectionPool(
-            conninfo(database),
+            self._conninfo,
             min_size=1,
             max_size=database.async_pool_size,
             timeout=database.pool_timeout,
             open=False,
-            # prepared on first use: every statement here runs on every request
-            kwargs={"prepare_threshold": 0, "connect_timeout": database.connect_timeout},
+            kwargs=self._kwargs,
             max_lifetime=float(database.pool_recycle) if database.pool_recycle > 0 else 3600.0,
             name="uab-reads",
         )
@@ -145,15 +150,31 @@ class AsyncReads:
                 used = connection
                 return await self._steps(connection, steps)
         except PoolTimeout:
+            if not await self._reachable():
+                raise DatabaseUnavailableError(
+                    "The database cannot be reached right now; nothing was changed. "
+                    "Try again in a moment.",
+                    retry_after=1,
+                ) from None
             raise DatabaseBusyError(
-                "No database connection came free in time: the server is busy, or the "
-                "database cannot be reached. Nothing was changed; try again in a moment.",
+                "No database connection came free in time: the server is busy with other "
+                "requests. Nothing was changed; try again in a moment.",
                 retry_after=1,
             ) from None
         except psycopg.OperationalError as exc:
             if used is not None and (used.broken or used.closed):
                 raise _LostError from exc
             raise
+
+    async def _reachable(self) -> bool:
+        """Whether a connection can be made at all: told apart only once the pool has kept
+        a read waiting its whole timeout, so busy and down get their own answers."""
+        try:
+            connection = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
+        except psycopg.Error:
+            return False
+        await connection.close()
+        return True
 
     async def _steps(self, connection: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
         try:

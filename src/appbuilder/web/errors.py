@@ -252,9 +252,14 @@ async def _unencodable(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
-    """The embedded database (SQLite) stayed locked by other writers past its busy timeout:
-    the server is overloaded, not broken, and the request changed nothing. 503 with
-    Retry-After, so clients back off and try again; anything else is any driver error's."""
+    """No connection could be made (PostgreSQL down, restarting, refusing connections), or
+    the embedded database (SQLite) stayed locked by other writers past its busy timeout:
+    either way the request changed nothing. 503 with Retry-After, so clients back off and
+    try again; anything else is any driver error's."""
+    if getattr(exc, "statement", "") is None:  # raised connecting, before any statement
+        log.warning("the database cannot be reached: %s", type(getattr(exc, "orig", exc)).__name__)
+        body = error_body("database_unavailable", DATABASE_UNREACHABLE)
+        return _json(503, body, {"Retry-After": "1"})
     if not is_database_locked(exc):
         return await _database_error(request, exc)
     return _json(503, error_body("database_busy", DATABASE_BUSY), {"Retry-After": "1"})
@@ -281,6 +286,12 @@ def _lost_connection(exc: Exception) -> JSONResponse:
 DATABASE_LOST = (
     "The connection to the database was lost during your request. Try again in a moment; "
     "if you were saving something, check whether it was saved first."
+)
+
+
+#: what a person is told when no connection to the database could be made
+DATABASE_UNREACHABLE = (
+    "The database cannot be reached right now; nothing was changed. Try again in a moment."
 )
 
 

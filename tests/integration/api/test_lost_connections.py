@@ -5,7 +5,7 @@ Retry-After, never a 500, whether the pool pings connections before use or not."
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from appbuilder.settings import Settings
 from tests.integration.api.conftest import Api
@@ -46,6 +46,7 @@ def test_requests_after_the_database_ended_the_connections(
 ) -> None:
     owner = api.account()
     api.project(owner)
+    api.api_key(owner, "projects:read")  # so that every answer has the caller's data
     for _ in range(3):  # the pool holds connections now
         assert api.get(route, headers=owner.headers).status_code == 200
     assert terminate_the_servers_connections(engine) >= 1
@@ -65,3 +66,44 @@ def test_requests_after_the_database_ended_the_connections(
         else:
             assert response.json()  # a correct answer: JSON of the caller's data
     assert api.get("/api/me", headers=owner.headers).json()["email"] == owner.email
+
+
+@pytest.fixture
+def quick_pool(api_settings: Settings) -> Settings:
+    """The pools wait 1 s, not 30, for a connection that cannot come."""
+    api_settings.database_pool_timeout = 1
+    api_settings.database_connect_timeout = 1
+    return api_settings
+
+
+def test_a_database_that_refuses_connections_is_a_503_on_every_path(
+    quick_pool: Settings, api: Api, engine: Engine
+) -> None:
+    """PostgreSQL down or refusing connections (a restart, maintenance): the engine's routes
+    and the hot reads' async pool answer 503 database_unavailable with Retry-After (the
+    engine's gave a 500), and answer again once it takes connections."""
+    owner = api.account()
+    name = engine.url.database
+    operator = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with operator.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+        for route in ("/api/keys", "/api/me", "/api/projects"):
+            refused = api.get(route, headers=owner.headers)
+            assert refused.status_code == 503, (route, refused.text)
+            assert refused.json()["error"]["code"] == "database_unavailable", route
+            assert refused.headers["retry-after"] == "1"
+    finally:
+        with operator.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        operator.dispose()
+        engine.dispose()  # its connections were ended too
+    for route in ("/api/keys", "/api/me"):
+        assert api.get(route, headers=owner.headers).status_code == 200
