@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -34,6 +36,23 @@ def test_cursor_round_trips(moment: datetime, row_id: str) -> None:
 def test_foreign_cursors_are_a_validation_error(cursor: str) -> None:
     with pytest.raises(ValidationError) as caught:
         PageRequest(cursor=cursor)
+    assert caught.value.field == "cursor"
+
+
+@pytest.mark.parametrize(
+    ("moment", "row_id"),
+    [
+        ("0001-01-01T00:00:00+05:00", "abc"),  # cannot be put in UTC
+        ("2026-01-01T00:00:00\u0000+00:00", "abc"),
+        ("2026-01-01T00:00:00+00:00", "abc\n"),
+        ("2026-01-01T00:00:00+00:00", "abc\u0000"),
+        (1767225600, "abc"),
+    ],
+)
+def test_crafted_cursors_are_a_validation_error(moment: object, row_id: str) -> None:
+    raw = json.dumps(["-created_at", moment, row_id]).encode()
+    with pytest.raises(ValidationError) as caught:
+        PageRequest(cursor=base64.urlsafe_b64encode(raw).decode().rstrip("="))
     assert caught.value.field == "cursor"
 
 

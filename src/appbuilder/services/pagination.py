@@ -83,13 +83,18 @@ def decode_cursor(cursor: str) -> tuple[str, datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         label, moment_text, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not (
+            isinstance(moment_text, str) and moment_text.isascii() and moment_text.isprintable()
+        ):
+            # a NUL would slip through fromisoformat
+            raise ValueError(cursor)
         moment = datetime.fromisoformat(moment_text)
         if not (isinstance(label, str) and isinstance(row_id, str)) or moment.tzinfo is None:
             raise ValueError(cursor)
         # in UTC here, where a crafted one that cannot be (year 1 at +05:00) is refused:
         # later, binding it overflowed into a 500
         moment = moment.astimezone(UTC)
-        if not ROW_ID.match(row_id):
+        if not ROW_ID.fullmatch(row_id):  # not .match: "$" passes a trailing newline
             raise ValueError(cursor)
     except (ValueError, TypeError, OverflowError, UnicodeError, binascii.Error) as exc:
         raise ValidationError(
