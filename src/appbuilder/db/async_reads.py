@@ -54,8 +54,9 @@ def _compiled(statement: Executable) -> _Compiled:
     LIMIT), and a row type with the column names SQLAlchemy's rows have."""
     assert isinstance(statement, ClauseElement)  # noqa: S101 - every Executable we build is
     compiled = statement.compile(dialect=_DIALECT)
-    if "POSTCOMPILE" in str(compiled):
-        raise ValueError(f"expanded per execution, so not compiled once: {compiled}")
+    sql = str(compiled)
+    if "POSTCOMPILE" in sql:
+        raise ValueError(f"expanded per execution, so not compiled once: {sql}")
     names = list(getattr(statement, "selected_columns", {}).keys())
     # rows are read by name, or by position where a column has none (an unlabelled count:
     # the named tuple renames it); the same name twice would read differently from
@@ -63,15 +64,15 @@ def _compiled(statement: Executable) -> _Compiled:
     named = [name for name in names if not name.startswith("_")]
     if len(set(named)) != len(named):
         raise ValueError(f"a column name repeats: {names}")
-    if getattr(statement, "is_dml", False) and "RETURNING" in str(compiled):
-        raise ValueError(f"a write's RETURNING is not read here: {compiled}")
+    if getattr(statement, "is_dml", False) and "RETURNING" in sql:
+        raise ValueError(f"a write's RETURNING is not read here: {sql}")
     row: Callable[..., Any] = (
         collections.namedtuple("Row", names, rename=True)._make  # type: ignore[attr-defined]
         if names
         else tuple
     )
     return _Compiled(
-        sql=str(compiled).encode(),
+        sql=sql.encode(),
         defaults={k: v for k, v in compiled.params.items() if v is not None},
         row=row,
         returns_rows=bool(names),

@@ -230,10 +230,7 @@ def authenticate(session: Session, credential: str) -> Principal:
     raise AuthenticationError("Unrecognised credential: send a session token or an API key.")
 
 
-def _touch(
-    session: Session, model: type[AuthSession] | type[ApiKey], row_id: str, now: datetime
-) -> None:
-    statement = _TOUCH_SESSION if model is AuthSession else _TOUCH_KEY
+def _touch(session: Session, statement: Update, row_id: str, now: datetime) -> None:
     # no entity of the row is loaded: nothing in the session to bring up to date
     no_sync = {"synchronize_session": False}
     session.execute(statement, {"row_id": row_id, "now": now}, execution_options=no_sync)
@@ -318,7 +315,7 @@ def _from_session_token(session: Session, token: str, now: datetime) -> Principa
     user, session_id, expires_at, revoked_at, last_used_at = row
     check_session(revoked_at, expires_at, now)
     if due_for_touch(last_used_at, now):
-        _touch(session, AuthSession, session_id, now)
+        _touch(session, _TOUCH_SESSION, session_id, now)
     return Principal(user=user, scopes=ROLE_SCOPES[user.role], session_id=session_id)
 
 
@@ -330,7 +327,7 @@ def _from_api_key(session: Session, candidate: str, now: datetime) -> Principal:
     user, key_id, key_hash, scopes, expires_at, revoked_at, last_used_at = row
     check_key(key_hash, parsed, revoked_at, expires_at, now)
     if due_for_touch(last_used_at, now):
-        _touch(session, ApiKey, key_id, now)
+        _touch(session, _TOUCH_KEY, key_id, now)
     return Principal(user=user, scopes=key_scopes(scopes, user.role), api_key_id=key_id)
 
 

@@ -67,21 +67,8 @@ async def answer_reads(
     if pool is not None:
         body = await pool.run(steps)
     else:
-        factory: sessionmaker[Session] = request.app.state.sessions
-        async with db_place(request):
-            body = await anyio.to_thread.run_sync(_steps_in_one_thread, factory, steps)
+        body = await _in_a_session(request, lambda session: run_steps(session, steps()))
     return Response(content=body, media_type="application/json")
-
-
-def _steps_in_one_thread(factory: sessionmaker[Session], steps: Callable[[], Steps[T]]) -> T:
-    session = factory()
-    try:
-        result = run_steps(session, steps())
-    except BaseException as exc:
-        finish(session, exc)
-        raise
-    finish(session, None)
-    return result
 
 
 async def answer(
@@ -95,24 +82,31 @@ async def answer(
 
 async def in_one_hop(request: Request, credential: str, work: Work[T], scope: Scope | None) -> T:
     """What ``work`` returns, run as :func:`answer` runs it (for a route that answers
-    something other than JSON, such as a stream once its run is found to be the caller's).
+    something other than JSON, such as a stream once its run is found to be the caller's)."""
 
-    The database place is taken on the event loop before the thread, like ``get_session``
-    does, so a request never holds a thread while it waits for a connection."""
-    factory: sessionmaker[Session] = request.app.state.sessions
-    async with db_place(request):
-        return await anyio.to_thread.run_sync(_in_one_thread, factory, credential, work, scope)
-
-
-def _in_one_thread(
-    factory: sessionmaker[Session], credential: str, work: Work[T], scope: Scope | None
-) -> T:
-    session = factory()
-    try:
+    def authorised(session: Session) -> T:
         principal = auth.authenticate(session, credential)
         if scope is not None:
             check_scope(principal, scope)
-        result = work(session, principal)
+        return work(session, principal)
+
+    return await _in_a_session(request, authorised)
+
+
+async def _in_a_session(request: Request, job: Callable[[Session], T]) -> T:
+    """``job`` on a session of its own in one worker-thread round trip, committed or rolled
+    back (``deps.finish``) there too. The database place is taken on the event loop before
+    the thread, like ``get_session`` does, so a request never holds a thread while it
+    waits for a connection."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    async with db_place(request):
+        return await anyio.to_thread.run_sync(_in_one_thread, factory, job)
+
+
+def _in_one_thread(factory: sessionmaker[Session], job: Callable[[Session], T]) -> T:
+    session = factory()
+    try:
+        result = job(session)
     except BaseException as exc:
         finish(session, exc)
         raise
