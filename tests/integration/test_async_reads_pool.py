@@ -1,5 +1,6 @@
-"""The hot reads' async pool (``db.async_reads``) on a real PostgreSQL: a connection lost
-during a read or at its commit is replaced and the read run again once; lost twice is a
+"""The hot reads' async pool (``db.async_reads``) on a real PostgreSQL: reads run in
+autocommit; a connection lost during a read is replaced and the read run again once (or,
+lost after its last statement, the read has its answer); lost twice is a
 503 database_unavailable; no connection in time is a 503 database_busy; the URL's own
 settings reach the connections."""
 
@@ -47,23 +48,51 @@ def _end(engine: Engine, pid: int) -> None:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
-def test_a_connection_lost_at_the_commit_is_replaced_and_the_read_run_again(
+def test_a_connection_lost_after_a_read_leaves_it_answered_and_the_next_read_on_a_new_one(
     pg_engine: Engine,
 ) -> None:
+    """Each statement commits as it runs (autocommit), so a read whose connection is ended
+    after its last statement has its answer; the dead connection goes back to the pool,
+    and the next read to take it runs again on a fresh one."""
     attempts: list[int] = []
 
     def steps() -> Steps[int]:
         rows = yield Read(_PID, {})
         pid: int = rows[0].pid
         attempts.append(pid)
-        if len(attempts) == 1:  # after its last statement, before the pool's COMMIT
+        if len(attempts) == 1:  # after its last statement, before it is given back
             _end(pg_engine, pid)
         return pid
 
-    answered = _with_pool(pg_engine, lambda reads: reads.run(steps))
+    async def use(reads: AsyncReads) -> list[int]:
+        return [await reads.run(steps), await reads.run(steps)]
 
-    assert len(attempts) == 2
-    assert answered == attempts[1] != attempts[0]
+    answered = _with_pool(pg_engine, use, database_async_pool_size=1)
+
+    assert answered == [attempts[0], attempts[-1]]
+    assert attempts[-1] != attempts[0]
+
+
+def test_a_read_runs_in_autocommit_so_its_touch_is_no_open_transaction(
+    pg_engine: Engine,
+) -> None:
+    """No BEGIN: a statement of the reads is committed when it returns (what another
+    connection sees at once), and the connection is idle, not idle in transaction."""
+    status: list[str] = []
+
+    def steps() -> Steps[None]:
+        rows = yield Read(_PID, {})
+        with pg_engine.connect() as other:
+            status.append(
+                other.execute(
+                    text("SELECT state FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": rows[0].pid},
+                ).scalar_one()
+            )
+
+    _with_pool(pg_engine, lambda reads: reads.run(steps))
+
+    assert status == ["idle"]
 
 
 def test_a_read_whose_connections_are_lost_twice_is_a_503(pg_engine: Engine) -> None:

@@ -387,6 +387,7 @@ def _touch_statement(model: type[AuthSession] | type[ApiKey]) -> Update:
 _TOUCH_SESSION = _touch_statement(AuthSession)
 _TOUCH_KEY = _touch_statement(ApiKey)
 _USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
+_USER_MANAGER = inspect(User).class_manager
 
 
 def authenticate_steps(credential: str) -> Steps[Principal]:
@@ -428,4 +429,9 @@ def _user_of(row: Any) -> User:
     values = {key: getattr(row, key) for key in _USER_KEYS}
     values["role"] = UserRole(values["role"])
     values["subscription_tier"] = SubscriptionTier(values["subscription_tier"])
-    return User(**values)
+    # as the ORM builds a loaded row (values straight into the instance's dict): through
+    # ``User(**values)`` each of the 20 columns went through attribute events, 49 µs of
+    # every hot read against 3 µs
+    user: User = _USER_MANAGER.new_instance()
+    user.__dict__.update(values)
+    return user

@@ -39,6 +39,7 @@ from appbuilder.web.api import (
 from appbuilder.web.api import auth as auth_api
 from appbuilder.web.api import deployments as deployments_api
 from appbuilder.web.errors import COMMON_RESPONSES, install_error_handlers
+from appbuilder.web.hot_routes import install_hot_routes
 from appbuilder.web.limits import BodySizeLimitMiddleware
 from appbuilder.web.observability import RequestIdMiddleware
 from appbuilder.web.openapi import document_credentials
@@ -188,6 +189,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in modules:
         app.include_router(module.router)
+    # ahead of every route (web.hot_routes); their FastAPI routes stay, for OpenAPI and HEAD
+    hot = (auth_api.me, usage.usage, projects.list_projects, projects.get_project)
+    install_hot_routes(app.router.routes, hot, (module.router for module in modules))
     install_ui(app, settings)
     document_credentials(app, (module.router for module in modules))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)

@@ -1,0 +1,162 @@
+"""The hot reads dispatched ahead of FastAPI (``web.hot_routes``) answer exactly what
+FastAPI's own handling of the same routes answers: byte for byte, status, content type and
+the headers a client acts on, for good requests and every kind of bad one a client can
+send; and they are what serves those requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from appbuilder.enums import UserRole
+from appbuilder.settings import Settings
+from appbuilder.web.hot_routes import HotRoute
+from tests.integration.api.conftest import Api, LiveServer
+
+#: response headers a client acts on (the request id differs per request by design)
+ACTED_ON = ("content-type", "www-authenticate", "allow", "location", "retry-after")
+
+
+@pytest.fixture
+def framework(api_settings: Settings) -> Iterator[httpx.Client]:
+    """A second server on the same database with no hot routes: FastAPI routes every
+    request itself, as before them."""
+    server = LiveServer(api_settings)
+    routes = server.app.router.routes
+    routes[:] = [route for route in routes if not isinstance(route, HotRoute)]
+    with server as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def served_hot(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The path of each request a hot route served."""
+    served: list[str] = []
+    handle = HotRoute.handle
+
+    async def counted(self: HotRoute, scope: Any, receive: Any, send: Any) -> None:
+        served.append(scope["path"])
+        await handle(self, scope, receive, send)
+
+    monkeypatch.setattr(HotRoute, "handle", counted)
+    return served
+
+
+def _same(api: Api, framework: httpx.Client, method: str, path: str, **kw: Any) -> int:
+    hot = api.request(method, path, **kw)
+    routed = framework.request(method, path, **kw)
+    where = f"{method} {path}"
+    assert hot.status_code == routed.status_code, (where, hot.text, routed.text)
+    assert hot.content == routed.content, where
+    for name in ACTED_ON:
+        ours, theirs = hot.headers.get(name), routed.headers.get(name)
+        if name == "location" and ours and theirs:  # absolute, each with its server's port
+            ours, theirs = (
+                ours.removeprefix(str(api.base_url)),
+                theirs.removeprefix(str(framework.base_url)),
+            )
+        assert ours == theirs, (where, name)
+    return hot.status_code
+
+
+def test_hot_routes_answer_what_fastapi_answers(
+    api: Api, framework: httpx.Client, served_hot: list[str]
+) -> None:
+    owner, stranger = api.account(), api.account()
+    admin = api.account(role=UserRole.ADMIN)
+    project = api.project(owner, name="<b>\u202eé\U0001f600", template="SAAS")["id"]
+    api.project(owner, name="second", template="API")
+    key = api.api_key(owner, "projects:read")
+    history_only = api.api_key(owner, "generations:read")
+    cursor = api.get("/api/projects?limit=1", headers=owner.headers).json()["next_cursor"]
+    assert cursor
+    served_hot.clear()
+
+    good = [
+        "/api/me",
+        "/api/usage",
+        "/api/projects",
+        "/api/projects?limit=1",
+        f"/api/projects?limit=1&cursor={cursor}",
+        "/api/projects?status=DRAFT&template=SAAS&sort=created_at",
+        "/api/projects?limit=1&limit=2",  # the last of a repeated key, as FastAPI reads it
+        "/api/projects?unknown=1&limit=2",
+        f"/api/projects/{project}",
+        f"/api/projects/{project}?generations_limit=1",
+        "/api/me?anything=at-all",
+    ]
+    bad_values = [
+        "/api/projects?limit=0",
+        "/api/projects?limit=101",
+        "/api/projects?limit=-1",
+        "/api/projects?limit=abc",
+        "/api/projects?limit=",
+        "/api/projects?limit=1e3",
+        "/api/projects?limit=%00",
+        "/api/projects?limit=2&limit=x",
+        "/api/projects?limit=99999999999999999999999999",
+        "/api/projects?status=ready",
+        "/api/projects?status=",
+        "/api/projects?status=BOGUS&template=NOPE&sort=name&limit=0",  # four at once, in order
+        "/api/projects?sort=",
+        "/api/projects?cursor=",
+        "/api/projects?cursor=%00",
+        "/api/projects?cursor=not-a-cursor",
+        "/api/projects?cursor=" + "A" * 5000,
+        "/api/projects/nosuchproject1",
+        "/api/projects/has%20space",
+        "/api/projects/%00",
+        "/api/projects/" + "a" * 300,
+        "/api/projects/\u00e9t\u00e9",
+        f"/api/projects/{project}?generations_limit=0",
+        f"/api/projects/{project}?generations_cursor=junk",
+        f"/api/projects/{project}?generations_limit=x&generations_cursor=" + "B" * 5000,
+    ]
+    for path in good + bad_values:
+        for credential in (owner, key, admin, stranger, history_only):
+            assert _same(api, framework, "GET", path, headers=credential.headers) < 500
+    assert len(served_hot) == 5 * len(good + bad_values)  # each of them served by a hot route
+
+    refused_credentials: list[dict[str, str]] = [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": f"bearer {owner.token}"},  # the scheme is case-insensitive
+        {"Authorization": f"Bearer  {owner.token}"},
+        {"Authorization": f"Bearer {owner.token}x"},
+        {"Authorization": "Bearer uab_" + "k" * 4000},
+        {"Authorization": "Bearer uabs_\x7f"},
+    ]
+    for path in ("/api/me", "/api/usage", "/api/projects?limit=0", f"/api/projects/{project}"):
+        for headers in refused_credentials:
+            assert _same(api, framework, "GET", path, headers=headers) < 500
+
+    # what the hot routes leave to FastAPI's routes: other methods, HEAD, near-miss paths
+    for method, path in [
+        ("HEAD", "/api/me"),
+        ("POST", "/api/me"),
+        ("DELETE", "/api/projects"),
+        ("PUT", f"/api/projects/{project}"),
+        ("OPTIONS", "/api/usage"),
+        ("GET", "/api/me/"),
+        ("GET", "/api/projects/"),
+        ("GET", f"/api/projects/{project}/"),
+        ("GET", "/api//projects"),
+        ("GET", "/API/ME"),
+    ]:
+        served_hot.clear()
+        assert _same(api, framework, method, path, headers=owner.headers) < 500
+        assert served_hot == []
+
+
+def test_the_openapi_document_still_has_the_hot_routes(api: Api, framework: httpx.Client) -> None:
+    """The FastAPI routes stay behind the hot ones: they document each operation."""
+    document = api.get("/openapi.json").json()
+    assert document == framework.get("/openapi.json").json()
+    for path in ("/api/me", "/api/usage", "/api/projects", "/api/projects/{project_id}"):
+        assert "get" in document["paths"][path]
+        assert document["paths"][path]["get"]["security"]
