@@ -14,10 +14,16 @@ from typing import Any
 import anyio.to_thread
 import httpx
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
+from appbuilder.db.models import User
+from appbuilder.db.session import make_session_factory
+from appbuilder.db.types import utcnow
+from appbuilder.jobs.runner import EmbeddedDispatcher
 from appbuilder.logs import request_id_var
-from appbuilder.services import auth
+from appbuilder.services import auth, runs
+from appbuilder.services.runs import events
 from tests.integration.api.conftest import Account, Api
 
 #: the hot reads that need projects:read (the others need only a credential)
@@ -182,3 +188,34 @@ def test_the_run_and_history_reads_take_one_round_trip_and_refuse_as_before(
     listed = api.get(f"/api/projects/{project}/runs", headers=owner.headers).json()
     assert [item["id"] for item in listed["items"]] == [run]
     assert api.get(f"/api/runs/{run}", headers=owner.headers).json()["id"] == run
+
+
+def test_a_streams_reads_take_no_worker_thread_on_postgresql(
+    api: Api, engine: Engine, round_trips: Counter[str], database_url: URL
+) -> None:
+    """A live stream checks its run once (one round trip), then reads each batch of events
+    it is woken for: on the async pool on PostgreSQL (no thread), in a thread on SQLite."""
+    owner = api.account()
+    project = api.project(owner)
+    with make_session_factory(engine).begin() as session:
+        user = session.get_one(User, owner.id)
+        run = runs.start_run(session, EmbeddedDispatcher(), user, project["id"], verify=False)
+        run.not_before = utcnow() + timedelta(hours=1)  # stays queued: the stream stays open
+        run_id = run.id
+    headers = {**owner.headers, "X-Request-ID": "stream-reads"}
+    request = api.client.build_request("GET", f"/api/runs/{run_id}/events", headers=headers)
+    response = api.client.send(request, stream=True)
+    try:
+        lines = response.iter_lines()
+        for said in ("first", "second", "third"):  # each wakes the stream for a read
+            with make_session_factory(engine).begin() as session:
+                events.append(session, run_id, "log", line=said)
+            assert any(said in line for line in lines if line.startswith("data:"))
+    finally:
+        response.close()
+
+    on_the_loop = database_url.get_backend_name() == "postgresql"
+    if on_the_loop:
+        assert round_trips["stream-reads"] == 1  # the run's check; every read on the pool
+    else:
+        assert round_trips["stream-reads"] >= 4  # the check, then a thread per read

@@ -22,6 +22,7 @@ from appbuilder.services.runs.queries import (
     list_project_runs,
     list_runs,
     poll_events,
+    poll_events_steps,
 )
 from appbuilder.services.runs.workers import (
     check_unclaimed,
@@ -51,6 +52,7 @@ __all__ = [
     "note_unclaimed",
     "owner_of_project",
     "poll_events",
+    "poll_events_steps",
     "spec_for",
     "start_run",
     "waiting_message",

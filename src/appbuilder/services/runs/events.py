@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import GenerationRun, RunEvent
+from appbuilder.db.reads import Read, Steps, run_steps
 from appbuilder.services.runs.notices import CHANNEL
 
 #: the kind of the last event of every run
@@ -43,11 +44,20 @@ def append(session: Session, run_id: str, kind: str, **data: Any) -> int:
     return int(seq)
 
 
+_AFTER = (
+    select(RunEvent.seq, RunEvent.kind, RunEvent.data)
+    .where(RunEvent.run_id == bindparam("run_id"), RunEvent.seq > bindparam("after"))
+    .order_by(RunEvent.seq)
+    .limit(MAX_EVENTS_PER_READ)
+)
+
+
+def read_steps(run_id: str, after: int = 0) -> Steps[list[EventOut]]:
+    """The run's events after ``after`` (at most a read's worth), as steps (``db.reads``):
+    the live streams read them on the async pool on PostgreSQL."""
+    rows = yield Read(_AFTER, {"run_id": run_id, "after": after})
+    return [EventOut(row.seq, row.kind, row.data) for row in rows]
+
+
 def read(session: Session, run_id: str, after: int = 0) -> list[EventOut]:
-    rows = session.execute(
-        select(RunEvent.seq, RunEvent.kind, RunEvent.data)
-        .where(RunEvent.run_id == run_id, RunEvent.seq > after)
-        .order_by(RunEvent.seq)
-        .limit(MAX_EVENTS_PER_READ)
-    ).all()
-    return [EventOut(seq, kind, data) for seq, kind, data in rows]
+    return run_steps(session, read_steps(run_id, after))

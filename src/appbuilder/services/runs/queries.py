@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from appbuilder.agents.orchestrator import DEPENDS_ON
 from appbuilder.db.models import Generation, GenerationRun, Project
+from appbuilder.db.reads import Read, Steps, run_steps
 from appbuilder.enums import ACTIVE_RUN_STATUSES, AgentType
 from appbuilder.errors import NotFoundError
 from appbuilder.services.pagination import Page, PageRequest, SortKey, paginate, to_page
@@ -101,15 +102,25 @@ def list_runs(
     return [RunWithProject(run, name) for run, name in rows]
 
 
-def poll_events(session: Session, run_id: str, after: int) -> tuple[list[events.EventOut], bool]:
+_RUN_STATUS = select(GenerationRun.status).where(GenerationRun.id == bindparam("run_id"))
+
+
+def poll_events_steps(run_id: str, after: int) -> Steps[tuple[list[events.EventOut], bool]]:
     """The run's events after ``after`` and, when there are none, whether the run has ended
     (or is gone with its project): then nothing more will come. Callers check ownership
-    once, before polling."""
-    batch = events.read(session, run_id, after)
+    once, before polling. As steps (``db.reads``): the live streams poll on the async pool
+    on PostgreSQL, where the status is read as its text (a ``StrEnum`` equals it)."""
+    batch = yield from events.read_steps(run_id, after)
     if batch:
         return batch, False
-    status = session.scalar(select(GenerationRun.status).where(GenerationRun.id == run_id))
+    rows = yield Read(_RUN_STATUS, {"run_id": run_id})
+    status = rows[0].status if rows else None
     return [], status not in ACTIVE_RUN_STATUSES
+
+
+def poll_events(session: Session, run_id: str, after: int) -> tuple[list[events.EventOut], bool]:
+    """:func:`poll_events_steps` on ``session`` (``--follow`` and the thread path)."""
+    return run_steps(session, poll_events_steps(run_id, after))
 
 
 def latest_runs(session: Session, project_ids: list[str]) -> dict[str, GenerationRun]:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from appbuilder.db.async_reads import AsyncReads
 from appbuilder.db.models import GenerationRun
 from appbuilder.db.session import reading
 from appbuilder.security.scopes import Scope
@@ -180,12 +181,19 @@ def event_stream(request: Request, run_id: str, start: int, user_id: str) -> Str
     (the web UI's timeline streams the same; the caller has checked the run is theirs).
     429 when ``user_id`` holds the most streams one account may (``StreamSlots``)."""
     sessions = request.app.state.sessions
+    pool: AsyncReads | None = request.app.state.async_reads
     slots: StreamSlots = request.app.state.streams
     slot = slots.take(user_id)
 
-    def read(seen: int) -> tuple[list[runs.EventOut], bool]:
+    def read_in_a_thread(seen: int) -> tuple[list[runs.EventOut], bool]:
         with reading(sessions) as reader:
             return runs.poll_events(reader, run_id, seen)
+
+    async def read(seen: int) -> tuple[list[runs.EventOut], bool]:
+        if pool is not None:  # on the event loop (db.async_reads): no thread, no place
+            return await pool.run(lambda: runs.poll_events_steps(run_id, seen))
+        async with db_place(request):  # a connection is sure to be free
+            return await run_in_threadpool(read_in_a_thread, seen)
 
     return StreamingResponse(
         slots.counted(user_id, slot, _frames(request, run_id, read, start)),
@@ -197,7 +205,7 @@ def event_stream(request: Request, run_id: str, start: int, user_id: str) -> Str
 async def _frames(
     request: Request,
     run_id: str,
-    read: Callable[[int], tuple[list[runs.EventOut], bool]],
+    read: Callable[[int], Awaitable[tuple[list[runs.EventOut], bool]]],
     start: int,
 ) -> AsyncIterator[bytes]:
     """Read, send, then wait: for a notice of the run (PostgreSQL), else a poll interval."""
@@ -213,7 +221,7 @@ async def _frames(
 
 async def _read_and_wait(
     request: Request,
-    read: Callable[[int], tuple[list[runs.EventOut], bool]],
+    read: Callable[[int], Awaitable[tuple[list[runs.EventOut], bool]]],
     seen: int,
     notices: EventNotices | None,
     woken: asyncio.Event | None,
@@ -225,8 +233,7 @@ async def _read_and_wait(
     while time.monotonic() < ends and not stopping.is_set():
         if woken is not None:
             woken.clear()  # before reading: a notice sent from here on is not missed
-        async with db_place(request):  # a connection is sure to be free
-            batch, ended = await run_in_threadpool(read, seen)
+        batch, ended = await read(seen)
         idle.read_at = time.monotonic()
         for event in batch:
             yield _frame(event)
