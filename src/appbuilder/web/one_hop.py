@@ -22,6 +22,7 @@ written as steps (``db.reads``): the credential's look-up and checks
 On PostgreSQL they run on the async driver on the event loop (``db.async_reads``: no
 thread at all; a lock wait there is an ``await``, not a stall); on SQLite, or with
 ``UAB_DATABASE_ASYNC_READS=false``, the same steps run on a session in one worker thread.
+Their routes are also dispatched ahead of FastAPI's router (``web.hot_routes``).
 """
 
 from __future__ import annotations
