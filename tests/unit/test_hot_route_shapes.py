@@ -5,12 +5,16 @@ the reason, so a new kind of parameter is never silently read differently.
 (No ``from __future__ import annotations``: the endpoints here are made inside the tests,
 and FastAPI reads their annotations as objects.)"""
 
+from collections.abc import Callable
 from typing import Annotated
 
 import pytest
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
+from appbuilder.settings import Settings
+from appbuilder.web.app import create_app
 from appbuilder.web.deps import Bearer, bearer
 from appbuilder.web.hot_routes import HotRoute, install_hot_routes
 
@@ -87,9 +91,9 @@ def test_a_route_without_the_request_or_the_credential_is_refused() -> None:
 @pytest.mark.parametrize(
     ("annotation", "default", "reason"),
     [
-        (list[str], Query(None), "a list parameter"),
+        (list[str], Query(None), "a list or JSON parameter"),
         (int, Query(), "only optional query parameters"),
-        (str, Query("x", validation_alias="other"), "a validation alias"),
+        (str, Query("x", validation_alias="other"), "its aliases"),
     ],
     ids=["list", "required", "validation-alias"],
 )
@@ -110,11 +114,78 @@ def test_query_parameters_read_otherwise_are_refused(
         HotRoute(_route(router))
 
 
-def test_a_hot_endpoint_without_a_route_is_refused() -> None:
+class _Filters(BaseModel):
+    a: int = 0
+
+
+async def _audit() -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("annotation", "reason"),
+    [
+        (list[str] | None, "a list or JSON parameter"),
+        (_Filters | None, "a parameter model"),
+    ],
+    ids=["optional-list", "optional-model"],
+)
+def test_optional_lists_and_models_are_refused(annotation: object, reason: str) -> None:
+    """FastAPI reads ``?tags=a&tags=b`` into an optional list and a model from its fields:
+    the hot route would read neither."""
     router = APIRouter()
+
+    async def read(
+        request: Request,
+        credential: Bearer,
+        value: Annotated[annotation, Query()] = None,  # type: ignore[valid-type]
+    ) -> Response:
+        return Response()
+
+    router.add_api_route("/e", read, methods=["GET"])
+    with pytest.raises(ValueError, match=reason):
+        HotRoute(_route(router))
+
+
+def _hot_app(**include: object) -> tuple[FastAPI, Callable[..., object]]:
+    router = APIRouter()
+
+    @router.get("/f")
+    async def read(request: Request, credential: Bearer) -> Response:
+        return Response()
+
+    app = FastAPI(dependencies=include.pop("app_dependencies", None))  # type: ignore[arg-type]
+    app.include_router(router, **include)  # type: ignore[arg-type]
+    return app, read
+
+
+def test_dependencies_the_app_or_its_include_adds_are_refused() -> None:
+    app, read = _hot_app(app_dependencies=[Depends(_audit)])
+    with pytest.raises(ValueError, match="dependencies of its own"):
+        install_hot_routes(app, [read])
+    app, read = _hot_app(dependencies=[Depends(_audit)])
+    with pytest.raises(ValueError, match="included with dependencies"):
+        install_hot_routes(app, [read])
+    app, read = _hot_app()
+    install_hot_routes(app, [read])
+    assert isinstance(app.router.routes[0], HotRoute)
+
+
+def test_a_hot_endpoint_without_a_route_is_refused() -> None:
+    app, _ = _hot_app()
 
     async def unrouted(request: Request, credential: str = Depends(bearer)) -> Response:
         return Response()
 
     with pytest.raises(ValueError, match="no route for the hot endpoints"):
-        install_hot_routes([], [unrouted], [router])
+        install_hot_routes(app, [unrouted])
+
+
+def test_names_still_resolve_to_their_urls() -> None:
+    """A hot route is first in the routes, so every name lookup walks past it: to the
+    FastAPI route behind it for its own name, to theirs for the others."""
+    app = create_app(Settings(database_url="sqlite://"))
+    assert isinstance(app.router.routes[0], HotRoute)
+    assert app.url_path_for("me") == "/api/me"
+    assert app.url_path_for("get_project", project_id="p1") == "/api/projects/p1"
+    assert app.url_path_for("static", path="app.css") == "/static/app.css"

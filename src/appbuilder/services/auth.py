@@ -390,9 +390,20 @@ _USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
 _USER_MANAGER = inspect(User).class_manager
 
 
-def authenticate_steps(credential: str) -> Steps[Principal]:
-    """``authenticate`` as steps, for reads: the same rules and messages, the same one or
-    two statements (the look-up, and the ``last_used_at`` write at most once a minute).
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """What :func:`authenticate_steps` found: the principal, and the credential's
+    ``last_used_at`` write when one is due, for the caller to make last (so that, as on
+    every other route, where the write rolls back with a failed request's transaction, a
+    request refused after authentication records no use: its reads run in autocommit)."""
+
+    principal: Principal
+    touch: Read | None
+
+
+def authenticate_steps(credential: str) -> Steps[Authenticated]:
+    """``authenticate`` as steps, for reads: the same rules and messages, the same one
+    statement (the look-up) and, at most once a minute, the ``last_used_at`` write.
     The principal's user is built from the row, attached to no session: for reading."""
     credential = credential.strip()
     now = utcnow()
@@ -414,13 +425,17 @@ def authenticate_steps(credential: str) -> Steps[Principal]:
         touch = _TOUCH_KEY
     else:
         raise AuthenticationError("Unrecognised credential: send a session token or an API key.")
-    if due_for_touch(row.credential_last_used_at, now):
-        yield Read(touch, {"row_id": row.credential_id, "now": now})
+    due = due_for_touch(row.credential_last_used_at, now)
+    write = Read(touch, {"row_id": row.credential_id, "now": now}) if due else None
     user = _user_of(row)
     if touch is _TOUCH_SESSION:
-        return Principal(user=user, scopes=ROLE_SCOPES[user.role], session_id=row.credential_id)
-    scopes = key_scopes(row.credential_scopes, user.role)
-    return Principal(user=user, scopes=scopes, api_key_id=row.credential_id)
+        principal = Principal(
+            user=user, scopes=ROLE_SCOPES[user.role], session_id=row.credential_id
+        )
+    else:
+        scopes = key_scopes(row.credential_scopes, user.role)
+        principal = Principal(user=user, scopes=scopes, api_key_id=row.credential_id)
+    return Authenticated(principal, write)
 
 
 def _user_of(row: Any) -> User:

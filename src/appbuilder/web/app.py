@@ -191,7 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     # ahead of every route (web.hot_routes); their FastAPI routes stay, for OpenAPI and HEAD
     hot = (auth_api.me, usage.usage, projects.list_projects, projects.get_project)
-    install_hot_routes(app.router.routes, hot, (module.router for module in modules))
+    install_hot_routes(app, hot)
     install_ui(app, settings)
     document_credentials(app, (module.router for module in modules))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)

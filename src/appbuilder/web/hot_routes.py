@@ -24,19 +24,21 @@ built, so a new parameter kind cannot be silently skipped.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, get_origin
+from typing import Any
 
-from fastapi._compat import ModelField
+from fastapi import FastAPI
+from fastapi._compat import ModelField, field_annotation_is_sequence
+from fastapi.dependencies.utils import _get_param_aliases, _get_param_model, _is_json_field
 from fastapi.exceptions import RequestValidationError
 from fastapi.params import Param, ParamTypes
-from fastapi.routing import APIRoute, APIRouter
-from pydantic import BaseModel
+from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
+from starlette.datastructures import URLPath
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from appbuilder.web.deps import bearer
@@ -51,7 +53,9 @@ class HotRoute(BaseRoute):
         if problems:
             raise ValueError(f"{route.path} cannot be a hot route: {'; '.join(problems)}")
         self.route = route
+        self.name = route.name
         self.path = route.path
+        self.path_format = route.path_format  # what the router reports (telemetry)
         self._regex = route.path_regex
         self._convertors = route.param_convertors
         self._path_params = [_Param.of(field) for field in dependant.path_params]
@@ -63,12 +67,23 @@ class HotRoute(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http" or scope["method"] != "GET":
             return Match.NONE, {}
+        if scope["app"].dependency_overrides:  # FastAPI's route applies them (tests)
+            return Match.NONE, {}
         found = self._regex.match(get_route_path(scope))
         if found is None:
             return Match.NONE, {}
         given = {k: self._convertors[k].convert(v) for k, v in found.groupdict().items()}
         path_params = {**scope.get("path_params", {}), **given}
-        return Match.FULL, {"endpoint": self._endpoint, "path_params": path_params}
+        return Match.FULL, {
+            "endpoint": self._endpoint,
+            "path_params": path_params,
+            "route": self.route,
+        }
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """Not here: the FastAPI route behind this one answers for the name (and every
+        other route's lookup walks past this one)."""
+        raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
@@ -106,13 +121,13 @@ class _Param:
     def of(cls, field: ModelField) -> _Param:
         info = field.field_info
         assert isinstance(info, Param)  # noqa: S101 - FastAPI's query and path fields are
-        annotation = info.annotation
-        if get_origin(annotation) in _SEQUENCES or annotation in _SEQUENCES:
-            raise ValueError(f"{field.name}: a list parameter is read differently")
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        # what FastAPI reads otherwise, by FastAPI's own tests of a field
+        if field_annotation_is_sequence(info.annotation) or _is_json_field(field):
+            raise ValueError(f"{field.name}: a list or JSON parameter is read differently")
+        if _get_param_model(field) is not None:
             raise ValueError(f"{field.name}: a parameter model is read differently")
-        if info.validation_alias not in (None, field.alias):
-            raise ValueError(f"{field.name}: a validation alias is read differently")
+        if _get_param_aliases(field) != [(field.alias, field.alias)]:
+            raise ValueError(f"{field.name}: its aliases are read differently")
         if info.in_ is ParamTypes.path:  # always given: the path matched
             pass
         elif info.in_ is not ParamTypes.query or info.is_required():
@@ -142,7 +157,6 @@ class _Param:
         return []
 
 
-_SEQUENCES = (list, set, frozenset, tuple, Sequence)
 _IMMUTABLE = (type(None), str, int, float, bool, Enum)
 
 
@@ -172,18 +186,21 @@ def _unsupported(route: APIRoute) -> list[str]:
     return problems
 
 
-def install_hot_routes(
-    routes: list[BaseRoute], endpoints: Sequence[Callable[..., Any]], routers: Iterable[APIRouter]
-) -> None:
-    """Put a :class:`HotRoute` for the route of each of ``endpoints`` (found in ``routers``)
-    ahead of every other route."""
-    found = {
-        route.endpoint: route
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute) and route.endpoint in endpoints
-    }
+def install_hot_routes(app: FastAPI, endpoints: Sequence[Callable[..., Any]]) -> None:
+    """Put a :class:`HotRoute` for the route of each of ``endpoints`` ahead of every other
+    route of ``app``. Refused (at start) where FastAPI would add dependencies the hot route
+    would not run: the app's own, or those given when a router was included."""
+    if app.router.dependencies:
+        raise ValueError("the app has dependencies of its own: no hot routes")
+    found: dict[Callable[..., Any], APIRoute] = {}
+    for entry in app.router.routes:
+        included = getattr(entry, "original_router", None)  # FastAPI's include_router
+        for route in included.routes if included is not None else [entry]:
+            if isinstance(route, APIRoute) and route.endpoint in endpoints:
+                if included is not None and entry.include_context.dependencies:  # type: ignore[attr-defined]
+                    raise ValueError(f"{route.path} was included with dependencies: not hot")
+                found[route.endpoint] = route
     missing = [endpoint.__name__ for endpoint in endpoints if endpoint not in found]
     if missing:
         raise ValueError(f"no route for the hot endpoints {missing}")
-    routes[:0] = [HotRoute(found[endpoint]) for endpoint in endpoints]
+    app.router.routes[:0] = [HotRoute(found[endpoint]) for endpoint in endpoints]

@@ -58,10 +58,12 @@ async def answer_reads(
     worker-thread round trip. The same steps either way."""
 
     def steps() -> Steps[bytes]:
-        principal = yield from auth.authenticate_steps(credential)
+        found = yield from auth.authenticate_steps(credential)
         if scope is not None:
-            check_scope(principal, scope)
-        body = yield from reads(principal)
+            check_scope(found.principal, scope)
+        body = yield from reads(found.principal)
+        if found.touch is not None:  # last: a refused request records no use
+            yield found.touch
         return body
 
     pool: AsyncReads | None = request.app.state.async_reads

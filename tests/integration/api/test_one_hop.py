@@ -14,14 +14,15 @@ from typing import Any
 import anyio.to_thread
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 
-from appbuilder.db.models import User
+from appbuilder.db.models import ApiKey, User
 from appbuilder.db.session import make_session_factory
 from appbuilder.db.types import utcnow
 from appbuilder.jobs.runner import EmbeddedDispatcher
 from appbuilder.logs import request_id_var
+from appbuilder.security.api_keys import parse_api_key
 from appbuilder.services import auth, runs
 from appbuilder.services.runs import events
 from tests.integration.api.conftest import Account, Api
@@ -219,3 +220,38 @@ def test_a_streams_reads_take_no_worker_thread_on_postgresql(
         assert round_trips["stream-reads"] == 1  # the run's check; every read on the pool
     else:
         assert round_trips["stream-reads"] >= 4  # the check, then a thread per read
+
+
+def test_a_refused_hot_read_records_no_use_of_its_credential(
+    api: Api, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The once-a-minute ``last_used_at`` write is a hot read's last statement: a request
+    refused after authentication (a key without the scope, another user's project) leaves
+    it as it was, on the async pool (autocommit) as in a worker thread (rolled back)."""
+    monkeypatch.setattr(auth, "TOUCH_INTERVAL", timedelta(0))  # due on every request
+    owner, stranger = api.account(), api.account()
+    project = api.project(stranger)["id"]
+    history_only = api.api_key(owner, "generations:read")
+    readers = api.api_key(owner, "projects:read")
+
+    def last_used(key: Account) -> object:
+        with engine.connect() as connection:
+            return connection.execute(
+                select(ApiKey.last_used_at).where(ApiKey.prefix == _prefix(key.token))
+            ).scalar_one()
+
+    assert api.get("/api/projects", headers=history_only.headers).status_code == 403
+    assert api.get(f"/api/projects/{project}", headers=readers.headers).status_code == 404
+    assert last_used(history_only) is None
+    assert last_used(readers) is None
+
+    assert api.get("/api/me", headers=history_only.headers).status_code == 200
+    assert api.get("/api/projects", headers=readers.headers).status_code == 200
+    assert last_used(history_only) is not None
+    assert last_used(readers) is not None
+
+
+def _prefix(key: str) -> str:
+    parsed = parse_api_key(key)
+    assert parsed is not None
+    return parsed.prefix
