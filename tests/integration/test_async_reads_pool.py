@@ -149,3 +149,14 @@ def test_connections_keep_the_urls_options_and_read_times_in_utc(pg_engine: Engi
 def _one(statement: Any) -> Steps[Any]:
     rows = yield Read(statement, {})
     return rows[0][0]
+
+
+def test_a_read_after_the_pool_closed_is_a_503(pg_engine: Engine) -> None:
+    """The server stopping (a stream's read at shutdown): 503, not the pool's own error."""
+
+    async def use(reads: AsyncReads) -> None:
+        await reads.close()
+        await reads.run(lambda: _one(_PID))
+
+    with pytest.raises(DatabaseUnavailableError, match="shutting down"):
+        _with_pool(pg_engine, use)

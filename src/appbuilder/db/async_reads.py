@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import make_conninfo
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 from sqlalchemy import ClauseElement, Executable
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
@@ -157,6 +157,11 @@ class AsyncReads:
             async with self.pool.connection() as connection:
                 used = connection
                 return await self._steps(connection, steps)
+        except PoolClosed:  # the server is stopping (a stream's read at shutdown)
+            raise DatabaseUnavailableError(
+                "The server is shutting down; nothing was changed. Try again in a moment.",
+                retry_after=1,
+            ) from None
         except PoolTimeout:
             if not await self._reachable():
                 raise DatabaseUnavailableError(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from sqlalchemy import Engine
 from appbuilder.db.models import User
 from appbuilder.db.session import make_session_factory
 from appbuilder.db.types import utcnow
+from appbuilder.errors import DatabaseBusyError
 from appbuilder.jobs.runner import EmbeddedDispatcher
 from appbuilder.services import runs
 from appbuilder.services.runs import events
@@ -137,3 +140,40 @@ def test_a_quiet_stream_sends_keep_alive_comments(
         assert next(comments) == ": keep-alive"
     finally:
         response.close()
+
+
+def test_a_stream_whose_read_fails_ends_cleanly(
+    api: Api, engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read the database cannot serve (no connection in time, lost twice, the server
+    stopping) after the answer has begun ends the stream as a stream ends, for the
+    client's EventSource to reconnect with its Last-Event-ID; not a broken connection and
+    an "Exception in ASGI application"."""
+    monkeypatch.setattr(runs_api, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(runs_api, "FALLBACK_SECONDS", 0.05)
+    owner = api.account()
+    run_id = waiting_run(api, engine, owner)
+    reads = itertools.count()
+    real_steps, real_poll = runs.poll_events_steps, runs.poll_events
+
+    def busy_after_the_first(read: Callable[..., Any]) -> Callable[..., Any]:
+        def reading(*args: Any) -> Any:
+            if next(reads) >= 1:
+                raise DatabaseBusyError("No connection came free in time.", retry_after=1)
+            return read(*args)
+
+        return reading
+
+    monkeypatch.setattr(runs, "poll_events_steps", busy_after_the_first(real_steps))
+    monkeypatch.setattr(runs, "poll_events", busy_after_the_first(real_poll))
+    response = opened(api, owner, run_id)
+    try:
+        lines = list(response.iter_lines())  # to its end: no protocol error on the way
+    finally:
+        response.close()
+
+    assert lines[0] == "retry: 1000"
+    assert "event: queued" in lines
+    assert next(reads) >= 2  # the first read answered, the second failed
+    assert "Exception in ASGI application" not in caplog.text
+    assert "a live stream ended: its read failed" in caplog.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from appbuilder.db.async_reads import AsyncReads
 from appbuilder.db.models import GenerationRun
 from appbuilder.db.session import reading
+from appbuilder.errors import DatabaseBusyError, DatabaseUnavailableError
 from appbuilder.security.scopes import Scope
 from appbuilder.services import runs
 from appbuilder.services.auth import Principal
@@ -43,6 +45,8 @@ from appbuilder.web.schemas import (
     RunOut,
 )
 from appbuilder.web.streams import StreamSlots
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=AUTH_RESPONSES)
 
@@ -233,7 +237,13 @@ async def _read_and_wait(
     while time.monotonic() < ends and not stopping.is_set():
         if woken is not None:
             woken.clear()  # before reading: a notice sent from here on is not missed
-        batch, ended = await read(seen)
+        try:
+            batch, ended = await read(seen)
+        except (DatabaseBusyError, DatabaseUnavailableError) as exc:
+            # the answer has begun, so there is no status to give: the stream ends, and the
+            # client's EventSource reconnects (``retry`` above) with its Last-Event-ID
+            log.warning("a live stream ended: its read failed (%s)", exc)
+            return
         idle.read_at = time.monotonic()
         for event in batch:
             yield _frame(event)
