@@ -7,6 +7,7 @@ settings reach the connections."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -106,14 +107,61 @@ def test_a_read_whose_connections_are_lost_twice_is_a_503(pg_engine: Engine) -> 
     assert refused.value.retry_after == 1
 
 
+_SLEEP = select(func.pg_sleep(1).label("slept"))
+
+
 def test_no_connection_in_time_is_a_503_busy(pg_engine: Engine) -> None:
+    """Every connection of the pool in use by another read: busy."""
+
     async def use(reads: AsyncReads) -> None:
-        async with reads.pool.connection():  # the pool's only connection, held
+        slow = asyncio.ensure_future(reads.run(lambda: _one(_SLEEP)))  # the only connection
+        await asyncio.sleep(0.1)
+        try:
             await reads.run(lambda: _one(_PID))
+        finally:
+            await slow
 
     with pytest.raises(DatabaseBusyError) as refused:
-        _with_pool(pg_engine, use, database_async_pool_size=1, database_pool_timeout=0.2)
+        _with_pool(pg_engine, use, database_async_pool_size=1, database_pool_timeout=0.3)
     assert "busy" in str(refused.value)
+
+
+def test_no_connection_in_time_while_none_is_in_use_is_a_503_unavailable(
+    pg_engine: Engine,
+) -> None:
+    """The pool could make no connection (PostgreSQL down, or back and the pool not yet
+    reconnected): not busy, and not said to be."""
+    url = pg_engine.url.set(port=_closed_port())
+
+    async def use(reads: AsyncReads) -> None:
+        await reads.run(lambda: _one(_PID))
+
+    async def run() -> None:
+        reads = AsyncReads(
+            Settings(
+                database_url=url.render_as_string(hide_password=False),
+                database_pool_timeout=0.3,
+                database_connect_timeout=1,
+            ).database
+        )
+        await reads.pool.open(wait=False)
+        try:
+            await use(reads)
+        finally:
+            await reads.close()
+
+    with pytest.raises(DatabaseUnavailableError) as refused:
+        asyncio.run(run())
+    assert refused.value.retry_after == 1
+    assert "busy" not in str(refused.value)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def test_a_statement_error_is_not_taken_for_a_lost_connection(pg_engine: Engine) -> None:

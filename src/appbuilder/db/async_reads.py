@@ -20,7 +20,16 @@ single statement; it stands even when the request then fails (a 403 on a key's s
 
 Reads are safe to repeat, so a connection found lost (a PostgreSQL restart left it dead in
 the pool) is replaced and the read run again once; lost twice, or no connection within the
-pool's timeout, is a 503 with Retry-After.
+pool's timeout, is a 503 with Retry-After: ``database_busy`` only when every connection of
+the pool was in use by other reads, else ``database_unavailable``.
+
+Reconnecting: psycopg-pool retries a failed connection 1, 2, 4, 8... s apart for up to its
+``reconnect_timeout`` (5 minutes by default), and while it does the pool makes no other.
+After a short outage the hot reads kept answering 503 until that back-off's next attempt,
+up to tens of seconds after PostgreSQL was back. Here an attempt gives up after
+:data:`RECONNECT_SECONDS`, and a fresh one starts at once when reads are waiting (else with
+the next read): at most about two seconds between PostgreSQL taking connections again and
+the pool having one.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ from appbuilder.settings import DatabaseSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: how long one chain of reconnection attempts (1, 2, 4... s apart) lasts before a new one
+RECONNECT_SECONDS = 5.0
 _DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 
 
@@ -107,7 +118,6 @@ class AsyncReads:
     """A pool of async connections for the hot reads, opened with the app (its lifespan)."""
 
     def __init__(self, database: DatabaseSettings) -> None:
-        self._conninfo = conninfo(database)
         # prepared on first use: every statement here runs on every request
         self._kwargs: dict[str, Any] = {
             "prepare_threshold": 0,
@@ -115,7 +125,7 @@ class AsyncReads:
             "connect_timeout": database.connect_timeout,
         }
         self.pool = AsyncConnectionPool(
-            self._conninfo,
+            conninfo(database),
             min_size=1,
             max_size=database.async_pool_size,
             timeout=database.pool_timeout,
@@ -123,7 +133,11 @@ class AsyncReads:
             kwargs=self._kwargs,
             max_lifetime=float(database.pool_recycle) if database.pool_recycle > 0 else 3600.0,
             name="uab-reads",
+            reconnect_timeout=RECONNECT_SECONDS,
+            reconnect_failed=self._reconnect_failed,
         )
+        #: connections handed to reads and not yet given back: all of them in use is busy
+        self._in_use = 0
         #: called with each statement's SQL before it runs (tests count statements)
         self.on_statement: list[Callable[[str], None]] = []
 
@@ -156,17 +170,21 @@ class AsyncReads:
         try:
             async with self.pool.connection() as connection:
                 used = connection
-                return await self._steps(connection, steps)
+                self._in_use += 1
+                try:
+                    return await self._steps(connection, steps)
+                finally:
+                    self._in_use -= 1
         except PoolClosed:  # the server is stopping (a stream's read at shutdown)
             raise DatabaseUnavailableError(
                 "The server is shutting down; nothing was changed. Try again in a moment.",
                 retry_after=1,
             ) from None
         except PoolTimeout:
-            if not await self._reachable():
+            if self._in_use < self.pool.max_size:  # not busy: the pool has no connection
                 raise DatabaseUnavailableError(
-                    "The database cannot be reached right now; nothing was changed. "
-                    "Try again in a moment.",
+                    "The database cannot be reached right now, or the server is connecting "
+                    "to it again; nothing was changed. Try again in a moment.",
                     retry_after=1,
                 ) from None
             raise DatabaseBusyError(
@@ -179,15 +197,12 @@ class AsyncReads:
                 raise _LostError from exc
             raise
 
-    async def _reachable(self) -> bool:
-        """Whether a connection can be made at all: told apart only once the pool has kept
-        a read waiting its whole timeout, so busy and down get their own answers."""
-        try:
-            connection = await psycopg.AsyncConnection.connect(self._conninfo, **self._kwargs)
-        except psycopg.Error:
-            return False
-        await connection.close()
-        return True
+    async def _reconnect_failed(self, pool: AsyncConnectionPool[Any]) -> None:
+        """A chain of reconnection attempts ended without a connection: with reads waiting
+        for one, start another now (``check`` grows an empty pool); else the next read
+        will."""
+        if pool.get_stats().get("requests_waiting", 0) > 0:
+            await pool.check()
 
     async def _steps(self, connection: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
         try:

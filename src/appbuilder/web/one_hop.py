@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from appbuilder.db.async_reads import AsyncReads
 from appbuilder.db.reads import Steps, run_steps
+from appbuilder.db.session import reading
 from appbuilder.security.scopes import Scope
 from appbuilder.services import auth
 from appbuilder.services.auth import Principal
@@ -66,12 +67,29 @@ async def answer_reads(
             yield found.touch
         return body
 
+    body = await run_reads(request, steps, writes=True)
+    return Response(content=body, media_type="application/json")
+
+
+async def run_reads(request: Request, steps: Callable[[], Steps[T]], *, writes: bool) -> T:
+    """What ``steps`` return, run on the app's async pool when it has one (PostgreSQL: on
+    the event loop, no thread), else on a session in one worker-thread round trip. The one
+    place that choice is made, for the hot routes and the live streams alike. ``writes``:
+    the steps may write (a credential's due ``last_used_at``), so the thread path commits;
+    without it the session is read-only (on SQLite it takes no write lock, so a stream's
+    polls don't hold up the writers)."""
     pool: AsyncReads | None = request.app.state.async_reads
     if pool is not None:
-        body = await pool.run(steps)
-    else:
-        body = await _in_a_session(request, lambda session: run_steps(session, steps()))
-    return Response(content=body, media_type="application/json")
+        return await pool.run(steps)
+    if writes:
+        return await _in_a_session(request, lambda session: run_steps(session, steps()))
+    async with db_place(request):  # a connection is sure to be free
+        return await anyio.to_thread.run_sync(_read_only, request.app.state.sessions, steps)
+
+
+def _read_only(factory: sessionmaker[Session], steps: Callable[[], Steps[T]]) -> T:
+    with reading(factory) as reader:
+        return run_steps(reader, steps())
 
 
 async def answer(

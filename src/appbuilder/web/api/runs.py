@@ -13,18 +13,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from appbuilder.db.async_reads import AsyncReads
 from appbuilder.db.models import GenerationRun
-from appbuilder.db.session import reading
 from appbuilder.errors import DatabaseBusyError, DatabaseUnavailableError
 from appbuilder.security.scopes import Scope
 from appbuilder.services import runs
 from appbuilder.services.auth import Principal
 from appbuilder.services.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from appbuilder.services.runs.notices import FALLBACK_SECONDS, EventNotices
-from appbuilder.web.deps import Bearer, SessionDep, db_place, owner_filter, require
+from appbuilder.web.deps import Bearer, SessionDep, owner_filter, require
 from appbuilder.web.errors import (
     AUTH_RESPONSES,
     CONFLICT,
@@ -34,7 +31,7 @@ from appbuilder.web.errors import (
     describe,
     merge,
 )
-from appbuilder.web.one_hop import answer, in_one_hop, to_json
+from appbuilder.web.one_hop import answer, in_one_hop, run_reads, to_json
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
     GenerationOut,
@@ -184,20 +181,11 @@ def event_stream(request: Request, run_id: str, start: int, user_id: str) -> Str
     """The run's events after ``start`` as Server-Sent Events, polled from the database
     (the web UI's timeline streams the same; the caller has checked the run is theirs).
     429 when ``user_id`` holds the most streams one account may (``StreamSlots``)."""
-    sessions = request.app.state.sessions
-    pool: AsyncReads | None = request.app.state.async_reads
     slots: StreamSlots = request.app.state.streams
     slot = slots.take(user_id)
 
-    def read_in_a_thread(seen: int) -> tuple[list[runs.EventOut], bool]:
-        with reading(sessions) as reader:
-            return runs.poll_events(reader, run_id, seen)
-
     async def read(seen: int) -> tuple[list[runs.EventOut], bool]:
-        if pool is not None:  # on the event loop (db.async_reads): no thread, no place
-            return await pool.run(lambda: runs.poll_events_steps(run_id, seen))
-        async with db_place(request):  # a connection is sure to be free
-            return await run_in_threadpool(read_in_a_thread, seen)
+        return await run_reads(request, lambda: runs.poll_events_steps(run_id, seen), writes=False)
 
     return StreamingResponse(
         slots.counted(user_id, slot, _frames(request, run_id, read, start)),
