@@ -3,10 +3,11 @@
     python bench/api_bench.py postgresql://postgres@127.0.0.1:5432/uab_bench
 
 Measures, with wrk on loopback, requests per second, p50/p99 latency and the server's CPU
-time per request (from /proc) of ``GET /api/me``, ``GET /api/projects?limit=20`` and
-``GET /api/projects/{id}`` (with 50 generations) on three servers running the same SQL:
-ours, bare Starlette on our driver (bench/bare_app.py) and the floor, asyncpg with prepared
-statements (bench/async_floor.py); each on asyncio + h11 and on uvloop + httptools. Then
+time per request (from /proc) of ``GET /api/me``, ``GET /api/usage``,
+``GET /api/projects?limit=20`` and ``GET /api/projects/{id}`` (with 50 generations) on
+three servers running the same SQL: ours, bare Starlette on our driver (bench/bare_app.py)
+and the floor, asyncpg with prepared statements (bench/async_floor.py); each on asyncio +
+h11 and on uvloop + httptools. Then
 the p99 of our ``/healthz`` while 20 log-ins run at once. Each server is one process; wrk
 uses one thread, so on a 2-core machine each side has a core.
 """
@@ -124,10 +125,16 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SETUPS = {"asyncio+h11": ("asyncio", "h11"), "uvloop+httptools": ("uvloop", "httptools")}
 ROUTES = {
     "me": "/api/me",
+    "usage": "/api/usage",
     "list": "/api/projects?limit=20",
     "detail": "/api/projects/p1?generations_limit=50",
 }
 SERVERS = ("ours", "bare", "floor")
+# a part of the bench (say ``BENCH_ROUTES=me BENCH_SETUPS=uvloop+httptools``), for a quick look
+if os.environ.get("BENCH_ROUTES"):
+    ROUTES = {name: ROUTES[name] for name in os.environ["BENCH_ROUTES"].split(",")}
+if os.environ.get("BENCH_SETUPS"):
+    SETUPS = {name: SETUPS[name] for name in os.environ["BENCH_SETUPS"].split(",")}
 
 
 def commands(loop: str, http: str) -> dict[str, list[str]]:

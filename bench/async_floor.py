@@ -7,9 +7,10 @@ JSON. What our stack costs on top of the database and the HTTP server is ours mi
         python -m bench.async_floor --port 8001            # asyncio + h11
         python -m bench.async_floor --port 8001 --fast     # uvloop + httptools
 
-Routes: ``GET /api/me``, ``GET /api/projects?limit=N``, ``GET /api/projects/{id}?
-generations_limit=N`` with a session token (``Authorization: Bearer uabs_...``). Each
-request runs in one transaction, like ours (BEGIN, the statements, COMMIT). asyncpg prepares
+Routes: ``GET /api/me``, ``GET /api/usage``, ``GET /api/projects?limit=N``,
+``GET /api/projects/{id}?generations_limit=N`` with a session token (``Authorization:
+Bearer uabs_...``). Each statement runs in autocommit, like ours since 2026-11-30 (no BEGIN
+and COMMIT around a request's statements: ``db/async_reads.py`` says why). asyncpg prepares
 each statement once per connection and reuses it (its statement cache); the pool holds as
 many connections as the benchmark has clients (``BENCH_POOL_SIZE``, default 16), so no
 request waits for or opens a connection, and nothing is sent when a connection returns to
@@ -39,8 +40,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from appbuilder.enums import ProjectStatus
+from appbuilder.enums import ProjectStatus, ProjectTemplate
 from appbuilder.services.project_lifecycle import next_actions, user_next_statuses
+from appbuilder.services.quotas import COUNTED_LIMITS, effective_tier, limits_for, month_start
 
 POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "16"))
 MAX_PAGE = 100  # our services.pagination.MAX_PAGE_SIZE
@@ -67,6 +69,38 @@ PROJECT_PAGE = _statement(hot_sql.PROJECT_PAGE, "user_id", "page_limit")
 PROJECT_WITH_OWNER = _statement(hot_sql.PROJECT_WITH_OWNER, "project_id", "owner_id")
 LATEST_RUN = _statement(hot_sql.LATEST_RUN, "project_id", "param_1")
 GENERATION_PAGE = _statement(hot_sql.GENERATION_PAGE, "project_id", "page_limit")
+
+
+def _usage_statement(statement: str) -> tuple[str, tuple[str, ...]]:
+    """A usage statement and its parameters' names in order: the user's id, the month's
+    start, and the constants ours binds itself (``hot_sql.USAGE_CONSTANTS``)."""
+    text, names = hot_sql.numbered(statement)
+    known = {"user_id", "since", *hot_sql.USAGE_CONSTANTS.get(statement, {})}
+    if not set(names) <= known:
+        raise RuntimeError(f"unexpected parameters {names} in {statement}")
+    return text, names
+
+
+USAGE = [
+    _usage_statement(statement)
+    for statement in (
+        hot_sql.USAGE_PROJECTS,
+        hot_sql.USAGE_RUNS,
+        hot_sql.USAGE_TOKENS,
+        hot_sql.USAGE_LIVE_APPS,
+        hot_sql.USAGE_COSTS,
+    )
+]
+USAGE_CONSTANTS = list(
+    hot_sql.USAGE_CONSTANTS.get(statement, {})
+    for statement in (
+        hot_sql.USAGE_PROJECTS,
+        hot_sql.USAGE_RUNS,
+        hot_sql.USAGE_TOKENS,
+        hot_sql.USAGE_LIVE_APPS,
+        hot_sql.USAGE_COSTS,
+    )
+)
 
 
 class FloorJSON(JSONResponse):
@@ -183,18 +217,65 @@ def _bad(name: str) -> FloorJSON:
 
 
 async def me(request: Request) -> FloorJSON:
-    async with request.app.state.pool.acquire() as connection, connection.transaction():
+    async with request.app.state.pool.acquire() as connection:
         user = await _principal(connection, request)
     if user is None:
         return UNAUTHENTICATED
     return FloorJSON({key: user[key] for key in _USER})
 
 
+async def usage(request: Request) -> FloorJSON:
+    since = month_start()
+    async with request.app.state.pool.acquire() as connection:
+        user = await _principal(connection, request)
+        if user is None:
+            return UNAUTHENTICATED
+        values: dict[str, Any] = {"user_id": user["id"], "since": since}
+        rows = [
+            await connection.fetchrow(text, *({**values, **constants}[n] for n in names))
+            for (text, names), constants in zip(USAGE, USAGE_CONSTANTS, strict=True)
+        ]
+    projects, runs, tokens, live, costs = rows
+    used = {
+        "projects": projects[0],
+        "generations_per_month": runs[0],
+        "tokens_per_month": int(tokens[0]),
+        "concurrent_generations": runs[1],
+        "live_deployments": live[0],
+    }
+    subscriber = _Subscriber(user)
+    limits = limits_for(subscriber)
+    return FloorJSON(
+        {
+            "tier": str(effective_tier(subscriber)),
+            "period_start": since,
+            "limits": [
+                {"limit": name, "used": used[name], "allowed": getattr(limits, name)}
+                for name in COUNTED_LIMITS
+            ],
+            "templates": [t.value for t in ProjectTemplate if t in limits.templates],
+            "deploy_targets": sorted(limits.deploy_targets),
+            "cost_usd": costs[0],
+            "calls_of_unknown_cost": costs[1],
+        }
+    )
+
+
+class _Subscriber:
+    """The columns our tier rules read, from the credential's row."""
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self.id = row["id"]
+        self.subscription_tier = row["subscription_tier"]
+        self.subscription_status = row["subscription_status"]
+        self.subscription_grace_ends_at = row["subscription_grace_ends_at"]
+
+
 async def list_projects(request: Request) -> FloorJSON:
     limit = _limit(request, "limit", 20)
     if limit is None or "cursor" in request.query_params:
         return _bad("limit")
-    async with request.app.state.pool.acquire() as connection, connection.transaction():
+    async with request.app.state.pool.acquire() as connection:
         user = await _principal(connection, request)
         if user is None:
             return UNAUTHENTICATED
@@ -207,7 +288,7 @@ async def get_project(request: Request) -> FloorJSON:
     if limit is None or "generations_cursor" in request.query_params:
         return _bad("generations_limit")
     project_id = request.path_params["project_id"]
-    async with request.app.state.pool.acquire() as connection, connection.transaction():
+    async with request.app.state.pool.acquire() as connection:
         user = await _principal(connection, request)
         if user is None:
             return UNAUTHENTICATED
@@ -242,9 +323,9 @@ async def _json_columns(connection: asyncpg.Connection) -> None:
 
 async def _as_left(connection: asyncpg.Connection) -> None:
     """asyncpg resets a connection on its return to the pool (advisory locks, cursors,
-    listeners, settings: one more round trip per request). A request here only runs a
-    committed transaction, which leaves nothing to reset; ours (SQLAlchemy on psycopg)
-    sends nothing on return either."""
+    listeners, settings: one more round trip per request). A request here only runs
+    statements in autocommit, which leave nothing to reset; ours (psycopg's pool) sends
+    nothing on the return of a connection in autocommit either."""
 
 
 def database_url() -> str:
@@ -269,6 +350,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 app = Starlette(
     routes=[
         Route("/api/me", me),
+        Route("/api/usage", usage),
         Route("/api/projects", list_projects),
         Route("/api/projects/{project_id}", get_project),
     ],

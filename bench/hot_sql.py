@@ -12,7 +12,10 @@ PostgreSQL, where they run on the async driver;
 - ``GET /api/me``: nothing more;
 - ``GET /api/projects?limit=20``: one page of projects (limit + 1 rows);
 - ``GET /api/projects/{id}``: the project with its owner's email and name, the latest run
-  (the columns the page shows), one page of generations (limit + 1 rows).
+  (the columns the page shows), one page of generations (limit + 1 rows);
+- ``GET /api/usage``: five counts and sums (projects; this month's charged runs and runs at
+  once; this month's tokens; apps live here; this month's model costs). Their constants
+  (statuses, the deploy target, a sum's zero) are parameters too: ``USAGE_CONSTANTS``.
 
 Statements are written in psycopg's ``%(name)s`` style, as SQLAlchemy sent them;
 ``numbered`` rewrites one into asyncpg's ``$1`` style with its parameter names in order.
@@ -89,6 +92,47 @@ GENERATION_PAGE = (
     "ORDER BY generations.created_at DESC, generations.id DESC \n"
     " LIMIT %(page_limit)s::INTEGER"
 )
+USAGE_PROJECTS = (
+    "SELECT count(*) AS count_1 \nFROM projects \nWHERE projects.user_id = %(user_id)s::VARCHAR"
+)
+USAGE_RUNS = (
+    "SELECT count(*) FILTER (WHERE generation_runs.created_at >= "
+    "%(since)s::TIMESTAMP WITH TIME ZONE AND generation_runs.status != %(status_1)s AND "
+    "generation_runs.platform_failure IS false AND generation_runs.rollback_of IS NULL) "
+    "AS anon_1, count(*) FILTER (WHERE generation_runs.status = %(status_2)s OR "
+    "generation_runs.status = %(status_3)s) AS anon_2 \n"
+    "FROM generation_runs \n"
+    "WHERE generation_runs.user_id = %(user_id)s::VARCHAR"
+)
+USAGE_TOKENS = (
+    "SELECT coalesce(sum(generations.tokens_used), %(coalesce_2)s::INTEGER) AS coalesce_1 \n"
+    "FROM generations \n"
+    "WHERE generations.user_id = %(user_id)s::VARCHAR AND "
+    "generations.created_at >= %(since)s::TIMESTAMP WITH TIME ZONE"
+)
+USAGE_LIVE_APPS = (
+    "SELECT count(distinct(deployments.project_id)) AS count_1 \n"
+    "FROM deployments JOIN projects ON deployments.project_id = projects.id \n"
+    "WHERE projects.user_id = %(user_id)s::VARCHAR AND deployments.target = "
+    "%(target_1)s::VARCHAR AND (deployments.status = %(status_1)s OR "
+    "deployments.status = %(status_2)s)"
+)
+USAGE_COSTS = (
+    "SELECT coalesce(sum(generations.cost_usd), %(coalesce_2)s::INTEGER) AS coalesce_1, "
+    "count(*) FILTER (WHERE generations.model IS NOT NULL AND generations.cost_usd IS NULL) "
+    "AS anon_1 \n"
+    "FROM generations \n"
+    "WHERE generations.user_id = %(user_id)s::VARCHAR AND "
+    "generations.created_at >= %(since)s::TIMESTAMP WITH TIME ZONE"
+)
+#: the values the usage statements bind themselves, by statement (the two statuses of an
+#: OR in either order: ours come from a set)
+USAGE_CONSTANTS: dict[str, dict[str, object]] = {
+    USAGE_RUNS: {"status_1": "CANCELLED", "status_2": "QUEUED", "status_3": "RUNNING"},
+    USAGE_TOKENS: {"coalesce_2": 0},
+    USAGE_LIVE_APPS: {"target_1": "local", "status_1": "IN_PROGRESS", "status_2": "SUCCEEDED"},
+    USAGE_COSTS: {"coalesce_2": 0},
+}
 
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 

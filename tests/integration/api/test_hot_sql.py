@@ -6,6 +6,7 @@ steps (``db.reads``) that either driver runs: both must send exactly these state
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -13,11 +14,13 @@ from typing import Any
 import pytest
 from bench import hot_sql
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql
 
 from appbuilder.db.async_reads import AsyncReads
 from appbuilder.db.reads import Steps, run_steps
 from appbuilder.db.session import make_session_factory, transaction
-from appbuilder.services import auth, projects
+from appbuilder.enums import SubscriptionTier
+from appbuilder.services import auth, projects, quotas
 from appbuilder.services.pagination import PageRequest
 from appbuilder.settings import Settings
 from tests.factories import make_generation, make_project, make_user
@@ -85,6 +88,48 @@ def test_the_floor_sends_the_statements_ours_sends(
         lambda: projects.project_page_steps(project_id, PageRequest(limit=50), owner_id=user_id),
     )
     assert detail == [hot_sql.PROJECT_WITH_OWNER, hot_sql.LATEST_RUN, hot_sql.GENERATION_PAGE]
+
+    usage = _sent(pg_engine, lambda: quotas.usage_steps(_subscriber(user_id)))
+    assert usage == [
+        hot_sql.USAGE_PROJECTS,
+        hot_sql.USAGE_RUNS,
+        hot_sql.USAGE_TOKENS,
+        hot_sql.USAGE_LIVE_APPS,
+        hot_sql.USAGE_COSTS,
+    ]
+
+
+def test_the_floor_binds_the_constants_ours_binds() -> None:
+    """The usage statements' own values (statuses, the deploy target, a sum's zero), which
+    the floor passes as parameters: the same values, the two of an OR in either order."""
+    steps = quotas.usage_steps(_subscriber("u1"))
+    bound: dict[str, dict[str, object]] = {}
+    read = next(steps)
+    with contextlib.suppress(StopIteration):
+        while True:
+            compiled = read.statement.compile(dialect=postgresql.psycopg.dialect())
+            constants = {k: v for k, v in compiled.params.items() if k not in read.params}
+            bound[str(compiled)] = {k: v for k, v in constants.items() if v is not None}
+            read = steps.send([(0, 0)])
+    for statement, expected in hot_sql.USAGE_CONSTANTS.items():
+        assert _unordered(bound[statement]) == _unordered(expected), statement
+    assert {s for s, values in bound.items() if values} == set(hot_sql.USAGE_CONSTANTS)
+
+
+def _unordered(values: dict[str, object]) -> dict[str, object]:
+    """The statuses as one sorted list: an OR's two may come in either order (a set's)."""
+    statuses = {k: v for k, v in values.items() if k.startswith("status_")}
+    rest = {k: v for k, v in values.items() if k not in statuses}
+    return {**rest, "statuses": sorted(str(v) for v in statuses.values())}
+
+
+def _subscriber(user_id: str) -> quotas.SubscriberRow:
+    return quotas.SubscriberRow(
+        id=user_id,
+        subscription_tier=SubscriptionTier.FREE,
+        subscription_status=None,
+        subscription_grace_ends_at=None,
+    )
 
 
 def _authenticated_and_touched(token: str) -> Steps[auth.Principal]:
