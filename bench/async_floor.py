@@ -14,7 +14,7 @@ and COMMIT around a request's statements: ``db/async_reads.py`` says why). async
 each statement once per connection and reuses it (its statement cache); the pool holds as
 many connections as the benchmark has clients (``BENCH_POOL_SIZE``, default 16), so no
 request waits for or opens a connection, and nothing is sent when a connection returns to
-it (ours pings each connection it takes: one ``SELECT 1`` more per request). Cursors
+it (nor by ours). Cursors
 (``?cursor=``) are not served: the benchmark reads first pages only.
 """
 
@@ -55,12 +55,11 @@ NEXT = {
 }
 
 
-def _statement(statement: str, *names: str) -> str:
+def _statement(statement: hot_sql.Statement, *names: str) -> str:
     """Each statement's parameters in the order the handlers pass them, checked at start."""
-    text, found = hot_sql.numbered(statement)
-    if found != names:
-        raise RuntimeError(f"expected parameters {names}, the statement has {found}")
-    return text
+    if statement.names != names:
+        raise RuntimeError(f"expected parameters {names}, the statement has {statement.names}")
+    return statement.sql
 
 
 SESSION_LOOKUP = _statement(hot_sql.SESSION_LOOKUP, "token_hash")
@@ -69,38 +68,19 @@ PROJECT_PAGE = _statement(hot_sql.PROJECT_PAGE, "user_id", "page_limit")
 PROJECT_WITH_OWNER = _statement(hot_sql.PROJECT_WITH_OWNER, "project_id", "owner_id")
 LATEST_RUN = _statement(hot_sql.LATEST_RUN, "project_id", "param_1")
 GENERATION_PAGE = _statement(hot_sql.GENERATION_PAGE, "project_id", "page_limit")
-
-
-def _usage_statement(statement: str) -> tuple[str, tuple[str, ...]]:
-    """A usage statement and its parameters' names in order: the user's id, the month's
-    start, and the constants ours binds itself (``hot_sql.USAGE_CONSTANTS``)."""
-    text, names = hot_sql.numbered(statement)
-    known = {"user_id", "since", *hot_sql.USAGE_CONSTANTS.get(statement, {})}
-    if not set(names) <= known:
-        raise RuntimeError(f"unexpected parameters {names} in {statement}")
-    return text, names
-
-
-USAGE = [
-    _usage_statement(statement)
-    for statement in (
-        hot_sql.USAGE_PROJECTS,
-        hot_sql.USAGE_RUNS,
-        hot_sql.USAGE_TOKENS,
-        hot_sql.USAGE_LIVE_APPS,
-        hot_sql.USAGE_COSTS,
-    )
-]
-USAGE_CONSTANTS = list(
-    hot_sql.USAGE_CONSTANTS.get(statement, {})
-    for statement in (
-        hot_sql.USAGE_PROJECTS,
-        hot_sql.USAGE_RUNS,
-        hot_sql.USAGE_TOKENS,
-        hot_sql.USAGE_LIVE_APPS,
-        hot_sql.USAGE_COSTS,
-    )
+USAGE_STATEMENTS = (
+    hot_sql.USAGE_PROJECTS,
+    hot_sql.USAGE_RUNS,
+    hot_sql.USAGE_TOKENS,
+    hot_sql.USAGE_LIVE_APPS,
+    hot_sql.USAGE_COSTS,
 )
+#: each usage statement, its parameters' names in order, and the constants it binds
+#: itself as ours does (``hot_sql.USAGE_CONSTANTS``)
+USAGE = [
+    (statement.sql, statement.names, hot_sql.USAGE_CONSTANTS.get(statement, {}))
+    for statement in USAGE_STATEMENTS
+]
 
 
 class FloorJSON(JSONResponse):
@@ -233,7 +213,7 @@ async def usage(request: Request) -> FloorJSON:
         values: dict[str, Any] = {"user_id": user["id"], "since": since}
         rows = [
             await connection.fetchrow(text, *({**values, **constants}[n] for n in names))
-            for (text, names), constants in zip(USAGE, USAGE_CONSTANTS, strict=True)
+            for text, names, constants in USAGE
         ]
     projects, runs, tokens, live, costs = rows
     used = {
@@ -324,8 +304,8 @@ async def _json_columns(connection: asyncpg.Connection) -> None:
 async def _as_left(connection: asyncpg.Connection) -> None:
     """asyncpg resets a connection on its return to the pool (advisory locks, cursors,
     listeners, settings: one more round trip per request). A request here only runs
-    statements in autocommit, which leave nothing to reset; ours (psycopg's pool) sends
-    nothing on the return of a connection in autocommit either."""
+    statements in autocommit, which leave nothing to reset; ours (``db/async_reads.py``)
+    skips the reset for the same reason."""
 
 
 def database_url() -> str:

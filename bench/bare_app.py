@@ -1,8 +1,9 @@
 """A reference between ours and the floor: the same SQL as our hot read routes
-(bench/hot_sql.py) on the same driver as ours (psycopg 3 through a SQLAlchemy Core pool,
-pre-ping included), served by bare Starlette in its worker threads with no ORM, no
-validation and no dependency injection. Its JSON is looser than ours (every value a
-string). The floor proper is bench/async_floor.py. Run with uvicorn: ``bench.bare_app:app``.
+(bench/hot_sql.py) on psycopg 3 through a SQLAlchemy Core pool, pre-ping included (ours ran
+its hot reads on psycopg until 2026-11-30, now on asyncpg as the floor does), served by bare
+Starlette in its worker threads with no ORM, no validation and no dependency injection. Its
+JSON is looser than ours (every value a string). The floor proper is bench/async_floor.py.
+Run with uvicorn: ``bench.bare_app:app``.
 
 The pool holds as many connections as the benchmark has clients (``BENCH_POOL_SIZE``,
 default 16): with 5 kept and the rest overflow, 16 clients made it close and reopen
@@ -42,7 +43,11 @@ def _credential(connection: Connection, request: Request) -> dict[str, Any] | No
     """The credential look-up only: the expiry and last-use checks are the floor's."""
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     token_hash = hashlib.sha256(token.encode()).hexdigest()
-    rows = _rows(connection.exec_driver_sql(hot_sql.SESSION_LOOKUP, {"token_hash": token_hash}))
+    rows = _rows(
+        connection.exec_driver_sql(
+            hot_sql.named(hot_sql.SESSION_LOOKUP), {"token_hash": token_hash}
+        )
+    )
     return rows[0] if rows else None
 
 
@@ -80,7 +85,7 @@ def usage(request: Request) -> JSONResponse:
         values = {"user_id": user_id, "since": since}
         rows = [
             [str(v) for v in connection.exec_driver_sql(
-                statement, {**values, **hot_sql.USAGE_CONSTANTS.get(statement, {})}
+                hot_sql.named(statement), {**values, **hot_sql.USAGE_CONSTANTS.get(statement, {})}
             ).one()]
             for statement in _USAGE
         ]  # fmt: skip
@@ -93,7 +98,7 @@ def list_projects(request: Request) -> JSONResponse:
         if user_id is None:
             return UNAUTHENTICATED
         page = {"user_id": user_id, "page_limit": 21}
-        items = _rows(connection.exec_driver_sql(hot_sql.PROJECT_PAGE, page))
+        items = _rows(connection.exec_driver_sql(hot_sql.named(hot_sql.PROJECT_PAGE), page))
     return JSONResponse({"items": items[:20], "next_cursor": None})
 
 
@@ -104,13 +109,17 @@ def get_project(request: Request) -> JSONResponse:
         if user_id is None:
             return UNAUTHENTICATED
         owned = {"project_id": project_id, "owner_id": user_id}
-        project = _rows(connection.exec_driver_sql(hot_sql.PROJECT_WITH_OWNER, owned))
+        project = _rows(
+            connection.exec_driver_sql(hot_sql.named(hot_sql.PROJECT_WITH_OWNER), owned)
+        )
         if not project:
             return JSONResponse({"error": "not found"}, status_code=404)
         latest = {"project_id": project_id, "param_1": 1}
-        run = _rows(connection.exec_driver_sql(hot_sql.LATEST_RUN, latest))
+        run = _rows(connection.exec_driver_sql(hot_sql.named(hot_sql.LATEST_RUN), latest))
         page = {"project_id": project_id, "page_limit": 51}
-        generations = _rows(connection.exec_driver_sql(hot_sql.GENERATION_PAGE, page))
+        generations = _rows(
+            connection.exec_driver_sql(hot_sql.named(hot_sql.GENERATION_PAGE), page)
+        )
     return JSONResponse(
         {
             **project[0],

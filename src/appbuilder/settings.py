@@ -147,12 +147,11 @@ class Settings(BaseSettings):
     database_connect_timeout: int = Field(default=10, ge=1)
     database_echo: bool = False
     #: answer the hot reads (``/api/me``, ``/api/usage``, the project list and page) on
-    #: PostgreSQL with psycopg's async driver on the event loop (``db.async_reads``), a pool
-    #: of up to ``database_async_pool_size`` more connections: a third to two fifths of the
-    #: server's CPU per read. Off, they run on the engine in a worker thread, as on SQLite,
-    #: which always does.
+    #: PostgreSQL with asyncpg on the event loop (``db.async_reads``), a pool of up to
+    #: ``database_async_pool_size`` more connections: about a third of the server's CPU per
+    #: read. Off, they run on the engine in a worker thread, as on SQLite, which always does.
     database_async_reads: bool = True
-    #: the async pool's connections per process (kept: 1; opened up to this as reads wait).
+    #: the async pool's connections per process (opened up to this as reads need them).
     #: A read holds one for under a millisecond and awaits rather than blocks: at 16
     #: clients a pool of 4 served as many reads as one of 16 (p99 22-30 ms against 21-23),
     #: so fewer do where connections are scarce; 16 keeps a few slow reads (large pages)

@@ -1,14 +1,19 @@
-"""The hot reads on PostgreSQL: psycopg's async driver on the event loop (issue 16).
+"""The hot reads on PostgreSQL: asyncpg on the event loop (issue 16).
 
 Why: a hot read on SQLAlchemy's sync session costs a worker-thread round trip, the
 session, its pool and the ORM around statements that take PostgreSQL 0.01-0.03 ms; the
-server's CPU, not the database, set the API's throughput. The same statements on psycopg's
-``AsyncConnectionPool``, prepared on each connection, with no thread, cost a third as much
-(``bench/me_design.py``, ``bench/README.md``).
+server's CPU, not the database, set the API's throughput. The same statements on an async
+driver, prepared on each connection, with no thread, cost a third as much
+(``bench/me_design.py``, ``bench/README.md``). The driver is asyncpg, not psycopg's async
+one (which served here first): psycopg spent 40 % of the server's CPU on ``/api/me``
+(registering its socket with the event loop and unregistering it at every wait, its
+command machinery), asyncpg's protocol, built for the event loop, a fraction of that; the
+floor the API is measured against runs on asyncpg (``bench/async_floor.py``).
 
 What stays one: the statements are the SQLAlchemy statements the sync path runs (compiled
-here once per statement object for psycopg's parameter style), and what a read checks and
-answers is written once as steps (``db.reads``). SQLite keeps the thread path.
+here once per statement object with SQLAlchemy's asyncpg dialect: ``$1`` parameters, with
+the same casts), and what a read checks and answers is written once as steps
+(``db.reads``). SQLite keeps the thread path; so does every write but the one below.
 
 A run's statements run on one pooled connection in autocommit: each is its own
 transaction. Under READ COMMITTED (PostgreSQL's default, and ours) each statement of a
@@ -23,29 +28,27 @@ the pool) is replaced and the read run again once; lost twice, or no connection 
 pool's timeout, is a 503 with Retry-After: ``database_busy`` only when every connection of
 the pool was in use by other reads, else ``database_unavailable``.
 
-Reconnecting: psycopg-pool retries a failed connection 1, 2, 4, 8... s apart for up to its
-``reconnect_timeout`` (5 minutes by default), and while it does the pool makes no other.
-After a short outage the hot reads kept answering 503 until that back-off's next attempt,
-up to tens of seconds after PostgreSQL was back. Here an attempt gives up after
-:data:`RECONNECT_SECONDS`, and a fresh one starts at once when reads are waiting (else with
-the next read): at most about two seconds between PostgreSQL taking connections again and
-the pool having one.
+Reconnecting: the pool makes a connection when a read needs one and none is kept, so a
+read during an outage is a 503 at once (not after the pool's timeout), and the first read
+after PostgreSQL takes connections again has one. (psycopg's pool retried on a back-off of
+1, 2, 4, 8... s, answering 503 for up to tens of seconds after PostgreSQL was back.)
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg.conninfo import make_conninfo
-from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+import asyncpg
 from sqlalchemy import ClauseElement, Executable
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from appbuilder.db.reads import Steps
 from appbuilder.errors import DatabaseBusyError, DatabaseUnavailableError
@@ -53,14 +56,40 @@ from appbuilder.settings import DatabaseSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-#: how long one chain of reconnection attempts (1, 2, 4... s apart) lasts before a new one
-RECONNECT_SECONDS = 5.0
-_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+#: what a connection lost under a read raises: the socket broke, the connection was found
+#: closed, or the server's last words (an administrator's or a shutdown's 57P01-57P03)
+#: arrived before its close and left the protocol mid-error
+_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
+
+
+def _lost(connection: asyncpg.Connection, exc: BaseException) -> bool:
+    sqlstate = str(getattr(exc, "sqlstate", "") or "")
+    if isinstance(exc, _LOST) or sqlstate.startswith("57P"):
+        return True
+    try:
+        return bool(connection.is_closed())
+    except asyncpg.InterfaceError:  # closed, and so already let go by its pool
+        return True
+
+
+def _terminate(connection: asyncpg.Connection) -> None:
+    """Close a lost connection at once, so that the pool makes a new one for the next
+    read; one closed under a read has been let go by the pool already."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        connection.terminate()
 
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    sql: bytes
+    sql: str
+    #: each ``$n``'s parameter name, in order
+    names: tuple[str, ...]
     defaults: dict[str, Any]
     row: Callable[..., Any]
     returns_rows: bool
@@ -68,8 +97,9 @@ class _Compiled:
 
 @cache
 def _compiled(statement: Executable) -> _Compiled:
-    """``statement`` for psycopg, once: its SQL, the values it binds itself (a literal
-    LIMIT), and a row type with the column names SQLAlchemy's rows have."""
+    """``statement`` for asyncpg, once: its SQL, its parameters' names in order, the values
+    it binds itself (a literal LIMIT, a status), and a row type with the column names
+    SQLAlchemy's rows have."""
     assert isinstance(statement, ClauseElement)  # noqa: S101 - every Executable we build is
     compiled = statement.compile(dialect=_DIALECT)
     sql = str(compiled)
@@ -89,63 +119,94 @@ def _compiled(statement: Executable) -> _Compiled:
         if names
         else tuple
     )
+    assert isinstance(compiled, SQLCompiler)  # noqa: S101 - a statement's compilation is
     return _Compiled(
-        sql=sql.encode(),
+        sql=sql,
+        names=tuple(compiled.positiontup or ()),
         defaults={k: v for k, v in compiled.params.items() if v is not None},
         row=row,
         returns_rows=bool(names),
     )
 
 
-def conninfo(database: DatabaseSettings) -> str:
-    """The libpq connection string of the database the engine uses, its session in UTC (as
-    the engine's UTCDateTime reads times), the URL's own parameters and ``options`` kept."""
-    url = database.url
-    query = {k: " ".join(v) if isinstance(v, tuple) else v for k, v in url.query.items()}
-    given = {
-        "host": url.host,
-        "port": url.port,
-        "dbname": url.database,
-        "user": url.username,
-        "password": url.password,
-        **query,
-        "options": " ".join(filter(None, [query.get("options"), "-c TimeZone=UTC"])),
+#: libpq's connection parameters that are no server setting: asyncpg would send any it does
+#: not know to the server as one, which refuses the connection (the engine, on libpq,
+#: honours them; the pool's connect timeout is ``UAB_DATABASE_CONNECT_TIMEOUT``)
+_LIBPQ_ONLY = frozenset(
+    {
+        "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "hostaddr", "gssencmode", "gssdelegation",
+        "channel_binding", "require_auth", "requirepeer", "sslsni", "sslcompression",
+        "sslcertmode", "load_balance_hosts", "fallback_application_name", "replication",
     }
-    return make_conninfo("", **{k: v for k, v in given.items() if v is not None})
+)  # fmt: skip
+
+
+def dsn(database: DatabaseSettings) -> str:
+    """The database the engine uses, as asyncpg takes it: the URL's own parameters kept
+    (``options`` with them: the server reads it) but libpq's own, the session in UTC (as
+    the engine's UTCDateTime reads times)."""
+    url = database.url.set(drivername="postgresql")
+    url = url.difference_update_query(_LIBPQ_ONLY & set(url.query))
+    given = url.query.get("options")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    options = " ".join(filter(None, [given, "-c TimeZone=UTC"]))
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+async def _json_values(connection: asyncpg.Connection) -> None:
+    """``json``/``jsonb`` as Python values, as psycopg and the engine give them."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def _as_left(connection: asyncpg.Connection) -> None:
+    """asyncpg resets a connection given back to its pool (advisory locks, cursors,
+    listeners, settings): one more round trip a read. A read here leaves none of them: its
+    statements run in autocommit, and it sets nothing."""
 
 
 class AsyncReads:
     """A pool of async connections for the hot reads, opened with the app (its lifespan)."""
 
     def __init__(self, database: DatabaseSettings) -> None:
-        # prepared on first use: every statement here runs on every request
-        self._kwargs: dict[str, Any] = {
-            "prepare_threshold": 0,
-            "autocommit": True,  # see the module: no BEGIN and COMMIT round trips
-            "connect_timeout": database.connect_timeout,
-        }
-        self.pool = AsyncConnectionPool(
-            conninfo(database),
-            min_size=1,
-            max_size=database.async_pool_size,
-            timeout=database.pool_timeout,
-            open=False,
-            kwargs=self._kwargs,
-            max_lifetime=float(database.pool_recycle) if database.pool_recycle > 0 else 3600.0,
-            name="uab-reads",
-            reconnect_timeout=RECONNECT_SECONDS,
-            reconnect_failed=self._reconnect_failed,
-        )
-        #: connections handed to reads and not yet given back: all of them in use is busy
-        self._in_use = 0
+        self._dsn = dsn(database)
+        self._database = database
+        self.pool: asyncpg.Pool | None = None
         #: called with each statement's SQL before it runs (tests count statements)
         self.on_statement: list[Callable[[str], None]] = []
+        #: connections handed to reads and not yet given back: all of them in use is busy
+        self._in_use = 0
+        self._closed = False
 
     async def open(self) -> None:
-        await self.pool.open()
+        """The pool, with no connection yet: a read makes the first (a server starts
+        while PostgreSQL is down, and answers 503 until it is up)."""
+        database = self._database
+        self.pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=0,
+            max_size=database.async_pool_size,
+            # prepared on first use (asyncpg's statement cache): every statement here runs
+            # on every request
+            max_inactive_connection_lifetime=(
+                float(database.pool_recycle) if database.pool_recycle > 0 else 3600.0
+            ),
+            timeout=float(database.connect_timeout),
+            init=_json_values,
+            reset=_as_left,
+        )
 
     async def close(self) -> None:
-        await self.pool.close()
+        self._closed = True
+        if self.pool is not None:
+            await self.pool.close()
+
+    @property
+    def max_size(self) -> int:
+        return self._database.async_pool_size
 
     async def run(self, make_steps: Callable[[], Steps[T]]) -> T:
         """The steps ``make_steps`` makes; run again once on a fresh connection if the
@@ -154,7 +215,6 @@ class AsyncReads:
             return await self._run(make_steps())
         except _LostError:
             log.warning("a database connection was lost; reading again on a new one")
-            await self.pool.check()
         try:
             return await self._run(make_steps())
         except _LostError as exc:
@@ -166,45 +226,36 @@ class AsyncReads:
 
     async def _run(self, steps: Steps[T]) -> T:
         """``steps`` on one connection, each statement committed as it runs."""
-        used: psycopg.AsyncConnection[Any] | None = None
+        pool = self.pool
+        if pool is None or self._closed or pool.is_closing():
+            raise _shutting_down()
         try:
-            async with self.pool.connection() as connection:
-                used = connection
-                self._in_use += 1
-                try:
-                    return await self._steps(connection, steps)
-                finally:
-                    self._in_use -= 1
-        except PoolClosed:  # the server is stopping (a stream's read at shutdown)
-            raise DatabaseUnavailableError(
-                "The server is shutting down; nothing was changed. Try again in a moment.",
-                retry_after=1,
-            ) from None
-        except PoolTimeout:
-            if self._in_use < self.pool.max_size:  # not busy: the pool has no connection
-                raise DatabaseUnavailableError(
-                    "The database cannot be reached right now, or the server is connecting "
-                    "to it again; nothing was changed. Try again in a moment.",
-                    retry_after=1,
-                ) from None
+            connection = await pool.acquire(timeout=self._database.pool_timeout)
+        except TimeoutError:
+            if self._in_use < self.max_size:  # not busy: no connection could be made
+                raise _unreachable() from None
             raise DatabaseBusyError(
                 "No database connection came free in time: the server is busy with other "
                 "requests. Nothing was changed; try again in a moment.",
                 retry_after=1,
             ) from None
-        except psycopg.OperationalError as exc:
-            if used is not None and (used.broken or used.closed):
+        except (*_LOST, asyncpg.InterfaceError, asyncpg.PostgresError) as exc:  # down, refusing
+            if pool.is_closing():
+                raise _shutting_down() from None
+            raise _unreachable() from exc
+        self._in_use += 1
+        try:
+            return await self._steps(connection, steps)
+        except Exception as exc:
+            if _lost(connection, exc):
+                _terminate(connection)
                 raise _LostError from exc
             raise
+        finally:
+            self._in_use -= 1
+            await pool.release(connection)
 
-    async def _reconnect_failed(self, pool: AsyncConnectionPool[Any]) -> None:
-        """A chain of reconnection attempts ended without a connection: with reads waiting
-        for one, start another now (``check`` grows an empty pool); else the next read
-        will."""
-        if pool.get_stats().get("requests_waiting", 0) > 0:
-            await pool.check()
-
-    async def _steps(self, connection: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
+    async def _steps(self, connection: asyncpg.Connection, steps: Steps[T]) -> T:
         try:
             read = next(steps)
             while True:
@@ -215,19 +266,34 @@ class AsyncReads:
 
     async def _execute(
         self,
-        connection: psycopg.AsyncConnection[Any],
+        connection: asyncpg.Connection,
         statement: Executable,
         params: Any,
     ) -> Sequence[Any]:
         compiled = _compiled(statement)
         for hook in self.on_statement:
-            hook(compiled.sql.decode())
+            hook(compiled.sql)
         values = {**compiled.defaults, **params} if compiled.defaults else params
-        cursor = await connection.execute(compiled.sql, values)
+        args = [values[name] for name in compiled.names]
         if not compiled.returns_rows:
+            await connection.execute(compiled.sql, *args)
             return ()
         make = compiled.row
-        return [make(row) for row in await cursor.fetchall()]
+        return [make(row) for row in await connection.fetch(compiled.sql, *args)]
+
+
+def _shutting_down() -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(
+        "The server is shutting down; nothing was changed. Try again in a moment.",
+        retry_after=1,
+    )
+
+
+def _unreachable() -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(
+        "The database cannot be reached right now; nothing was changed. Try again in a moment.",
+        retry_after=1,
+    )
 
 
 class _LostError(Exception):

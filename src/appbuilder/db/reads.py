@@ -1,7 +1,7 @@
 """Reads written once and run on either driver.
 
 The hot reads (issue 16) run on SQLAlchemy's sync session in a worker thread on SQLite, and
-on psycopg's async driver on the event loop on PostgreSQL (``db.async_reads``). So that the
+on asyncpg on the event loop on PostgreSQL (``db.async_reads``). So that the
 rule of what a request reads, checks and answers lives in one place, such a read is written
 as *steps*: a generator that yields each :class:`Read` (a prebuilt SQLAlchemy statement and
 its parameters), is sent that statement's rows, and returns its result. Each driver only

@@ -1,12 +1,15 @@
 """The floor the API is measured against (bench/async_floor.py, bench/bare_app.py) runs the
 SQL in bench/hot_sql.py: this keeps that file equal to what ours sends, on PostgreSQL, where
 the bench runs, so the floor never measures an easier query than ours. The hot reads are
-steps (``db.reads``) that either driver runs: both must send exactly these statements."""
+steps (``db.reads``) that either driver runs: asyncpg (the async pool) sends exactly these
+statements, with their parameters in this order; psycopg (the engine: SQLite, or the async
+pool off) the same statements in its own parameter style."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -58,11 +61,21 @@ def _on_the_async_pool(engine: Engine, steps: Callable[[], Steps[Any]]) -> list[
     return asyncio.run(run())
 
 
-def _sent(engine: Engine, steps: Callable[[], Steps[Any]]) -> list[str]:
-    """What the steps send, the same on both drivers."""
+_PARAMETER = re.compile(r"(%\((\w+)\)s|\$\d+)(::(?:TIMESTAMP WITH TIME ZONE|\w+))?")
+
+
+def _sent(engine: Engine, steps: Callable[[], Steps[Any]]) -> list[hot_sql.Statement]:
+    """What the steps send on the async pool, and the same statements on the engine: each
+    with its parameters' names in order (psycopg's style names them)."""
+    on_the_pool = _on_the_async_pool(engine, steps)
     on_the_engine = _on_the_engine(engine, steps)
-    assert _on_the_async_pool(engine, steps) == on_the_engine
-    return on_the_engine
+    assert [_PARAMETER.sub("?", sql) for sql in on_the_pool] == [
+        _PARAMETER.sub("?", sql) for sql in on_the_engine
+    ]
+    return [
+        hot_sql.Statement(sql, tuple(name for _, name, _ in _PARAMETER.findall(named)))
+        for sql, named in zip(on_the_pool, on_the_engine, strict=True)
+    ]
 
 
 def test_the_floor_sends_the_statements_ours_sends(
@@ -107,13 +120,15 @@ def test_the_floor_binds_the_constants_ours_binds() -> None:
     read = next(steps)
     with contextlib.suppress(StopIteration):
         while True:
-            compiled = read.statement.compile(dialect=postgresql.psycopg.dialect())
+            compiled = read.statement.compile(dialect=postgresql.asyncpg.dialect())
             constants = {k: v for k, v in compiled.params.items() if k not in read.params}
             bound[str(compiled)] = {k: v for k, v in constants.items() if v is not None}
             read = steps.send([(0, 0)])
     for statement, expected in hot_sql.USAGE_CONSTANTS.items():
-        assert _unordered(bound[statement]) == _unordered(expected), statement
-    assert {s for s, values in bound.items() if values} == set(hot_sql.USAGE_CONSTANTS)
+        assert _unordered(bound[statement.sql]) == _unordered(expected), statement
+    assert {s for s, values in bound.items() if values} == {
+        statement.sql for statement in hot_sql.USAGE_CONSTANTS
+    }
 
 
 def _unordered(values: dict[str, object]) -> dict[str, object]:
