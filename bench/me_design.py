@@ -65,7 +65,7 @@ async def _principal(connection: AsyncConnection[Any], request: Request) -> Any:
         return None
     token_hash = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
     found = await connection.execute(
-        hot_sql.SESSION_LOOKUP, {"token_hash": token_hash}, prepare=True
+        hot_sql.named(hot_sql.SESSION_LOOKUP), {"token_hash": token_hash}, prepare=True
     )
     row = await found.fetchone()
     now = datetime.now(UTC)
@@ -78,7 +78,7 @@ async def _principal(connection: AsyncConnection[Any], request: Request) -> Any:
     last_used = row["credential_last_used_at"]
     if last_used is None or now - last_used >= hot_sql.TOUCH_INTERVAL:
         touch = {"now": now, "row_id": row["credential_id"]}
-        await connection.execute(hot_sql.TOUCH_SESSION, touch, prepare=True)
+        await connection.execute(hot_sql.named(hot_sql.TOUCH_SESSION), touch, prepare=True)
     return row
 
 
