@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from sqlalchemy import Engine, Integer, func, select, text
 
+from appbuilder.db import async_reads
 from appbuilder.db.async_reads import AsyncReads
 from appbuilder.db.reads import Read, Steps
 from appbuilder.errors import DatabaseBusyError, DatabaseUnavailableError
@@ -206,3 +207,59 @@ def test_a_read_after_the_pool_closed_is_a_503(pg_engine: Engine) -> None:
 
     with pytest.raises(DatabaseUnavailableError, match="shutting down"):
         _with_pool(pg_engine, use)
+
+
+_LONG_SLEEP = select(func.pg_sleep(30).label("slept"))
+
+
+def test_closing_waits_briefly_for_reads_then_ends_them(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server stopping does not wait for a read without end: after ``CLOSE_SECONDS``
+    the reads' connections are ended (the read fails) and the pool is closed."""
+    monkeypatch.setattr(async_reads, "CLOSE_SECONDS", 0.3)
+
+    async def use(reads: AsyncReads) -> BaseException | None:
+        slow = asyncio.ensure_future(reads.run(lambda: _one(_LONG_SLEEP)))
+        await asyncio.sleep(0.3)  # the read is under way
+        await reads.close()
+        done = await asyncio.gather(slow, return_exceptions=True)
+        return done[0] if isinstance(done[0], BaseException) else None
+
+    failed = _with_pool(pg_engine, use)
+    assert isinstance(failed, DatabaseUnavailableError)
+
+
+def test_a_pool_that_cannot_connect_says_why_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The 503 says only that the database cannot be reached; the log says why, once in
+    a while, not once a request."""
+    url = f"postgresql://nobody@127.0.0.1:{_closed_port()}/nothing"
+
+    async def run() -> None:
+        reads = AsyncReads(Settings(database_url=url, database_pool_timeout=2).database)
+        await reads.open()
+        try:
+            for _ in range(3):
+                with pytest.raises(DatabaseUnavailableError):
+                    await reads.run(lambda: _one(_PID))
+        finally:
+            await reads.close()
+
+    asyncio.run(run())
+    said = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "ConnectionRefusedError" in said[0] or "OSError" in said[0], said
+
+
+def test_connections_are_replaced_after_pool_recycle_seconds(pg_engine: Engine) -> None:
+    """As the engine's: a connection lives at most ``pool_recycle`` seconds, in use or not."""
+
+    async def use(reads: AsyncReads) -> list[int]:
+        first = await reads.run(lambda: _one(_PID))
+        await asyncio.sleep(1.6)  # past the recycle time
+        return [first, await reads.run(lambda: _one(_PID))]
+
+    first, later = _with_pool(pg_engine, use, database_pool_recycle=1, database_async_pool_size=1)
+    assert first != later

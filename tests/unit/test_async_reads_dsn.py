@@ -39,3 +39,16 @@ def test_libpq_s_own_parameters_are_left_to_the_engine() -> None:
         _dsn("postgresql://app@db/shop?connect_timeout=3&keepalives=1&gssencmode=disable")
     )
     assert dict(made.query) == {"options": "-c TimeZone=UTC"}
+
+
+def test_several_hosts_are_one_list_as_asyncpg_reads_them() -> None:
+    """SQLAlchemy's several-hosts form repeats ``host``; asyncpg would keep the last."""
+    made = make_url(_dsn("postgresql://app@/shop?host=h1:5432&host=h2:5433"))
+    assert made.query["host"] == "h1:5432,h2:5433"
+
+
+def test_what_asyncpg_would_send_the_server_as_a_setting_is_left_out() -> None:
+    made = make_url(
+        _dsn("postgresql://app@db/shop?sslcrldir=/x&servicefile=/y&sslmode=verify-full")
+    )
+    assert dict(made.query) == {"sslmode": "verify-full", "options": "-c TimeZone=UTC"}

@@ -36,10 +36,12 @@ after PostgreSQL takes connections again has one. (psycopg's pool retried on a b
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -56,6 +58,14 @@ from appbuilder.settings import DatabaseSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: how long closing waits for the reads in progress before it ends their connections
+CLOSE_SECONDS = 5.0
+#: the most a statement of a read may take: one on a connection whose host vanished (a
+#: failover) would wait for TCP to give up, about 15 minutes; its TimeoutError counts as a
+#: lost connection (the hot reads' statements take milliseconds)
+STATEMENT_SECONDS = 60.0
+#: the least time between two log lines saying why the pool cannot connect
+LOG_EVERY_SECONDS = 10.0
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 #: what a connection lost under a read raises: the socket broke, the connection was found
 #: closed, or the server's last words (an administrator's or a shutdown's 57P01-57P03)
@@ -129,29 +139,37 @@ def _compiled(statement: Executable) -> _Compiled:
     )
 
 
-#: libpq's connection parameters that are no server setting: asyncpg would send any it does
-#: not know to the server as one, which refuses the connection (the engine, on libpq,
-#: honours them; the pool's connect timeout is ``UAB_DATABASE_CONNECT_TIMEOUT``)
-_LIBPQ_ONLY = frozenset(
+#: the URL's parameters asyncpg takes itself (its ``connect_utils``), and the two settings
+#: the server takes at start-up that a URL commonly carries; asyncpg would send any other
+#: to the server as a setting, which refuses the connection when it is libpq's own
+#: (``connect_timeout``, ``keepalives``...): those are left to the engine, on libpq
+_ASYNCPG_PARAMETERS = frozenset(
     {
-        "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-        "keepalives_count", "tcp_user_timeout", "hostaddr", "gssencmode", "gssdelegation",
-        "channel_binding", "require_auth", "requirepeer", "sslsni", "sslcompression",
-        "sslcertmode", "load_balance_hosts", "fallback_application_name", "replication",
+        "host", "port", "dbname", "database", "user", "password", "passfile", "service",
+        "sslmode", "sslcert", "sslkey", "sslrootcert", "sslnegotiation", "sslcrl",
+        "sslpassword", "ssl_min_protocol_version", "ssl_max_protocol_version",
+        "target_session_attrs", "krbsrvname", "gsslib", "options", "application_name",
     }
 )  # fmt: skip
 
 
 def dsn(database: DatabaseSettings) -> str:
     """The database the engine uses, as asyncpg takes it: the URL's own parameters kept
-    (``options`` with them: the server reads it) but libpq's own, the session in UTC (as
-    the engine's UTCDateTime reads times)."""
+    (``options`` with them: the server reads it) but libpq's own, several hosts as one
+    list, the session in UTC (as the engine's UTCDateTime reads times)."""
     url = database.url.set(drivername="postgresql")
-    url = url.difference_update_query(_LIBPQ_ONLY & set(url.query))
-    given = url.query.get("options")
+    dropped = sorted(set(url.query) - _ASYNCPG_PARAMETERS)
+    if dropped:
+        log.info("the hot reads' pool leaves these URL parameters to the engine: %s", dropped)
+    query = {
+        name: ",".join(value) if isinstance(value, tuple) and name != "options" else value
+        for name, value in url.query.items()
+        if name in _ASYNCPG_PARAMETERS
+    }
+    given = query.get("options")
     given = " ".join(given) if isinstance(given, tuple) else given
-    options = " ".join(filter(None, [given, "-c TimeZone=UTC"]))
-    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    query["options"] = " ".join(filter(None, [given, "-c TimeZone=UTC"]))
+    return url.set(query=query).render_as_string(hide_password=False)
 
 
 async def _json_values(connection: asyncpg.Connection) -> None:
@@ -180,29 +198,47 @@ class AsyncReads:
         #: connections handed to reads and not yet given back: all of them in use is busy
         self._in_use = 0
         self._closed = False
+        self._logged_at = -LOG_EVERY_SECONDS
+        self._recycling: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """The pool, with no connection yet: a read makes the first (a server starts
         while PostgreSQL is down, and answers 503 until it is up)."""
         database = self._database
+        recycle = float(database.pool_recycle) if database.pool_recycle > 0 else 3600.0
         self.pool = await asyncpg.create_pool(
             self._dsn,
             min_size=0,
             max_size=database.async_pool_size,
             # prepared on first use (asyncpg's statement cache): every statement here runs
             # on every request
-            max_inactive_connection_lifetime=(
-                float(database.pool_recycle) if database.pool_recycle > 0 else 3600.0
-            ),
+            max_inactive_connection_lifetime=recycle,
             timeout=float(database.connect_timeout),
+            command_timeout=STATEMENT_SECONDS,
             init=_json_values,
             reset=_as_left,
         )
+        self._recycling = asyncio.create_task(self._recycle(self.pool, recycle))
+
+    async def _recycle(self, pool: asyncpg.Pool, seconds: float) -> None:
+        """Connections live at most ``pool_recycle`` seconds, busy or idle, as the
+        engine's do: after a failover that leaves the old primary up (read-only), the
+        reads move over with the engine. Each is replaced when next given back."""
+        while True:
+            await asyncio.sleep(seconds)
+            await pool.expire_connections()
 
     async def close(self) -> None:
+        """Waits up to 5 s for the reads in progress, then ends their connections."""
         self._closed = True
-        if self.pool is not None:
-            await self.pool.close()
+        if self.pool is None:
+            return
+        if self._recycling is not None:
+            self._recycling.cancel()
+        try:
+            await asyncio.wait_for(self.pool.close(), CLOSE_SECONDS)
+        except TimeoutError:
+            self.pool.terminate()
 
     @property
     def max_size(self) -> int:
@@ -213,8 +249,11 @@ class AsyncReads:
         first one turns out to be lost."""
         try:
             return await self._run(make_steps())
-        except _LostError:
-            log.warning("a database connection was lost; reading again on a new one")
+        except _LostError as exc:
+            log.warning(
+                "a database connection was lost (%s); reading again on a new one",
+                type(exc.__cause__).__name__,
+            )
         try:
             return await self._run(make_steps())
         except _LostError as exc:
@@ -242,6 +281,7 @@ class AsyncReads:
         except (*_LOST, asyncpg.InterfaceError, asyncpg.PostgresError) as exc:  # down, refusing
             if pool.is_closing():
                 raise _shutting_down() from None
+            self._log_unreachable(exc)
             raise _unreachable() from exc
         self._in_use += 1
         try:
@@ -254,6 +294,16 @@ class AsyncReads:
         finally:
             self._in_use -= 1
             await pool.release(connection)
+
+    def _log_unreachable(self, exc: BaseException) -> None:
+        """Why no connection could be made (a wrong password, a setting the server
+        refuses, PostgreSQL down), at most once in ``LOG_EVERY_SECONDS``: the reads' 503
+        says only that the database cannot be reached. asyncpg's messages hold no
+        password."""
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_EVERY_SECONDS:
+            self._logged_at = now
+            log.warning("the hot reads' pool cannot connect: %s: %s", type(exc).__name__, exc)
 
     async def _steps(self, connection: asyncpg.Connection, steps: Steps[T]) -> T:
         try:

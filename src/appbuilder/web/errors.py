@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-import psycopg
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -327,7 +327,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(psycopg.DataError, _data_error)  # the hot reads' async driver
+    # the hot reads' driver (db.async_reads): the server's class 22 (data exceptions)
+    app.add_exception_handler(asyncpg.exceptions.DataError, _data_error)
     app.add_exception_handler(UnicodeEncodeError, _unencodable)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _operational_error)
