@@ -68,18 +68,11 @@ PROJECT_PAGE = _statement(hot_sql.PROJECT_PAGE, "user_id", "page_limit")
 PROJECT_WITH_OWNER = _statement(hot_sql.PROJECT_WITH_OWNER, "project_id", "owner_id")
 LATEST_RUN = _statement(hot_sql.LATEST_RUN, "project_id", "param_1")
 GENERATION_PAGE = _statement(hot_sql.GENERATION_PAGE, "project_id", "page_limit")
-USAGE_STATEMENTS = (
-    hot_sql.USAGE_PROJECTS,
-    hot_sql.USAGE_RUNS,
-    hot_sql.USAGE_TOKENS,
-    hot_sql.USAGE_LIVE_APPS,
-    hot_sql.USAGE_COSTS,
-)
 #: each usage statement, its parameters' names in order, and the constants it binds
 #: itself as ours does (``hot_sql.USAGE_CONSTANTS``)
 USAGE = [
     (statement.sql, statement.names, hot_sql.USAGE_CONSTANTS.get(statement, {}))
-    for statement in USAGE_STATEMENTS
+    for statement in hot_sql.USAGE
 ]
 
 

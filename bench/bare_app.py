@@ -65,15 +65,6 @@ def me(request: Request) -> JSONResponse:
     return UNAUTHENTICATED if user is None else JSONResponse(user)
 
 
-_USAGE = (
-    hot_sql.USAGE_PROJECTS,
-    hot_sql.USAGE_RUNS,
-    hot_sql.USAGE_TOKENS,
-    hot_sql.USAGE_LIVE_APPS,
-    hot_sql.USAGE_COSTS,
-)
-
-
 def usage(request: Request) -> JSONResponse:
     """The five statements' rows as they come (the floor builds our JSON from them)."""
     now = datetime.now(UTC)
@@ -87,7 +78,7 @@ def usage(request: Request) -> JSONResponse:
             [str(v) for v in connection.exec_driver_sql(
                 hot_sql.named(statement), {**values, **hot_sql.USAGE_CONSTANTS.get(statement, {})}
             ).one()]
-            for statement in _USAGE
+            for statement in hot_sql.USAGE
         ]  # fmt: skip
     return JSONResponse({"rows": rows})
 

@@ -166,6 +166,8 @@ USAGE_COSTS = Statement(
     ("coalesce_2", "user_id", "since"),
 )
 
+#: ``GET /api/usage``'s statements, in the order ours sends them
+USAGE = (USAGE_PROJECTS, USAGE_RUNS, USAGE_TOKENS, USAGE_LIVE_APPS, USAGE_COSTS)
 #: the values the usage statements bind themselves, by statement (the two statuses of an
 #: OR in either order: ours come from a set)
 USAGE_CONSTANTS: dict[Statement, dict[str, object]] = {

@@ -70,12 +70,7 @@ _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 #: what a connection lost under a read raises: the socket broke, the connection was found
 #: closed, or the server's last words (an administrator's or a shutdown's 57P01-57P03)
 #: arrived before its close and left the protocol mid-error
-_LOST = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-)
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.InternalClientError, OSError)
 
 
 def _lost(connection: asyncpg.Connection, exc: BaseException) -> bool:
@@ -195,9 +190,6 @@ class AsyncReads:
         self.pool: asyncpg.Pool | None = None
         #: called with each statement's SQL before it runs (tests count statements)
         self.on_statement: list[Callable[[str], None]] = []
-        #: connections handed to reads and not yet given back: all of them in use is busy
-        self._in_use = 0
-        self._closed = False
         self._logged_at = -LOG_EVERY_SECONDS
         self._recycling: asyncio.Task[None] | None = None
 
@@ -230,7 +222,6 @@ class AsyncReads:
 
     async def close(self) -> None:
         """Waits up to 5 s for the reads in progress, then ends their connections."""
-        self._closed = True
         if self.pool is None:
             return
         if self._recycling is not None:
@@ -239,10 +230,6 @@ class AsyncReads:
             await asyncio.wait_for(self.pool.close(), CLOSE_SECONDS)
         except TimeoutError:
             self.pool.terminate()
-
-    @property
-    def max_size(self) -> int:
-        return self._database.async_pool_size
 
     async def run(self, make_steps: Callable[[], Steps[T]]) -> T:
         """The steps ``make_steps`` makes; run again once on a fresh connection if the
@@ -266,12 +253,13 @@ class AsyncReads:
     async def _run(self, steps: Steps[T]) -> T:
         """``steps`` on one connection, each statement committed as it runs."""
         pool = self.pool
-        if pool is None or self._closed or pool.is_closing():
+        if pool is None or pool.is_closing():
             raise _shutting_down()
         try:
             connection = await pool.acquire(timeout=self._database.pool_timeout)
         except TimeoutError:
-            if self._in_use < self.max_size:  # not busy: no connection could be made
+            in_use = pool.get_size() - pool.get_idle_size()
+            if in_use < pool.get_max_size():  # not busy: no connection could be made
                 raise _unreachable() from None
             raise DatabaseBusyError(
                 "No database connection came free in time: the server is busy with other "
@@ -283,7 +271,6 @@ class AsyncReads:
                 raise _shutting_down() from None
             self._log_unreachable(exc)
             raise _unreachable() from exc
-        self._in_use += 1
         try:
             return await self._steps(connection, steps)
         except Exception as exc:
@@ -292,7 +279,6 @@ class AsyncReads:
                 raise _LostError from exc
             raise
         finally:
-            self._in_use -= 1
             await pool.release(connection)
 
     def _log_unreachable(self, exc: BaseException) -> None:

@@ -103,13 +103,7 @@ def test_the_floor_sends_the_statements_ours_sends(
     assert detail == [hot_sql.PROJECT_WITH_OWNER, hot_sql.LATEST_RUN, hot_sql.GENERATION_PAGE]
 
     usage = _sent(pg_engine, lambda: quotas.usage_steps(_subscriber(user_id)))
-    assert usage == [
-        hot_sql.USAGE_PROJECTS,
-        hot_sql.USAGE_RUNS,
-        hot_sql.USAGE_TOKENS,
-        hot_sql.USAGE_LIVE_APPS,
-        hot_sql.USAGE_COSTS,
-    ]
+    assert usage == list(hot_sql.USAGE)
 
 
 def test_the_floor_binds_the_constants_ours_binds() -> None:

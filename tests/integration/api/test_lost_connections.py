@@ -4,8 +4,6 @@ Retry-After, never a 500, whether the pool pings connections before use or not."
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
@@ -107,17 +105,7 @@ def test_a_database_that_refuses_connections_is_a_503_on_every_path(
             connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
         operator.dispose()
         engine.dispose()  # its connections were ended too
-    assert api.get("/api/keys", headers=owner.headers).status_code == 200
-    # the async pool reconnects on a back-off (1, 2, 4 s apart, a new chain every 5 s,
-    # db.async_reads): until its next attempt a hot read may still answer 503 with
-    # Retry-After, saying the database is unavailable (its connection is being made again),
-    # never that the server is busy: no connection of the pool is in use
-    answered = [api.get("/api/me", headers=owner.headers)]
-    deadline = time.monotonic() + 20
-    while answered[-1].status_code == 503 and time.monotonic() < deadline:
-        answered.append(api.get("/api/me", headers=owner.headers))
-    assert answered[-1].status_code == 200, [response.text for response in answered]
-    for response in answered[:-1]:
-        assert response.status_code == 503, response.text
-        assert response.json()["error"]["code"] == "database_unavailable", response.text
-        assert response.headers["retry-after"] == "1"
+    # the hot reads' pool makes a connection when a read needs one: the first read after
+    # PostgreSQL takes connections again has one, on either pool
+    for route in ("/api/keys", "/api/me"):
+        assert api.get(route, headers=owner.headers).status_code == 200
