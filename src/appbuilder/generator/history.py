@@ -124,10 +124,7 @@ class ProjectHistory:
             message = "git is not installed; it keeps each project's history."
             raise ExternalToolError(message) from error
         if check and done.returncode != 0:
-            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise ExternalToolError(
-                f"git {args[0]} failed: {lines[-1] if lines else done.returncode}"
-            )
+            raise _failed(args[0], done)
         return done
 
     def _init(self) -> None:
@@ -287,7 +284,15 @@ class ProjectHistory:
         return sha
 
     def tree(self, commit: str) -> list[TreeEntry]:
-        out = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", commit)
+        """Every file of ``commit``; not found when the repository or the commit is missing
+        (told apart from git failing only then, so a listing is one git process)."""
+        if not self.exists:
+            raise NotFoundError("Generated files of project", "(none yet: run a generation)")
+        done = self._run("ls-tree", "-r", "-l", "-z", "--full-tree", commit, check=False)
+        if done.returncode != 0:
+            self.resolve(commit)  # not found when the commit is missing
+            raise _failed("ls-tree", done)
+        out = done.stdout
         entries = []
         for line in out.split(b"\0"):
             if not line:
@@ -340,3 +345,8 @@ class ProjectHistory:
             if process.poll() is None:
                 process.kill()
             process.wait()
+
+
+def _failed(command: str, done: subprocess.CompletedProcess[bytes]) -> ExternalToolError:
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return ExternalToolError(f"git {command} failed: {lines[-1] if lines else done.returncode}")

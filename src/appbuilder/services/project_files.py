@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import GenerationRun, Project
+from appbuilder.db.reads import Read, Steps
 from appbuilder.enums import RunStatus
 from appbuilder.errors import NotFoundError
 from appbuilder.generator.history import Blob, ProjectHistory, TreeEntry
@@ -93,6 +94,62 @@ def _slug(run: GenerationRun, project: Project) -> str:
 
 def tree(found: Version) -> list[TreeEntry]:
     return found.history.tree(found.commit)
+
+
+@dataclass(frozen=True)
+class RecordedCommit:
+    """The commit a completed run recorded, as the database has it (not yet looked up in
+    git): what the file tree reads, with one git process in all."""
+
+    project_id: str
+    run_id: str
+    commit: str
+
+
+_ANY_PROJECT = select(Project.id).where(Project.id == bindparam("project_id"))
+_OWNED_PROJECT = _ANY_PROJECT.where(Project.user_id == bindparam("owner_id"))
+_COMPLETED = select(GenerationRun.id, GenerationRun.commit_sha).where(
+    GenerationRun.project_id == bindparam("project_id"),
+    GenerationRun.status == RunStatus.COMPLETED,
+    GenerationRun.commit_sha.is_not(None),
+)
+_LATEST_COMPLETED = _COMPLETED.order_by(GenerationRun.finished_at.desc()).limit(1)
+_COMPLETED_RUN = _COMPLETED.where(GenerationRun.id == bindparam("run_id"))
+
+
+def recorded_commit_steps(
+    project_id: str, run_id: str | None, *, owner_id: str | None
+) -> Steps[RecordedCommit]:
+    """:func:`version`'s database part as steps (``db.reads``): the same rules and not-found
+    answers, two statements, on the async pool on PostgreSQL."""
+    if owner_id is None:
+        projects = yield Read(_ANY_PROJECT, {"project_id": project_id})
+    else:
+        projects = yield Read(_OWNED_PROJECT, {"project_id": project_id, "owner_id": owner_id})
+    if not projects:
+        raise NotFoundError("Project", project_id)
+    if run_id is None:
+        runs = yield Read(_LATEST_COMPLETED, {"project_id": project_id})
+    else:
+        runs = yield Read(_COMPLETED_RUN, {"project_id": project_id, "run_id": run_id})
+    if not runs:
+        if run_id is not None:
+            raise NotFoundError("Completed run", run_id)
+        raise NotFoundError("Completed run of project", project_id)
+    return RecordedCommit(project_id, runs[0].id, runs[0].commit_sha)
+
+
+def recorded_tree(
+    projects_dir: Path, found: RecordedCommit, *, store: str | None = None
+) -> list[TreeEntry]:
+    """The files of a commit a run recorded: one git process (``ls-tree`` on the recorded
+    id; :func:`version` first spends two resolving it, worth it where a missing commit
+    must be caught before an answer starts streaming). With a project ``store``, a commit
+    this machine lacks is fetched first, as :func:`version` does."""
+    history = ProjectHistory(project_folder(projects_dir, found.project_id))
+    if store and not has_commit(history, found.commit):
+        sync_from_store(history, store, found.project_id)
+    return history.tree(found.commit)
 
 
 def read(found: Version, path: str, *, limit: int) -> Blob:

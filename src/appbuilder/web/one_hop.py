@@ -16,7 +16,7 @@ thread, as it is on the other routes: never a sync driver on the event loop, whe
 for a row lock held by another request's transaction would stall every request.
 
 The hottest reads (:func:`answer_reads`: ``/api/me``, ``/api/usage``, the project list and
-page) are
+page; :func:`read_as`: the checks before a live stream and the file tree's git read) are
 written as steps (``db.reads``): the credential's look-up and checks
 (``auth.authenticate_steps``), the scope check, the route's statements and its JSON, once.
 On PostgreSQL they run on the async driver on the event loop (``db.async_reads``: no
@@ -57,18 +57,30 @@ async def answer_reads(
     """``reads``' JSON with status 200, for the principal ``credential`` authenticates
     (checked for ``scope`` when given): on the async pool when the app has one, else in one
     worker-thread round trip. The same steps either way."""
+    body = await read_as(request, credential, reads, scope)
+    return Response(content=body, media_type="application/json")
 
-    def steps() -> Steps[bytes]:
+
+async def read_as(
+    request: Request,
+    credential: str,
+    reads: Callable[[Principal], Steps[T]],
+    scope: Scope | None,
+) -> T:
+    """What ``reads`` return for the principal ``credential`` authenticates (checked for
+    ``scope`` when given), run as :func:`answer_reads` runs them (for a route that answers
+    more than JSON: a stream, or files read from git once the project is found)."""
+
+    def steps() -> Steps[T]:
         found = yield from auth.authenticate_steps(credential)
         if scope is not None:
             check_scope(found.principal, scope)
-        body = yield from reads(found.principal)
+        result = yield from reads(found.principal)
         if found.touch is not None:  # last: a refused request records no use
             yield found.touch
-        return body
+        return result
 
-    body = await run_reads(request, steps, writes=True)
-    return Response(content=body, media_type="application/json")
+    return await run_reads(request, steps, writes=True)
 
 
 async def run_reads(request: Request, steps: Callable[[], Steps[T]], *, writes: bool) -> T:

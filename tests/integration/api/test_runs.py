@@ -5,6 +5,7 @@ tests/integration/jobs)."""
 from __future__ import annotations
 
 import io
+import subprocess
 import time
 import zipfile
 from typing import Any
@@ -200,6 +201,49 @@ def test_history_diff_between_two_runs(api: Api) -> None:
     assert old["commit"] != new["commit"]
     runs = api.get(f"{base}/runs", headers=owner.headers).json()["items"]
     assert [r["id"] for r in runs] == [second["id"], first["id"]]
+
+
+def test_the_file_tree_is_one_git_process_and_lost_files_are_not_found(
+    api: Api, api_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tree lists the commit the run recorded (one ``git ls-tree``); a commit or a
+    repository this machine no longer has is a 404 that says which, never a 5xx."""
+    owner = api.account()
+    project = api.project(owner, template="API")
+    run = start(api, owner, project["id"], verify=False).json()
+    done = wait_for(api, owner, run["id"])
+    assert done["status"] == "COMPLETED"
+    base = f"/api/projects/{project['id']}"
+    git_commands: list[str] = []
+    real_run = subprocess.run
+
+    def counting(args: list[str], *rest: Any, **options: Any) -> Any:
+        if args[0] == "git":
+            git_commands.append(args[1])
+        return real_run(args, *rest, **options)
+
+    monkeypatch.setattr(subprocess, "run", counting)
+    for version in ({}, {"run": run["id"]}):
+        git_commands.clear()
+        tree = api.get(f"{base}/files", params=version, headers=owner.headers)
+        assert tree.status_code == 200, tree.text
+        assert tree.json()["commit"] == done["commit_sha"]
+        assert "app/main.py" in {f["path"] for f in tree.json()["files"]}
+        assert git_commands == ["ls-tree"]
+
+    with api.engine.begin() as connection:
+        connection.execute(
+            update(GenerationRun).where(GenerationRun.id == run["id"]).values(commit_sha="0" * 40)
+        )
+    lost_commit = api.get(f"{base}/files", headers=owner.headers)
+    assert lost_commit.status_code == 404, lost_commit.text
+    assert lost_commit.json()["error"]["details"] == {"entity": "Commit", "id": "0" * 40}
+
+    folder = api_settings.projects_dir / project["id"]
+    folder.rename(folder.with_name(f"{project['id']}-moved"))
+    lost_repository = api.get(f"{base}/files", headers=owner.headers)
+    assert lost_repository.status_code == 404, lost_repository.text
+    assert lost_repository.json()["error"]["details"]["entity"] == "Generated files of project"
 
 
 @pytest.mark.parametrize(

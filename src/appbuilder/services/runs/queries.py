@@ -44,6 +44,22 @@ def get_run(session: Session, run_id: str, *, owner_id: str | None) -> Generatio
     return run
 
 
+_ANY_RUN = select(GenerationRun.id).where(GenerationRun.id == bindparam("run_id"))
+_OWNED_RUN = _ANY_RUN.where(GenerationRun.user_id == bindparam("owner_id"))
+
+
+def check_run_steps(run_id: str, *, owner_id: str | None) -> Steps[None]:
+    """Not found unless the run exists and, with ``owner_id``, is theirs: what a live stream
+    checks once before it streams, as steps (``db.reads``), so on PostgreSQL a stream takes
+    no worker thread from its first statement to its last."""
+    if owner_id is None:
+        rows = yield Read(_ANY_RUN, {"run_id": run_id})
+    else:
+        rows = yield Read(_OWNED_RUN, {"run_id": run_id, "owner_id": owner_id})
+    if not rows:
+        raise NotFoundError("Run", run_id)
+
+
 @dataclass(frozen=True)
 class RunDetail:
     run: GenerationRun

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from appbuilder.db.reads import Steps
 from appbuilder.rules import ID_PATTERN
 from appbuilder.security.scopes import Scope
 from appbuilder.services import project_files
 from appbuilder.services.auth import Principal
 from appbuilder.web.deps import Bearer, SessionDep, owner_filter, require
 from appbuilder.web.errors import AUTH_RESPONSES, NOT_FOUND, Responses, describe, merge
-from appbuilder.web.one_hop import answer, to_json
+from appbuilder.web.one_hop import read_as, to_json
 from appbuilder.web.schemas import FileContentOut, FileEntryOut, FileTreeOut
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["files"], responses=AUTH_RESPONSES)
@@ -54,18 +57,24 @@ async def list_files(
     run: RunId = None,
 ) -> Response:
     """Every file of the project as a run left it, with sizes."""
+    settings = request.app.state.settings
 
-    def work(session: Session, principal: Principal) -> bytes:
-        found = _version(request, session, project_id, run, principal)
-        entries = project_files.tree(found)
-        return to_json(
-            FileTreeOut(
-                commit=found.commit,
-                files=[FileEntryOut(path=e.path, size=e.size) for e in entries],
-            )
-        )
+    def reads(principal: Principal) -> Steps[project_files.RecordedCommit]:
+        owner_id = owner_filter(principal)
+        return project_files.recorded_commit_steps(project_id, run, owner_id=owner_id)
 
-    return await answer(request, credential, work, scope=Scope.PROJECTS_READ)
+    found = await read_as(request, credential, reads, scope=Scope.PROJECTS_READ)
+    listed = functools.partial(
+        project_files.recorded_tree,
+        settings.projects_dir,
+        found,
+        store=settings.project_store or None,
+    )
+    entries = await anyio.to_thread.run_sync(listed)
+    body = FileTreeOut(
+        commit=found.commit, files=[FileEntryOut(path=e.path, size=e.size) for e in entries]
+    )
+    return Response(content=to_json(body), media_type="application/json")
 
 
 @router.get(

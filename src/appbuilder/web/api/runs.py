@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from appbuilder.db.models import GenerationRun
+from appbuilder.db.reads import Steps
 from appbuilder.errors import DatabaseBusyError, DatabaseUnavailableError
 from appbuilder.security.scopes import Scope
 from appbuilder.services import runs
@@ -31,7 +32,7 @@ from appbuilder.web.errors import (
     describe,
     merge,
 )
-from appbuilder.web.one_hop import answer, in_one_hop, run_reads, to_json
+from appbuilder.web.one_hop import answer, read_as, run_reads, to_json
 from appbuilder.web.params import Cursor, Limit, RowId
 from appbuilder.web.schemas import (
     GenerationOut,
@@ -168,11 +169,11 @@ async def run_events(
     whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
     exactly what you missed. The stream ends after `finished`."""
 
-    def readers_id(session: Session, principal: Principal) -> str:
-        runs.get_run(session, run_id, owner_id=owner_filter(principal))  # 404 before streaming
+    def readers_id(principal: Principal) -> Steps[str]:
+        yield from runs.check_run_steps(run_id, owner_id=owner_filter(principal))  # 404 first
         return principal.user.id
 
-    user_id = await in_one_hop(request, credential, readers_id, scope=Scope.GENERATIONS_READ)
+    user_id = await read_as(request, credential, readers_id, scope=Scope.GENERATIONS_READ)
     start = last_event_id if last_event_id is not None else (after or 0)
     return event_stream(request, run_id, start, user_id)
 
