@@ -6,8 +6,10 @@ Measures, with wrk on loopback, requests per second, p50/p99 latency and the ser
 time per request (from /proc) of ``GET /api/me``, ``GET /api/usage``,
 ``GET /api/projects?limit=20`` and ``GET /api/projects/{id}`` (with 50 generations) on
 three servers running the same SQL: ours, bare Starlette on our driver (bench/bare_app.py)
-and the floor, asyncpg with prepared statements (bench/async_floor.py); each on asyncio +
-h11 and on uvloop + httptools. Then
+and the floor, asyncpg with prepared statements (bench/async_floor.py); and of a finished
+run's event stream (``GET /api/runs/r1/events``, 31 events) and the file tree
+(``GET /api/projects/p1/files``, 120 files: the same SQL, then the same ``git ls-tree``)
+on ours and the floor; each on asyncio + h11 and on uvloop + httptools. Then
 the p99 of our ``/healthz`` while 20 log-ins run at once. Each server is one process; wrk
 uses one thread, so on a 2-core machine each side has a core.
 """
@@ -20,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import bench_repo  # noqa: E402
 from bench.serving import SECRET, cpu_seconds, served  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "15s")
@@ -128,13 +132,22 @@ ROUTES = {
     "usage": "/api/usage",
     "list": "/api/projects?limit=20",
     "detail": "/api/projects/p1?generations_limit=50",
+    "events": "/api/runs/r1/events",
+    "tree": "/api/projects/p1/files",
 }
 SERVERS = ("ours", "bare", "floor")
+#: the routes bare_app.py serves (it reproduces the first design; the stream and the tree
+#: came after it, and are measured against the floor only)
+BARE_ROUTES = ("me", "usage", "list", "detail")
 # a part of the bench (say ``BENCH_ROUTES=me BENCH_SETUPS=uvloop+httptools``), for a quick look
 if os.environ.get("BENCH_ROUTES"):
     ROUTES = {name: ROUTES[name] for name in os.environ["BENCH_ROUTES"].split(",")}
 if os.environ.get("BENCH_SETUPS"):
     SETUPS = {name: SETUPS[name] for name in os.environ["BENCH_SETUPS"].split(",")}
+
+
+def servers_of(route: str) -> tuple[str, ...]:
+    return SERVERS if route in BARE_ROUTES else ("ours", "floor")
 
 
 def commands(loop: str, http: str) -> dict[str, list[str]]:
@@ -157,7 +170,9 @@ def same_answers(ours: Server, floor: Server, token: str) -> None:
     for name, path in ROUTES.items():
         expected = httpx.get(ours.url + path, headers=headers, timeout=30)
         got = httpx.get(floor.url + path, headers=headers, timeout=30)
-        if expected.status_code != 200 or expected.json() != got.json():
+        streamed = expected.headers.get("content-type", "").startswith("text/event-stream")
+        same = expected.text == got.text if streamed else expected.json() == got.json()
+        if expected.status_code != 200 or not same:
             raise RuntimeError(f"{name}: the floor's answer differs from ours\n{got.text[:500]}")
 
 
@@ -172,16 +187,15 @@ def print_round(runs: Runs, setup: str, index: int) -> None:
     print(f"\n{setup}, round {index + 1} of {ROUNDS}")
     print(f"{'route':8} {'server':6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11}")
     for route in ROUTES:
-        for name in SERVERS:
+        for name in servers_of(route):
             f = runs[setup, route, name][index]
             print(f"{route:8} {name:6} {f['rps']:8.0f} {f['p50']:8.2f} {f['p99']:8.2f} "
                   f"{f['cpu_ms']:11.2f}")  # fmt: skip
         floor = runs[setup, route, "floor"][index]
-        ours, bare = (runs[setup, route, name][index] for name in ("ours", "bare"))
-        print(f"{route:8} ratios: ours/floor {ours['rps'] / floor['rps']:.2f}, "
-              f"bare/floor {bare['rps'] / floor['rps']:.2f}; by CPU per request: "
-              f"ours {floor['cpu_ms'] / ours['cpu_ms']:.2f}, "
-              f"bare {floor['cpu_ms'] / bare['cpu_ms']:.2f}")  # fmt: skip
+        ratios = [(name, runs[setup, route, name][index]) for name in servers_of(route)[:-1]]
+        by_rps = ", ".join(f"{name}/floor {f['rps'] / floor['rps']:.2f}" for name, f in ratios)
+        by_cpu = ", ".join(f"{name} {floor['cpu_ms'] / f['cpu_ms']:.2f}" for name, f in ratios)
+        print(f"{route:8} ratios: {by_rps}; by CPU per request: {by_cpu}")
     sys.stdout.flush()
 
 
@@ -195,7 +209,7 @@ def print_medians(runs: Runs) -> None:
               f"{m['cpu_ms']:11.2f}")  # fmt: skip
     for setup in SETUPS:
         for route in ROUTES:
-            for name in ("ours", "bare"):
+            for name in servers_of(route)[:-1]:
                 pairs = list(
                     zip(runs[setup, route, name], runs[setup, route, "floor"], strict=True)
                 )
@@ -210,18 +224,27 @@ def main(database_url: str) -> None:
     ROUNDS times; each round is printed, then the medians: this VM's speed drifts by a third
     from minute to minute, and alternating keeps that drift out of the comparison. The
     setups run one after the other, so no more than three servers' pools hold connections."""
+    data_dir = Path(tempfile.mkdtemp(prefix="uab-bench-"))
+    bench_repo.make(data_dir / "projects" / "p1")  # the commit load_data.py recorded
     envs = {
         "ours": {
             "UAB_ENV": "production",
             "UAB_SECRET_KEY": SECRET,
             "UAB_DATABASE_URL": f"{database_url}?sslmode=disable",
             "UAB_AUTH_MAX_FAILURES_PER_CLIENT": "1000000",
+            "UAB_DATA_DIR": str(data_dir),
+            # every wrk connection streams as one user: more than an account's default
+            "UAB_MAX_STREAMS_PER_USER": "1000",
         },
         "bare": {
             "BENCH_DATABASE_URL": database_url.replace("postgresql://", "postgresql+psycopg://"),
             "BENCH_POOL_SIZE": CONNECTIONS,
         },
-        "floor": {"BENCH_DATABASE_URL": database_url, "BENCH_POOL_SIZE": CONNECTIONS},
+        "floor": {
+            "BENCH_DATABASE_URL": database_url,
+            "BENCH_POOL_SIZE": CONNECTIONS,
+            "BENCH_PROJECTS_DIR": str(data_dir / "projects"),
+        },
     }
     runs: Runs = {}
     healthz: Figures = {}
@@ -235,7 +258,7 @@ def main(database_url: str) -> None:
             same_answers(servers["ours"], servers["floor"], token)
             for index in range(ROUNDS):
                 for route, path in ROUTES.items():
-                    for name in SERVERS:
+                    for name in servers_of(route):
                         figures = measured(servers[name], path, token)
                         runs.setdefault((setup, route, name), []).append(figures)
                 print_round(runs, setup, index)

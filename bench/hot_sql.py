@@ -13,6 +13,10 @@ PostgreSQL, where they run on asyncpg (``db.async_reads``);
 - ``GET /api/projects?limit=20``: one page of projects (limit + 1 rows);
 - ``GET /api/projects/{id}``: the project with its owner's email and name, the latest run
   (the columns the page shows), one page of generations (limit + 1 rows);
+- ``GET /api/runs/{id}/events`` (a finished run's whole stream): the run, checked to be
+  the caller's; its events after ``Last-Event-ID`` (all of them: at most 500 a read);
+- ``GET /api/projects/{id}/files``: the project, checked to be the caller's; its latest
+  completed run's commit (then ``git ls-tree`` on it, one process);
 - ``GET /api/usage``: five counts and sums (projects; this month's charged runs and runs at
   once; this month's tokens; apps live here; this month's model costs). Their constants
   (statuses, the deploy target, a sum's zero) are parameters too: ``USAGE_CONSTANTS``.
@@ -166,6 +170,38 @@ USAGE_COSTS = Statement(
     ("coalesce_2", "user_id", "since"),
 )
 
+RUN_OF_OWNER = Statement(
+    (
+        "SELECT generation_runs.id \nFROM generation_runs \n"
+        "WHERE generation_runs.id = $1::VARCHAR AND generation_runs.user_id = $2::VARCHAR"
+    ),
+    ("run_id", "owner_id"),
+)
+RUN_EVENTS = Statement(
+    (
+        "SELECT run_events.seq, run_events.kind, run_events.data \nFROM run_events \n"
+        "WHERE run_events.run_id = $1::VARCHAR AND run_events.seq > $2::INTEGER "
+        "ORDER BY run_events.seq \n LIMIT $3::INTEGER"
+    ),
+    ("run_id", "after", "param_1"),
+)
+PROJECT_OF_OWNER = Statement(
+    (
+        "SELECT projects.id \nFROM projects \n"
+        "WHERE projects.id = $1::VARCHAR AND projects.user_id = $2::VARCHAR"
+    ),
+    ("project_id", "owner_id"),
+)
+LATEST_COMMIT = Statement(
+    (
+        "SELECT generation_runs.id, generation_runs.commit_sha \nFROM generation_runs \n"
+        "WHERE generation_runs.project_id = $1::VARCHAR AND generation_runs.status = "
+        "$2::run_status AND generation_runs.commit_sha IS NOT NULL "
+        "ORDER BY generation_runs.finished_at DESC \n LIMIT $3::INTEGER"
+    ),
+    ("project_id", "status_1", "param_1"),
+)
+
 #: ``GET /api/usage``'s statements, in the order ours sends them
 USAGE = (USAGE_PROJECTS, USAGE_RUNS, USAGE_TOKENS, USAGE_LIVE_APPS, USAGE_COSTS)
 #: the values the usage statements bind themselves, by statement (the two statuses of an
@@ -176,6 +212,8 @@ USAGE_CONSTANTS: dict[Statement, dict[str, object]] = {
     USAGE_LIVE_APPS: {"target_1": "local", "status_1": "IN_PROGRESS", "status_2": "SUCCEEDED"},
     USAGE_COSTS: {"coalesce_2": 0},
 }
+#: the most events one read of a stream returns (our ``runs.events.MAX_EVENTS_PER_READ``)
+EVENTS_PER_READ = 500
 
 _POSITION = re.compile(r"\$(\d+)")
 

@@ -1,23 +1,33 @@
-"""Bulk-load a PostgreSQL database for the API benchmark: 10,000 users, 100,000 projects
-and 1,000,000 generations, with COPY (minutes with the ORM, seconds with COPY).
+"""Bulk-load a PostgreSQL database for the API benchmark: 10,000 users, 100,000 projects,
+1,000,000 generations, 10,000 runs and 310,000 run events, with COPY (minutes with the
+ORM, seconds with COPY).
 
     python bench/load_data.py postgresql://postgres@127.0.0.1:5432/uab_bench
 
 The database is reset and migrated first. Users u1..u1000 own 50 projects each, the rest
 about 5.6; projects p1..p10000 have 100 generations each, so the benchmark has users with
-more than a page of projects and projects with more than 50 generations. Every user's
-password is "bench-password-1" and every row is dated in the past month.
+more than a page of projects and projects with more than 50 generations; each of these
+also has one completed run (r1..r10000) with 31 events, the stream of a finished run, and
+the commit ``bench_repo.py`` makes (the file tree's). Every user's password is
+"bench-password-1" and every row is dated in the past month.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import bench_repo
 
 from appbuilder.db import migrate
 from appbuilder.db.session import make_engine
@@ -67,6 +77,42 @@ def generations() -> Iterator[tuple[object, ...]]:
             )  # fmt: skip
 
 
+AGENTS = ("ORCHESTRATOR", "DATABASE", "BACKEND", "AUTH", "FRONTEND", "INTEGRATIONS", "DEVOPS")
+
+
+def run_events(commit: str) -> list[tuple[str, dict[str, object]]]:
+    """A completed run's events, as a worker writes them: queued, started, four per agent
+    (its start, two log lines, its end), finished."""
+    said: list[tuple[str, dict[str, object]]] = [("queued", {}), ("started", {"attempt": 1})]
+    for agent in AGENTS[1:] + AGENTS[:1]:
+        said += [
+            ("step_started", {"agent": agent}),
+            ("log", {"agent": agent, "line": f"{agent.lower()}: planning the files"}),
+            ("log", {"agent": agent, "line": f"{agent.lower()}: wrote 12 files"}),
+            ("step_finished", {"agent": agent, "status": "COMPLETED", "files": 12}),
+        ]
+    return [*said, ("finished", {"status": "COMPLETED", "commit_sha": commit})]
+
+
+def runs(commit: str) -> Iterator[tuple[object, ...]]:
+    for p in range(1, HEAVY_PROJECTS + 1):
+        created = START + timedelta(seconds=p * 7, milliseconds=500)
+        finished = created + timedelta(seconds=40)
+        yield (
+            f"r{p}", f"p{p}", f"u{owner_of(p)}", "COMPLETED", "DRAFT", '{"bench": true}',
+            "0" * 64, len(run_events(commit)), commit, bench_repo.FILES, created, created,
+            finished,
+        )  # fmt: skip
+
+
+def events(commit: str) -> Iterator[tuple[object, ...]]:
+    said = [(kind, json.dumps(data)) for kind, data in run_events(commit)]
+    for p in range(1, HEAVY_PROJECTS + 1):
+        created = START + timedelta(seconds=p * 7, milliseconds=500)
+        for seq, (kind, data) in enumerate(said, start=1):
+            yield (f"r{p}", seq, kind, data, created + timedelta(seconds=seq))
+
+
 def copy(
     cursor: psycopg.Cursor[object], table: str, columns: str, rows: Iterator[tuple[object, ...]]
 ) -> int:
@@ -84,6 +130,8 @@ def main(url: str) -> None:
     migrate.upgrade(engine)
     engine.dispose()
     password_hash = hash_password(PASSWORD)
+    with tempfile.TemporaryDirectory() as folder:
+        commit = bench_repo.make(Path(folder))
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     started = time.perf_counter()
     with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
@@ -107,10 +155,18 @@ def main(url: str) -> None:
             "completed_at",
             generations(),
         )
+        n_runs = copy(
+            cursor,
+            "generation_runs",
+            "id, project_id, user_id, status, previous_status, spec, spec_hash, event_seq, "
+            "commit_sha, files_count, created_at, started_at, finished_at",
+            runs(commit),
+        )
+        n_events = copy(cursor, "run_events", "run_id, seq, kind, data, created_at", events(commit))
         cursor.execute("ANALYZE")
     elapsed = time.perf_counter() - started
-    print(f"loaded {n_users:,} users, {n_projects:,} projects, {n_generations:,} generations "
-          f"in {elapsed:.1f} s")  # fmt: skip
+    print(f"loaded {n_users:,} users, {n_projects:,} projects, {n_generations:,} generations, "
+          f"{n_runs:,} runs, {n_events:,} run events in {elapsed:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

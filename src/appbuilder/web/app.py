@@ -190,7 +190,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in modules:
         app.include_router(module.router)
     # ahead of every route (web.hot_routes); their FastAPI routes stay, for OpenAPI and HEAD
-    hot = (auth_api.me, usage.usage, projects.list_projects, projects.get_project)
+    hot = (
+        auth_api.me,
+        usage.usage,
+        projects.list_projects,
+        projects.get_project,
+        runs.run_events,
+        files.list_files,
+    )
     install_hot_routes(app, hot)
     install_ui(app, settings)
     document_credentials(app, (module.router for module in modules))

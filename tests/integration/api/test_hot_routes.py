@@ -11,10 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from appbuilder.enums import UserRole
+from appbuilder.db.models import GenerationRun
+from appbuilder.db.session import make_session_factory
+from appbuilder.db.types import utcnow
+from appbuilder.enums import ProjectStatus, RunStatus, UserRole
+from appbuilder.generator.history import ProjectHistory
+from appbuilder.services.runs import events
 from appbuilder.settings import Settings
 from appbuilder.web.hot_routes import HotRoute
-from tests.integration.api.conftest import Api, LiveServer
+from tests.integration.api.conftest import Account, Api, LiveServer
 
 #: response headers that differ per request by design
 PER_REQUEST = {"x-request-id", "date"}
@@ -158,3 +163,100 @@ def test_the_openapi_document_still_has_the_hot_routes(api: Api, framework: http
     for path in ("/api/me", "/api/usage", "/api/projects", "/api/projects/{project_id}"):
         assert "get" in document["paths"][path]
         assert document["paths"][path]["get"]["security"]
+
+
+def _finished_run(api: Api, settings: Settings, owner: Account, project: str) -> str:
+    """A run as a worker leaves one: committed files, its events through ``finished``."""
+    history = ProjectHistory(settings.projects_dir / project)
+    files = {"README.md": b"# Notes\n", "app/main.py": b"print('hi')\n", "docs/v1.0+b@x.md": b"x"}
+    commit = history.commit(files, "Generated", when=utcnow(), marker="m", retry=False)
+    with make_session_factory(api.engine).begin() as session:
+        run = GenerationRun(
+            project_id=project,
+            user_id=owner.id,
+            status=RunStatus.COMPLETED,
+            previous_status=ProjectStatus.DRAFT,
+            spec={},
+            spec_hash="0" * 64,
+            commit_sha=commit,
+            finished_at=utcnow(),
+        )
+        session.add(run)
+        session.flush()
+        events.append(session, run.id, "started", attempt=1)
+        events.append(session, run.id, "log", line='<b>\u202e\U0001f600 "quoted"\n')
+        events.append(session, run.id, events.FINISHED, status="COMPLETED")
+        return run.id
+
+
+def test_the_stream_and_the_file_tree_answer_what_fastapi_answers(
+    api: Api, api_settings: Settings, framework: httpx.Client, served_hot: list[str]
+) -> None:
+    """A finished run's stream (answered whole) and the file tree, by a hot route, for good
+    requests and every kind of bad one."""
+    owner, stranger = api.account(), api.account()
+    admin = api.account(role=UserRole.ADMIN)
+    project = api.project(owner)["id"]
+    run = _finished_run(api, api_settings, owner, project)
+    projects_only = api.api_key(owner, "projects:read")
+    history_only = api.api_key(owner, "generations:read")
+    served_hot.clear()
+
+    stream = f"/api/runs/{run}/events"
+    tree = f"/api/projects/{project}/files"
+    requests: list[tuple[str, dict[str, str]]] = [
+        (stream, {}),
+        (f"{stream}?after=1", {}),
+        (f"{stream}?after=3", {}),  # after the end: nothing more
+        (f"{stream}?after=2147483648", {}),
+        (stream, {"Last-Event-ID": "2"}),
+        (f"{stream}?after=1", {"Last-Event-ID": "0"}),  # the header wins
+        (f"{stream}?after=-1", {}),
+        (f"{stream}?after=abc", {}),
+        (f"{stream}?after=1e3", {}),
+        (f"{stream}?after=%00", {}),
+        (f"{stream}?after=", {}),
+        (f"{stream}?after=2147483649", {}),
+        (f"{stream}?after=1&after=x", {}),
+        (stream, {"Last-Event-ID": "x"}),
+        (stream, {"Last-Event-ID": "-1"}),
+        (stream, {"Last-Event-ID": ""}),
+        (stream, {"Last-Event-ID": "9" * 40}),
+        ("/api/runs/nosuchrun1/events", {}),
+        ("/api/runs/" + "a" * 300 + "/events", {}),
+        ("/api/runs/\u00e9t\u00e9/events", {}),
+        ("/api/runs/%00/events", {}),
+        (tree, {}),
+        (f"{tree}?run={run}", {}),
+        (f"{tree}?run=", {}),
+        (f"{tree}?run=%00", {}),
+        (f"{tree}?run=nosuchrun1", {}),
+        (f"{tree}?run=" + "r" * 300, {}),
+        (f"{tree}?run=\u00e9t\u00e9", {}),
+        ("/api/projects/nosuchproject1/files", {}),
+        ("/api/projects/" + "p" * 300 + "/files", {}),
+    ]
+    statuses = set()
+    for path, extra in requests:
+        for credential in (owner, admin, stranger, projects_only, history_only):
+            headers = {**credential.headers, **extra}
+            statuses.add(_same(api, framework, "GET", path, headers=headers))
+    assert max(statuses) < 500
+    assert {200, 403, 404, 422} <= statuses
+    assert len(served_hot) == 5 * len(requests)  # each of them served by a hot route
+
+    whole = api.get(stream, headers=owner.headers)
+    assert whole.headers["content-type"].startswith("text/event-stream")
+    assert whole.headers["cache-control"] == "no-store"
+    assert [line for line in whole.text.splitlines() if line.startswith("event:")] == [
+        "event: started",
+        "event: log",
+        "event: finished",
+    ]
+    listed = api.get(tree, headers=owner.headers).json()
+    assert sorted(f["path"] for f in listed["files"]) == [
+        "README.md",
+        "app/main.py",
+        "docs/v1.0+b@x.md",
+    ]
+    assert {f["path"]: f["size"] for f in listed["files"]}["README.md"] == len(b"# Notes\n")

@@ -20,11 +20,14 @@ from sqlalchemy import Engine, event
 from sqlalchemy.dialects import postgresql
 
 from appbuilder.db.async_reads import AsyncReads
+from appbuilder.db.models import GenerationRun
 from appbuilder.db.reads import Steps, run_steps
 from appbuilder.db.session import make_session_factory, transaction
-from appbuilder.enums import SubscriptionTier
-from appbuilder.services import auth, projects, quotas
+from appbuilder.db.types import utcnow
+from appbuilder.enums import ProjectStatus, RunStatus, SubscriptionTier
+from appbuilder.services import auth, project_files, projects, quotas, runs
 from appbuilder.services.pagination import PageRequest
+from appbuilder.services.runs import events
 from appbuilder.settings import Settings
 from tests.factories import make_generation, make_project, make_user
 
@@ -104,6 +107,54 @@ def test_the_floor_sends_the_statements_ours_sends(
 
     usage = _sent(pg_engine, lambda: quotas.usage_steps(_subscriber(user_id)))
     assert usage == list(hot_sql.USAGE)
+
+    run_id = _completed_run(pg_engine, project_id, user_id)
+    stream = _sent(pg_engine, lambda: _a_finished_runs_stream(run_id, user_id))
+    assert stream == [hot_sql.RUN_OF_OWNER, hot_sql.RUN_EVENTS]
+    tree = _sent(
+        pg_engine,
+        lambda: project_files.recorded_commit_steps(project_id, None, owner_id=user_id),
+    )
+    assert tree == [hot_sql.PROJECT_OF_OWNER, hot_sql.LATEST_COMMIT]
+
+
+def test_the_floor_binds_the_stream_and_tree_constants_ours_binds() -> None:
+    """What the floor passes literally: a read's most events, the completed status and the
+    latest run's limit of one."""
+    for statement, expected in [
+        (events._AFTER, {"param_1": hot_sql.EVENTS_PER_READ}),
+        (project_files._LATEST_COMPLETED, {"status_1": "COMPLETED", "param_1": 1}),
+    ]:
+        compiled = statement.compile(dialect=postgresql.asyncpg.dialect())
+        assert {k: v for k, v in compiled.params.items() if v is not None} == expected
+
+
+def _completed_run(engine: Engine, project_id: str, user_id: str) -> str:
+    """A finished run with a commit and two events, as a worker leaves one."""
+    with transaction(make_session_factory(engine)) as session:
+        run = GenerationRun(
+            project_id=project_id,
+            user_id=user_id,
+            status=RunStatus.COMPLETED,
+            previous_status=ProjectStatus.DRAFT,
+            spec={},
+            spec_hash="0" * 64,
+            commit_sha="a" * 40,
+            finished_at=utcnow(),
+        )
+        session.add(run)
+        session.flush()
+        events.append(session, run.id, "started")
+        events.append(session, run.id, events.FINISHED, status="COMPLETED")
+        return run.id
+
+
+def _a_finished_runs_stream(run_id: str, user_id: str) -> Steps[object]:
+    """A stream's statements for a finished run: its check, then one read of its events."""
+    yield from runs.check_run_steps(run_id, owner_id=user_id)
+    batch, _ = yield from runs.poll_events_steps(run_id, 0)
+    assert [event.kind for event in batch] == ["started", events.FINISHED]
+    return batch
 
 
 def test_the_floor_binds_the_constants_ours_binds() -> None:

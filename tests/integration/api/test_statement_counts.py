@@ -8,9 +8,14 @@ import pytest
 from sqlalchemy import Engine, event
 
 from appbuilder.db.async_reads import AsyncReads
-from appbuilder.db.models import Project
+from appbuilder.db.models import GenerationRun, Project
 from appbuilder.db.session import make_session_factory, transaction
+from appbuilder.db.types import utcnow
+from appbuilder.enums import ProjectStatus, RunStatus
+from appbuilder.generator.history import ProjectHistory
 from appbuilder.services import auth
+from appbuilder.services.runs import events
+from appbuilder.settings import Settings
 from tests.factories import make_generation
 from tests.integration.api.conftest import Account, Api, LiveServer
 from tests.integration.conftest import StatementCounter
@@ -76,3 +81,49 @@ def test_statements_do_not_grow_with_rows(
     many = _sent(server, api, path.format(id=big), big_owner)
     assert len(few) == len(many), many
     assert len(many) == MOST[path], many
+
+
+def _finished_run(engine: Engine, settings: Settings, owner: Account, project: str, n: int) -> str:
+    """A completed run with ``n`` events and a commit of ``n`` files."""
+    history = ProjectHistory(settings.projects_dir / project)
+    files = {f"app/file_{i}.py": b"x = 1\n" for i in range(n)}
+    commit = history.commit(files, "Generated", when=utcnow(), marker=project, retry=False)
+    with transaction(make_session_factory(engine)) as session:
+        run = GenerationRun(
+            project_id=project,
+            user_id=owner.id,
+            status=RunStatus.COMPLETED,
+            previous_status=ProjectStatus.DRAFT,
+            spec={},
+            spec_hash="0" * 64,
+            commit_sha=commit,
+            finished_at=utcnow(),
+        )
+        session.add(run)
+        session.flush()
+        for i in range(n - 1):
+            events.append(session, run.id, "log", line=f"line {i}")
+        events.append(session, run.id, events.FINISHED, status="COMPLETED")
+        return run.id
+
+
+def test_the_stream_of_a_finished_run_and_the_file_tree_send_three_statements(
+    api: Api,
+    engine: Engine,
+    api_settings: Settings,
+    live_server: tuple[LiveServer, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The credential, the run's (or project's) check, its events (or latest commit): as
+    many for 2 events and files as for 300."""
+    monkeypatch.setattr(auth, "TOUCH_INTERVAL", timedelta(days=1))
+    server = live_server[0]
+    counts = []
+    for n in (2, 300):
+        owner = api.account()
+        project = api.project(owner)["id"]
+        run = _finished_run(engine, api_settings, owner, project, n)
+        for path in (f"/api/runs/{run}/events", f"/api/projects/{project}/files"):
+            api.get(path, headers=owner.headers)  # warm up: the key's first use is written
+            counts.append(len(_sent(server, api, path, owner)))
+    assert counts == [3, 3, 3, 3]

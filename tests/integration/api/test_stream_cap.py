@@ -92,6 +92,38 @@ def test_a_stream_that_ends_gives_its_slot_back(api: Api, engine: Engine) -> Non
         assert "event: finished" in response.text
 
 
+def test_a_finished_runs_events_come_whole_and_take_no_stream_slot(
+    api: Api, engine: Engine
+) -> None:
+    """Nothing more will come of a finished run: its events are one answer (a length, no
+    chunks), read in the same round trip as the run's check, even for an account holding
+    every stream it may."""
+    owner = api.account()
+    live = waiting_run(api, engine, owner)
+    ended = waiting_run(api, engine, owner)
+    with make_session_factory(engine).begin() as session:
+        runs.cancel_run(session, EmbeddedDispatcher(), ended, owner_id=owner.id)
+    held = [opened(api, owner, live) for _ in range(CAP)]
+    try:
+        assert [response.status_code for response in held] == [200] * CAP
+        assert api.get(f"/api/runs/{live}/events", headers=owner.headers).status_code == 429
+        whole = api.get(f"/api/runs/{ended}/events", headers=owner.headers)
+        assert whole.status_code == 200, whole.text
+        assert whole.headers["content-length"] == str(len(whole.content))
+        assert "transfer-encoding" not in whole.headers
+        kinds = [line for line in whole.text.splitlines() if line.startswith("event:")]
+        assert kinds[0] == "event: queued"
+        assert kinds[-1] == "event: finished"
+        last = whole.text.split("id: ")[-1].split("\n")[0]
+        after = api.get(
+            f"/api/runs/{ended}/events", headers={**owner.headers, "Last-Event-ID": last}
+        )
+        assert after.text == "retry: 1000\n\n"  # after the end: nothing more
+    finally:
+        for response in held:
+            response.close()
+
+
 def test_an_event_wakes_its_stream_without_polling(
     api: Api, engine: Engine, live_server: tuple[LiveServer, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

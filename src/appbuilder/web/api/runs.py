@@ -56,6 +56,9 @@ POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
 #: a stream ends after this long (clients reconnect with Last-Event-ID and miss nothing)
 MAX_STREAM_SECONDS = 3600.0
+#: a stream's first line: how long a browser waits before it reconnects
+RETRY = b"retry: 1000\n\n"
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 TOO_MANY: Responses = {429: describe("Too many runs at once for the plan; details name the limit")}
 
 
@@ -163,24 +166,35 @@ async def run_events(
     credential: Bearer,
     last_event_id: Annotated[int | None, Header(ge=0, le=2**31)] = None,
     after: Annotated[int | None, Query(ge=0, le=2**31)] = None,
-) -> StreamingResponse:
+) -> Response:
     """Live progress as Server-Sent Events (`queued`, `waiting`, `started`, `step_started`,
     `step_finished`, `step_failed`, `log`, `finished`), read from the database so it works
     whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
-    exactly what you missed. The stream ends after `finished`."""
-
-    def readers_id(principal: Principal) -> Steps[str]:
-        yield from runs.check_run_steps(run_id, owner_id=owner_filter(principal))  # 404 first
-        return principal.user.id
-
-    user_id = await read_as(request, credential, readers_id, scope=Scope.GENERATIONS_READ)
+    exactly what you missed. The stream ends after `finished`; a run that has finished is
+    answered at once, whole."""
     start = last_event_id if last_event_id is not None else (after or 0)
-    return event_stream(request, run_id, start, user_id)
+
+    def first_read(principal: Principal) -> Steps[tuple[str, list[runs.EventOut], bool]]:
+        yield from runs.check_run_steps(run_id, owner_id=owner_filter(principal))  # 404 first
+        batch, ended = yield from runs.poll_events_steps(run_id, start)
+        return principal.user.id, batch, ended
+
+    user_id, batch, ended = await read_as(
+        request, credential, first_read, scope=Scope.GENERATIONS_READ
+    )
+    frames, finished = _frames_of(batch)
+    if finished or (ended and not batch):  # nothing more will come: one answer, not a stream
+        return Response(RETRY + frames, media_type="text/event-stream", headers=STREAM_HEADERS)
+    seen = batch[-1].seq if batch else start
+    return event_stream(request, run_id, seen, user_id, sent=frames)
 
 
-def event_stream(request: Request, run_id: str, start: int, user_id: str) -> StreamingResponse:
+def event_stream(
+    request: Request, run_id: str, start: int, user_id: str, *, sent: bytes = b""
+) -> StreamingResponse:
     """The run's events after ``start`` as Server-Sent Events, polled from the database
-    (the web UI's timeline streams the same; the caller has checked the run is theirs).
+    (the web UI's timeline streams the same; the caller has checked the run is theirs),
+    after ``sent``, the frames of events up to ``start`` the caller has read already.
     429 when ``user_id`` holds the most streams one account may (``StreamSlots``)."""
     slots: StreamSlots = request.app.state.streams
     slot = slots.take(user_id)
@@ -189,9 +203,9 @@ def event_stream(request: Request, run_id: str, start: int, user_id: str) -> Str
         return await run_reads(request, lambda: runs.poll_events_steps(run_id, seen), writes=False)
 
     return StreamingResponse(
-        slots.counted(user_id, slot, _frames(request, run_id, read, start)),
+        slots.counted(user_id, slot, _frames(request, run_id, read, start, sent)),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        headers=STREAM_HEADERS,
     )
 
 
@@ -200,12 +214,14 @@ async def _frames(
     run_id: str,
     read: Callable[[int], Awaitable[tuple[list[runs.EventOut], bool]]],
     start: int,
+    sent: bytes,
 ) -> AsyncIterator[bytes]:
-    """Read, send, then wait: for a notice of the run (PostgreSQL), else a poll interval."""
+    """``sent``, then read, send, wait: for a notice of the run (PostgreSQL), else a poll
+    interval. The first read is made once subscribed, so nothing after ``start`` is missed."""
     notices: EventNotices | None = request.app.state.notices
     woken = notices.subscribe(run_id) if notices is not None else None
     try:
-        async for frame in _read_and_wait(request, read, start, notices, woken):
+        async for frame in _read_and_wait(request, read, start, sent, notices, woken):
             yield frame
     finally:
         if notices is not None and woken is not None:
@@ -216,13 +232,14 @@ async def _read_and_wait(
     request: Request,
     read: Callable[[int], Awaitable[tuple[list[runs.EventOut], bool]]],
     seen: int,
+    sent: bytes,
     notices: EventNotices | None,
     woken: asyncio.Event | None,
 ) -> AsyncIterator[bytes]:
     stopping = request.app.state.shutting_down
     ends = time.monotonic() + MAX_STREAM_SECONDS
     idle = _Idle(request, notices, woken)
-    yield b"retry: 1000\n\n"
+    yield RETRY + sent
     while time.monotonic() < ends and not stopping.is_set():
         if woken is not None:
             woken.clear()  # before reading: a notice sent from here on is not missed
@@ -234,13 +251,14 @@ async def _read_and_wait(
             log.warning("a live stream ended: its read failed (%s)", exc)
             return
         idle.read_at = time.monotonic()
-        for event in batch:
-            yield _frame(event)
-            seen = event.seq
-            if event.kind == runs.FINISHED:
-                return
-        if batch:
+        frames, finished = _frames_of(batch)
+        if frames:  # a read's frames in one write: a finished run's stream is one
+            yield frames
+            seen = batch[-1].seq
             idle.said_at = time.monotonic()
+        if finished:
+            return
+        if batch:
             continue
         if ended:  # reconnected after the end: nothing more will come
             return
@@ -248,6 +266,16 @@ async def _read_and_wait(
             yield comment
         if idle.gone:
             return
+
+
+def _frames_of(batch: list[runs.EventOut]) -> tuple[bytes, bool]:
+    """The batch's frames up to its ``finished`` event, and whether it had one."""
+    frames = []
+    for event in batch:
+        frames.append(_frame(event))
+        if event.kind == runs.FINISHED:
+            return b"".join(frames), True
+    return b"".join(frames), False
 
 
 class _Idle:
