@@ -224,8 +224,13 @@ def main(database_url: str) -> None:
     ROUNDS times; each round is printed, then the medians: this VM's speed drifts by a third
     from minute to minute, and alternating keeps that drift out of the comparison. The
     setups run one after the other, so no more than three servers' pools hold connections."""
-    data_dir = Path(tempfile.mkdtemp(prefix="uab-bench-"))
-    bench_repo.make(data_dir / "projects" / "p1")  # the commit load_data.py recorded
+    with tempfile.TemporaryDirectory(prefix="uab-bench-") as folder:
+        data_dir = Path(folder)
+        bench_repo.make(data_dir / "projects" / "p1")  # the commit load_data.py recorded
+        bench(database_url, data_dir)
+
+
+def bench(database_url: str, data_dir: Path) -> None:
     envs = {
         "ours": {
             "UAB_ENV": "production",

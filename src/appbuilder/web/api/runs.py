@@ -252,7 +252,7 @@ async def _read_and_wait(
             return
         idle.read_at = time.monotonic()
         frames, finished = _frames_of(batch)
-        if frames:  # a read's frames in one write: a finished run's stream is one
+        if frames:  # a read's frames in one write
             yield frames
             seen = batch[-1].seq
             idle.said_at = time.monotonic()
