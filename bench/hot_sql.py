@@ -197,7 +197,8 @@ LATEST_COMMIT = Statement(
         "SELECT generation_runs.id, generation_runs.commit_sha \nFROM generation_runs \n"
         "WHERE generation_runs.project_id = $1::VARCHAR AND generation_runs.status = "
         "$2::run_status AND generation_runs.commit_sha IS NOT NULL "
-        "ORDER BY generation_runs.finished_at DESC \n LIMIT $3::INTEGER"
+        "ORDER BY generation_runs.finished_at DESC NULLS LAST, generation_runs.id DESC \n"
+        " LIMIT $3::INTEGER"
     ),
     ("project_id", "status_1", "param_1"),
 )

@@ -290,8 +290,11 @@ class ProjectHistory:
             raise NotFoundError("Generated files of project", "(none yet: run a generation)")
         done = self._run("ls-tree", "-r", "-l", "-z", "--full-tree", commit, check=False)
         if done.returncode != 0:
-            self.resolve(commit)  # not found when the commit is missing
-            raise _failed("ls-tree", done)
+            spec = f"{commit}^{{commit}}"
+            found = self._run("rev-parse", "--verify", "--quiet", spec, check=False)
+            if found.returncode == 1 and not found.stdout.strip():  # asked, and not there
+                raise NotFoundError("Commit", commit)
+            raise _failed("ls-tree", done)  # a repository git cannot read
         out = done.stdout
         entries = []
         for line in out.split(b"\0"):

@@ -34,6 +34,11 @@ class Version:
     slug: str
 
 
+#: the latest completed run first, the same on every database (ties by id; a run without
+#: an end time, which a completed run always has, last)
+NEWEST_FINISHED = (GenerationRun.finished_at.desc().nulls_last(), GenerationRun.id.desc())
+
+
 def find_completed_run(
     session: Session, project_id: str, run_id: str | None
 ) -> GenerationRun | None:
@@ -45,7 +50,7 @@ def find_completed_run(
     )
     if run_id is not None:
         query = query.where(GenerationRun.id == run_id)
-    return session.scalar(query.order_by(GenerationRun.finished_at.desc()).limit(1))
+    return session.scalar(query.order_by(*NEWEST_FINISHED).limit(1))
 
 
 def _completed_run(session: Session, project_id: str, run_id: str | None) -> GenerationRun:
@@ -113,7 +118,7 @@ _COMPLETED = select(GenerationRun.id, GenerationRun.commit_sha).where(
     GenerationRun.status == RunStatus.COMPLETED,
     GenerationRun.commit_sha.is_not(None),
 )
-_LATEST_COMPLETED = _COMPLETED.order_by(GenerationRun.finished_at.desc()).limit(1)
+_LATEST_COMPLETED = _COMPLETED.order_by(*NEWEST_FINISHED).limit(1)
 _COMPLETED_RUN = _COMPLETED.where(GenerationRun.id == bindparam("run_id"))
 
 

@@ -160,7 +160,14 @@ def test_the_openapi_document_still_has_the_hot_routes(api: Api, framework: http
     """The FastAPI routes stay behind the hot ones: they document each operation."""
     document = api.get("/openapi.json").json()
     assert document == framework.get("/openapi.json").json()
-    for path in ("/api/me", "/api/usage", "/api/projects", "/api/projects/{project_id}"):
+    for path in (
+        "/api/me",
+        "/api/usage",
+        "/api/projects",
+        "/api/projects/{project_id}",
+        "/api/runs/{run_id}/events",
+        "/api/projects/{project_id}/files",
+    ):
         assert "get" in document["paths"][path]
         assert document["paths"][path]["get"]["security"]
 
@@ -244,6 +251,15 @@ def test_the_stream_and_the_file_tree_answer_what_fastapi_answers(
     assert max(statuses) < 500
     assert {200, 403, 404, 422} <= statuses
     assert len(served_hot) == 5 * len(requests)  # each of them served by a hot route
+
+    # past the largest event number: the rule named, on every database (PostgreSQL's
+    # integer would refuse it; SQLite's would not)
+    for params, extra in (({"after": 2**31}, {}), ({}, {"Last-Event-ID": str(2**31)})):
+        refused = api.get(stream, params=params, headers={**owner.headers, **extra})
+        assert refused.status_code == 422, refused.text
+        field = refused.json()["error"]["details"]["fields"][0]
+        assert field["path"] in {"query.after", "header.last-event-id"}
+        assert "2147483647" in field["message"]
 
     whole = api.get(stream, headers=owner.headers)
     assert whole.headers["content-type"].startswith("text/event-stream")

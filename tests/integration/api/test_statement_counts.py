@@ -115,7 +115,8 @@ def test_the_stream_of_a_finished_run_and_the_file_tree_send_three_statements(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The credential, the run's (or project's) check, its events (or latest commit): as
-    many for 2 events and files as for 300."""
+    many for 2 events and files as for 300 (a guard against growth: before they became
+    steps, these routes sent three too, through the ORM)."""
     monkeypatch.setattr(auth, "TOUCH_INTERVAL", timedelta(days=1))
     server = live_server[0]
     counts = []

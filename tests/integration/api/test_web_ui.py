@@ -6,13 +6,17 @@ form post needs its token even when the JSON body would otherwise be accepted.""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import Engine
 
-from appbuilder.db.models import Deployment
+from appbuilder.db.models import Deployment, User
 from appbuilder.db.session import make_session_factory
+from appbuilder.db.types import utcnow
 from appbuilder.enums import DeploymentStatus
+from appbuilder.jobs.runner import EmbeddedDispatcher
+from appbuilder.services import runs
 from tests.integration.api.conftest import Api
 
 HTML = {"accept": "text/html"}
@@ -91,3 +95,24 @@ def test_a_stranger_cannot_act_on_anothers_deployment(api: Api, engine: Engine) 
         kept = session.get_one(Deployment, deployment_id)
         assert kept.status is DeploymentStatus.SUCCEEDED
         assert session.query(Deployment).count() == 1  # nothing started again
+
+
+def test_the_run_pages_stream_takes_any_last_event_id(api: Api, engine: Engine) -> None:
+    """The browser's reconnect header is read as a number only when it is one an event can
+    have; anything else (a superscript digit, 40 digits, a sign) starts from the first."""
+    owner = api.account()
+    project = api.project(owner)["id"]
+    with make_session_factory(engine).begin() as session:
+        user = session.get_one(User, owner.id)
+        run = runs.start_run(session, EmbeddedDispatcher(), user, project, verify=False)
+        run.not_before = utcnow() + timedelta(hours=1)  # no worker takes it: it is cancelled
+        run_id = run.id
+    with make_session_factory(engine).begin() as session:
+        runs.cancel_run(session, EmbeddedDispatcher(), run_id, owner_id=owner.id)
+    api.cookies.set("uab_session", owner.token)
+    path = f"/projects/{project}/runs/{run_id}/events"
+    for last in ("\u00b2".encode("latin-1"), b"9" * 40, b"-1", b"1.5", b""):
+        streamed = api.get(path, headers={"last-event-id": last})  # type: ignore[dict-item]
+        assert streamed.status_code == 200, (last, streamed.text)
+        assert "event: queued" in streamed.text  # from the first event
+        assert "event: finished" in streamed.text

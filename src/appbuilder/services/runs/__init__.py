@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from appbuilder.services.runs.commands import cancel_run, owner_of_project, spec_for, start_run
 from appbuilder.services.runs.dispatch import Dispatcher
-from appbuilder.services.runs.events import FINISHED, EventOut
+from appbuilder.services.runs.events import FINISHED, MAX_EVENT_SEQ, EventOut
 from appbuilder.services.runs.journal import RunContext
 from appbuilder.services.runs.queries import (
     RunDetail,
@@ -36,6 +36,7 @@ from appbuilder.services.runs.workers import (
 
 __all__ = [
     "FINISHED",
+    "MAX_EVENT_SEQ",
     "Dispatcher",
     "EventOut",
     "RunContext",

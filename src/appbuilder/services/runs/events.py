@@ -22,6 +22,8 @@ from appbuilder.services.runs.notices import CHANNEL
 #: the kind of the last event of every run
 FINISHED = "finished"
 MAX_EVENTS_PER_READ = 500
+#: the largest event number (the column is a 32-bit integer): a client's "after" is at most
+MAX_EVENT_SEQ = 2**31 - 1
 
 
 @dataclass(frozen=True)

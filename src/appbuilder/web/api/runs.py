@@ -164,14 +164,14 @@ async def run_events(
     run_id: Id,
     request: Request,
     credential: Bearer,
-    last_event_id: Annotated[int | None, Header(ge=0, le=2**31)] = None,
-    after: Annotated[int | None, Query(ge=0, le=2**31)] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=runs.MAX_EVENT_SEQ)] = None,
+    after: Annotated[int | None, Query(ge=0, le=runs.MAX_EVENT_SEQ)] = None,
 ) -> Response:
     """Live progress as Server-Sent Events (`queued`, `waiting`, `started`, `step_started`,
     `step_finished`, `step_failed`, `log`, `finished`), read from the database so it works
     whichever process runs the job. Reconnect with `Last-Event-ID` (or `?after=`) to get
     exactly what you missed. The stream ends after `finished`; a run that has finished is
-    answered at once, whole."""
+    answered at once, whole (when its events after the one given fit one read: 500)."""
     start = last_event_id if last_event_id is not None else (after or 0)
 
     def first_read(principal: Principal) -> Steps[tuple[str, list[runs.EventOut], bool]]:

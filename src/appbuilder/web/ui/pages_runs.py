@@ -113,7 +113,8 @@ def run_events(
     """The run's live events (the API's stream, with the browser's session cookie)."""
     _run_of(session, project_id, run_id, principal)
     last = request.headers.get("last-event-id", "")
-    return event_stream(request, run_id, int(last) if last.isdigit() else 0, principal.user.id)
+    given = last.isascii() and last.isdigit() and int(last) <= runs.MAX_EVENT_SEQ
+    return event_stream(request, run_id, int(last) if given else 0, principal.user.id)
 
 
 @router.post("/projects/{project_id}/run")
