@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from appbuilder.db.models import Generation, Project, User
+from appbuilder.db.models import Generation, GenerationRun, Project, User
 from appbuilder.db.types import utcnow
-from appbuilder.enums import AgentType, ProjectTemplate
+from appbuilder.enums import AgentType, ProjectStatus, ProjectTemplate, RunStatus
+from appbuilder.services.runs import events
 
 _seq = itertools.count(1)
 # A cheap, valid bcrypt hash: factories must not pay bcrypt's cost for every user.
@@ -53,6 +54,33 @@ def make_generation(session: Session, project: Project, **overrides: Any) -> Gen
     session.add(generation)
     session.flush()
     return generation
+
+
+def make_finished_run(
+    session: Session,
+    project_id: str,
+    user_id: str,
+    commit: str,
+    said: list[tuple[str, dict[str, Any]]],
+) -> str:
+    """A completed run as a worker leaves one: its commit, and its events (``said``: kind
+    and data of each) through ``finished``."""
+    run = GenerationRun(
+        project_id=project_id,
+        user_id=user_id,
+        status=RunStatus.COMPLETED,
+        previous_status=ProjectStatus.DRAFT,
+        spec={},
+        spec_hash="0" * 64,
+        commit_sha=commit,
+        finished_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    for kind, data in said:
+        events.append(session, run.id, kind, **data)
+    events.append(session, run.id, events.FINISHED, status="COMPLETED")
+    return run.id
 
 
 def spaced_times(count: int, start: datetime | None = None) -> list[datetime]:

@@ -11,14 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from appbuilder.db.models import GenerationRun
 from appbuilder.db.session import make_session_factory
 from appbuilder.db.types import utcnow
-from appbuilder.enums import ProjectStatus, RunStatus, UserRole
+from appbuilder.enums import UserRole
 from appbuilder.generator.history import ProjectHistory
-from appbuilder.services.runs import events
 from appbuilder.settings import Settings
 from appbuilder.web.hot_routes import HotRoute
+from tests.factories import make_finished_run
 from tests.integration.api.conftest import Account, Api, LiveServer
 
 #: response headers that differ per request by design
@@ -177,23 +176,12 @@ def _finished_run(api: Api, settings: Settings, owner: Account, project: str) ->
     history = ProjectHistory(settings.projects_dir / project)
     files = {"README.md": b"# Notes\n", "app/main.py": b"print('hi')\n", "docs/v1.0+b@x.md": b"x"}
     commit = history.commit(files, "Generated", when=utcnow(), marker="m", retry=False)
+    said: list[tuple[str, dict[str, Any]]] = [
+        ("started", {"attempt": 1}),
+        ("log", {"line": '<b>\u202e\U0001f600 "quoted"\n'}),
+    ]
     with make_session_factory(api.engine).begin() as session:
-        run = GenerationRun(
-            project_id=project,
-            user_id=owner.id,
-            status=RunStatus.COMPLETED,
-            previous_status=ProjectStatus.DRAFT,
-            spec={},
-            spec_hash="0" * 64,
-            commit_sha=commit,
-            finished_at=utcnow(),
-        )
-        session.add(run)
-        session.flush()
-        events.append(session, run.id, "started", attempt=1)
-        events.append(session, run.id, "log", line='<b>\u202e\U0001f600 "quoted"\n')
-        events.append(session, run.id, events.FINISHED, status="COMPLETED")
-        return run.id
+        return make_finished_run(session, project, owner.id, commit, said)
 
 
 def test_the_stream_and_the_file_tree_answer_what_fastapi_answers(

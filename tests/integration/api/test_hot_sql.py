@@ -20,16 +20,14 @@ from sqlalchemy import Engine, event
 from sqlalchemy.dialects import postgresql
 
 from appbuilder.db.async_reads import AsyncReads
-from appbuilder.db.models import GenerationRun
 from appbuilder.db.reads import Steps, run_steps
 from appbuilder.db.session import make_session_factory, transaction
-from appbuilder.db.types import utcnow
-from appbuilder.enums import ProjectStatus, RunStatus, SubscriptionTier
+from appbuilder.enums import SubscriptionTier
 from appbuilder.services import auth, project_files, projects, quotas, runs
 from appbuilder.services.pagination import PageRequest
 from appbuilder.services.runs import events
 from appbuilder.settings import Settings
-from tests.factories import make_generation, make_project, make_user
+from tests.factories import make_finished_run, make_generation, make_project, make_user
 
 
 def _on_the_engine(engine: Engine, steps: Callable[[], Steps[Any]]) -> list[str]:
@@ -132,21 +130,7 @@ def test_the_floor_binds_the_stream_and_tree_constants_ours_binds() -> None:
 def _completed_run(engine: Engine, project_id: str, user_id: str) -> str:
     """A finished run with a commit and two events, as a worker leaves one."""
     with transaction(make_session_factory(engine)) as session:
-        run = GenerationRun(
-            project_id=project_id,
-            user_id=user_id,
-            status=RunStatus.COMPLETED,
-            previous_status=ProjectStatus.DRAFT,
-            spec={},
-            spec_hash="0" * 64,
-            commit_sha="a" * 40,
-            finished_at=utcnow(),
-        )
-        session.add(run)
-        session.flush()
-        events.append(session, run.id, "started")
-        events.append(session, run.id, events.FINISHED, status="COMPLETED")
-        return run.id
+        return make_finished_run(session, project_id, user_id, "a" * 40, [("started", {})])
 
 
 def _a_finished_runs_stream(run_id: str, user_id: str) -> Steps[object]:

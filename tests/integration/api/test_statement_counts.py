@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
 
 from appbuilder.db.async_reads import AsyncReads
-from appbuilder.db.models import GenerationRun, Project
+from appbuilder.db.models import Project
 from appbuilder.db.session import make_session_factory, transaction
 from appbuilder.db.types import utcnow
-from appbuilder.enums import ProjectStatus, RunStatus
 from appbuilder.generator.history import ProjectHistory
 from appbuilder.services import auth
-from appbuilder.services.runs import events
 from appbuilder.settings import Settings
-from tests.factories import make_generation
+from tests.factories import make_finished_run, make_generation
 from tests.integration.api.conftest import Account, Api, LiveServer
 from tests.integration.conftest import StatementCounter
 
@@ -88,23 +87,9 @@ def _finished_run(engine: Engine, settings: Settings, owner: Account, project: s
     history = ProjectHistory(settings.projects_dir / project)
     files = {f"app/file_{i}.py": b"x = 1\n" for i in range(n)}
     commit = history.commit(files, "Generated", when=utcnow(), marker=project, retry=False)
+    said: list[tuple[str, dict[str, Any]]] = [("log", {"line": f"line {i}"}) for i in range(n - 1)]
     with transaction(make_session_factory(engine)) as session:
-        run = GenerationRun(
-            project_id=project,
-            user_id=owner.id,
-            status=RunStatus.COMPLETED,
-            previous_status=ProjectStatus.DRAFT,
-            spec={},
-            spec_hash="0" * 64,
-            commit_sha=commit,
-            finished_at=utcnow(),
-        )
-        session.add(run)
-        session.flush()
-        for i in range(n - 1):
-            events.append(session, run.id, "log", line=f"line {i}")
-        events.append(session, run.id, events.FINISHED, status="COMPLETED")
-        return run.id
+        return make_finished_run(session, project, owner.id, commit, said)
 
 
 def test_the_stream_of_a_finished_run_and_the_file_tree_send_three_statements(
