@@ -277,8 +277,11 @@ class ProjectHistory:
             raise NotFoundError("Generated files of project", "(none yet: run a generation)")
         if commit is None:
             return head
-        out = self._git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", check=False)
-        sha = out.decode().strip()
+        spec = f"{commit}^{{commit}}"
+        done = self._run("rev-parse", "--verify", "--quiet", spec, check=False)
+        sha = done.stdout.decode().strip()
+        if not sha and done.returncode != 1:  # 1 and nothing said: asked, and not there
+            raise _failed("rev-parse", done)
         if not sha:
             raise NotFoundError("Commit", commit)
         return sha
@@ -290,11 +293,8 @@ class ProjectHistory:
             raise NotFoundError("Generated files of project", "(none yet: run a generation)")
         done = self._run("ls-tree", "-r", "-l", "-z", "--full-tree", commit, check=False)
         if done.returncode != 0:
-            spec = f"{commit}^{{commit}}"
-            found = self._run("rev-parse", "--verify", "--quiet", spec, check=False)
-            if found.returncode == 1 and not found.stdout.strip():  # asked, and not there
-                raise NotFoundError("Commit", commit)
-            raise _failed("ls-tree", done)  # a repository git cannot read
+            self.resolve(commit)  # not found, or a repository git cannot read
+            raise _failed("ls-tree", done)
         out = done.stdout
         entries = []
         for line in out.split(b"\0"):

@@ -19,7 +19,7 @@ from appbuilder.db.reads import Read, Steps
 from appbuilder.enums import RunStatus
 from appbuilder.errors import NotFoundError
 from appbuilder.generator.history import Blob, ProjectHistory, TreeEntry
-from appbuilder.services.projects import get_project, project_folder
+from appbuilder.services.projects import check_project_steps, get_project, project_folder
 from appbuilder.services.repository_store import has_commit, sync_from_store
 from appbuilder.spec.names import slugify
 
@@ -34,6 +34,8 @@ class Version:
     slug: str
 
 
+#: a run that left files: completed, with its commit
+LEFT_FILES = (GenerationRun.status == RunStatus.COMPLETED, GenerationRun.commit_sha.is_not(None))
 #: the latest completed run first, the same on every database (ties by id; a run without
 #: an end time, which a completed run always has, last)
 NEWEST_FINISHED = (GenerationRun.finished_at.desc().nulls_last(), GenerationRun.id.desc())
@@ -43,11 +45,7 @@ def find_completed_run(
     session: Session, project_id: str, run_id: str | None
 ) -> GenerationRun | None:
     """The project's run ``run_id``, or its latest, if completed with a commit; else None."""
-    query = select(GenerationRun).where(
-        GenerationRun.project_id == project_id,
-        GenerationRun.status == RunStatus.COMPLETED,
-        GenerationRun.commit_sha.is_not(None),
-    )
+    query = select(GenerationRun).where(GenerationRun.project_id == project_id, *LEFT_FILES)
     if run_id is not None:
         query = query.where(GenerationRun.id == run_id)
     return session.scalar(query.order_by(*NEWEST_FINISHED).limit(1))
@@ -111,12 +109,8 @@ class RecordedCommit:
     commit: str
 
 
-_ANY_PROJECT = select(Project.id).where(Project.id == bindparam("project_id"))
-_OWNED_PROJECT = _ANY_PROJECT.where(Project.user_id == bindparam("owner_id"))
 _COMPLETED = select(GenerationRun.id, GenerationRun.commit_sha).where(
-    GenerationRun.project_id == bindparam("project_id"),
-    GenerationRun.status == RunStatus.COMPLETED,
-    GenerationRun.commit_sha.is_not(None),
+    GenerationRun.project_id == bindparam("project_id"), *LEFT_FILES
 )
 _LATEST_COMPLETED = _COMPLETED.order_by(*NEWEST_FINISHED).limit(1)
 _COMPLETED_RUN = _COMPLETED.where(GenerationRun.id == bindparam("run_id"))
@@ -127,12 +121,7 @@ def recorded_commit_steps(
 ) -> Steps[RecordedCommit]:
     """:func:`version`'s database part as steps (``db.reads``): the same rules and not-found
     answers, two statements, on the async pool on PostgreSQL."""
-    if owner_id is None:
-        projects = yield Read(_ANY_PROJECT, {"project_id": project_id})
-    else:
-        projects = yield Read(_OWNED_PROJECT, {"project_id": project_id, "owner_id": owner_id})
-    if not projects:
-        raise NotFoundError("Project", project_id)
+    yield from check_project_steps(project_id, owner_id=owner_id)
     if run_id is None:
         runs = yield Read(_LATEST_COMPLETED, {"project_id": project_id})
     else:
@@ -185,11 +174,7 @@ def completed_runs(
     project = get_project(session, project_id, owner_id=owner_id)
     runs = session.scalars(
         select(GenerationRun)
-        .where(
-            GenerationRun.project_id == project.id,
-            GenerationRun.status == RunStatus.COMPLETED,
-            GenerationRun.commit_sha.is_not(None),
-        )
+        .where(GenerationRun.project_id == project.id, *LEFT_FILES)
         .order_by(GenerationRun.finished_at.desc(), GenerationRun.id.desc())
         .limit(MAX_LISTED_VERSIONS)
     ).all()

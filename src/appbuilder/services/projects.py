@@ -100,6 +100,21 @@ def get_project(
     return project
 
 
+_ANY_PROJECT = select(Project.id).where(Project.id == bindparam("project_id"))
+_OWNED_PROJECT = _ANY_PROJECT.where(Project.user_id == bindparam("owner_id"))
+
+
+def check_project_steps(project_id: str, *, owner_id: str | None) -> Steps[None]:
+    """:func:`get_project`'s check as steps (``db.reads``): not found unless the project
+    exists and, with ``owner_id``, is theirs."""
+    if owner_id is None:
+        rows = yield Read(_ANY_PROJECT, {"project_id": project_id})
+    else:
+        rows = yield Read(_OWNED_PROJECT, {"project_id": project_id, "owner_id": owner_id})
+    if not rows:
+        raise NotFoundError("Project", project_id)
+
+
 def get_project_with_generations(
     session: Session, project_id: str, *, owner_id: str | None
 ) -> ProjectWithGenerations:
