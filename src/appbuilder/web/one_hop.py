@@ -16,7 +16,7 @@ thread, as it is on the other routes: never a sync driver on the event loop, whe
 for a row lock held by another request's transaction would stall every request.
 
 The hottest reads (:func:`answer_reads`: ``/api/me``, ``/api/usage``, the project list and
-page; :func:`read_as`: the checks before a live stream and the file tree's git read) are
+page; :func:`read_as`: a live stream's check and first read, the file tree's reads before git) are
 written as steps (``db.reads``): the credential's look-up and checks
 (``auth.authenticate_steps``), the scope check, the route's statements and its JSON, once.
 On PostgreSQL they run on the async driver on the event loop (``db.async_reads``: no
