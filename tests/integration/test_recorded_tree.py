@@ -56,5 +56,5 @@ def test_a_repository_git_cannot_read_is_a_tool_error_not_a_missing_commit(
     history = ProjectHistory(projects / PROJECT)
     commit = history.commit(FILES, "Generated", when=utcnow(), marker="m", retry=False)
     (projects / PROJECT / ".git" / "HEAD").write_text("garbage\n")
-    with pytest.raises(ExternalToolError, match="git (ls-tree|rev-parse) failed"):
+    with pytest.raises(ExternalToolError, match=r"git (ls-tree|rev-parse) failed"):
         recorded_tree(projects, RecordedCommit(PROJECT, "r", commit))
